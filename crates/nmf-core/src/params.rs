@@ -1,0 +1,300 @@
+//! Parameters of a fit: [`Nmf::params`] → [`NmfParams`] (setters) → [`NmfValidParams`].
+
+use crate::NmfError;
+
+/// The loss minimised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Loss {
+    /// `F = ½‖V − WH‖²_F` (Lee & Seung eq. 2, with the ½ their proof uses). scikit-learn's
+    /// `reconstruction_err_` is `√(2F)`, see [`crate::NmfModel::reconstruction_err`].
+    #[default]
+    Frobenius,
+    /// The generalized Kullback–Leibler divergence
+    /// `D(V‖WH) = Σ V log(V/WH) − V + WH`, with `0·log 0 = 0` (eq. 3).
+    KullbackLeibler,
+}
+
+impl core::fmt::Display for Loss {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Loss::Frobenius => "frobenius",
+            Loss::KullbackLeibler => "kl",
+        })
+    }
+}
+
+/// How the initial W and H are chosen when none are given
+/// (custom factors go through [`NmfValidParams::fit_from`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Init {
+    /// Seeded random, scaled like scikit-learn's `init='random'`: every entry is
+    /// `|N(0, 1)|·√(mean(V)/k)`, drawn from a ChaCha8 generator seeded with the `seed`
+    /// parameter, H first (row-major) then W (row-major), in `f64` and rounded to the scalar.
+    /// The same seed gives the same factors on every backend and every run. Entries below ε
+    /// are lifted to ε.
+    #[default]
+    Random,
+}
+
+/// The entry point, in the style of linfa: `Nmf::params(rank)` starts a parameter set.
+///
+/// ```
+/// use nmf_core::{Loss, Nmf};
+/// let params = Nmf::params(4).loss(Loss::KullbackLeibler).max_iter(300).seed(7);
+/// assert_eq!(params.rank(), 4);
+/// assert!(params.check().is_ok());
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Nmf;
+
+impl Nmf {
+    /// Default parameters for a factorization of rank `k` (unchecked until
+    /// [`NmfParams::check`] or a fit).
+    pub fn params(rank: usize) -> NmfParams {
+        NmfParams(NmfValidParams {
+            rank,
+            loss: Loss::Frobenius,
+            max_iter: 200,
+            tol: 1e-4,
+            check_every: 10,
+            init: Init::Random,
+            seed: 0,
+            eps: None,
+        })
+    }
+}
+
+/// Parameters of a fit, not yet validated. Every setter takes and returns `self`.
+///
+/// Defaults (as scikit-learn's `NMF` where it has the setting): loss [`Loss::Frobenius`],
+/// `max_iter` 200, `tol` 1e-4, `check_every` 10, [`Init::Random`], `seed` 0, and ε chosen from
+/// the data ([`NmfValidParams::eps_for`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NmfParams(NmfValidParams);
+
+/// Validated parameters: every value is in range. Obtained from [`NmfParams::check`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct NmfValidParams {
+    pub(crate) rank: usize,
+    pub(crate) loss: Loss,
+    pub(crate) max_iter: usize,
+    pub(crate) tol: f64,
+    pub(crate) check_every: usize,
+    pub(crate) init: Init,
+    pub(crate) seed: u64,
+    pub(crate) eps: Option<f64>,
+}
+
+impl NmfParams {
+    /// The loss to minimise.
+    pub fn loss(mut self, loss: Loss) -> Self {
+        self.0.loss = loss;
+        self
+    }
+    /// The most iterations (one iteration updates H, then W). Reaching it is not an error:
+    /// the model reports `converged() == false`. Must be ≥ 1.
+    pub fn max_iter(mut self, max_iter: usize) -> Self {
+        self.0.max_iter = max_iter;
+        self
+    }
+    /// The relative-decrease tolerance of the stopping rule (see [`NmfValidParams::tol`]).
+    /// Must be finite and ≥ 0; 0 runs exactly `max_iter` iterations.
+    pub fn tol(mut self, tol: f64) -> Self {
+        self.0.tol = tol;
+        self
+    }
+    /// Evaluate the loss (and the stopping rule) every this many iterations. Must be ≥ 1.
+    pub fn check_every(mut self, every: usize) -> Self {
+        self.0.check_every = every;
+        self
+    }
+    /// How to initialise W and H.
+    pub fn init(mut self, init: Init) -> Self {
+        self.0.init = init;
+        self
+    }
+    /// The seed of the random initialisation.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.0.seed = seed;
+        self
+    }
+    /// The lower bound ε on every entry of W and H (must be finite and > 0); by default it is
+    /// chosen from the data ([`NmfValidParams::eps_for`]).
+    pub fn eps(mut self, eps: f64) -> Self {
+        self.0.eps = Some(eps);
+        self
+    }
+    /// The rank k.
+    pub fn rank(&self) -> usize {
+        self.0.rank
+    }
+    /// Validates the parameters.
+    ///
+    /// # Errors
+    /// [`NmfError::ZeroRank`], [`NmfError::ZeroMaxIter`], [`NmfError::ZeroCheckEvery`],
+    /// [`NmfError::InvalidTol`] or [`NmfError::InvalidEps`].
+    pub fn check(self) -> Result<NmfValidParams, NmfError> {
+        let p = self.0;
+        if p.rank == 0 {
+            return Err(NmfError::ZeroRank);
+        }
+        if p.max_iter == 0 {
+            return Err(NmfError::ZeroMaxIter);
+        }
+        if p.check_every == 0 {
+            return Err(NmfError::ZeroCheckEvery);
+        }
+        if !(p.tol.is_finite() && p.tol >= 0.0) {
+            return Err(NmfError::InvalidTol(p.tol));
+        }
+        if let Some(eps) = p.eps
+            && !(eps.is_finite() && eps > 0.0)
+        {
+            return Err(NmfError::InvalidEps(eps));
+        }
+        Ok(p)
+    }
+}
+
+impl NmfValidParams {
+    /// The rank k.
+    pub fn rank(&self) -> usize {
+        self.rank
+    }
+    /// The loss.
+    pub fn loss(&self) -> Loss {
+        self.loss
+    }
+    /// The most iterations.
+    pub fn max_iter(&self) -> usize {
+        self.max_iter
+    }
+    /// The tolerance of the stopping rule. The loss L is evaluated at the initial factors
+    /// and after every `check_every` iterations; with `L_prev` the previous evaluation, the fit
+    /// stops as converged when `tol > 0` and `L_prev − L ≤ tol · L_prev` (a relative decrease
+    /// of at most `tol` over the last `check_every` iterations, which includes an exact fit,
+    /// `L = 0`). With `tol = 0` it runs `max_iter` iterations.
+    pub fn tol(&self) -> f64 {
+        self.tol
+    }
+    /// How often the loss is evaluated.
+    pub fn check_every(&self) -> usize {
+        self.check_every
+    }
+    /// The initialisation.
+    pub fn init(&self) -> Init {
+        self.init
+    }
+    /// The seed.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+    /// The ε given with [`NmfParams::eps`], if any.
+    pub fn eps(&self) -> Option<f64> {
+        self.eps
+    }
+    /// The lower bound ε used for data with the given mean entry and scalar unit roundoff `u`.
+    ///
+    /// Unless set explicitly, `ε = 2u·√(mean(V)/k)`: the machine epsilon of the scalar type
+    /// (`2u`: 1.2e-7 for f32, 2.2e-16 for f64) times the typical size of a factor entry (the
+    /// scale of the random initialisation). So ε scales with the data, is far below any entry
+    /// that matters, and stays well above underflow (the smallest denominator, about
+    /// `m·ε³`, is representable for any V with mean entry between about 1e-12 and 1e30 in f32,
+    /// and far wider in f64). For an all-zero V (mean 0) the scale 1 is used.
+    ///
+    /// ```
+    /// use nmf_core::Nmf;
+    /// let p = Nmf::params(4).check().unwrap();
+    /// let eps = p.eps_for(16.0, f64::EPSILON / 2.0);
+    /// assert_eq!(eps, f64::EPSILON * 2.0);
+    /// assert_eq!(Nmf::params(4).eps(1e-3).check().unwrap().eps_for(16.0, 1e-8), 1e-3);
+    /// ```
+    pub fn eps_for(&self, mean_v: f64, unit_roundoff: f64) -> f64 {
+        if let Some(eps) = self.eps {
+            return eps;
+        }
+        let scale = (mean_v / self.rank as f64).sqrt();
+        let scale = if scale > 0.0 && scale.is_finite() {
+            scale
+        } else {
+            1.0
+        };
+        2.0 * unit_roundoff * scale
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        let p = Nmf::params(3).check().unwrap();
+        assert_eq!(p.rank(), 3);
+        assert_eq!(p.loss(), Loss::Frobenius);
+        assert_eq!(p.max_iter(), 200);
+        assert_eq!(p.tol(), 1e-4);
+        assert_eq!(p.check_every(), 10);
+        assert_eq!(p.eps(), None);
+    }
+
+    #[test]
+    fn each_invalid_setting_has_its_error() {
+        assert_eq!(Nmf::params(0).check(), Err(NmfError::ZeroRank));
+        assert_eq!(
+            Nmf::params(2).max_iter(0).check(),
+            Err(NmfError::ZeroMaxIter)
+        );
+        assert_eq!(
+            Nmf::params(2).check_every(0).check(),
+            Err(NmfError::ZeroCheckEvery)
+        );
+        assert_eq!(
+            Nmf::params(2).tol(-1e-3).check(),
+            Err(NmfError::InvalidTol(-1e-3))
+        );
+        assert!(matches!(
+            Nmf::params(2).tol(f64::NAN).check(),
+            Err(NmfError::InvalidTol(t)) if t.is_nan()
+        ));
+        assert_eq!(
+            Nmf::params(2).tol(f64::INFINITY).check(),
+            Err(NmfError::InvalidTol(f64::INFINITY))
+        );
+        assert_eq!(
+            Nmf::params(2).eps(0.0).check(),
+            Err(NmfError::InvalidEps(0.0))
+        );
+        assert_eq!(
+            Nmf::params(2).eps(-1.0).check(),
+            Err(NmfError::InvalidEps(-1.0))
+        );
+        assert_eq!(
+            Nmf::params(2).eps(f64::INFINITY).check(),
+            Err(NmfError::InvalidEps(f64::INFINITY))
+        );
+    }
+
+    #[test]
+    fn boundary_values_are_accepted() {
+        let p = Nmf::params(1)
+            .max_iter(1)
+            .check_every(1)
+            .tol(0.0)
+            .eps(f64::MIN_POSITIVE);
+        assert!(p.check().is_ok());
+    }
+
+    #[test]
+    fn default_eps_scales_with_the_data() {
+        let p = Nmf::params(4).check().unwrap();
+        let u = f32::EPSILON as f64 / 2.0;
+        let small = p.eps_for(4e-6, u);
+        let large = p.eps_for(4e6, u);
+        assert!((large / small - 1e6).abs() < 1e-6);
+        // An all-zero V falls back to scale 1.
+        assert_eq!(p.eps_for(0.0, u), 2.0 * u);
+    }
+}

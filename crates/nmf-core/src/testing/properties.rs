@@ -1,0 +1,736 @@
+//! The properties. Every tolerance is derived from the floating-point accuracy of what is
+//! computed; the comment beside each says how. `u` is the unit roundoff of the scalar type
+//! (6.0e-8 for f32, 1.1e-16 for f64) and `u64` that of f64.
+
+use proptest::prelude::*;
+use proptest::test_runner::TestCaseError;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::{DataCase, data_case, runner, runner_with_cases};
+use crate::auxiliary::Subproblem;
+use crate::reference::Reference;
+use crate::{
+    Accum, DenseBackend, Loss, MatrixBackend, MatrixRole, MuSolver, Nmf, NmfError, Scalar, Trans,
+};
+
+const U64: f64 = f64::EPSILON / 2.0;
+
+/// A backend matrix from `f64` row-major data, rounded to `T`.
+pub fn mat<T: Scalar, B: MatrixBackend<T>>(b: &B, rows: usize, cols: usize, d: &[f64]) -> B::Mat {
+    assert_eq!(d.len(), rows * cols);
+    b.from_fn(rows, cols, |i, j| T::from_f64(d[i * cols + j]))
+}
+
+/// A backend matrix exported to `f64`, row-major.
+pub fn export<T: Scalar, B: MatrixBackend<T>>(b: &B, a: &B::Mat) -> Vec<f64> {
+    b.to_row_major(a).into_iter().map(Scalar::as_f64).collect()
+}
+
+/// `W·H` in `f64` from row-major W (m×k) and H (k×n).
+pub fn product(w: &[f64], h: &[f64], m: usize, k: usize, n: usize) -> Vec<f64> {
+    let mut out = vec![0.0; m * n];
+    for i in 0..m {
+        for a in 0..k {
+            let wia = w[i * k + a];
+            for j in 0..n {
+                out[i * n + j] += wia * h[a * n + j];
+            }
+        }
+    }
+    out
+}
+
+/// The case's V, its random initial factors and the default ε, on backend `b`.
+fn start<T: Scalar, B: DenseBackend<T>>(b: &B, c: &DataCase) -> (B::Mat, B::Mat, B::Mat, T) {
+    let eps = Nmf::params(c.k)
+        .check()
+        .unwrap()
+        .eps_for(c.mean(), T::unit_roundoff());
+    let (w0, h0) = crate::init::random_factors(c.m, c.n, c.k, c.mean(), c.seed);
+    (
+        mat(b, c.m, c.n, &c.v),
+        mat(b, c.m, c.k, &w0),
+        mat(b, c.k, c.n, &h0),
+        T::from_f64(eps),
+    )
+}
+
+fn random_vec(rng: &mut ChaCha8Rng, len: usize, zeros: f64) -> Vec<f64> {
+    (0..len)
+        .map(|_| {
+            if rng.random_bool(zeros) {
+                0.0
+            } else {
+                rng.random_range(-1.0..1.0)
+            }
+        })
+        .collect()
+}
+
+/// The product kernel against a naive `f64` reference, for every transpose combination,
+/// replace and accumulate, shapes 1–5, 15–17 and 127–129, with a NaN-filled destination under
+/// [`Accum::Replace`] (which must never read it).
+pub fn check_matmul<T: Scalar, B: MatrixBackend<T>>(b: &B) {
+    let dims = prop::sample::select(vec![1usize, 2, 3, 4, 5, 15, 16, 17, 127, 128, 129]);
+    let alphas = prop::sample::select(vec![1.0f64, -1.0, 0.5, 3.0]);
+    let strategy = (
+        dims.clone(),
+        dims.clone(),
+        dims,
+        any::<(bool, bool, bool)>(),
+        alphas,
+        any::<u64>(),
+    );
+    runner_with_cases(48)
+        .run(&strategy, |(m, n, k, (ta, tb, add), alpha, seed)| {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let (ta, tb) = (if ta { Trans::Yes } else { Trans::No }, if tb { Trans::Yes } else { Trans::No });
+            let (ar, ac) = ta.apply((m, k));
+            let (br, bc) = tb.apply((k, n));
+            let a = random_vec(&mut rng, m * k, 0.1);
+            let bb = random_vec(&mut rng, k * n, 0.1);
+            let d0 = random_vec(&mut rng, m * n, 0.0);
+            let am = mat::<T, B>(b, ar, ac, &a);
+            let bm = mat::<T, B>(b, br, bc, &bb);
+            let (a, bb) = (export(b, &am), export(b, &bm));
+            let mut dst = if add { mat::<T, B>(b, m, n, &d0) } else { b.from_fn(m, n, |_, _| T::nan()) };
+            let d0 = if add { export(b, &dst) } else { vec![0.0; m * n] };
+            let accum = if add { Accum::Add } else { Accum::Replace };
+            b.matmul(&mut dst, accum, T::from_f64(alpha), &am, ta, &bm, tb);
+            let got = export(b, &dst);
+            let at = |i: usize, p: usize| if ta == Trans::Yes { a[p * ac + i] } else { a[i * ac + p] };
+            let bt = |p: usize, j: usize| if tb == Trans::Yes { bb[j * bc + p] } else { bb[p * bc + j] };
+            for i in 0..m {
+                for j in 0..n {
+                    let (mut s, mut abs) = (0.0, 0.0);
+                    for p in 0..k {
+                        s += at(i, p) * bt(p, j);
+                        abs += (at(i, p) * bt(p, j)).abs();
+                    }
+                    let want = d0[i * n + j] + alpha * s;
+                    // A k-term dot product in any order (blocked, FMA) errs by at most
+                    // γ_k·Σ|a||b| ≤ 1.01·k·u·Σ|a||b|; scaling by α and adding dst add two
+                    // roundings of at most u·(|α|Σ|a||b| + |dst|) each.
+                    let tol = (1.01 * k as f64 + 2.0) * T::unit_roundoff()
+                        * (alpha.abs() * abs + d0[i * n + j].abs());
+                    let g = got[i * n + j];
+                    prop_assert!(
+                        (g - want).abs() <= tol,
+                        "{m}×{k}·{k}×{n} {ta:?}/{tb:?} {accum:?}: entry ({i},{j}) is {g}, want {want} ± {tol}"
+                    );
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+}
+
+/// The fused elementwise kernels and reductions against the [`Reference`] backend: the
+/// entry-wise kernels bit for bit (they evaluate the same IEEE operations), the sums within
+/// their rounding error; also construction, export and [`MatrixBackend::first_invalid`].
+pub fn check_elementwise<T: Scalar, B: MatrixBackend<T>>(b: &B)
+where
+    Reference: MatrixBackend<T>,
+{
+    let r = Reference;
+    let strategy = (1usize..=40, 1usize..=40, any::<u64>());
+    runner()
+        .run(&strategy, |(rows, cols, seed)| {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let len = rows * cols;
+            let pos = |rng: &mut ChaCha8Rng, zeros: f64| -> Vec<f64> {
+                (0..len)
+                    .map(|_| {
+                        if rng.random_bool(zeros) {
+                            0.0
+                        } else {
+                            rng.random_range(1.0..10.0) * 10f64.powi(rng.random_range(-3..=3))
+                        }
+                    })
+                    .collect()
+            };
+            let (x, num, den, v) = (
+                pos(&mut rng, 0.0),
+                pos(&mut rng, 0.2),
+                pos(&mut rng, 0.1),
+                pos(&mut rng, 0.3),
+            );
+            let eps = T::from_f64(1e-4);
+            let same = |name: &str, got: Vec<T>, want: Vec<T>| -> Result<(), TestCaseError> {
+                for (idx, (g, w)) in got.iter().zip(&want).enumerate() {
+                    prop_assert!(
+                        g.to_bits_eq(*w),
+                        "{name}: entry {idx} is {g}, the reference gives {w}"
+                    );
+                }
+                Ok(())
+            };
+            // Construction and export round-trip exactly.
+            let xm = mat::<T, B>(b, rows, cols, &x);
+            prop_assert_eq!(b.shape(&xm), (rows, cols));
+            let xt: Vec<T> = x.iter().map(|&x| T::from_f64(x)).collect();
+            prop_assert_eq!(
+                b.to_row_major(&b.from_row_major(rows, cols, &xt).unwrap()),
+                xt.clone()
+            );
+            prop_assert_eq!(
+                b.from_row_major(rows, cols + 1, &xt).err(),
+                Some(NmfError::DataLength {
+                    rows,
+                    cols: cols + 1,
+                    len
+                })
+            );
+            let (nb, db, vb) = (
+                mat::<T, B>(b, rows, cols, &num),
+                mat::<T, B>(b, rows, cols, &den),
+                mat::<T, B>(b, rows, cols, &v),
+            );
+            let (nr, dr, vr) = (
+                mat::<T, Reference>(&r, rows, cols, &num),
+                mat::<T, Reference>(&r, rows, cols, &den),
+                mat::<T, Reference>(&r, rows, cols, &v),
+            );
+            let xr = mat::<T, Reference>(&r, rows, cols, &x);
+            // mu_update, with zero numerators and zero denominators (the guards).
+            let (mut xb, mut xrr) = (xm.clone(), xr.clone());
+            b.mu_update(&mut xb, &nb, &db, eps);
+            r.mu_update(&mut xrr, &nr, &dr, eps);
+            same("mu_update", b.to_row_major(&xb), r.to_row_major(&xrr))?;
+            let row_den: Vec<T> = (0..rows).map(|i| T::from_f64(den[i])).collect();
+            let col_den: Vec<T> = (0..cols).map(|j| T::from_f64(den[j])).collect();
+            let (mut xb, mut xrr) = (xm.clone(), xr.clone());
+            b.mu_update_row_den(&mut xb, &nb, &row_den, eps);
+            r.mu_update_row_den(&mut xrr, &nr, &row_den, eps);
+            same(
+                "mu_update_row_den",
+                b.to_row_major(&xb),
+                r.to_row_major(&xrr),
+            )?;
+            let (mut xb, mut xrr) = (xm.clone(), xr.clone());
+            b.mu_update_col_den(&mut xb, &nb, &col_den, eps);
+            r.mu_update_col_den(&mut xrr, &nr, &col_den, eps);
+            same(
+                "mu_update_col_den",
+                b.to_row_major(&xb),
+                r.to_row_major(&xrr),
+            )?;
+            // kl_ratio with zeros in V (→ exactly 0) and in the denominator.
+            let (mut rb, mut rr) = (db.clone(), dr.clone());
+            b.kl_ratio_in_place(&mut rb, &vb);
+            r.kl_ratio_in_place(&mut rr, &vr);
+            same(
+                "kl_ratio_in_place",
+                b.to_row_major(&rb),
+                r.to_row_major(&rr),
+            )?;
+            let (mut cb, mut cr) = (xm.clone(), xr.clone());
+            b.clamp_min(&mut cb, T::from_f64(2.0));
+            r.clamp_min(&mut cr, T::from_f64(2.0));
+            same("clamp_min", b.to_row_major(&cb), r.to_row_major(&cr))?;
+            let mut cp = b.zeros(rows, cols);
+            b.copy_from(&mut cp, &xm);
+            same("copy_from", b.to_row_major(&cp), xt.clone())?;
+            // Row and column sums in T: an l-term sum of non-negative terms in any order errs
+            // by at most γ_l·Σx ≤ 1.01·l·u·Σx.
+            let u = T::unit_roundoff();
+            let mut rs = vec![T::zero(); rows];
+            b.row_sums(&xm, &mut rs);
+            for (i, s) in rs.iter().enumerate() {
+                let want: f64 = (0..cols).map(|j| x_t(&x, i * cols + j)).sum();
+                prop_assert!(
+                    (s.as_f64() - want).abs() <= 1.01 * cols as f64 * u * want,
+                    "row_sums[{i}]"
+                );
+            }
+            let mut cs = vec![T::zero(); cols];
+            b.col_sums(&xm, &mut cs);
+            for (j, s) in cs.iter().enumerate() {
+                let want: f64 = (0..rows).map(|i| x_t(&x, i * cols + j)).sum();
+                prop_assert!(
+                    (s.as_f64() - want).abs() <= 1.01 * rows as f64 * u * want,
+                    "col_sums[{j}]"
+                );
+            }
+            // f64 reductions: compensated sums are within about 2·u64·Σ|terms| of the exact
+            // value whatever the order; each term (a difference, a square, a log) adds a few
+            // more u64 of its own size: 8·u64·Σ|terms| covers both.
+            let close = |name: &str, got: f64, want: f64, abs: f64| -> Result<(), TestCaseError> {
+                prop_assert!(
+                    (got - want).abs() <= 8.0 * U64 * abs,
+                    "{name}: {got} vs {want}"
+                );
+                Ok(())
+            };
+            let (xr64, vr64) = (export(b, &xm), export(b, &vb));
+            close("sum", b.sum(&xm), r.sum(&xr), xr64.iter().sum())?;
+            let fro_abs: f64 = xr64.iter().zip(&vr64).map(|(a, b)| a * a + b * b).sum();
+            close(
+                "frobenius_loss",
+                b.frobenius_loss(&vb, &xm),
+                r.frobenius_loss(&vr, &xr),
+                fro_abs,
+            )?;
+            let kl_abs: f64 = vr64
+                .iter()
+                .zip(&xr64)
+                .map(|(&v, &y)| {
+                    y + if v > 0.0 {
+                        v * (v / y).ln().abs() + v
+                    } else {
+                        0.0
+                    }
+                })
+                .sum();
+            close("kl_loss", b.kl_loss(&vb, &xm), r.kl_loss(&vr, &xr), kl_abs)?;
+            // first_invalid finds the first bad entry in row-major order.
+            prop_assert_eq!(b.first_invalid(&xm), None);
+            let at = rng.random_range(0..len);
+            let bad = [-1.0, f64::NAN, f64::INFINITY][rng.random_range(0..3)];
+            let mut xbad = x.clone();
+            xbad[at] = bad;
+            if at + 1 < len {
+                xbad[len - 1] = -5.0; // a later bad entry must not be reported first
+            }
+            let found = b.first_invalid(&mat::<T, B>(b, rows, cols, &xbad));
+            let Some((i, j, val)) = found else {
+                return Err(TestCaseError::fail("first_invalid missed an entry"));
+            };
+            prop_assert_eq!((i, j), (at / cols, at % cols));
+            prop_assert!(val.as_f64().to_bits() == bad.to_bits() || (bad.is_nan() && val.is_nan()));
+            Ok(())
+        })
+        .unwrap();
+}
+
+fn x_t(x: &[f64], idx: usize) -> f64 {
+    x[idx]
+}
+
+/// Bitwise equality that also treats two NaNs as equal.
+trait BitsEq {
+    fn to_bits_eq(self, other: Self) -> bool;
+}
+impl<T: Scalar> BitsEq for T {
+    fn to_bits_eq(self, other: T) -> bool {
+        (self.is_nan() && other.is_nan()) || self.as_f64().to_bits() == other.as_f64().to_bits()
+    }
+}
+
+fn all_at_least<T: Scalar, B: MatrixBackend<T>>(
+    b: &B,
+    a: &B::Mat,
+    eps: T,
+    what: &str,
+) -> Result<(), TestCaseError> {
+    for (idx, x) in b.to_row_major(a).into_iter().enumerate() {
+        prop_assert!(
+            x.is_finite() && x >= eps,
+            "{what}: entry {idx} is {x}, below ε = {eps} or not finite"
+        );
+    }
+    Ok(())
+}
+
+/// After every half-step, every entry of W and H is finite and ≥ ε (> 0), for random V with
+/// zeros, zero rows and columns, sparse patterns and magnitudes across many orders, and ranks
+/// from 1 to past min(m, n).
+pub fn check_factors_stay_positive<T: Scalar, B: DenseBackend<T>>(b: &B, loss: Loss) {
+    runner()
+        .run(&data_case::<T>(12), |c| {
+            let (v, w0, h0, eps) = start(b, &c);
+            let mut s = MuSolver::new(b, &v, w0, h0, loss, eps).unwrap();
+            for it in 0..20 {
+                s.update_h();
+                all_at_least(
+                    b,
+                    s.h(),
+                    eps,
+                    &format!("H after the H half-step of iteration {it}"),
+                )?;
+                s.update_w();
+                all_at_least(
+                    b,
+                    s.w(),
+                    eps,
+                    &format!("W after the W half-step of iteration {it}"),
+                )?;
+            }
+            prop_assert!(s.loss().is_finite());
+            Ok(())
+        })
+        .unwrap();
+}
+
+/// The loss never increases, checked after every half-step, for both losses.
+///
+/// Tolerance. In exact arithmetic each half-step leaves the loss no larger. The computed loss
+/// is the loss of WH rounded in `T`: each entry of WH is a k-term sum of non-negative products,
+/// off by at most γ_k·(WH)ᵢⱼ ≈ k·u·(WH)ᵢⱼ. That moves ½‖V − WH‖² by at most
+/// Σ|V − WH|·k·u·WH ≤ k·u·(‖V‖‖WH‖ + ‖WH‖²) ≤ 3k·u·(S + S_WH) with S = ½‖V‖², S_WH = ½‖WH‖²,
+/// and moves D(V‖WH) by at most Σ|1 − V/WH|·k·u·WH ≤ k·u·(S + S_WH) with S = ΣV, S_WH = ΣWH.
+/// Two evaluations are compared, and the f64 sums add ~2·u64 of the summed magnitudes; the
+/// half-step itself is the minimiser of the auxiliary function up to a relative O((m+k)·u)
+/// perturbation of each entry, which changes G only at second order (u²). So
+/// `loss⁺ ≤ loss + 8·(k+2)·u·(S + S_WH) + 16·u64·M`, where M is the sum of |V log(V/WH)|
+/// (the KL terms whose f64 logarithms carry their own rounding). It is absolute, not relative
+/// to the loss, so it does not hide an increase when the loss is small.
+pub fn check_loss_never_increases<T: Scalar, B: DenseBackend<T>>(b: &B, loss: Loss) {
+    runner()
+        .run(&data_case::<T>(12), |c| {
+            let (v, w0, h0, eps) = start(b, &c);
+            let mut s = MuSolver::new(b, &v, w0, h0, loss, eps).unwrap();
+            let scales = |s: &MuSolver<'_, T, B, B::Mat>| -> (f64, f64) {
+                let wh = product(&export(b, s.w()), &export(b, s.h()), c.m, c.k, c.n);
+                match loss {
+                    Loss::Frobenius => {
+                        let sv: f64 = c.v.iter().map(|x| 0.5 * x * x).sum();
+                        (sv + wh.iter().map(|x| 0.5 * x * x).sum::<f64>(), 0.0)
+                    }
+                    Loss::KullbackLeibler => {
+                        let sv: f64 = c.v.iter().sum::<f64>() + wh.iter().sum::<f64>();
+                        let m: f64 = c.v.iter().zip(&wh).map(|(&v, &y)| if v > 0.0 { (v * (v / y).ln()).abs() } else { 0.0 }).sum();
+                        (sv, m)
+                    }
+                }
+            };
+            let mut prev = s.loss();
+            let mut prev_scale = scales(&s);
+            for it in 0..20 {
+                for half in ["H", "W"] {
+                    if half == "H" { s.update_h() } else { s.update_w() }
+                    let now = s.loss();
+                    let scale = scales(&s);
+                    let (sw, mw) = (prev_scale.0.max(scale.0), prev_scale.1.max(scale.1));
+                    let tol = 8.0 * (c.k as f64 + 2.0) * T::unit_roundoff() * sw + 16.0 * U64 * mw;
+                    prop_assert!(
+                        now <= prev + tol,
+                        "{loss} rose in the {half} half-step of iteration {it}: {prev} → {now} (by {}, tolerance {tol}; case {:?})",
+                        now - prev, c.pattern
+                    );
+                    prev = now;
+                    prev_scale = scale;
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+}
+
+/// The auxiliary-function lemmas on the subproblems of one column of H and one row of W:
+/// `G(xᵗ, xᵗ) = F(xᵗ)`; `G(x', xᵗ) ≥ F(x')` and `G(x⁺, xᵗ) ≤ G(x', xᵗ)` for random feasible
+/// x' ≥ ε; the chain `F(x⁺) ≤ G(x⁺, xᵗ) ≤ G(xᵗ, xᵗ) = F(xᵗ)`; and the backend's half-step
+/// equals the minimiser x⁺ of [`Subproblem::minimizer`].
+///
+/// Tolerances. F and G are evaluated in f64 from sums over m terms of k-term products, so each
+/// errs by at most about (m + k + 4)·u64 times the sum of the absolute values of its terms
+/// (the `*_with_scale` methods return that sum); 4·(m + k + 4)·u64·(scale_left + scale_right)
+/// covers both sides of a comparison. x⁺ is rounded to T once, which changes G only at second
+/// order, by at most u²·scale (the first-order term vanishes at an interior minimum, and ε
+/// itself is exact): 4·k·u²·scale is added for that. The backend's half-step computes its
+/// numerator and denominator with m-term and (m + k)-term sums of non-negative values, so
+/// it differs from x⁺ by a relative 2·(2m + k + 4)·u at most.
+pub fn check_auxiliary_lemmas<T: Scalar, B: DenseBackend<T>>(b: &B, loss: Loss) {
+    runner()
+        .run(&(data_case::<T>(9), 0usize..4, any::<u64>()), |(c, warmup, seed)| {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let (v, w0, h0, eps) = start(b, &c);
+            let mut s = MuSolver::new(b, &v, w0, h0, loss, eps).unwrap();
+            for _ in 0..warmup {
+                s.step();
+            }
+            let u = T::unit_roundoff();
+            for side in ["H column", "W row"] {
+                let w_t = b.to_row_major(s.w());
+                let h_t = b.to_row_major(s.h());
+                let v_t: Vec<T> = c.v.iter().map(|&x| T::from_f64(x)).collect();
+                let (vec_v, xt, idx): (Vec<T>, Vec<T>, usize);
+                let p = if side == "H column" {
+                    let j = rng.random_range(0..c.n);
+                    vec_v = (0..c.m).map(|i| v_t[i * c.n + j]).collect();
+                    xt = (0..c.k).map(|a| h_t[a * c.n + j]).collect();
+                    idx = j;
+                    Subproblem::h_column(&w_t, c.m, c.k, &vec_v)
+                } else {
+                    let i = rng.random_range(0..c.m);
+                    vec_v = v_t[i * c.n..(i + 1) * c.n].to_vec();
+                    xt = w_t[i * c.k..(i + 1) * c.k].to_vec();
+                    idx = i;
+                    Subproblem::w_row(&h_t, c.k, c.n, &vec_v)
+                };
+                let rows = if side == "H column" { c.m } else { c.n };
+                let c_eval = 4.0 * (rows + c.k + 4) as f64 * U64;
+                let (f_t, sf_t) = p.objective_with_scale(loss, &xt);
+                let (g_tt, sg_tt) = p.auxiliary_with_scale(loss, &xt, &xt);
+                prop_assert!((g_tt - f_t).abs() <= c_eval * (sf_t + sg_tt), "{side}: G(xᵗ,xᵗ) = {g_tt} ≠ F(xᵗ) = {f_t}");
+                let x_plus = p.minimizer(loss, &xt, eps);
+                let (f_p, sf_p) = p.objective_with_scale(loss, &x_plus);
+                let (g_p, sg_p) = p.auxiliary_with_scale(loss, &x_plus, &xt);
+                let round = 4.0 * c.k as f64 * u * u * sg_p;
+                prop_assert!(f_p <= g_p + c_eval * (sf_p + sg_p), "{side}: F(x⁺) = {f_p} > G(x⁺,xᵗ) = {g_p}");
+                prop_assert!(g_p <= g_tt + c_eval * (sg_p + sg_tt) + round, "{side}: G(x⁺,xᵗ) = {g_p} > G(xᵗ,xᵗ) = {g_tt}");
+                for trial in 0..8 {
+                    let x: Vec<T> = xt
+                        .iter()
+                        .map(|&t| {
+                            let f: f64 = rng.random_range(-3.0..3.0);
+                            let y = if trial % 4 == 3 { eps.as_f64() } else { t.as_f64() * f.exp() };
+                            T::from_f64(y).max(eps)
+                        })
+                        .collect();
+                    let (f_x, sf_x) = p.objective_with_scale(loss, &x);
+                    let (g_x, sg_x) = p.auxiliary_with_scale(loss, &x, &xt);
+                    prop_assert!(g_x >= f_x - c_eval * (sf_x + sg_x), "{side}: G(x',xᵗ) = {g_x} < F(x') = {f_x} at x' = {x:?}");
+                    prop_assert!(g_p <= g_x + c_eval * (sg_p + sg_x) + round, "{side}: G(x⁺,xᵗ) = {g_p} > G(x',xᵗ) = {g_x} at x' = {x:?}");
+                }
+                // The backend's half-step gives x⁺.
+                let got: Vec<T> = if side == "H column" {
+                    s.update_h();
+                    let h = b.to_row_major(s.h());
+                    (0..c.k).map(|a| h[a * c.n + idx]).collect()
+                } else {
+                    s.update_w();
+                    b.to_row_major(s.w())[idx * c.k..(idx + 1) * c.k].to_vec()
+                };
+                let rel = 2.0 * (2 * rows + c.k + 4) as f64 * u;
+                for (a, (g, want)) in got.iter().zip(&x_plus).enumerate() {
+                    let (g, want) = (g.as_f64(), want.as_f64());
+                    prop_assert!(
+                        (g - want).abs() <= rel * want.max(eps.as_f64()),
+                        "{side} {idx}, entry {a}: the half-step gives {g}, the minimiser of G is {want}"
+                    );
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+}
+
+/// Zero rows of V give rows of W equal to ε, zero columns give columns of H equal to ε, and
+/// an all-zero V gives W = H = ε, exactly, after a fit; and every factor is finite.
+pub fn check_zero_rows_and_columns<T: Scalar, B: DenseBackend<T>>(b: &B, loss: Loss) {
+    runner()
+        .run(&data_case::<T>(10), |c| {
+            let v = mat::<T, B>(b, c.m, c.n, &c.v);
+            let params = Nmf::params(c.k)
+                .loss(loss)
+                .max_iter(5)
+                .seed(c.seed)
+                .check()
+                .unwrap();
+            let model = params.fit(b, &v).unwrap();
+            let eps = model.eps();
+            let (w, h) = (b.to_row_major(model.w()), b.to_row_major(model.h()));
+            prop_assert!(w.iter().chain(&h).all(|x| x.is_finite() && *x >= eps));
+            for i in (0..c.m).filter(|&i| c.zero_row(i)) {
+                prop_assert!(
+                    w[i * c.k..(i + 1) * c.k].iter().all(|&x| x == eps),
+                    "row {i} of W is not ε"
+                );
+            }
+            for j in (0..c.n).filter(|&j| c.zero_col(j)) {
+                prop_assert!(
+                    (0..c.k).all(|a| h[a * c.n + j] == eps),
+                    "column {j} of H is not ε"
+                );
+            }
+            Ok(())
+        })
+        .unwrap();
+}
+
+/// An exactly low-rank non-negative V = W*H* (positive factors, r ≤ 3, up to 12×12) is fitted
+/// at rank r to a relative error ‖V − WH‖_F/‖V‖_F below 1e-3 (best of 3 seeds, as a user with
+/// a non-convex problem would do). The error reached depends on the conditioning of the
+/// problem, not on rounding (which is ~1e-7 in f32), so the bound is a statement about the
+/// algorithm: 1e-3 is what 3000 iterations reach on these problems with a large margin.
+pub fn check_recovery<T: Scalar, B: DenseBackend<T>>(b: &B, loss: Loss) {
+    let strategy = (4usize..=12, 4usize..=12, 1usize..=3, any::<u64>());
+    runner_with_cases(16)
+        .run(&strategy, |(m, n, r, seed)| {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let w: Vec<f64> = (0..m * r).map(|_| rng.random_range(0.1..1.0)).collect();
+            let h: Vec<f64> = (0..r * n).map(|_| rng.random_range(0.1..1.0)).collect();
+            let vd = product(&w, &h, m, r, n);
+            let v = mat::<T, B>(b, m, n, &vd);
+            let norm: f64 = vd.iter().map(|x| x * x).sum::<f64>().sqrt();
+            let mut best = f64::INFINITY;
+            for s in 0..3 {
+                let model = Nmf::params(r)
+                    .loss(loss)
+                    .max_iter(3000)
+                    .tol(0.0)
+                    .seed(seed ^ s)
+                    .fit(b, &v)
+                    .unwrap();
+                let wh = product(&export(b, model.w()), &export(b, model.h()), m, r, n);
+                let err: f64 = vd
+                    .iter()
+                    .zip(&wh)
+                    .map(|(a, b)| (a - b) * (a - b))
+                    .sum::<f64>()
+                    .sqrt();
+                best = best.min(err / norm);
+            }
+            prop_assert!(best < 1e-3, "{m}×{n} rank {r}: relative error {best}");
+            Ok(())
+        })
+        .unwrap();
+}
+
+/// Every kind of bad input gives its own error, with the place of the bad entry.
+pub fn check_bad_input<T: Scalar, B: DenseBackend<T>>(b: &B) {
+    let strategy = (1usize..=8, 1usize..=8, 1usize..=4, any::<u64>());
+    runner()
+        .run(&strategy, |(m, n, k, seed)| {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let good: Vec<f64> = (0..m * n).map(|_| rng.random_range(0.0..5.0)).collect();
+            let p = Nmf::params(k).max_iter(3);
+            let (i, j) = (rng.random_range(0..m), rng.random_range(0..n));
+            for bad in [-0.25, f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+                let mut d = good.clone();
+                d[i * n + j] = bad;
+                let err = p.fit(b, &mat::<T, B>(b, m, n, &d)).err();
+                let ok = match err {
+                    Some(NmfError::NegativeEntry {
+                        matrix: MatrixRole::V,
+                        row,
+                        col,
+                        value,
+                    }) => bad == -0.25 && (row, col) == (i, j) && value == bad,
+                    Some(NmfError::NonFiniteEntry {
+                        matrix: MatrixRole::V,
+                        row,
+                        col,
+                        value,
+                    }) => {
+                        !bad.is_finite()
+                            && (row, col) == (i, j)
+                            && (value == bad || (bad.is_nan() && value.is_nan()))
+                    }
+                    _ => false,
+                };
+                prop_assert!(ok, "V with {bad} at ({i},{j}): got {err:?}");
+            }
+            let v = mat::<T, B>(b, m, n, &good);
+            prop_assert_eq!(
+                p.fit(b, &b.zeros(0, n)).err(),
+                Some(NmfError::EmptyMatrix {
+                    matrix: MatrixRole::V,
+                    rows: 0,
+                    cols: n
+                })
+            );
+            prop_assert_eq!(
+                p.fit(b, &b.zeros(m, 0)).err(),
+                Some(NmfError::EmptyMatrix {
+                    matrix: MatrixRole::V,
+                    rows: m,
+                    cols: 0
+                })
+            );
+            prop_assert_eq!(Nmf::params(0).fit(b, &v).err(), Some(NmfError::ZeroRank));
+            prop_assert_eq!(
+                p.clone().max_iter(0).fit(b, &v).err(),
+                Some(NmfError::ZeroMaxIter)
+            );
+            prop_assert_eq!(
+                p.clone().tol(-1.0).fit(b, &v).err(),
+                Some(NmfError::InvalidTol(-1.0))
+            );
+            prop_assert_eq!(
+                p.clone().eps(0.0).fit(b, &v).err(),
+                Some(NmfError::InvalidEps(0.0))
+            );
+            // Custom initial factors: shape, sign and finiteness, on the fit_from path too.
+            let w0 = b.from_fn(m, k, |_, _| T::one());
+            let h0 = b.from_fn(k, n, |_, _| T::one());
+            prop_assert!(p.fit_from(b, &v, &w0, &h0).is_ok());
+            let w_bad_shape = b.from_fn(m + 1, k, |_, _| T::one());
+            prop_assert_eq!(
+                p.fit_from(b, &v, &w_bad_shape, &h0).err(),
+                Some(NmfError::ShapeMismatch {
+                    matrix: MatrixRole::W0,
+                    expected: (m, k),
+                    found: (m + 1, k)
+                })
+            );
+            let h_bad_shape = b.from_fn(k, n + 2, |_, _| T::one());
+            prop_assert_eq!(
+                p.fit_from(b, &v, &w0, &h_bad_shape).err(),
+                Some(NmfError::ShapeMismatch {
+                    matrix: MatrixRole::H0,
+                    expected: (k, n),
+                    found: (k, n + 2)
+                })
+            );
+            let (a, c) = (rng.random_range(0..m), rng.random_range(0..k));
+            let w_neg = b.from_fn(m, k, |r, s| {
+                if (r, s) == (a, c) {
+                    T::from_f64(-1.0)
+                } else {
+                    T::one()
+                }
+            });
+            prop_assert_eq!(
+                p.fit_from(b, &v, &w_neg, &h0).err(),
+                Some(NmfError::NegativeEntry {
+                    matrix: MatrixRole::W0,
+                    row: a,
+                    col: c,
+                    value: -1.0
+                })
+            );
+            let (a, c) = (rng.random_range(0..k), rng.random_range(0..n));
+            let h_inf = b.from_fn(k, n, |r, s| {
+                if (r, s) == (a, c) {
+                    T::infinity()
+                } else {
+                    T::one()
+                }
+            });
+            prop_assert_eq!(
+                p.fit_from(b, &v, &w0, &h_inf).err(),
+                Some(NmfError::NonFiniteEntry {
+                    matrix: MatrixRole::H0,
+                    row: a,
+                    col: c,
+                    value: f64::INFINITY
+                })
+            );
+            // A bad V is reported before the initial factors are looked at.
+            let mut d = good.clone();
+            d[0] = -1.0;
+            let v_bad = mat::<T, B>(b, m, n, &d);
+            let first = p.fit_from(b, &v_bad, &w_neg, &h0).err();
+            prop_assert!(
+                matches!(
+                    first,
+                    Some(NmfError::NegativeEntry {
+                        matrix: MatrixRole::V,
+                        ..
+                    })
+                ),
+                "got {:?}",
+                first
+            );
+            Ok(())
+        })
+        .unwrap();
+}
+
+/// The same seed gives bit-identical factors on every run.
+pub fn check_same_seed<T: Scalar, B: DenseBackend<T>>(b: &B) {
+    runner_with_cases(16)
+        .run(&data_case::<T>(10), |c| {
+            let v = mat::<T, B>(b, c.m, c.n, &c.v);
+            let p = Nmf::params(c.k).max_iter(10).seed(c.seed).check().unwrap();
+            let (a, bb) = (p.fit(b, &v).unwrap(), p.fit(b, &v).unwrap());
+            prop_assert_eq!(b.to_row_major(a.w()), b.to_row_major(bb.w()));
+            prop_assert_eq!(b.to_row_major(a.h()), b.to_row_major(bb.h()));
+            prop_assert_eq!(a.loss_history(), bb.loss_history());
+            Ok(())
+        })
+        .unwrap();
+}
