@@ -106,6 +106,12 @@ pub enum NmfError {
     /// The lower bound ε is not a positive finite number.
     #[error("eps must be finite and > 0, got {0}")]
     InvalidEps(f64),
+    /// The fit was stopped by its observer (for example on Ctrl-C).
+    #[error("the fit was interrupted after {iteration} iterations")]
+    Interrupted {
+        /// Iterations completed.
+        iteration: usize,
+    },
     /// The iteration left the range of the scalar type (an overflow to infinity), which
     /// happens only when V's entries are near the largest representable number.
     #[error(

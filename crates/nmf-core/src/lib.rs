@@ -41,7 +41,7 @@ pub mod update;
 
 pub use backend::{Accum, DataOps, DenseBackend, MatrixBackend, Trans};
 pub use error::{MatrixRole, NmfError};
-pub use model::{LossRecord, NmfModel};
+pub use model::{LossRecord, NmfModel, Progress};
 pub use params::{Init, Loss, Nmf, NmfParams, NmfValidParams};
 pub use scalar::Scalar;
 pub use update::MuSolver;

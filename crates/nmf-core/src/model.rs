@@ -1,5 +1,7 @@
 //! Fitting ([`NmfValidParams::fit`]) and the fitted model ([`NmfModel`]).
 
+use core::ops::ControlFlow;
+
 use crate::update::{MuSolver, check_data};
 use crate::{DataOps, Init, Loss, MatrixBackend, NmfError, NmfParams, NmfValidParams, Scalar};
 
@@ -10,6 +12,18 @@ pub struct LossRecord {
     pub iteration: usize,
     /// The loss there, in `f64`.
     pub loss: f64,
+}
+
+/// What an observer passed to [`NmfValidParams::fit_observed`] sees after each iteration.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Progress {
+    /// Iterations completed (1 after the first).
+    pub iteration: usize,
+    /// The most iterations of this fit.
+    pub max_iter: usize,
+    /// The loss, when it was evaluated after this iteration (every `check_every` iterations
+    /// and after the last), else `None`.
+    pub loss: Option<f64>,
 }
 
 /// A fitted factorization V ≈ WH.
@@ -122,6 +136,32 @@ impl NmfValidParams {
         backend: &B,
         v: &V,
     ) -> Result<NmfModel<T, B>, NmfError> {
+        self.fit_observed(backend, v, |_| ControlFlow::Continue(()))
+    }
+
+    /// As [`fit`](Self::fit), calling `observer` after every iteration (for progress bars and
+    /// cancellation). Returning `ControlFlow::Break(())` stops the fit with
+    /// [`NmfError::Interrupted`].
+    ///
+    /// ```
+    /// use core::ops::ControlFlow;
+    /// use nmf_core::{MatrixBackend, Nmf, NmfError, reference::Reference};
+    /// let v = Reference.from_row_major(2, 2, &[1.0_f64, 2.0, 3.0, 4.0]).unwrap();
+    /// let p = Nmf::params(1).check().unwrap();
+    /// let stop_at_3 = |pr: &nmf_core::Progress| {
+    ///     if pr.iteration == 3 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+    /// };
+    /// assert_eq!(p.fit_observed(&Reference, &v, stop_at_3).unwrap_err(), NmfError::Interrupted { iteration: 3 });
+    /// ```
+    ///
+    /// # Errors
+    /// As [`fit`](Self::fit), and [`NmfError::Interrupted`].
+    pub fn fit_observed<T: Scalar, B: DataOps<T, V>, V>(
+        &self,
+        backend: &B,
+        v: &V,
+        observer: impl FnMut(&Progress) -> ControlFlow<()>,
+    ) -> Result<NmfModel<T, B>, NmfError> {
         let (m, n) = check_data(backend, v)?;
         let k = self.rank;
         let mean = backend.data_sum(v) / (m as f64 * n as f64);
@@ -134,7 +174,7 @@ impl NmfValidParams {
                 (to(m, k, w), to(k, n, h))
             }
         };
-        self.run(backend, v, w0, h0, mean)
+        self.run(backend, v, w0, h0, mean, observer)
     }
 
     /// Fits V ≈ WH starting from the given W0 (m×k) and H0 (k×n) (copied; entries below ε
@@ -150,12 +190,28 @@ impl NmfValidParams {
         w0: &B::Mat,
         h0: &B::Mat,
     ) -> Result<NmfModel<T, B>, NmfError> {
+        self.fit_from_observed(backend, v, w0, h0, |_| ControlFlow::Continue(()))
+    }
+
+    /// As [`fit_from`](Self::fit_from), with an observer as in
+    /// [`fit_observed`](Self::fit_observed).
+    ///
+    /// # Errors
+    /// As [`fit_from`](Self::fit_from), and [`NmfError::Interrupted`].
+    pub fn fit_from_observed<T: Scalar, B: DataOps<T, V>, V>(
+        &self,
+        backend: &B,
+        v: &V,
+        w0: &B::Mat,
+        h0: &B::Mat,
+        observer: impl FnMut(&Progress) -> ControlFlow<()>,
+    ) -> Result<NmfModel<T, B>, NmfError> {
         let (m, n) = check_data(backend, v)?;
         let mean = backend.data_sum(v) / (m as f64 * n as f64);
         // Shapes are checked here against the rank (MuSolver checks them against each other).
         crate::update::check_factor(backend, crate::MatrixRole::W0, w0, (m, self.rank))?;
         crate::update::check_factor(backend, crate::MatrixRole::H0, h0, (self.rank, n))?;
-        self.run(backend, v, w0.clone(), h0.clone(), mean)
+        self.run(backend, v, w0.clone(), h0.clone(), mean, observer)
     }
 
     fn run<T: Scalar, B: DataOps<T, V>, V>(
@@ -165,6 +221,7 @@ impl NmfValidParams {
         w0: B::Mat,
         h0: B::Mat,
         mean: f64,
+        mut observer: impl FnMut(&Progress) -> ControlFlow<()>,
     ) -> Result<NmfModel<T, B>, NmfError> {
         let eps = T::from_f64(self.eps_for(mean, T::unit_roundoff()));
         let mut solver = MuSolver::new(backend, v, w0, h0, self.loss, eps)?;
@@ -187,14 +244,26 @@ impl NmfValidParams {
         for it in 1..=self.max_iter {
             solver.step();
             n_iter = it;
+            let mut loss = None;
             if it % self.check_every == 0 || it == self.max_iter {
-                let loss = solver.loss();
-                history.push(finite(it, loss)?);
-                if self.tol > 0.0 && prev - loss <= self.tol * prev {
+                let l = solver.loss();
+                history.push(finite(it, l)?);
+                loss = Some(l);
+            }
+            let progress = Progress {
+                iteration: it,
+                max_iter: self.max_iter,
+                loss,
+            };
+            if observer(&progress).is_break() {
+                return Err(NmfError::Interrupted { iteration: it });
+            }
+            if let Some(l) = loss {
+                if self.tol > 0.0 && prev - l <= self.tol * prev {
                     converged = true;
                     break;
                 }
-                prev = loss;
+                prev = l;
             }
         }
         let (w, h) = solver.into_factors();

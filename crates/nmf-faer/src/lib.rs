@@ -1,1 +1,268 @@
-pub fn x() {}
+//! # nmf-faer
+//!
+//! Non-negative matrix factorization on [`faer`] matrices: the [`Faer`] backend for
+//! [`nmf_core`], with everything needed to fit a model re-exported, so this crate is the only
+//! dependency you add.
+//!
+//! ```
+//! use nmf_faer::{Faer, Loss, Nmf, faer::Mat};
+//!
+//! // 6 documents × 4 words, two topics: V is exactly of rank 2.
+//! let v = Mat::from_fn(6, 4, |i, j| if (i < 3) == (j < 2) { ((1 + i) * (1 + j)) as f64 } else { 0.0 });
+//! let model = Nmf::params(2).loss(Loss::KullbackLeibler).max_iter(500).seed(3).fit(&Faer::default(), &v)?;
+//! let (w, h) = (model.w(), model.h()); // faer::Mat<f64>, 6×2 and 2×4
+//! assert_eq!((w.nrows(), h.ncols()), (6, 4));
+//! assert!(model.final_loss() < 1e-3);
+//! # Ok::<(), nmf_faer::NmfError>(())
+//! ```
+//!
+//! Threads: products use faer's [`Par`]: [`Faer::default`] uses every thread of rayon's global
+//! pool for products of at least [`Faer::PARALLEL_MIN_FLOPS`] flops and runs smaller ones
+//! (the k×k Gram matrices, small problems) on one thread, where threads only cost time.
+#![warn(missing_docs)]
+
+pub use faer;
+pub use faer::Par;
+pub use nmf_core::{
+    self, DataOps, DenseBackend, Init, Loss, LossRecord, MatrixBackend, MatrixRole, MuSolver, Nmf,
+    NmfError, NmfModel, NmfParams, NmfValidParams, Progress, Scalar,
+};
+
+use faer::linalg::matmul::matmul;
+use faer::{Mat, MatRef};
+use nmf_core::{Accum, Trans, kernels};
+
+/// The scalar types this backend computes in: `f32` and `f64`.
+pub trait FaerScalar: Scalar + faer::traits::ComplexField {}
+impl<T: Scalar + faer::traits::ComplexField> FaerScalar for T {}
+
+/// The faer backend: matrices are `faer::Mat<T>`, products are `faer::linalg::matmul`.
+///
+/// ```
+/// use nmf_faer::{Faer, MatrixBackend};
+/// let b = Faer::with_threads(2);
+/// let a = MatrixBackend::<f32>::from_row_major(&b, 2, 2, &[1.0, 2.0, 3.0, 4.0]).unwrap();
+/// assert_eq!(a[(1, 0)], 3.0);
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Faer {
+    par: faer::Par,
+}
+
+impl Default for Faer {
+    /// All threads of rayon's global pool for large products.
+    fn default() -> Self {
+        Self {
+            par: faer::Par::rayon(0),
+        }
+    }
+}
+
+impl Faer {
+    /// Products of fewer flops (2·m·n·k) than this run on one thread whatever the setting.
+    pub const PARALLEL_MIN_FLOPS: usize = 1 << 22;
+
+    /// One thread.
+    pub fn sequential() -> Self {
+        Self {
+            par: faer::Par::Seq,
+        }
+    }
+    /// `n` threads of rayon's global pool for large products (0: all of them).
+    pub fn with_threads(n: usize) -> Self {
+        if n == 1 {
+            Self::sequential()
+        } else {
+            Self {
+                par: faer::Par::rayon(n),
+            }
+        }
+    }
+    /// The parallelism setting.
+    pub fn par(&self) -> faer::Par {
+        self.par
+    }
+}
+
+fn assert_same_shape<T>(a: &Mat<T>, b: &Mat<T>, what: &str) {
+    assert!(
+        a.nrows() == b.nrows() && a.ncols() == b.ncols(),
+        "{what}: shapes {}×{} and {}×{} differ",
+        a.nrows(),
+        a.ncols(),
+        b.nrows(),
+        b.ncols()
+    );
+}
+
+fn op<T>(a: &Mat<T>, t: Trans) -> MatRef<'_, T> {
+    match t {
+        Trans::No => a.as_ref(),
+        Trans::Yes => a.as_ref().transpose(),
+    }
+}
+
+impl<T: FaerScalar> MatrixBackend<T> for Faer {
+    type Mat = Mat<T>;
+
+    fn nrows(&self, a: &Mat<T>) -> usize {
+        a.nrows()
+    }
+    fn ncols(&self, a: &Mat<T>) -> usize {
+        a.ncols()
+    }
+    fn from_fn(&self, rows: usize, cols: usize, mut f: impl FnMut(usize, usize) -> T) -> Mat<T> {
+        Mat::from_fn(rows, cols, |i, j| f(i, j))
+    }
+    fn to_row_major(&self, a: &Mat<T>) -> Vec<T> {
+        let mut out = Vec::with_capacity(a.nrows() * a.ncols());
+        for i in 0..a.nrows() {
+            for j in 0..a.ncols() {
+                out.push(a[(i, j)]);
+            }
+        }
+        out
+    }
+
+    fn matmul(
+        &self,
+        dst: &mut Mat<T>,
+        accum: Accum,
+        alpha: T,
+        a: &Mat<T>,
+        trans_a: Trans,
+        b: &Mat<T>,
+        trans_b: Trans,
+    ) {
+        let (lhs, rhs) = (op(a, trans_a), op(b, trans_b));
+        assert!(
+            lhs.ncols() == rhs.nrows() && dst.nrows() == lhs.nrows() && dst.ncols() == rhs.ncols(),
+            "matmul: {}×{} times {}×{} into {}×{}",
+            lhs.nrows(),
+            lhs.ncols(),
+            rhs.nrows(),
+            rhs.ncols(),
+            dst.nrows(),
+            dst.ncols()
+        );
+        let flops = 2 * lhs.nrows() * rhs.ncols() * lhs.ncols();
+        let par = if flops < Self::PARALLEL_MIN_FLOPS {
+            faer::Par::Seq
+        } else {
+            self.par
+        };
+        let accum = match accum {
+            Accum::Replace => faer::Accum::Replace,
+            Accum::Add => faer::Accum::Add,
+        };
+        matmul(dst.as_mut(), accum, lhs, rhs, alpha, par);
+    }
+
+    fn copy_from(&self, dst: &mut Mat<T>, src: &Mat<T>) {
+        assert_same_shape(dst, src, "copy_from");
+        dst.copy_from(src);
+    }
+    fn clamp_min(&self, a: &mut Mat<T>, lo: T) {
+        for j in 0..a.ncols() {
+            kernels::clamp_min_slice(a.col_as_slice_mut(j), lo);
+        }
+    }
+    fn mu_update(&self, x: &mut Mat<T>, num: &Mat<T>, den: &Mat<T>, eps: T) {
+        assert_same_shape(x, num, "mu_update");
+        assert_same_shape(x, den, "mu_update");
+        for j in 0..x.ncols() {
+            kernels::mu_step_slice(
+                x.col_as_slice_mut(j),
+                num.col_as_slice(j),
+                den.col_as_slice(j),
+                eps,
+            );
+        }
+    }
+    fn mu_update_row_den(&self, x: &mut Mat<T>, num: &Mat<T>, den: &[T], eps: T) {
+        assert_same_shape(x, num, "mu_update_row_den");
+        assert_eq!(
+            den.len(),
+            x.nrows(),
+            "mu_update_row_den: one denominator per row"
+        );
+        for j in 0..x.ncols() {
+            kernels::mu_step_slice(x.col_as_slice_mut(j), num.col_as_slice(j), den, eps);
+        }
+    }
+    fn mu_update_col_den(&self, x: &mut Mat<T>, num: &Mat<T>, den: &[T], eps: T) {
+        assert_same_shape(x, num, "mu_update_col_den");
+        assert_eq!(
+            den.len(),
+            x.ncols(),
+            "mu_update_col_den: one denominator per column"
+        );
+        for (j, &d) in den.iter().enumerate() {
+            kernels::mu_step_slice_scalar_den(x.col_as_slice_mut(j), num.col_as_slice(j), d, eps);
+        }
+    }
+    fn kl_ratio_in_place(&self, r: &mut Mat<T>, v: &Mat<T>) {
+        assert_same_shape(r, v, "kl_ratio_in_place");
+        for j in 0..r.ncols() {
+            kernels::kl_ratio_slice(r.col_as_slice_mut(j), v.col_as_slice(j));
+        }
+    }
+
+    fn row_sums(&self, a: &Mat<T>, out: &mut [T]) {
+        assert_eq!(out.len(), a.nrows(), "row_sums: one output per row");
+        out.fill(T::zero());
+        for j in 0..a.ncols() {
+            for (o, &x) in out.iter_mut().zip(a.col_as_slice(j)) {
+                *o = *o + x;
+            }
+        }
+    }
+    fn col_sums(&self, a: &Mat<T>, out: &mut [T]) {
+        assert_eq!(out.len(), a.ncols(), "col_sums: one output per column");
+        for (j, o) in out.iter_mut().enumerate() {
+            *o = a.col_as_slice(j).iter().fold(T::zero(), |s, &x| s + x);
+        }
+    }
+    fn sum(&self, a: &Mat<T>) -> f64 {
+        let mut acc = kernels::F64Sum::default();
+        for j in 0..a.ncols() {
+            kernels::sum_slice(&mut acc, a.col_as_slice(j));
+        }
+        acc.value()
+    }
+    fn frobenius_loss(&self, v: &Mat<T>, wh: &Mat<T>) -> f64 {
+        assert_same_shape(v, wh, "frobenius_loss");
+        let mut acc = kernels::F64Sum::default();
+        for j in 0..v.ncols() {
+            kernels::frobenius_slice(&mut acc, v.col_as_slice(j), wh.col_as_slice(j));
+        }
+        acc.value()
+    }
+    fn kl_loss(&self, v: &Mat<T>, wh: &Mat<T>) -> f64 {
+        assert_same_shape(v, wh, "kl_loss");
+        let mut acc = kernels::F64Sum::default();
+        for j in 0..v.ncols() {
+            kernels::kl_slice(&mut acc, v.col_as_slice(j), wh.col_as_slice(j));
+        }
+        acc.value()
+    }
+    fn first_invalid(&self, a: &Mat<T>) -> Option<(usize, usize, T)> {
+        // Scan contiguous columns; keep the first bad entry in row-major order.
+        let mut best: Option<(usize, usize, T)> = None;
+        for j in 0..a.ncols() {
+            if let Some(i) = a
+                .col_as_slice(j)
+                .iter()
+                .position(|&x| !kernels::is_valid_entry(x))
+                && best.is_none_or(|(bi, _, _)| i < bi)
+            {
+                best = Some((i, j, a[(i, j)]));
+            }
+        }
+        best
+    }
+}
+
+impl<T: FaerScalar> DataOps<T, Mat<T>> for Faer {
+    nmf_core::dense_data_ops!(T);
+}
