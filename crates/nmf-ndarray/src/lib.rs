@@ -1,1 +1,197 @@
-pub fn x() {}
+//! # nmf-ndarray
+//!
+//! Non-negative matrix factorization on [`ndarray`] arrays: the [`Ndarray`] backend for
+//! [`nmf_core`], with everything needed to fit a model re-exported.
+//!
+//! ```
+//! use nmf_ndarray::{Loss, Ndarray, Nmf, ndarray::Array2};
+//!
+//! // 6 documents × 4 words, two topics: V is exactly of rank 2.
+//! let v = Array2::from_shape_fn((6, 4), |(i, j)| if (i < 3) == (j < 2) { ((1 + i) * (1 + j)) as f64 } else { 0.0 });
+//! let model = Nmf::params(2).loss(Loss::KullbackLeibler).max_iter(500).seed(3).fit(&Ndarray, &v)?;
+//! let (w, h) = (model.w(), model.h()); // Array2<f64>, 6×2 and 2×4
+//! assert_eq!((w.nrows(), h.ncols()), (6, 4));
+//! assert!(model.final_loss() < 1e-3);
+//! # Ok::<(), nmf_ndarray::NmfError>(())
+//! ```
+//!
+//! V may have any memory layout (row-major, column-major, or a transposed array); W, H and the
+//! work buffers are row-major. Products are `ndarray::linalg::general_mat_mul` on `.t()` views
+//! (a transpose is a change of strides, never a copy), which runs matrixmultiply's kernels
+//! (with AVX-512 enabled by this workspace) on one thread; elementwise steps use `Zip`.
+#![warn(missing_docs)]
+
+pub use ndarray;
+pub use nmf_core::{
+    self, DataOps, DenseBackend, Init, Loss, LossRecord, MatrixBackend, MatrixRole, MuSolver,
+    Nmf, NmfError, NmfModel, NmfParams, NmfValidParams, Progress, Scalar,
+};
+
+use ndarray::linalg::general_mat_mul;
+use ndarray::{Array2, ArrayView2, Axis, Zip};
+use nmf_core::{Accum, Trans, kernels};
+
+/// The scalar types this backend computes in: `f32` and `f64`.
+pub trait NdarrayScalar: Scalar + ndarray::LinalgScalar {}
+impl<T: Scalar + ndarray::LinalgScalar> NdarrayScalar for T {}
+
+/// The ndarray backend: matrices are `ndarray::Array2<T>`.
+///
+/// ```
+/// use nmf_ndarray::{MatrixBackend, Ndarray};
+/// let a = MatrixBackend::<f32>::from_row_major(&Ndarray, 2, 2, &[1.0, 2.0, 3.0, 4.0]).unwrap();
+/// assert_eq!(a[[1, 0]], 3.0);
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Ndarray;
+
+fn op<T>(a: &Array2<T>, t: Trans) -> ArrayView2<'_, T> {
+    match t {
+        Trans::No => a.view(),
+        Trans::Yes => a.t(),
+    }
+}
+
+fn assert_same_shape<T>(a: &Array2<T>, b: &Array2<T>, what: &str) {
+    assert!(a.dim() == b.dim(), "{what}: shapes {:?} and {:?} differ", a.dim(), b.dim());
+}
+
+impl<T: NdarrayScalar> MatrixBackend<T> for Ndarray {
+    type Mat = Array2<T>;
+
+    fn nrows(&self, a: &Array2<T>) -> usize {
+        a.nrows()
+    }
+    fn ncols(&self, a: &Array2<T>) -> usize {
+        a.ncols()
+    }
+    fn from_fn(&self, rows: usize, cols: usize, mut f: impl FnMut(usize, usize) -> T) -> Array2<T> {
+        Array2::from_shape_fn((rows, cols), |(i, j)| f(i, j))
+    }
+    fn to_row_major(&self, a: &Array2<T>) -> Vec<T> {
+        a.iter().copied().collect()
+    }
+
+    fn matmul(
+        &self,
+        dst: &mut Array2<T>,
+        accum: Accum,
+        alpha: T,
+        a: &Array2<T>,
+        trans_a: Trans,
+        b: &Array2<T>,
+        trans_b: Trans,
+    ) {
+        let (lhs, rhs) = (op(a, trans_a), op(b, trans_b));
+        assert!(
+            lhs.ncols() == rhs.nrows() && dst.dim() == (lhs.nrows(), rhs.ncols()),
+            "matmul: {:?} times {:?} into {:?}",
+            lhs.dim(),
+            rhs.dim(),
+            dst.dim()
+        );
+        // β = 0: general_mat_mul overwrites the destination without reading it.
+        let beta = match accum {
+            Accum::Replace => T::zero(),
+            Accum::Add => T::one(),
+        };
+        general_mat_mul(alpha, &lhs, &rhs, beta, dst);
+    }
+
+    fn copy_from(&self, dst: &mut Array2<T>, src: &Array2<T>) {
+        assert_same_shape(dst, src, "copy_from");
+        dst.assign(src);
+    }
+    fn clamp_min(&self, a: &mut Array2<T>, lo: T) {
+        a.mapv_inplace(|x| x.max(lo));
+    }
+    fn mu_update(&self, x: &mut Array2<T>, num: &Array2<T>, den: &Array2<T>, eps: T) {
+        assert_same_shape(x, num, "mu_update");
+        assert_same_shape(x, den, "mu_update");
+        Zip::from(x).and(num).and(den).for_each(|x, &n, &d| *x = kernels::mu_step(*x, n, d, eps));
+    }
+    fn mu_update_row_den(&self, x: &mut Array2<T>, num: &Array2<T>, den: &[T], eps: T) {
+        assert_same_shape(x, num, "mu_update_row_den");
+        assert_eq!(den.len(), x.nrows(), "mu_update_row_den: one denominator per row");
+        Zip::from(x.rows_mut()).and(num.rows()).and(den).for_each(|x, n, &d| {
+            Zip::from(x).and(n).for_each(|x, &n| *x = kernels::mu_step(*x, n, d, eps));
+        });
+    }
+    fn mu_update_col_den(&self, x: &mut Array2<T>, num: &Array2<T>, den: &[T], eps: T) {
+        assert_same_shape(x, num, "mu_update_col_den");
+        assert_eq!(den.len(), x.ncols(), "mu_update_col_den: one denominator per column");
+        Zip::from(x.rows_mut()).and(num.rows()).for_each(|x, n| {
+            Zip::from(x).and(n).and(den).for_each(|x, &n, &d| *x = kernels::mu_step(*x, n, d, eps));
+        });
+    }
+    fn kl_ratio_in_place(&self, r: &mut Array2<T>, v: &Array2<T>) {
+        assert_same_shape(r, v, "kl_ratio_in_place");
+        Zip::from(r).and(v).for_each(|r, &v| *r = kernels::kl_ratio(v, *r));
+    }
+
+    fn row_sums(&self, a: &Array2<T>, out: &mut [T]) {
+        assert_eq!(out.len(), a.nrows(), "row_sums: one output per row");
+        for (o, row) in out.iter_mut().zip(a.axis_iter(Axis(0))) {
+            *o = row.iter().fold(T::zero(), |s, &x| s + x);
+        }
+    }
+    fn col_sums(&self, a: &Array2<T>, out: &mut [T]) {
+        assert_eq!(out.len(), a.ncols(), "col_sums: one output per column");
+        out.fill(T::zero());
+        for row in a.axis_iter(Axis(0)) {
+            for (o, &x) in out.iter_mut().zip(row) {
+                *o = *o + x;
+            }
+        }
+    }
+    fn sum(&self, a: &Array2<T>) -> f64 {
+        let mut acc = kernels::F64Sum::default();
+        a.for_each(|&x| acc.add(x.as_f64()));
+        acc.value()
+    }
+    fn frobenius_loss(&self, v: &Array2<T>, wh: &Array2<T>) -> f64 {
+        assert_same_shape(v, wh, "frobenius_loss");
+        let mut acc = kernels::F64Sum::default();
+        Zip::from(v).and(wh).for_each(|&v, &y| {
+            let d = v.as_f64() - y.as_f64();
+            acc.add(0.5 * d * d);
+        });
+        acc.value()
+    }
+    fn kl_loss(&self, v: &Array2<T>, wh: &Array2<T>) -> f64 {
+        assert_same_shape(v, wh, "kl_loss");
+        let mut acc = kernels::F64Sum::default();
+        Zip::from(v).and(wh).for_each(|&v, &y| acc.add(kernels::kl_term(v.as_f64(), y.as_f64())));
+        acc.value()
+    }
+    fn first_invalid(&self, a: &Array2<T>) -> Option<(usize, usize, T)> {
+        // indexed_iter visits entries in logical row-major order, whatever the layout.
+        a.indexed_iter().find(|(_, x)| !kernels::is_valid_entry(**x)).map(|((i, j), &x)| (i, j, x))
+    }
+}
+
+impl<T: NdarrayScalar> DataOps<T, Array2<T>> for Ndarray {
+    nmf_core::dense_data_ops!(T);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_in_column_major_layout_gives_the_same_fit() {
+        use ndarray::ShapeBuilder;
+        let data: Vec<f64> = (0..35).map(|x| ((x * 7) % 11) as f64).collect();
+        let c = Array2::from_shape_vec((5, 7), data.clone()).unwrap();
+        let f = Array2::from_shape_fn((5, 7).f(), |(i, j)| data[i * 7 + j]);
+        assert_eq!(c, f);
+        assert!(!f.is_standard_layout());
+        for loss in [Loss::Frobenius, Loss::KullbackLeibler] {
+            let p = Nmf::params(3).loss(loss).max_iter(30).seed(5);
+            let (a, b) = (p.fit(&Ndarray, &c).unwrap(), p.fit(&Ndarray, &f).unwrap());
+            // The same data in another layout: the same IEEE operations on every entry.
+            assert_eq!(a.w(), b.w());
+            assert_eq!(a.h(), b.h());
+        }
+    }
+}
