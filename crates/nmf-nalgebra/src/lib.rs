@@ -26,8 +26,8 @@
 
 pub use nalgebra;
 pub use nmf_core::{
-    self, DataOps, DenseBackend, Init, Loss, LossRecord, MatrixBackend, MatrixRole, MuSolver,
-    Nmf, NmfError, NmfModel, NmfParams, NmfValidParams, Progress, Scalar,
+    self, DataOps, DenseBackend, Init, Loss, LossRecord, MatrixBackend, MatrixRole, MuSolver, Nmf,
+    NmfError, NmfModel, NmfParams, NmfValidParams, Progress, Scalar,
 };
 
 use nalgebra::DMatrix;
@@ -67,7 +67,11 @@ macro_rules! impl_scalar {
                 c: (*mut $t, isize, isize),
             ) {
                 // SAFETY: forwarded from the caller.
-                unsafe { $gemm(m, k, n, alpha, a.0, a.1, a.2, b.0, b.1, b.2, beta, c.0, c.1, c.2) }
+                unsafe {
+                    $gemm(
+                        m, k, n, alpha, a.0, a.1, a.2, b.0, b.1, b.2, beta, c.0, c.1, c.2,
+                    )
+                }
             }
         }
     };
@@ -86,7 +90,12 @@ impl_scalar!(f64, matrixmultiply::dgemm);
 pub struct Nalgebra;
 
 fn assert_same_shape<T>(a: &DMatrix<T>, b: &DMatrix<T>, what: &str) {
-    assert!(a.shape() == b.shape(), "{what}: shapes {:?} and {:?} differ", a.shape(), b.shape());
+    assert!(
+        a.shape() == b.shape(),
+        "{what}: shapes {:?} and {:?} differ",
+        a.shape(),
+        b.shape()
+    );
 }
 
 /// `(pointer, row stride, column stride)` of op(a), for column-major storage.
@@ -107,7 +116,12 @@ impl<T: NalgebraScalar> MatrixBackend<T> for Nalgebra {
     fn ncols(&self, a: &DMatrix<T>) -> usize {
         a.ncols()
     }
-    fn from_fn(&self, rows: usize, cols: usize, mut f: impl FnMut(usize, usize) -> T) -> DMatrix<T> {
+    fn from_fn(
+        &self,
+        rows: usize,
+        cols: usize,
+        mut f: impl FnMut(usize, usize) -> T,
+    ) -> DMatrix<T> {
         DMatrix::from_fn(rows, cols, |i, j| f(i, j))
     }
     fn to_row_major(&self, a: &DMatrix<T>) -> Vec<T> {
@@ -154,7 +168,18 @@ impl<T: NalgebraScalar> MatrixBackend<T> for Nalgebra {
         // SAFETY: the shapes were checked above; the strides describe the column-major
         // storage of each matrix (a transpose swaps them); `dst` is borrowed mutably, so it
         // aliases neither operand. With β = 0 matrixmultiply does not read `dst`.
-        unsafe { T::gemm(m, k, n, alpha, strided(a, trans_a), strided(b, trans_b), beta, c) }
+        unsafe {
+            T::gemm(
+                m,
+                k,
+                n,
+                alpha,
+                strided(a, trans_a),
+                strided(b, trans_b),
+                beta,
+                c,
+            )
+        }
     }
 
     fn copy_from(&self, dst: &mut DMatrix<T>, src: &DMatrix<T>) {
@@ -171,24 +196,39 @@ impl<T: NalgebraScalar> MatrixBackend<T> for Nalgebra {
     }
     fn mu_update_row_den(&self, x: &mut DMatrix<T>, num: &DMatrix<T>, den: &[T], eps: T) {
         assert_same_shape(x, num, "mu_update_row_den");
-        assert_eq!(den.len(), x.nrows(), "mu_update_row_den: one denominator per row");
+        assert_eq!(
+            den.len(),
+            x.nrows(),
+            "mu_update_row_den: one denominator per row"
+        );
         let rows = x.nrows();
         if rows == 0 {
             return;
         }
-        for (xc, nc) in x.as_mut_slice().chunks_exact_mut(rows).zip(num.as_slice().chunks_exact(rows)) {
+        for (xc, nc) in x
+            .as_mut_slice()
+            .chunks_exact_mut(rows)
+            .zip(num.as_slice().chunks_exact(rows))
+        {
             kernels::mu_step_slice(xc, nc, den, eps);
         }
     }
     fn mu_update_col_den(&self, x: &mut DMatrix<T>, num: &DMatrix<T>, den: &[T], eps: T) {
         assert_same_shape(x, num, "mu_update_col_den");
-        assert_eq!(den.len(), x.ncols(), "mu_update_col_den: one denominator per column");
+        assert_eq!(
+            den.len(),
+            x.ncols(),
+            "mu_update_col_den: one denominator per column"
+        );
         let rows = x.nrows();
         if rows == 0 {
             return;
         }
-        for ((xc, nc), &d) in
-            x.as_mut_slice().chunks_exact_mut(rows).zip(num.as_slice().chunks_exact(rows)).zip(den)
+        for ((xc, nc), &d) in x
+            .as_mut_slice()
+            .chunks_exact_mut(rows)
+            .zip(num.as_slice().chunks_exact(rows))
+            .zip(den)
         {
             kernels::mu_step_slice_scalar_den(xc, nc, d, eps);
         }

@@ -23,8 +23,8 @@
 
 pub use ndarray;
 pub use nmf_core::{
-    self, DataOps, DenseBackend, Init, Loss, LossRecord, MatrixBackend, MatrixRole, MuSolver,
-    Nmf, NmfError, NmfModel, NmfParams, NmfValidParams, Progress, Scalar,
+    self, DataOps, DenseBackend, Init, Loss, LossRecord, MatrixBackend, MatrixRole, MuSolver, Nmf,
+    NmfError, NmfModel, NmfParams, NmfValidParams, Progress, Scalar,
 };
 
 use ndarray::linalg::general_mat_mul;
@@ -53,7 +53,12 @@ fn op<T>(a: &Array2<T>, t: Trans) -> ArrayView2<'_, T> {
 }
 
 fn assert_same_shape<T>(a: &Array2<T>, b: &Array2<T>, what: &str) {
-    assert!(a.dim() == b.dim(), "{what}: shapes {:?} and {:?} differ", a.dim(), b.dim());
+    assert!(
+        a.dim() == b.dim(),
+        "{what}: shapes {:?} and {:?} differ",
+        a.dim(),
+        b.dim()
+    );
 }
 
 impl<T: NdarrayScalar> MatrixBackend<T> for Ndarray {
@@ -108,25 +113,46 @@ impl<T: NdarrayScalar> MatrixBackend<T> for Ndarray {
     fn mu_update(&self, x: &mut Array2<T>, num: &Array2<T>, den: &Array2<T>, eps: T) {
         assert_same_shape(x, num, "mu_update");
         assert_same_shape(x, den, "mu_update");
-        Zip::from(x).and(num).and(den).for_each(|x, &n, &d| *x = kernels::mu_step(*x, n, d, eps));
+        Zip::from(x)
+            .and(num)
+            .and(den)
+            .for_each(|x, &n, &d| *x = kernels::mu_step(*x, n, d, eps));
     }
     fn mu_update_row_den(&self, x: &mut Array2<T>, num: &Array2<T>, den: &[T], eps: T) {
         assert_same_shape(x, num, "mu_update_row_den");
-        assert_eq!(den.len(), x.nrows(), "mu_update_row_den: one denominator per row");
-        Zip::from(x.rows_mut()).and(num.rows()).and(den).for_each(|x, n, &d| {
-            Zip::from(x).and(n).for_each(|x, &n| *x = kernels::mu_step(*x, n, d, eps));
-        });
+        assert_eq!(
+            den.len(),
+            x.nrows(),
+            "mu_update_row_den: one denominator per row"
+        );
+        Zip::from(x.rows_mut())
+            .and(num.rows())
+            .and(den)
+            .for_each(|x, n, &d| {
+                Zip::from(x)
+                    .and(n)
+                    .for_each(|x, &n| *x = kernels::mu_step(*x, n, d, eps));
+            });
     }
     fn mu_update_col_den(&self, x: &mut Array2<T>, num: &Array2<T>, den: &[T], eps: T) {
         assert_same_shape(x, num, "mu_update_col_den");
-        assert_eq!(den.len(), x.ncols(), "mu_update_col_den: one denominator per column");
+        assert_eq!(
+            den.len(),
+            x.ncols(),
+            "mu_update_col_den: one denominator per column"
+        );
         Zip::from(x.rows_mut()).and(num.rows()).for_each(|x, n| {
-            Zip::from(x).and(n).and(den).for_each(|x, &n, &d| *x = kernels::mu_step(*x, n, d, eps));
+            Zip::from(x)
+                .and(n)
+                .and(den)
+                .for_each(|x, &n, &d| *x = kernels::mu_step(*x, n, d, eps));
         });
     }
     fn kl_ratio_in_place(&self, r: &mut Array2<T>, v: &Array2<T>) {
         assert_same_shape(r, v, "kl_ratio_in_place");
-        Zip::from(r).and(v).for_each(|r, &v| *r = kernels::kl_ratio(v, *r));
+        Zip::from(r)
+            .and(v)
+            .for_each(|r, &v| *r = kernels::kl_ratio(v, *r));
     }
 
     fn row_sums(&self, a: &Array2<T>, out: &mut [T]) {
@@ -161,12 +187,16 @@ impl<T: NdarrayScalar> MatrixBackend<T> for Ndarray {
     fn kl_loss(&self, v: &Array2<T>, wh: &Array2<T>) -> f64 {
         assert_same_shape(v, wh, "kl_loss");
         let mut acc = kernels::F64Sum::default();
-        Zip::from(v).and(wh).for_each(|&v, &y| acc.add(kernels::kl_term(v.as_f64(), y.as_f64())));
+        Zip::from(v)
+            .and(wh)
+            .for_each(|&v, &y| acc.add(kernels::kl_term(v.as_f64(), y.as_f64())));
         acc.value()
     }
     fn first_invalid(&self, a: &Array2<T>) -> Option<(usize, usize, T)> {
         // indexed_iter visits entries in logical row-major order, whatever the layout.
-        a.indexed_iter().find(|(_, x)| !kernels::is_valid_entry(**x)).map(|((i, j), &x)| (i, j, x))
+        a.indexed_iter()
+            .find(|(_, x)| !kernels::is_valid_entry(**x))
+            .map(|((i, j), &x)| (i, j, x))
     }
 }
 

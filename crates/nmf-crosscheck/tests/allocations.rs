@@ -1,0 +1,131 @@
+//! The iteration loop allocates nothing: a counting global allocator watches a fit of a
+//! 2000×2000 random matrix at rank 50, for every backend and both losses.
+//!
+//! What is counted: every allocation made by any code (ours and the backends' kernels) between
+//! the end of the solver's set-up (where every buffer is allocated once) and the end of the
+//! last iteration, including the loss evaluations the fitting loop makes. The first iteration
+//! is run before counting starts, because faer's kernels size their thread-local scratch
+//! space on their first call; every later iteration must allocate exactly nothing.
+//!
+//! With faer on one thread the count is exactly zero: that covers all of our loop code, which
+//! is the same for every backend. Two kernels allocate inside their own products, which no
+//! caller can avoid: faer with several threads gives each thread a little scratch space, and
+//! matrixmultiply (behind nalgebra and ndarray) allocates a packing buffer in every product.
+//! For those the test asserts that every allocation is of that kind: never matrix-sized for
+//! faer, at most one per product and at most the size of matrixmultiply's packing blocks.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
+use nmf_core::{DenseBackend, Loss, MuSolver, Scalar};
+use nmf_faer::Faer;
+use nmf_nalgebra::Nalgebra;
+use nmf_ndarray::Ndarray;
+
+struct Counting;
+static COUNT: AtomicUsize = AtomicUsize::new(0);
+static LARGEST: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards to the system allocator, only counting.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        COUNT.fetch_add(1, Relaxed);
+        LARGEST.fetch_max(layout.size(), Relaxed);
+        // SAFETY: the caller's contract is forwarded unchanged.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: the caller's contract is forwarded unchanged.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        COUNT.fetch_add(1, Relaxed);
+        LARGEST.fetch_max(new_size, Relaxed);
+        // SAFETY: the caller's contract is forwarded unchanged.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+const M: usize = 2000;
+const N: usize = 2000;
+const K: usize = 50;
+const COUNTED_ITERS: usize = 2;
+
+/// (allocations, largest allocation in bytes) over `COUNTED_ITERS` iterations and one loss
+/// evaluation, after one uncounted iteration.
+fn count<T: Scalar, B: DenseBackend<T>>(b: &B, loss: Loss) -> (usize, usize) {
+    let v = b.from_fn(M, N, |i, j| T::from_f64(((i * 31 + j * 17) % 23) as f64));
+    let (w0, h0) = nmf_core::init::random_factors(M, N, K, 11.0, 1);
+    let w0 = b.from_fn(M, K, |i, a| T::from_f64(w0[i * K + a]));
+    let h0 = b.from_fn(K, N, |a, j| T::from_f64(h0[a * N + j]));
+    let mut s = MuSolver::new(b, &v, w0, h0, loss, T::from_f64(1e-10)).unwrap();
+    s.step();
+    let _ = s.loss();
+    COUNT.store(0, Relaxed);
+    LARGEST.store(0, Relaxed);
+    for _ in 0..COUNTED_ITERS {
+        s.step();
+    }
+    let loss_value = s.loss();
+    let counted = (COUNT.load(Relaxed), LARGEST.load(Relaxed));
+    assert!(loss_value.is_finite());
+    counted
+}
+
+/// Products per iteration: Frobenius 6 (WᵀV, WᵀW, WᵀW·H, VHᵀ, HHᵀ, W·HHᵀ), KL 4 (WH twice,
+/// Wᵀ(V/WH), (V/WH)Hᵀ); one more for WH in the loss evaluation.
+fn products(loss: Loss) -> usize {
+    let per_iter = if loss == Loss::Frobenius { 6 } else { 4 };
+    per_iter * COUNTED_ITERS + 1
+}
+
+/// matrixmultiply's packing buffer is at most KC×(MC + NC) entries of the scalar
+/// (its largest blocking, 256×(64 + 4096) ≈ 1M entries, i.e. 8 MiB for f64) plus alignment.
+const PACKING_BYTES: usize = 8 << 20;
+
+/// faer's parallel products give each thread some scratch space of their own; nothing of that
+/// is matrix-sized (the smallest buffer of the fit, a column block of 50×2000 f64, is 800 KB).
+const THREAD_SCRATCH_BYTES: usize = 64 << 10;
+
+// One test function: the counter is global, so nothing else may run while it counts.
+#[test]
+fn iterations_allocate_nothing() {
+    for loss in [Loss::Frobenius, Loss::KullbackLeibler] {
+        // The loop code is the same for every backend; with faer on one thread no kernel
+        // allocates either, so this is the whole loop: exactly zero.
+        let (n, _) = count::<f64, _>(&Faer::sequential(), loss);
+        assert_eq!(
+            n, 0,
+            "faer (one thread) f64, {loss}: {n} allocations inside the loop"
+        );
+        let (n, _) = count::<f32, _>(&Faer::sequential(), loss);
+        assert_eq!(
+            n, 0,
+            "faer (one thread) f32, {loss}: {n} allocations inside the loop"
+        );
+        let (n, largest) = count::<f64, _>(&Faer::default(), loss);
+        eprintln!(
+            "faer (threads), {loss}: {n} allocations in {COUNTED_ITERS} iterations, largest {largest} bytes"
+        );
+        assert!(
+            largest <= THREAD_SCRATCH_BYTES,
+            "faer (threads), {loss}: an allocation of {largest} bytes"
+        );
+        for (name, (n, largest)) in [
+            ("nalgebra", count::<f64, _>(&Nalgebra, loss)),
+            ("ndarray", count::<f64, _>(&Ndarray, loss)),
+        ] {
+            eprintln!(
+                "{name}, {loss}: {n} allocations in {COUNTED_ITERS} iterations, largest {largest} bytes"
+            );
+            assert!(
+                n <= products(loss) && largest <= PACKING_BYTES,
+                "{name}, {loss}: {n} allocations (at most {} products), largest {largest} bytes",
+                products(loss)
+            );
+        }
+    }
+}
