@@ -195,7 +195,7 @@ impl<'a, T: Scalar> Subproblem<'a, T> {
             Loss::KullbackLeibler => {
                 let axt = self.ax(xt);
                 let (mut g, mut scale) = (0.0, 0.0);
-                for i in 0..self.m {
+                for (i, &axt_i) in axt.iter().enumerate() {
                     let v = self.v[i].as_f64();
                     let row: f64 = (0..self.k).map(|a| self.at(i, a) * xf[a]).sum();
                     g += row;
@@ -203,14 +203,14 @@ impl<'a, T: Scalar> Subproblem<'a, T> {
                     if v == 0.0 {
                         continue;
                     }
-                    if axt[i] == 0.0 {
+                    if axt_i == 0.0 {
                         return (f64::INFINITY, f64::INFINITY); // F(xᵗ) itself is infinite here.
                     }
                     g += v * v.ln() - v;
                     scale += v * v.ln().abs() + v;
                     for a in 0..self.k {
                         let w = self.at(i, a);
-                        let alpha = w * tf[a] / axt[i];
+                        let alpha = w * tf[a] / axt_i;
                         if alpha == 0.0 {
                             continue;
                         }

@@ -87,6 +87,8 @@ pub trait MatrixBackend<T: Scalar> {
         (self.nrows(a), self.ncols(a))
     }
     /// A `rows × cols` matrix with entry `(i, j)` equal to `f(i, j)`.
+    // The backend is the factory of its matrices, so the constructors take `&self`.
+    #[allow(clippy::wrong_self_convention)]
     fn from_fn(&self, rows: usize, cols: usize, f: impl FnMut(usize, usize) -> T) -> Self::Mat;
     /// A `rows × cols` matrix of zeros.
     fn zeros(&self, rows: usize, cols: usize) -> Self::Mat {
@@ -96,6 +98,7 @@ pub trait MatrixBackend<T: Scalar> {
     ///
     /// # Errors
     /// [`NmfError::DataLength`] if `data.len() != rows * cols`.
+    #[allow(clippy::wrong_self_convention)]
     fn from_row_major(&self, rows: usize, cols: usize, data: &[T]) -> Result<Self::Mat, NmfError> {
         if rows.checked_mul(cols) != Some(data.len()) {
             return Err(NmfError::DataLength {

@@ -95,7 +95,7 @@ impl<T: Scalar> MatrixBackend<T> for Reference {
             for j in 0..n {
                 let mut s = T::zero();
                 for p in 0..ka {
-                    s = s + at(i, p) * bt(p, j);
+                    s += at(i, p) * bt(p, j);
                 }
                 let d = &mut dst.data[i * n + j];
                 *d = match accum {

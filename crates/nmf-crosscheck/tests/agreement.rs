@@ -69,7 +69,7 @@ where
     Ndarray: nmf_core::DenseBackend<T>,
 {
     let strategy = (3usize..=14, 3usize..=14, any::<u64>());
-    nmf_core::testing::runner_with_cases(32)
+    nmf_core::testing::runner_with_cases(128)
         .run(&strategy, |(m, n, seed)| {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
             let k = rng.random_range(1..m.min(n));

@@ -111,8 +111,8 @@ impl<T: FaerScalar> MatrixBackend<T> for Faer {
     fn ncols(&self, a: &Mat<T>) -> usize {
         a.ncols()
     }
-    fn from_fn(&self, rows: usize, cols: usize, mut f: impl FnMut(usize, usize) -> T) -> Mat<T> {
-        Mat::from_fn(rows, cols, |i, j| f(i, j))
+    fn from_fn(&self, rows: usize, cols: usize, f: impl FnMut(usize, usize) -> T) -> Mat<T> {
+        Mat::from_fn(rows, cols, f)
     }
     fn to_row_major(&self, a: &Mat<T>) -> Vec<T> {
         let mut out = Vec::with_capacity(a.nrows() * a.ncols());
@@ -213,7 +213,7 @@ impl<T: FaerScalar> MatrixBackend<T> for Faer {
         out.fill(T::zero());
         for j in 0..a.ncols() {
             for (o, &x) in out.iter_mut().zip(a.col_as_slice(j)) {
-                *o = *o + x;
+                *o += x;
             }
         }
     }

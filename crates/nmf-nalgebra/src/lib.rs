@@ -120,9 +120,9 @@ impl<T: NalgebraScalar> MatrixBackend<T> for Nalgebra {
         &self,
         rows: usize,
         cols: usize,
-        mut f: impl FnMut(usize, usize) -> T,
+        f: impl FnMut(usize, usize) -> T,
     ) -> DMatrix<T> {
-        DMatrix::from_fn(rows, cols, |i, j| f(i, j))
+        DMatrix::from_fn(rows, cols, f)
     }
     fn to_row_major(&self, a: &DMatrix<T>) -> Vec<T> {
         let mut out = Vec::with_capacity(a.len());
@@ -247,7 +247,7 @@ impl<T: NalgebraScalar> MatrixBackend<T> for Nalgebra {
         }
         for col in a.as_slice().chunks_exact(rows) {
             for (o, &x) in out.iter_mut().zip(col) {
-                *o = *o + x;
+                *o += x;
             }
         }
     }

@@ -166,7 +166,7 @@ impl<T: NdarrayScalar> MatrixBackend<T> for Ndarray {
         out.fill(T::zero());
         for row in a.axis_iter(Axis(0)) {
             for (o, &x) in out.iter_mut().zip(row) {
-                *o = *o + x;
+                *o += x;
             }
         }
     }

@@ -9,7 +9,7 @@
 //! ```
 //!
 //! Cases are drawn from a fixed seed so that CI is reproducible; set `PROPTEST_RNG_SEED` to
-//! explore other cases and `PROPTEST_CASES` (default 64 here) to draw more.
+//! explore other cases and `PROPTEST_CASES` (default 256 here) to draw more.
 
 mod cases;
 mod properties;
@@ -19,10 +19,10 @@ pub use properties::*;
 
 use proptest::test_runner::{Config, RngSeed, TestRunner};
 
-/// The proptest runner of the suite: `PROPTEST_CASES` cases (64 by default), from the seed in
+/// The proptest runner of the suite: `PROPTEST_CASES` cases (256 by default), from the seed in
 /// `PROPTEST_RNG_SEED` or else a fixed one, with no failure-persistence files.
 pub fn runner() -> TestRunner {
-    runner_with_cases(64)
+    runner_with_cases(256)
 }
 
 /// As [`runner`], with another default number of cases (for the expensive properties).

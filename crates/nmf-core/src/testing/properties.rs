@@ -82,7 +82,7 @@ pub fn check_matmul<T: Scalar, B: MatrixBackend<T>>(b: &B) {
         alphas,
         any::<u64>(),
     );
-    runner_with_cases(48)
+    runner_with_cases(128)
         .run(&strategy, |(m, n, k, (ta, tb, add), alpha, seed)| {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
             let (ta, tb) = (if ta { Trans::Yes } else { Trans::No }, if tb { Trans::Yes } else { Trans::No });
@@ -338,7 +338,7 @@ fn all_at_least<T: Scalar, B: MatrixBackend<T>>(
 /// from 1 to past min(m, n).
 pub fn check_factors_stay_positive<T: Scalar, B: DenseBackend<T>>(b: &B, loss: Loss) {
     runner()
-        .run(&data_case::<T>(12), |c| {
+        .run(&data_case::<T>(16), |c| {
             let (v, w0, h0, eps) = start(b, &c);
             let mut s = MuSolver::new(b, &v, w0, h0, loss, eps).unwrap();
             for it in 0..20 {
@@ -378,7 +378,7 @@ pub fn check_factors_stay_positive<T: Scalar, B: DenseBackend<T>>(b: &B, loss: L
 /// to the loss, so it does not hide an increase when the loss is small.
 pub fn check_loss_never_increases<T: Scalar, B: DenseBackend<T>>(b: &B, loss: Loss) {
     runner()
-        .run(&data_case::<T>(12), |c| {
+        .run(&data_case::<T>(16), |c| {
             let (v, w0, h0, eps) = start(b, &c);
             let mut s = MuSolver::new(b, &v, w0, h0, loss, eps).unwrap();
             let scales = |s: &MuSolver<'_, T, B, B::Mat>| -> (f64, f64) {
@@ -547,7 +547,7 @@ pub fn check_zero_rows_and_columns<T: Scalar, B: DenseBackend<T>>(b: &B, loss: L
 /// algorithm: 1e-3 is what 3000 iterations reach on these problems with a large margin.
 pub fn check_recovery<T: Scalar, B: DenseBackend<T>>(b: &B, loss: Loss) {
     let strategy = (4usize..=12, 4usize..=12, 1usize..=3, any::<u64>());
-    runner_with_cases(16)
+    runner_with_cases(64)
         .run(&strategy, |(m, n, r, seed)| {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
             let w: Vec<f64> = (0..m * r).map(|_| rng.random_range(0.1..1.0)).collect();
@@ -722,7 +722,7 @@ pub fn check_bad_input<T: Scalar, B: DenseBackend<T>>(b: &B) {
 
 /// The same seed gives bit-identical factors on every run.
 pub fn check_same_seed<T: Scalar, B: DenseBackend<T>>(b: &B) {
-    runner_with_cases(16)
+    runner_with_cases(64)
         .run(&data_case::<T>(10), |c| {
             let v = mat::<T, B>(b, c.m, c.n, &c.v);
             let p = Nmf::params(c.k).max_iter(10).seed(c.seed).check().unwrap();
