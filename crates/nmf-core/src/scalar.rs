@@ -13,7 +13,9 @@ use core::fmt::{Debug, Display};
 /// assert_eq!(<f64 as Scalar>::from_f64(0.5), 0.5);
 /// assert!(f32::unit_roundoff() > f64::unit_roundoff());
 /// ```
-pub trait Scalar: num_traits::Float + num_traits::NumAssign + Default + Debug + Display + Send + Sync + 'static {
+pub trait Scalar:
+    num_traits::Float + num_traits::NumAssign + Default + Debug + Display + Send + Sync + 'static
+{
     /// The type's name, `"f32"` or `"f64"`, for messages and reports.
     const NAME: &'static str;
 

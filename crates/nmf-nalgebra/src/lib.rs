@@ -116,12 +116,7 @@ impl<T: NalgebraScalar> MatrixBackend<T> for Nalgebra {
     fn ncols(&self, a: &DMatrix<T>) -> usize {
         a.ncols()
     }
-    fn from_fn(
-        &self,
-        rows: usize,
-        cols: usize,
-        f: impl FnMut(usize, usize) -> T,
-    ) -> DMatrix<T> {
+    fn from_fn(&self, rows: usize, cols: usize, f: impl FnMut(usize, usize) -> T) -> DMatrix<T> {
         DMatrix::from_fn(rows, cols, f)
     }
     fn to_row_major(&self, a: &DMatrix<T>) -> Vec<T> {
