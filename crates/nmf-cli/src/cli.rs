@@ -1,0 +1,212 @@
+//! The command line: `nmf fit` and `nmf demo`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::read::{Delimiter, Format, Header};
+
+/// Default rank of `nmf demo`.
+pub const DEMO_RANK: usize = 16;
+/// Default iterations of `nmf demo`: enough for the basis images to become strokes.
+pub const DEMO_MAX_ITER: usize = 400;
+/// Default output directory of `nmf fit`.
+pub const FIT_OUT: &str = "nmf-out";
+/// Default output directory of `nmf demo`.
+pub const DEMO_OUT: &str = "nmf-demo";
+
+/// Non-negative matrix factorization V ≈ WH (Lee & Seung's multiplicative updates).
+#[derive(Debug, Parser)]
+#[command(name = "nmf", version, propagate_version = true)]
+#[command(
+    after_help = "Run `nmf demo` to see NMF learn the parts of handwritten digits, \
+                  or `nmf fit data.csv --rank 5` to factorize your own matrix."
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Factorize a matrix file V (m×n, entries ≥ 0) as W (m×k) times H (k×n), writing W.npy,
+    /// H.npy and summary.json into the output directory.
+    Fit(FitArgs),
+    /// Factorize the bundled handwritten digits (a 64×1797 pixels-by-images matrix) and draw
+    /// the learned basis images, digits beside their reconstructions, and the loss curve.
+    Demo(DemoArgs),
+}
+
+/// `nmf fit`.
+#[derive(Debug, Args)]
+#[command(allow_negative_numbers = true)]
+pub struct FitArgs {
+    /// The matrix to factorize: .csv/.txt (comma or tab), .tsv, .mtx (Matrix Market) or
+    /// .npy (NumPy), optionally gzipped (.csv.gz, …).
+    pub input: PathBuf,
+    /// The rank k: the number of columns of W and of rows of H.
+    #[arg(short = 'k', long)]
+    pub rank: usize,
+    /// The input's format [default: from the file extension].
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// The field delimiter of CSV input (auto: a tab if the first line has one, else a comma).
+    #[arg(long, value_enum, default_value_t)]
+    pub delimiter: Delimiter,
+    /// Whether CSV input starts with a header line (auto: if no field of the first line is a
+    /// number).
+    #[arg(long, value_enum, default_value_t)]
+    pub header: Header,
+    /// Options shared with `nmf demo`.
+    #[command(flatten)]
+    pub opts: FitOptions,
+}
+
+/// `nmf demo`.
+#[derive(Debug, Args)]
+#[command(allow_negative_numbers = true)]
+pub struct DemoArgs {
+    /// The rank k: the number of basis images.
+    #[arg(short = 'k', long, default_value_t = DEMO_RANK)]
+    pub rank: usize,
+    /// Options shared with `nmf fit`.
+    #[command(flatten)]
+    pub opts: FitOptions,
+}
+
+/// The loss minimised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LossArg {
+    /// ½‖V − WH‖² (squared Frobenius norm).
+    Frobenius,
+    /// The generalized Kullback–Leibler divergence D(V‖WH).
+    Kl,
+}
+
+/// The linear-algebra backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackendArg {
+    /// faer (multi-threaded products; see --threads).
+    Faer,
+    /// nalgebra (one thread).
+    Nalgebra,
+    /// ndarray (one thread).
+    Ndarray,
+}
+
+impl BackendArg {
+    /// The name used in messages and in `summary.json`.
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendArg::Faer => "faer",
+            BackendArg::Nalgebra => "nalgebra",
+            BackendArg::Ndarray => "ndarray",
+        }
+    }
+}
+
+/// The scalar type of the computation and of the written factors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DtypeArg {
+    /// 32-bit floats.
+    F32,
+    /// 64-bit floats.
+    F64,
+}
+
+/// How W and H start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum InitArg {
+    /// Seeded random factors scaled to the data (see --seed).
+    #[default]
+    Random,
+    /// The factors in the files given with --w0 and --h0.
+    Custom,
+}
+
+/// The options of a fit, shared by `nmf fit` and `nmf demo`.
+#[derive(Debug, Clone, Args)]
+pub struct FitOptions {
+    /// The loss to minimise [default: frobenius for fit, kl for demo].
+    #[arg(long, value_enum)]
+    pub loss: Option<LossArg>,
+    /// The linear-algebra backend.
+    #[arg(long, value_enum, default_value_t = BackendArg::Faer)]
+    pub backend: BackendArg,
+    /// The scalar type of the computation and of W.npy and H.npy.
+    #[arg(long, value_enum, default_value_t = DtypeArg::F64)]
+    pub dtype: DtypeArg,
+    /// The most iterations [default: 200 for fit, 400 for demo].
+    #[arg(long, value_name = "N")]
+    pub max_iter: Option<usize>,
+    /// Stop when the loss decreased by at most this fraction over the last --check-every
+    /// iterations; 0 runs exactly --max-iter iterations [default: 1e-4 for fit, 0 for demo].
+    #[arg(long, value_name = "X")]
+    pub tol: Option<f64>,
+    /// Evaluate the loss (for the stopping rule, the progress and the history) every N
+    /// iterations.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub check_every: usize,
+    /// The seed of the random initialisation.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub seed: u64,
+    /// Threads for the faer backend's products (0: all cores) [default: all cores]. The
+    /// nalgebra and ndarray backends run on one thread.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// The lower bound ε on every entry of W and H [default: from the data: 2u·√(mean(V)/k),
+    /// u the unit roundoff of --dtype].
+    #[arg(long, value_name = "X")]
+    pub eps: Option<f64>,
+    /// How W and H start: random, or custom from --w0 and --h0.
+    #[arg(long, value_enum, default_value_t)]
+    pub init: InitArg,
+    /// The initial W (m×k) for --init custom, in any input format.
+    #[arg(long, value_name = "FILE")]
+    pub w0: Option<PathBuf>,
+    /// The initial H (k×n) for --init custom, in any input format.
+    #[arg(long, value_name = "FILE")]
+    pub h0: Option<PathBuf>,
+    /// The output directory (created if needed) [default: nmf-out for fit, nmf-demo for demo].
+    #[arg(short, long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Also write W.csv and H.csv.
+    #[arg(long)]
+    pub csv: bool,
+    /// Print nothing but errors.
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print the settings, and the loss at every evaluation.
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn defaults() {
+        let cli = Cli::try_parse_from(["nmf", "fit", "v.csv", "-k", "3"]).unwrap();
+        let Command::Fit(f) = cli.command else {
+            panic!("not fit")
+        };
+        assert_eq!(f.rank, 3);
+        assert_eq!(f.opts.backend, BackendArg::Faer);
+        assert_eq!(f.opts.dtype, DtypeArg::F64);
+        assert_eq!(f.opts.loss, None);
+        let cli = Cli::try_parse_from(["nmf", "demo", "--tol", "-1"]).unwrap();
+        let Command::Demo(d) = cli.command else {
+            panic!("not demo")
+        };
+        assert_eq!((d.rank, d.opts.tol), (DEMO_RANK, Some(-1.0)));
+    }
+}

@@ -1,0 +1,94 @@
+//! # nmf-cli
+//!
+//! The `nmf` command: non-negative matrix factorization V ≈ WH of a matrix file in one
+//! command, and a demo that needs no file at all.
+//!
+//! - `nmf fit INPUT --rank K`: reads CSV (comma or tab, optional header), Matrix Market
+//!   (`.mtx`, coordinate or array) or NumPy (`.npy`) files, fits with the faer, nalgebra or
+//!   ndarray backend in f32 or f64, and writes `W.npy`, `H.npy` (and CSV on request) and
+//!   `summary.json` into the output directory.
+//! - `nmf demo`: factorizes the bundled UCI handwritten digits (64×1797, pixels by images)
+//!   and draws the learned basis images, digits beside their reconstructions, and the loss.
+//!
+//! Every error is one line on stderr with a non-zero exit code ([`error::EXIT_DATA`] for a
+//! file or its data, [`error::EXIT_USAGE`] for the command line, [`error::EXIT_INTERRUPTED`]
+//! after Ctrl-C); outputs are written under temporary names and renamed only when all are
+//! complete ([`write::Staged`]).
+#![warn(missing_docs)]
+
+pub mod cli;
+pub mod digits;
+pub mod error;
+pub mod matrix;
+pub mod picture;
+pub mod read;
+pub mod run;
+pub mod write;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+pub use error::CliError;
+
+/// Turns a clap error into one line: its message and hints, without the usage block.
+fn clap_one_line(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let mut parts = Vec::new();
+    let mut skip = false;
+    for line in text.lines() {
+        let t = line.trim();
+        if t.starts_with("Usage:") {
+            skip = true;
+            continue;
+        }
+        if t.is_empty() {
+            skip = false;
+            continue;
+        }
+        if skip || t.starts_with("For more information") {
+            continue;
+        }
+        parts.push(t.strip_prefix("error: ").unwrap_or(t).to_string());
+    }
+    parts.join(" ")
+}
+
+/// Runs the command with these arguments (the first is the program name) and returns the
+/// exit code: parses, runs, and prints an error as one line `error: …` on stderr.
+pub fn main_with_args<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match cli::Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            return match e.kind() {
+                ErrorKind::DisplayHelp
+                | ErrorKind::DisplayVersion
+                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                    let _ = e.print();
+                    ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2))
+                }
+                _ => {
+                    eprintln!("error: {}", clap_one_line(&e));
+                    ExitCode::from(error::EXIT_USAGE)
+                }
+            };
+        }
+    };
+    let result = match &cli.command {
+        cli::Command::Fit(a) => run::fit(a),
+        cli::Command::Demo(a) => run::demo(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.code)
+        }
+    }
+}

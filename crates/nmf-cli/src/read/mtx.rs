@@ -1,0 +1,403 @@
+//! Matrix Market exchange format (`.mtx`): `matrix coordinate` and `matrix array`, with the
+//! fields `real`, `double`, `integer` and `pattern`, and the symmetries `general`,
+//! `symmetric` and `skew-symmetric` (whose negative entries are then reported as such).
+//! Coordinate entries are 1-based; repeated entries are added, as scipy does.
+
+use crate::CliError;
+use crate::matrix::{Matrix, alloc_dense, describe_invalid, valid_entry};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    Coordinate,
+    Array,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Real,
+    Integer,
+    Pattern,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Symmetry {
+    General,
+    Symmetric,
+    Skew,
+}
+
+/// Whitespace-separated tokens of a line with their 1-based character columns.
+fn tokens(line: &str) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    let mut start: Option<usize> = None;
+    let mut col = 0usize;
+    let mut start_col = 0usize;
+    for (b, ch) in line.char_indices() {
+        col += 1;
+        if ch.is_whitespace() {
+            if let Some(s) = start.take() {
+                out.push((start_col, &line[s..b]));
+            }
+        } else if start.is_none() {
+            start = Some(b);
+            start_col = col;
+        }
+    }
+    if let Some(s) = start {
+        out.push((start_col, &line[s..]));
+    }
+    out
+}
+
+fn parse_index(source: &str, line: usize, (col, tok): (usize, &str)) -> Result<usize, CliError> {
+    tok.parse::<usize>().map_err(|_| {
+        CliError::data(format!(
+            "{source}:{line}:{col}: cannot read '{tok}' as a non-negative integer"
+        ))
+    })
+}
+
+fn parse_value(
+    source: &str,
+    line: usize,
+    field: Field,
+    (col, tok): (usize, &str),
+) -> Result<f64, CliError> {
+    match field {
+        Field::Integer => tok.parse::<i64>().map(|x| x as f64).map_err(|_| {
+            CliError::data(format!(
+                "{source}:{line}:{col}: cannot read '{tok}' as an integer (the header says integer)"
+            ))
+        }),
+        _ => tok.parse::<f64>().map_err(|_| {
+            CliError::data(format!(
+                "{source}:{line}:{col}: cannot read '{tok}' as a number"
+            ))
+        }),
+    }
+}
+
+/// Parses a Matrix Market file (already decoded) into a dense matrix; `source` names it in
+/// messages. Every entry must be a finite number ≥ 0.
+///
+/// # Errors
+/// One-line [`CliError::data`] messages with `file:line:column` for a bad header, size line,
+/// index or value, an index out of range, a negative, NaN or infinite entry (with its row and
+/// column, 0-based), or a number of entries other than the size line announces.
+pub fn parse(text: &str, source: &str) -> Result<Matrix, CliError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut lines = text
+        .split('\n')
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.strip_suffix('\r').unwrap_or(l)));
+    let (_, banner) = lines
+        .next()
+        .ok_or_else(|| CliError::data(format!("{source}: empty file")))?;
+    let toks = tokens(banner);
+    let words: Vec<String> = toks.iter().map(|(_, t)| t.to_ascii_lowercase()).collect();
+    if words.first().map(String::as_str) != Some("%%matrixmarket") {
+        return Err(CliError::data(format!(
+            "{source}:1:1: not a Matrix Market file (the first line must start with %%MatrixMarket)"
+        )));
+    }
+    if words.len() != 5 {
+        return Err(CliError::data(format!(
+            "{source}:1:1: the header needs 4 words after %%MatrixMarket (matrix, coordinate|array, real|integer|pattern, general|symmetric|skew-symmetric), found {}",
+            words.len() - 1
+        )));
+    }
+    let bad = |k: usize, what: &str| {
+        CliError::data(format!(
+            "{source}:1:{}: unsupported {what} '{}'",
+            toks[k].0, toks[k].1
+        ))
+    };
+    if words[1] != "matrix" {
+        return Err(bad(1, "object (only 'matrix' is)"));
+    }
+    let layout = match words[2].as_str() {
+        "coordinate" => Layout::Coordinate,
+        "array" => Layout::Array,
+        _ => return Err(bad(2, "format (coordinate or array are)")),
+    };
+    let field = match words[3].as_str() {
+        "real" | "double" => Field::Real,
+        "integer" => Field::Integer,
+        "pattern" if layout == Layout::Coordinate => Field::Pattern,
+        _ => return Err(bad(3, "field (real, integer or pattern are)")),
+    };
+    let symmetry = match words[4].as_str() {
+        "general" => Symmetry::General,
+        "symmetric" => Symmetry::Symmetric,
+        "skew-symmetric" => Symmetry::Skew,
+        _ => {
+            return Err(bad(
+                4,
+                "symmetry (general, symmetric or skew-symmetric are)",
+            ));
+        }
+    };
+
+    // Entry tokens, skipping comments and blank lines.
+    let mut content = lines.filter(|(_, l)| {
+        let t = l.trim_start();
+        !t.is_empty() && !t.starts_with('%')
+    });
+    let (size_line, size_text) = content
+        .next()
+        .ok_or_else(|| CliError::data(format!("{source}: the size line is missing")))?;
+    let size = tokens(size_text);
+    let want = if layout == Layout::Coordinate { 3 } else { 2 };
+    if size.len() != want {
+        return Err(CliError::data(format!(
+            "{source}:{size_line}:1: the size line must have {want} numbers ({}), found {}",
+            if want == 3 {
+                "rows columns entries"
+            } else {
+                "rows columns"
+            },
+            size.len()
+        )));
+    }
+    let rows = parse_index(source, size_line, size[0])?;
+    let cols = parse_index(source, size_line, size[1])?;
+    if symmetry != Symmetry::General && rows != cols {
+        return Err(CliError::data(format!(
+            "{source}:{size_line}:1: a {} matrix must be square, but it is {rows}×{cols}",
+            words[4]
+        )));
+    }
+    let mut data = alloc_dense(source, rows, cols)?;
+    let check = |x: f64, line: usize, col: usize, i: usize, j: usize| {
+        if valid_entry(x) {
+            Ok(())
+        } else {
+            Err(CliError::data(format!(
+                "{source}:{line}:{col}: {} at row {i}, column {j} (0-based)",
+                describe_invalid(x)
+            )))
+        }
+    };
+
+    match layout {
+        Layout::Coordinate => {
+            let nnz = parse_index(source, size_line, size[2])?;
+            let per_line = if field == Field::Pattern { 2 } else { 3 };
+            let mut count = 0usize;
+            for (lineno, text) in content {
+                let t = tokens(text);
+                if count == nnz {
+                    return Err(CliError::data(format!(
+                        "{source}:{lineno}:1: more entries than the {nnz} the size line announces"
+                    )));
+                }
+                if t.len() != per_line {
+                    return Err(CliError::data(format!(
+                        "{source}:{lineno}:1: an entry must have {per_line} numbers (row column{}), found {}",
+                        if per_line == 3 { " value" } else { "" },
+                        t.len()
+                    )));
+                }
+                let i = parse_index(source, lineno, t[0])?;
+                let j = parse_index(source, lineno, t[1])?;
+                for (n, (idx, limit, what)) in [(i, rows, "row"), (j, cols, "column")]
+                    .into_iter()
+                    .enumerate()
+                {
+                    if idx == 0 || idx > limit {
+                        return Err(CliError::data(format!(
+                            "{source}:{lineno}:{}: {what} index {idx} is outside 1..={limit}",
+                            t[n].0
+                        )));
+                    }
+                }
+                let (i, j) = (i - 1, j - 1);
+                let x = if field == Field::Pattern {
+                    1.0
+                } else {
+                    parse_value(source, lineno, field, t[2])?
+                };
+                let vcol = t.get(2).map_or(t[0].0, |v| v.0);
+                check(x, lineno, vcol, i, j)?;
+                data[i * cols + j] += x;
+                if i != j {
+                    match symmetry {
+                        Symmetry::General => {}
+                        Symmetry::Symmetric => data[j * cols + i] += x,
+                        Symmetry::Skew => check(-x, lineno, vcol, j, i)?,
+                    }
+                }
+                count += 1;
+            }
+            if count != nnz {
+                return Err(CliError::data(format!(
+                    "{source}: the size line announces {nnz} entries, but the file has {count}"
+                )));
+            }
+        }
+        Layout::Array => {
+            // Column-major; symmetric: the lower triangle with the diagonal, skew: without.
+            let mut positions = Vec::new();
+            for j in 0..cols {
+                let from = match symmetry {
+                    Symmetry::General => 0,
+                    Symmetry::Symmetric => j,
+                    Symmetry::Skew => j + 1,
+                };
+                for i in from..rows {
+                    positions.push((i, j));
+                }
+            }
+            let mut next = positions.iter();
+            let total = positions.len();
+            let mut count = 0usize;
+            for (lineno, text) in content {
+                for tok in tokens(text) {
+                    let Some(&(i, j)) = next.next() else {
+                        return Err(CliError::data(format!(
+                            "{source}:{lineno}:{}: more values than the {total} a {rows}×{cols} {} array holds",
+                            tok.0, words[4]
+                        )));
+                    };
+                    let x = parse_value(source, lineno, field, tok)?;
+                    check(x, lineno, tok.0, i, j)?;
+                    data[i * cols + j] = x;
+                    if i != j {
+                        match symmetry {
+                            Symmetry::General => {}
+                            Symmetry::Symmetric => data[j * cols + i] = x,
+                            Symmetry::Skew => check(-x, lineno, tok.0, j, i)?,
+                        }
+                    }
+                    count += 1;
+                }
+            }
+            if count != total {
+                return Err(CliError::data(format!(
+                    "{source}: a {rows}×{cols} {} array needs {total} values, but the file has {count}",
+                    words[4]
+                )));
+            }
+        }
+    }
+    Ok(Matrix::new(rows, cols, data))
+}
+
+/// Writes a matrix in Matrix Market `array real general` form (column-major), each value in
+/// the shortest form that reads back to the same number.
+pub fn to_mtx_array_string<T: core::fmt::Display>(rows: usize, cols: usize, data: &[T]) -> String {
+    use core::fmt::Write;
+    let mut s = String::from("%%MatrixMarket matrix array real general\n");
+    let _ = writeln!(s, "{rows} {cols}");
+    for j in 0..cols {
+        for i in 0..rows {
+            let _ = writeln!(s, "{}", data[i * cols + j]);
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(text: &str) -> Result<Matrix, CliError> {
+        parse(text, "t.mtx")
+    }
+
+    #[test]
+    fn coordinate_real_integer_pattern() {
+        let m = p(
+            "%%MatrixMarket matrix coordinate real general\n% c\n2 3 3\n1 1 1.5\n2 3 2\n1 1 0.5\n",
+        )
+        .unwrap();
+        assert_eq!((m.rows, m.cols), (2, 3));
+        assert_eq!(m.data, vec![2.0, 0.0, 0.0, 0.0, 0.0, 2.0]);
+        let m = p("%%MatrixMarket matrix coordinate integer general\n2 2 1\n2 1 7\n").unwrap();
+        assert_eq!(m.data, vec![0.0, 0.0, 7.0, 0.0]);
+        let m = p("%%MatrixMarket matrix coordinate pattern general\n2 2 2\n1 2\n2 2\n").unwrap();
+        assert_eq!(m.data, vec![0.0, 1.0, 0.0, 1.0]);
+        let m =
+            p("%%MatrixMarket matrix coordinate real symmetric\n2 2 2\n1 1 1\n2 1 3\n").unwrap();
+        assert_eq!(m.data, vec![1.0, 3.0, 3.0, 0.0]);
+    }
+
+    #[test]
+    fn array_general_and_symmetric() {
+        let m = p("%%MatrixMarket matrix array real general\n2 3\n1\n2\n3\n4\n5 6\n").unwrap();
+        assert_eq!(m.data, vec![1.0, 3.0, 5.0, 2.0, 4.0, 6.0]);
+        let m = p("%%MatrixMarket matrix array integer symmetric\n2 2\n1\n2\n3\n").unwrap();
+        assert_eq!(m.data, vec![1.0, 2.0, 2.0, 3.0]);
+    }
+
+    #[test]
+    fn errors_have_line_and_column() {
+        let h = "%%MatrixMarket matrix coordinate real general\n";
+        assert_eq!(
+            p(&format!("{h}2 2 1\n1 1 abc\n")).unwrap_err().message,
+            "t.mtx:3:5: cannot read 'abc' as a number"
+        );
+        assert_eq!(
+            p(&format!("{h}2 2 1\n3 1 1\n")).unwrap_err().message,
+            "t.mtx:3:1: row index 3 is outside 1..=2"
+        );
+        assert_eq!(
+            p(&format!("{h}2 2 1\n1 0 1\n")).unwrap_err().message,
+            "t.mtx:3:3: column index 0 is outside 1..=2"
+        );
+        assert_eq!(
+            p(&format!("{h}2 2 1\n2 1 -1\n")).unwrap_err().message,
+            "t.mtx:3:5: negative entry -1 at row 1, column 0 (0-based)"
+        );
+        assert_eq!(
+            p(&format!("{h}2 2 2\n2 1 1\n")).unwrap_err().message,
+            "t.mtx: the size line announces 2 entries, but the file has 1"
+        );
+        assert_eq!(
+            p(&format!("{h}2 2 1\n2 1 1\n1 1 1\n")).unwrap_err().message,
+            "t.mtx:4:1: more entries than the 1 the size line announces"
+        );
+        assert_eq!(
+            p("%%MatrixMarket matrix array integer general\n1 2\n1\n2.5\n")
+                .unwrap_err()
+                .message,
+            "t.mtx:4:1: cannot read '2.5' as an integer (the header says integer)"
+        );
+        assert_eq!(
+            p("%%MatrixMarket matrix array real general\n1 2\n1\nnan\n")
+                .unwrap_err()
+                .message,
+            "t.mtx:4:1: non-finite entry (NaN) at row 0, column 1 (0-based)"
+        );
+        assert_eq!(
+            p("%%MatrixMarket matrix coordinate complex general\n1 1 1\n1 1 1 0\n")
+                .unwrap_err()
+                .message,
+            "t.mtx:1:34: unsupported field (real, integer or pattern are) 'complex'"
+        );
+        assert_eq!(
+            p("1 2 3\n").unwrap_err().message,
+            "t.mtx:1:1: not a Matrix Market file (the first line must start with %%MatrixMarket)"
+        );
+        assert_eq!(
+            p("%%MatrixMarket matrix coordinate real skew-symmetric\n2 2 1\n2 1 1\n")
+                .unwrap_err()
+                .message,
+            "t.mtx:3:5: negative entry -1 at row 0, column 1 (0-based)"
+        );
+        assert!(
+            p(&format!("{h}100000000000 100000000000 0\n"))
+                .unwrap_err()
+                .message
+                .contains("does not fit in memory")
+        );
+    }
+
+    #[test]
+    fn writer_round_trips() {
+        let data = [0.25_f64, 1.0 / 3.0, 7.0, 1e-30, 0.0, 5.5];
+        let m = p(&to_mtx_array_string(3, 2, &data)).unwrap();
+        assert_eq!((m.rows, m.cols), (3, 2));
+        assert_eq!(m.data, data);
+    }
+}

@@ -1,0 +1,854 @@
+//! Running `nmf fit` and `nmf demo`: settings, reading, the fit on the chosen backend and
+//! scalar, progress, Ctrl-C, and the outputs.
+
+use std::io::IsTerminal;
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use nmf_core::{
+    DenseBackend, Loss, LossRecord, MatrixRole, Nmf, NmfError, NmfValidParams, Progress, Scalar,
+};
+
+use crate::cli::{
+    BackendArg, DEMO_MAX_ITER, DEMO_OUT, DemoArgs, DtypeArg, FIT_OUT, FitArgs, FitOptions, InitArg,
+    LossArg,
+};
+use crate::matrix::Matrix;
+use crate::read::{CsvOptions, csv, npy, read_matrix};
+use crate::write::Staged;
+use crate::{CliError, digits, picture};
+
+/// Set by the Ctrl-C handler; the fit's observer stops the fit when it sees it.
+pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Installs the Ctrl-C handler: the first Ctrl-C asks the running fit to stop (nothing is
+/// written), a second one exits at once (temporary files may then remain, never a partial W or
+/// H under its final name).
+pub fn install_ctrlc_handler() {
+    let _ = ctrlc::set_handler(|| {
+        if INTERRUPTED.swap(true, Ordering::SeqCst) {
+            std::process::exit(i32::from(crate::error::EXIT_INTERRUPTED));
+        }
+    });
+}
+
+fn check_interrupt(when: &str) -> Result<(), CliError> {
+    if INTERRUPTED.load(Ordering::SeqCst) {
+        Err(CliError::interrupted(format!(
+            "interrupted by Ctrl-C {when}; nothing was written"
+        )))
+    } else {
+        Ok(())
+    }
+}
+
+/// How much to print.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verbosity {
+    /// Errors only.
+    Quiet,
+    /// Progress and where the outputs are.
+    Normal,
+    /// Also the settings and every loss evaluation.
+    Verbose,
+}
+
+/// Every setting of a fit, defaults resolved.
+#[derive(Debug, Clone)]
+struct Settings {
+    params: NmfValidParams,
+    backend: BackendArg,
+    dtype: DtypeArg,
+    threads: Option<usize>,
+    init: Option<(PathBuf, PathBuf)>,
+    out: PathBuf,
+    csv: bool,
+    verbosity: Verbosity,
+}
+
+fn settings(
+    rank: usize,
+    o: &FitOptions,
+    default_loss: LossArg,
+    default_max_iter: usize,
+    default_tol: f64,
+    default_out: &str,
+) -> Result<Settings, CliError> {
+    let loss = match o.loss.unwrap_or(default_loss) {
+        LossArg::Frobenius => Loss::Frobenius,
+        LossArg::Kl => Loss::KullbackLeibler,
+    };
+    let mut p = Nmf::params(rank)
+        .loss(loss)
+        .max_iter(o.max_iter.unwrap_or(default_max_iter))
+        .tol(o.tol.unwrap_or(default_tol))
+        .check_every(o.check_every)
+        .seed(o.seed);
+    if let Some(eps) = o.eps {
+        p = p.eps(eps);
+    }
+    let params = p.check().map_err(|e| {
+        CliError::usage(match e {
+            NmfError::ZeroRank => "--rank must be at least 1".to_string(),
+            NmfError::ZeroMaxIter => "--max-iter must be at least 1".to_string(),
+            NmfError::ZeroCheckEvery => "--check-every must be at least 1".to_string(),
+            NmfError::InvalidTol(t) => format!("--tol must be finite and ≥ 0, got {t}"),
+            NmfError::InvalidEps(e) => format!("--eps must be finite and > 0, got {e}"),
+            other => other.to_string(),
+        })
+    })?;
+    let init = match (o.init, &o.w0, &o.h0) {
+        (InitArg::Custom, Some(w0), Some(h0)) => Some((w0.clone(), h0.clone())),
+        (InitArg::Custom, _, _) => {
+            return Err(CliError::usage(
+                "--init custom needs both --w0 FILE and --h0 FILE",
+            ));
+        }
+        (InitArg::Random, None, None) => None,
+        (InitArg::Random, _, _) => {
+            return Err(CliError::usage(
+                "--w0 and --h0 are used only with --init custom",
+            ));
+        }
+    };
+    let verbosity = if o.quiet {
+        Verbosity::Quiet
+    } else if o.verbose {
+        Verbosity::Verbose
+    } else {
+        Verbosity::Normal
+    };
+    if o.threads.is_some() && o.backend != BackendArg::Faer && verbosity != Verbosity::Quiet {
+        eprintln!(
+            "warning: --threads applies to the faer backend only; {} runs on one thread",
+            o.backend.name()
+        );
+    }
+    Ok(Settings {
+        params,
+        backend: o.backend,
+        dtype: o.dtype,
+        threads: o.threads,
+        init,
+        out: o.out.clone().unwrap_or_else(|| PathBuf::from(default_out)),
+        csv: o.csv,
+        verbosity,
+    })
+}
+
+/// The progress display: a bar on a terminal, plain lines otherwise, nothing when quiet.
+struct Reporter {
+    mode: Mode,
+    verbose: bool,
+    max_iter: usize,
+    next_line: usize,
+    start: Instant,
+}
+
+enum Mode {
+    Silent,
+    Bar(ProgressBar),
+    Plain,
+}
+
+impl Reporter {
+    fn new(verbosity: Verbosity, max_iter: usize) -> Self {
+        let mode = match verbosity {
+            Verbosity::Quiet => Mode::Silent,
+            _ if std::io::stderr().is_terminal() => {
+                let bar = ProgressBar::with_draw_target(
+                    Some(max_iter as u64),
+                    ProgressDrawTarget::stderr(),
+                );
+                let style = ProgressStyle::with_template(
+                    "{spinner:.green} {elapsed_precise} [{bar:32.cyan/blue}] {pos}/{len} it · loss {msg} · {per_sec} · {eta} left",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> ");
+                bar.set_style(style);
+                bar.set_message("…");
+                Mode::Bar(bar)
+            }
+            _ => Mode::Plain,
+        };
+        Self {
+            mode,
+            verbose: verbosity == Verbosity::Verbose,
+            max_iter,
+            next_line: 0,
+            start: Instant::now(),
+        }
+    }
+
+    fn update(&mut self, p: &Progress) {
+        match &self.mode {
+            Mode::Silent => {}
+            Mode::Bar(bar) => {
+                bar.set_position(p.iteration as u64);
+                if let Some(l) = p.loss {
+                    bar.set_message(format!("{l:.6e}"));
+                    if self.verbose {
+                        bar.println(format!("iteration {}: loss {l:.6e}", p.iteration));
+                    }
+                }
+            }
+            Mode::Plain => {
+                // A line at every loss evaluation past each tenth of the run (every one with
+                // --verbose), and at the end.
+                if let Some(l) = p.loss
+                    && (self.verbose
+                        || p.iteration >= self.next_line
+                        || p.iteration == self.max_iter)
+                {
+                    let secs = self.start.elapsed().as_secs_f64();
+                    let rate = p.iteration as f64 / secs.max(1e-9);
+                    let left = (self.max_iter - p.iteration) as f64 / rate;
+                    eprintln!(
+                        "iteration {}/{}  loss {l:.6e}  {rate:.1} it/s  {} left",
+                        p.iteration,
+                        self.max_iter,
+                        fmt_duration(left)
+                    );
+                    let step = (self.max_iter / 10).max(1);
+                    self.next_line = (p.iteration / step + 1) * step;
+                }
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if let Mode::Bar(bar) = &self.mode {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn fmt_duration(secs: f64) -> String {
+    if !secs.is_finite() {
+        "?".into()
+    } else if secs < 60.0 {
+        format!("{secs:.1} s")
+    } else {
+        let s = secs.round() as u64;
+        format!("{}m{:02}s", s / 60, s % 60)
+    }
+}
+
+/// A finished fit, with the factors in `f64` (exact for both scalar types).
+#[derive(Debug, Clone)]
+struct Fitted {
+    w: Matrix,
+    h: Matrix,
+    history: Vec<LossRecord>,
+    n_iter: usize,
+    converged: bool,
+    eps: f64,
+    seconds: f64,
+    threads: usize,
+}
+
+/// Converts a matrix to the scalar type, refusing entries beyond its range.
+fn to_scalar<T: Scalar>(m: &Matrix, source: &str) -> Result<Vec<T>, CliError> {
+    let mut out = Vec::with_capacity(m.data.len());
+    for (p, &x) in m.data.iter().enumerate() {
+        let y = T::from_f64(x);
+        if !y.is_finite() {
+            return Err(CliError::data(format!(
+                "{source}: the entry {} at row {}, column {} (0-based) is beyond the range of {}; use --dtype f64 or rescale the data",
+                crate::matrix::fmt_num(x),
+                p / m.cols.max(1),
+                p % m.cols.max(1),
+                T::NAME
+            )));
+        }
+        out.push(y);
+    }
+    Ok(out)
+}
+
+/// The sources of V, W0 and H0, for messages.
+struct Sources<'a> {
+    v: &'a str,
+    w0: &'a str,
+    h0: &'a str,
+}
+
+fn fit_error(e: NmfError, s: &Sources<'_>) -> CliError {
+    let role = match &e {
+        NmfError::Interrupted { iteration } => {
+            return CliError::interrupted(format!(
+                "interrupted by Ctrl-C after {iteration} iterations; nothing was written"
+            ));
+        }
+        NmfError::EmptyMatrix { matrix, .. }
+        | NmfError::NegativeEntry { matrix, .. }
+        | NmfError::NonFiniteEntry { matrix, .. }
+        | NmfError::ShapeMismatch { matrix, .. } => Some(*matrix),
+        _ => None,
+    };
+    match role {
+        Some(MatrixRole::V) => CliError::data(format!("{}: {e}", s.v)),
+        Some(MatrixRole::W0) => CliError::data(format!("{}: {e}", s.w0)),
+        Some(MatrixRole::H0) => CliError::data(format!("{}: {e}", s.h0)),
+        None => CliError::data(e.to_string()),
+    }
+}
+
+fn fit_on<T: Scalar, B: DenseBackend<T>>(
+    b: &B,
+    threads: usize,
+    params: &NmfValidParams,
+    v: &Matrix,
+    init: Option<(&Matrix, &Matrix)>,
+    sources: &Sources<'_>,
+    reporter: &mut Reporter,
+) -> Result<Fitted, CliError> {
+    let lib = |e: NmfError| fit_error(e, sources);
+    let vm = b
+        .from_row_major(v.rows, v.cols, &to_scalar::<T>(v, sources.v)?)
+        .map_err(lib)?;
+    let factors = match init {
+        None => None,
+        Some((w0, h0)) => Some((
+            b.from_row_major(w0.rows, w0.cols, &to_scalar::<T>(w0, sources.w0)?)
+                .map_err(lib)?,
+            b.from_row_major(h0.rows, h0.cols, &to_scalar::<T>(h0, sources.h0)?)
+                .map_err(lib)?,
+        )),
+    };
+    let start = Instant::now();
+    let observer = |p: &Progress| {
+        reporter.update(p);
+        if INTERRUPTED.load(Ordering::SeqCst) {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    };
+    let result = match &factors {
+        None => params.fit_observed(b, &vm, observer),
+        Some((w0, h0)) => params.fit_from_observed(b, &vm, w0, h0, observer),
+    };
+    reporter.finish();
+    let model = result.map_err(lib)?;
+    let seconds = start.elapsed().as_secs_f64();
+    let export = |a: &B::Mat| {
+        let (r, c) = b.shape(a);
+        Matrix::new(r, c, b.to_row_major(a).into_iter().map(T::as_f64).collect())
+    };
+    Ok(Fitted {
+        w: export(model.w()),
+        h: export(model.h()),
+        history: model.loss_history().to_vec(),
+        n_iter: model.n_iter(),
+        converged: model.converged(),
+        eps: model.eps().as_f64(),
+        seconds,
+        threads,
+    })
+}
+
+fn fit_with<B: DenseBackend<f32> + DenseBackend<f64>>(
+    b: &B,
+    threads: usize,
+    s: &Settings,
+    v: &Matrix,
+    init: Option<(&Matrix, &Matrix)>,
+    sources: &Sources<'_>,
+    reporter: &mut Reporter,
+) -> Result<Fitted, CliError> {
+    match s.dtype {
+        DtypeArg::F32 => fit_on::<f32, B>(b, threads, &s.params, v, init, sources, reporter),
+        DtypeArg::F64 => fit_on::<f64, B>(b, threads, &s.params, v, init, sources, reporter),
+    }
+}
+
+fn dispatch(
+    s: &Settings,
+    v: &Matrix,
+    init: Option<(&Matrix, &Matrix)>,
+    sources: &Sources<'_>,
+) -> Result<Fitted, CliError> {
+    let mut reporter = Reporter::new(s.verbosity, s.params.max_iter());
+    match s.backend {
+        BackendArg::Faer => {
+            let n = s.threads.unwrap_or(0);
+            let threads = if n == 0 {
+                std::thread::available_parallelism().map_or(1, |n| n.get())
+            } else {
+                n
+            };
+            let b = nmf_faer::Faer::with_threads(n);
+            fit_with(&b, threads, s, v, init, sources, &mut reporter)
+        }
+        BackendArg::Nalgebra | BackendArg::Ndarray => Err(CliError::usage(format!(
+            "the {} backend is not built into this nmf yet; use --backend faer",
+            s.backend.name()
+        ))),
+    }
+}
+
+/// Reads the custom initial factors and checks their shapes against V and the rank.
+fn read_init(
+    s: &Settings,
+    v: &Matrix,
+    v_source: &str,
+    csv_opts: CsvOptions,
+) -> Result<Option<(Matrix, Matrix)>, CliError> {
+    let Some((w0p, h0p)) = &s.init else {
+        return Ok(None);
+    };
+    let k = s.params.rank();
+    let (w0, _) = read_matrix(w0p, None, csv_opts)?;
+    let (h0, _) = read_matrix(h0p, None, csv_opts)?;
+    for (m, path, name, want) in [(&w0, w0p, "W0", (v.rows, k)), (&h0, h0p, "H0", (k, v.cols))] {
+        if (m.rows, m.cols) != want {
+            return Err(CliError::data(format!(
+                "{}: {name} is {}×{}, but V ({}×{} in {v_source}) and rank {k} require {}×{}",
+                path.display(),
+                m.rows,
+                m.cols,
+                v.rows,
+                v.cols,
+                want.0,
+                want.1
+            )));
+        }
+    }
+    Ok(Some((w0, h0)))
+}
+
+fn loss_name(l: Loss) -> &'static str {
+    match l {
+        Loss::KullbackLeibler => "kl",
+        _ => "frobenius",
+    }
+}
+
+fn write_factors(
+    staged: &mut Staged,
+    f: &Fitted,
+    dtype: DtypeArg,
+    csv_too: bool,
+) -> Result<Vec<String>, CliError> {
+    let mut names = Vec::new();
+    for (name, m) in [("W", &f.w), ("H", &f.h)] {
+        let bytes = match dtype {
+            DtypeArg::F64 => npy::to_npy_bytes(m.rows, m.cols, &m.data),
+            DtypeArg::F32 => {
+                let d: Vec<f32> = m.data.iter().map(|&x| x as f32).collect();
+                npy::to_npy_bytes(m.rows, m.cols, &d)
+            }
+        };
+        staged.add(&format!("{name}.npy"), &bytes)?;
+        names.push(format!("{name}.npy"));
+    }
+    if csv_too {
+        for (name, m) in [("W", &f.w), ("H", &f.h)] {
+            let text = match dtype {
+                DtypeArg::F64 => csv::to_csv_string(m.rows, m.cols, &m.data),
+                DtypeArg::F32 => {
+                    let d: Vec<f32> = m.data.iter().map(|&x| x as f32).collect();
+                    csv::to_csv_string(m.rows, m.cols, &d)
+                }
+            };
+            staged.add(&format!("{name}.csv"), text.as_bytes())?;
+            names.push(format!("{name}.csv"));
+        }
+    }
+    Ok(names)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn summary(
+    command: &str,
+    input: serde_json::Value,
+    s: &Settings,
+    v: &Matrix,
+    f: &Fitted,
+    read_seconds: f64,
+    total: Duration,
+    outputs: &[String],
+) -> String {
+    let p = &s.params;
+    let json = serde_json::json!({
+        "command": command,
+        "input": input,
+        "shapes": {
+            "V": [v.rows, v.cols],
+            "W": [f.w.rows, f.w.cols],
+            "H": [f.h.rows, f.h.cols],
+        },
+        "backend": s.backend.name(),
+        "threads": f.threads,
+        "scalar": match s.dtype { DtypeArg::F32 => "f32", DtypeArg::F64 => "f64" },
+        "parameters": {
+            "rank": p.rank(),
+            "loss": loss_name(p.loss()),
+            "max_iter": p.max_iter(),
+            "tol": p.tol(),
+            "check_every": p.check_every(),
+            "seed": p.seed(),
+            "init": match &s.init {
+                None => serde_json::json!("random"),
+                Some((w0, h0)) => serde_json::json!({
+                    "w0": w0.display().to_string(),
+                    "h0": h0.display().to_string(),
+                }),
+            },
+            "eps": f.eps,
+            "eps_given": p.eps().is_some(),
+        },
+        "iterations": f.n_iter,
+        "converged": f.converged,
+        "final_loss": f.history.last().map(|r| r.loss),
+        "loss_history": f.history.iter().map(|r| serde_json::json!({
+            "iteration": r.iteration,
+            "loss": r.loss,
+        })).collect::<Vec<_>>(),
+        "wall_time_seconds": {
+            "read": read_seconds,
+            "fit": f.seconds,
+            "total": total.as_secs_f64(),
+        },
+        "outputs": outputs,
+    });
+    let mut text = serde_json::to_string_pretty(&json).unwrap_or_else(|_| "{}".into());
+    text.push('\n');
+    text
+}
+
+fn describe_run(f: &Fitted, s: &Settings) -> String {
+    let loss = f.history.last().map_or(f64::NAN, |r| r.loss);
+    if f.converged {
+        format!(
+            "converged after {} iterations in {:.2} s: {} loss {loss:.6e}",
+            f.n_iter,
+            f.seconds,
+            loss_name(s.params.loss())
+        )
+    } else {
+        format!(
+            "ran {} iterations (--max-iter) in {:.2} s: {} loss {loss:.6e}",
+            f.n_iter,
+            f.seconds,
+            loss_name(s.params.loss())
+        )
+    }
+}
+
+fn print_settings(s: &Settings, v: &Matrix, what: &str) {
+    if s.verbosity == Verbosity::Verbose {
+        let p = &s.params;
+        eprintln!(
+            "{what}: V is {}×{}; rank {}, loss {}, backend {}, {}, max-iter {}, tol {}, check-every {}, seed {}, init {}",
+            v.rows,
+            v.cols,
+            p.rank(),
+            loss_name(p.loss()),
+            s.backend.name(),
+            match s.dtype {
+                DtypeArg::F32 => "f32",
+                DtypeArg::F64 => "f64",
+            },
+            p.max_iter(),
+            p.tol(),
+            p.check_every(),
+            p.seed(),
+            if s.init.is_some() { "custom" } else { "random" }
+        );
+    }
+}
+
+/// `nmf fit`.
+///
+/// # Errors
+/// Every problem as a one-line [`CliError`].
+pub fn fit(args: &FitArgs) -> Result<(), CliError> {
+    let total = Instant::now();
+    let s = settings(
+        args.rank,
+        &args.opts,
+        LossArg::Frobenius,
+        200,
+        1e-4,
+        FIT_OUT,
+    )?;
+    let csv_opts = CsvOptions {
+        delimiter: args.delimiter,
+        header: args.header,
+    };
+    let (v, format) = read_matrix(&args.input, args.format, csv_opts)?;
+    let v_source = args.input.display().to_string();
+    let init = read_init(&s, &v, &v_source, csv_opts)?;
+    let read_seconds = total.elapsed().as_secs_f64();
+    check_interrupt("while reading")?;
+    print_settings(&s, &v, &v_source);
+    let (w0s, h0s) = s
+        .init
+        .as_ref()
+        .map_or((String::new(), String::new()), |(a, b)| {
+            (a.display().to_string(), b.display().to_string())
+        });
+    let sources = Sources {
+        v: &v_source,
+        w0: &w0s,
+        h0: &h0s,
+    };
+    let f = dispatch(&s, &v, init.as_ref().map(|(a, b)| (a, b)), &sources)?;
+
+    let mut staged = Staged::new(&s.out)?;
+    let mut outputs = write_factors(&mut staged, &f, s.dtype, s.csv)?;
+    outputs.push("summary.json".into());
+    let input = serde_json::json!({ "path": v_source, "format": format.name() });
+    let text = summary(
+        "fit",
+        input,
+        &s,
+        &v,
+        &f,
+        read_seconds,
+        total.elapsed(),
+        &outputs,
+    );
+    staged.add("summary.json", text.as_bytes())?;
+    check_interrupt("while writing")?;
+    let paths = staged.commit()?;
+    if s.verbosity != Verbosity::Quiet {
+        println!("{}", describe_run(&f, &s));
+        for p in &paths {
+            println!("wrote {}", shape_note(p, &f));
+        }
+    }
+    Ok(())
+}
+
+fn shape_note(p: &Path, f: &Fitted) -> String {
+    let name = p.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+    match name {
+        "W" => format!("{} ({}×{})", p.display(), f.w.rows, f.w.cols),
+        "H" => format!("{} ({}×{})", p.display(), f.h.rows, f.h.cols),
+        _ => p.display().to_string(),
+    }
+}
+
+/// Where `nmf demo` wrote its pictures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemoPictures {
+    /// The basis images.
+    pub basis: PathBuf,
+    /// Digits beside their reconstructions.
+    pub reconstructions: PathBuf,
+    /// The loss curve.
+    pub loss: PathBuf,
+}
+
+/// `nmf demo`.
+///
+/// # Errors
+/// Every problem as a one-line [`CliError`].
+pub fn demo(args: &DemoArgs) -> Result<(), CliError> {
+    let total = Instant::now();
+    let s = settings(
+        args.rank,
+        &args.opts,
+        LossArg::Kl,
+        DEMO_MAX_ITER,
+        0.0,
+        DEMO_OUT,
+    )?;
+    let d = digits::load()?;
+    let v = &d.pixels;
+    let v_source = "the bundled digits";
+    let init = read_init(&s, v, v_source, CsvOptions::default())?;
+    let read_seconds = total.elapsed().as_secs_f64();
+    check_interrupt("while reading")?;
+    print_settings(&s, v, "demo");
+    let (w0s, h0s) = s
+        .init
+        .as_ref()
+        .map_or((String::new(), String::new()), |(a, b)| {
+            (a.display().to_string(), b.display().to_string())
+        });
+    let sources = Sources {
+        v: v_source,
+        w0: &w0s,
+        h0: &h0s,
+    };
+    let f = dispatch(&s, v, init.as_ref().map(|(a, b)| (a, b)), &sources)?;
+
+    let mut staged = Staged::new(&s.out)?;
+    let mut outputs = write_factors(&mut staged, &f, s.dtype, s.csv)?;
+    let pics = ["basis.png", "reconstructions.png", "loss.svg"];
+    let (basis, recon, loss) = demo_pictures(&f, &d, s.params.loss())?;
+    staged.add(pics[0], &basis)?;
+    staged.add(pics[1], &recon)?;
+    staged.add(pics[2], loss.as_bytes())?;
+    outputs.extend(pics.iter().map(|p| p.to_string()));
+    outputs.push("summary.json".into());
+    let input = serde_json::json!({
+        "path": null,
+        "format": "embedded UCI handwritten digits (64×1797 pixels by images)",
+    });
+    let text = summary(
+        "demo",
+        input,
+        &s,
+        v,
+        &f,
+        read_seconds,
+        total.elapsed(),
+        &outputs,
+    );
+    staged.add("summary.json", text.as_bytes())?;
+    check_interrupt("while writing")?;
+    staged.commit()?;
+    if s.verbosity != Verbosity::Quiet {
+        let dir = &s.out;
+        println!(
+            "Factorized the 64×1797 matrix of handwritten digits (pixels × images) as W (64×{k}) times H ({k}×1797).",
+            k = f.w.cols
+        );
+        println!("{}", describe_run(&f, &s));
+        println!(
+            "  {}  the {} basis images (columns of W as 8×8 pictures, most used first): strokes and parts of digits",
+            dir.join(pics[0]).display(),
+            f.w.cols
+        );
+        println!(
+            "  {}  20 digits (left) beside their reconstructions W·h (right), each a sum of parts",
+            dir.join(pics[1]).display()
+        );
+        println!(
+            "  {}  the loss against the iteration",
+            dir.join(pics[2]).display()
+        );
+        println!(
+            "  {}, {}, {}  the factors and the summary",
+            dir.join("W.npy").display(),
+            dir.join("H.npy").display(),
+            dir.join("summary.json").display()
+        );
+    }
+    Ok(())
+}
+
+/// The demo's three pictures: basis PNG, reconstructions PNG, loss SVG.
+fn demo_pictures(
+    f: &Fitted,
+    d: &digits::Digits,
+    loss: Loss,
+) -> Result<(Vec<u8>, Vec<u8>, String), CliError> {
+    let (w, h) = (&f.w, &f.h);
+    let k = w.cols;
+    let side = digits::SIDE;
+    let grid = picture::Grid {
+        img_rows: side,
+        img_cols: side,
+        scale: 12,
+        gap: 6,
+    };
+    // Basis images, ordered by their share of the reconstruction: Σ_i W_ik · Σ_j H_kj.
+    let mut order: Vec<(usize, f64)> = (0..k)
+        .map(|c| {
+            let ws: f64 = (0..w.rows).map(|i| w.get(i, c)).sum();
+            let hs: f64 = (0..h.cols).map(|j| h.get(c, j)).sum();
+            (c, ws * hs)
+        })
+        .collect();
+    order.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let images: Vec<Vec<f64>> = order
+        .iter()
+        .map(|&(c, _)| (0..w.rows).map(|i| w.get(i, c)).collect())
+        .collect();
+    let per_row = (k as f64).sqrt().ceil() as usize;
+    let basis = picture::image_grid(&images, per_row, grid).to_png()?;
+
+    // Two examples of each digit: originals beside W·H[:, j].
+    let mut picked = Vec::new();
+    for round in 0..2 {
+        for digit in 0..10u8 {
+            if let Some(j) = d
+                .labels
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| **l == digit)
+                .map(|(j, _)| j)
+                .nth(round)
+            {
+                picked.push(j);
+            }
+        }
+    }
+    let v = &d.pixels;
+    let pairs: Vec<(Vec<f64>, Vec<f64>)> = picked
+        .iter()
+        .map(|&j| {
+            let orig = (0..v.rows).map(|i| v.get(i, j)).collect();
+            let rec = (0..w.rows)
+                .map(|i| (0..k).map(|c| w.get(i, c) * h.get(c, j)).sum())
+                .collect();
+            (orig, rec)
+        })
+        .collect();
+    let recon = picture::pair_grid(&pairs, 5, 16.0, grid).to_png()?;
+
+    let points: Vec<(usize, f64)> = f.history.iter().map(|r| (r.iteration, r.loss)).collect();
+    let (title, label) = match loss {
+        Loss::KullbackLeibler => ("nmf demo: KL divergence D(V‖WH) of the digits", "D(V‖WH)"),
+        _ => ("nmf demo: ½‖V − WH‖² of the digits", "½‖V − WH‖²"),
+    };
+    let svg = picture::loss_svg(&points, title, label);
+    Ok((basis, recon, svg))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn f32_range_is_checked() {
+        let m = Matrix::new(1, 2, vec![1.0, 1e300]);
+        let e = to_scalar::<f32>(&m, "big.csv").unwrap_err();
+        assert_eq!(
+            e.message,
+            "big.csv: the entry 1e300 at row 0, column 1 (0-based) is beyond the range of f32; use --dtype f64 or rescale the data"
+        );
+        assert_eq!(to_scalar::<f64>(&m, "big.csv").unwrap(), vec![1.0, 1e300]);
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(fmt_duration(1.34), "1.3 s");
+        assert_eq!(fmt_duration(125.0), "2m05s");
+        assert_eq!(fmt_duration(f64::INFINITY), "?");
+    }
+
+    #[test]
+    fn library_errors_name_the_file() {
+        let s = Sources {
+            v: "v.csv",
+            w0: "w0.csv",
+            h0: "h0.npy",
+        };
+        let e = fit_error(
+            NmfError::EmptyMatrix {
+                matrix: MatrixRole::V,
+                rows: 0,
+                cols: 3,
+            },
+            &s,
+        );
+        assert_eq!(e.code, 1);
+        assert!(e.message.starts_with("v.csv: V is empty (0×3)"));
+        let e = fit_error(NmfError::Interrupted { iteration: 7 }, &s);
+        assert_eq!(e.code, 130);
+        assert_eq!(
+            e.message,
+            "interrupted by Ctrl-C after 7 iterations; nothing was written"
+        );
+    }
+}

@@ -1,0 +1,911 @@
+//! End-to-end tests: they run the `nmf` binary on small files of every format and check what
+//! it writes, prints and exits with.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use nmf_cli::matrix::Matrix;
+use nmf_cli::read::{CsvOptions, Format, mtx, npy, parse_bytes};
+
+const BACKENDS: &[&str] = &["faer"];
+
+fn nmf(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_nmf"))
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("the nmf binary runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn read_npy(path: &Path) -> Matrix {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    npy::parse(&bytes, &path.display().to_string()).unwrap()
+}
+
+fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+/// An exactly rank-2 non-negative 6×5 matrix with a zero entry pattern.
+fn rank2() -> Matrix {
+    let w = [
+        [1.0, 0.0],
+        [2.0, 1.0],
+        [0.0, 3.0],
+        [4.0, 1.0],
+        [1.0, 1.0],
+        [0.0, 2.0],
+    ];
+    let h = [[1.0, 2.0, 0.0, 1.0, 3.0], [0.0, 1.0, 2.0, 2.0, 1.0]];
+    let mut d = Vec::new();
+    for row in &w {
+        for (a, b) in h[0].iter().zip(&h[1]) {
+            d.push(row[0] * a + row[1] * b);
+        }
+    }
+    Matrix::new(6, 5, d)
+}
+
+fn product(w: &Matrix, h: &Matrix) -> Matrix {
+    assert_eq!(w.cols, h.rows);
+    let mut d = vec![0.0; w.rows * h.cols];
+    for i in 0..w.rows {
+        for j in 0..h.cols {
+            d[i * h.cols + j] = (0..w.cols).map(|c| w.get(i, c) * h.get(c, j)).sum();
+        }
+    }
+    Matrix::new(w.rows, h.cols, d)
+}
+
+fn rel_err(a: &Matrix, b: &Matrix) -> f64 {
+    let num: f64 = a
+        .data
+        .iter()
+        .zip(&b.data)
+        .map(|(x, y)| (x - y).powi(2))
+        .sum();
+    let den: f64 = b.data.iter().map(|y| y * y).sum();
+    (num / den).sqrt()
+}
+
+fn csv_text(m: &Matrix, delim: &str) -> String {
+    let mut s = String::new();
+    for i in 0..m.rows {
+        let row: Vec<String> = (0..m.cols).map(|j| m.get(i, j).to_string()).collect();
+        s.push_str(&row.join(delim));
+        s.push('\n');
+    }
+    s
+}
+
+fn mtx_coordinate(m: &Matrix) -> String {
+    let mut entries = Vec::new();
+    for i in 0..m.rows {
+        for j in 0..m.cols {
+            if m.get(i, j) != 0.0 {
+                entries.push(format!("{} {} {}", i + 1, j + 1, m.get(i, j)));
+            }
+        }
+    }
+    format!(
+        "%%MatrixMarket matrix coordinate integer general\n% a comment\n{} {} {}\n{}\n",
+        m.rows,
+        m.cols,
+        entries.len(),
+        entries.join("\n")
+    )
+}
+
+/// Writes V in every supported layout; returns the file names.
+fn write_every_format(dir: &Path, v: &Matrix) -> Vec<String> {
+    let files: Vec<(&str, Vec<u8>)> = vec![
+        ("v.csv", csv_text(v, ",").into_bytes()),
+        (
+            "header.csv",
+            format!("a,b,c,d,e\n{}", csv_text(v, ", ")).into_bytes(),
+        ),
+        ("v.tsv", csv_text(v, "\t").into_bytes()),
+        ("tabs.txt", csv_text(v, "\t").into_bytes()),
+        ("coord.mtx", mtx_coordinate(v).into_bytes()),
+        (
+            "array.mtx",
+            mtx::to_mtx_array_string(v.rows, v.cols, &v.data).into_bytes(),
+        ),
+        ("v64.npy", npy::to_npy_bytes(v.rows, v.cols, &v.data)),
+        ("v32.npy", {
+            let d: Vec<f32> = v.data.iter().map(|&x| x as f32).collect();
+            npy::to_npy_bytes(v.rows, v.cols, &d)
+        }),
+        ("int.npy", {
+            // int64, as numpy writes np.array([[...]]) of Python ints.
+            let mut b = npy::to_npy_bytes(v.rows, v.cols, &v.data);
+            let header_end = b.iter().position(|&c| c == b'\n').unwrap() + 1;
+            b.truncate(header_end);
+            let text = String::from_utf8(b[10..].to_vec())
+                .unwrap()
+                .replace("<f8", "<i8");
+            let mut out = b[..10].to_vec();
+            out.extend_from_slice(text.as_bytes());
+            for &x in &v.data {
+                out.extend_from_slice(&(x as i64).to_le_bytes());
+            }
+            out
+        }),
+    ];
+    for (name, bytes) in &files {
+        std::fs::write(dir.join(name), bytes).unwrap();
+    }
+    files.iter().map(|(n, _)| n.to_string()).collect()
+}
+
+#[test]
+fn fit_reads_every_format_with_every_backend_and_writes_the_factors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let v = rank2();
+    let names = write_every_format(dir, &v);
+    for backend in BACKENDS {
+        for name in &names {
+            let out = format!("out-{backend}-{name}");
+            let o = nmf(
+                dir,
+                &[
+                    "fit",
+                    name,
+                    "--rank",
+                    "2",
+                    "--backend",
+                    backend,
+                    "--max-iter",
+                    "3000",
+                    "--tol",
+                    "0",
+                    "--out",
+                    &out,
+                    "--quiet",
+                ],
+            );
+            assert!(o.status.success(), "{backend} {name}: {}", stderr(&o));
+            assert_eq!(stderr(&o), "", "--quiet prints nothing");
+            assert_eq!(stdout(&o), "", "--quiet prints nothing");
+            let w = read_npy(&dir.join(&out).join("W.npy"));
+            let h = read_npy(&dir.join(&out).join("H.npy"));
+            assert_eq!((w.rows, w.cols, h.rows, h.cols), (6, 2, 2, 5), "{name}");
+            assert!(
+                w.data
+                    .iter()
+                    .chain(&h.data)
+                    .all(|x| x.is_finite() && *x > 0.0)
+            );
+            let err = rel_err(&product(&w, &h), &v);
+            assert!(err < 1e-2, "{backend} {name}: relative error {err}");
+
+            let s = read_json(&dir.join(&out).join("summary.json"));
+            assert_eq!(s["shapes"]["V"], serde_json::json!([6, 5]));
+            assert_eq!(s["shapes"]["W"], serde_json::json!([6, 2]));
+            assert_eq!(s["shapes"]["H"], serde_json::json!([2, 5]));
+            assert_eq!(s["backend"], *backend);
+            assert_eq!(s["scalar"], "f64");
+            assert_eq!(s["iterations"], 3000);
+            assert_eq!(s["converged"], false);
+            assert_eq!(s["parameters"]["rank"], 2);
+            assert_eq!(s["parameters"]["loss"], "frobenius");
+            assert_eq!(s["parameters"]["tol"], 0.0);
+            let history = s["loss_history"].as_array().unwrap();
+            assert_eq!(history.len(), 301);
+            assert_eq!(history[0]["iteration"], 0);
+            assert_eq!(history[300]["iteration"], 3000);
+            let losses: Vec<f64> = history
+                .iter()
+                .map(|r| r["loss"].as_f64().unwrap())
+                .collect();
+            assert!(losses.windows(2).all(|p| p[1] <= p[0] * (1.0 + 1e-9)));
+            assert_eq!(s["final_loss"].as_f64(), losses.last().copied());
+            assert!(s["wall_time_seconds"]["fit"].as_f64().unwrap() >= 0.0);
+            assert_eq!(
+                s["outputs"],
+                serde_json::json!(["W.npy", "H.npy", "summary.json"])
+            );
+        }
+    }
+}
+
+#[test]
+fn same_seed_same_factors_on_every_format_and_f32_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let v = rank2();
+    write_every_format(dir, &v);
+    let run = |input: &str, out: &str, seed: &str| {
+        let o = nmf(
+            dir,
+            &["fit", input, "-k", "2", "--seed", seed, "--out", out, "-q"],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        read_npy(&dir.join(out).join("W.npy"))
+    };
+    let a = run("v.csv", "a", "7");
+    let b = run("coord.mtx", "b", "7");
+    assert_eq!(a, b, "the same data from CSV and MTX gives the same W");
+    let c = run("v.csv", "c", "8");
+    assert_ne!(a, c, "another seed gives another W");
+
+    let o = nmf(
+        dir,
+        &[
+            "fit", "v.csv", "-k", "2", "--dtype", "f32", "--out", "f", "-q",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let bytes = std::fs::read(dir.join("f/W.npy")).unwrap();
+    assert!(String::from_utf8_lossy(&bytes[..80]).contains("'descr': '<f4'"));
+    assert_eq!(read_json(&dir.join("f/summary.json"))["scalar"], "f32");
+}
+
+#[test]
+fn tol_stops_early_and_zero_tol_runs_max_iter() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    write_every_format(dir, &rank2());
+    // Rank 1 of rank-2 data: the loss levels off above 0, so the relative decrease falls.
+    let o = nmf(
+        dir,
+        &[
+            "fit",
+            "v.csv",
+            "-k",
+            "1",
+            "--max-iter",
+            "5000",
+            "--tol",
+            "1e-4",
+            "-q",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = read_json(&dir.join("nmf-out/summary.json"));
+    assert_eq!(s["converged"], true);
+    assert!(s["iterations"].as_u64().unwrap() < 5000);
+    let o = nmf(
+        dir,
+        &[
+            "fit",
+            "v.csv",
+            "-k",
+            "2",
+            "--max-iter",
+            "37",
+            "--tol",
+            "0",
+            "-q",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = read_json(&dir.join("nmf-out/summary.json"));
+    assert_eq!(
+        (s["iterations"].as_u64(), s["converged"].as_bool()),
+        (Some(37), Some(false))
+    );
+}
+
+#[test]
+fn csv_output_matches_npy_and_factors_restart_a_fit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    write_every_format(dir, &rank2());
+    let o = nmf(
+        dir,
+        &[
+            "fit", "v.csv", "-k", "2", "--csv", "--loss", "kl", "--out", "o", "-q",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    for name in ["W", "H"] {
+        let from_npy = read_npy(&dir.join(format!("o/{name}.npy")));
+        let text = std::fs::read(dir.join(format!("o/{name}.csv"))).unwrap();
+        let from_csv = parse_bytes(&text, name, Format::Csv, CsvOptions::default()).unwrap();
+        assert_eq!(
+            from_npy, from_csv,
+            "{name}.csv holds the same numbers as {name}.npy"
+        );
+    }
+    let s = read_json(&dir.join("o/summary.json"));
+    assert_eq!(s["parameters"]["loss"], "kl");
+    assert_eq!(
+        s["outputs"],
+        serde_json::json!(["W.npy", "H.npy", "W.csv", "H.csv", "summary.json"])
+    );
+
+    // Custom initialisation from the written factors: the seed then plays no part, and a fit
+    // from a fitted model does not raise the loss.
+    let restart = |out: &str, seed: &str| {
+        let o = nmf(
+            dir,
+            &[
+                "fit",
+                "v.csv",
+                "-k",
+                "2",
+                "--loss",
+                "kl",
+                "--init",
+                "custom",
+                "--w0",
+                "o/W.npy",
+                "--h0",
+                "o/H.csv",
+                "--seed",
+                seed,
+                "--max-iter",
+                "5",
+                "--tol",
+                "0",
+                "--out",
+                out,
+                "-q",
+            ],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        read_json(&dir.join(out).join("summary.json"))
+    };
+    let (r1, r2) = (restart("r1", "1"), restart("r2", "2"));
+    assert_eq!(
+        read_npy(&dir.join("r1/W.npy")),
+        read_npy(&dir.join("r2/W.npy"))
+    );
+    let first = r1["loss_history"][0]["loss"].as_f64().unwrap();
+    let fitted = s["final_loss"].as_f64().unwrap();
+    assert!(
+        (first - fitted).abs() <= 1e-9 * fitted.max(1.0),
+        "{first} vs {fitted}"
+    );
+    assert_eq!(r2["parameters"]["init"]["w0"], "o/W.npy");
+}
+
+#[test]
+fn gzipped_input_and_explicit_format() {
+    use std::io::Write;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let v = rank2();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(csv_text(&v, ",").as_bytes()).unwrap();
+    std::fs::write(dir.join("v.csv.gz"), gz.finish().unwrap()).unwrap();
+    std::fs::write(dir.join("v.data"), csv_text(&v, "\t")).unwrap();
+    for (input, extra) in [("v.csv.gz", None), ("v.data", Some("tsv"))] {
+        let mut args = vec!["fit", input, "-k", "2", "-q"];
+        if let Some(f) = extra {
+            args.extend(["--format", f]);
+        }
+        let o = nmf(dir, &args);
+        assert!(o.status.success(), "{input}: {}", stderr(&o));
+        assert_eq!(
+            read_json(&dir.join("nmf-out/summary.json"))["shapes"]["V"],
+            serde_json::json!([6, 5])
+        );
+    }
+}
+
+#[test]
+fn progress_is_plain_lines_when_stderr_is_not_a_terminal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    write_every_format(dir, &rank2());
+    let o = nmf(
+        dir,
+        &["fit", "v.csv", "-k", "2", "--max-iter", "100", "--tol", "0"],
+    );
+    assert!(o.status.success());
+    let err = stderr(&o);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 10, "one line per tenth of the run: {err}");
+    assert!(lines[0].starts_with("iteration 10/100  loss "), "{err}");
+    assert!(lines[9].starts_with("iteration 100/100  loss "), "{err}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.contains(" it/s ") && l.ends_with(" left"))
+    );
+    let out = stdout(&o);
+    assert!(out.starts_with("ran 100 iterations (--max-iter)"), "{out}");
+    assert!(out.contains("wrote nmf-out/W.npy (6×2)"), "{out}");
+    assert!(out.contains("wrote nmf-out/H.npy (2×5)"), "{out}");
+    assert!(out.contains("wrote nmf-out/summary.json"), "{out}");
+
+    let o = nmf(
+        dir,
+        &[
+            "fit",
+            "v.csv",
+            "-k",
+            "2",
+            "--max-iter",
+            "30",
+            "--tol",
+            "0",
+            "--verbose",
+            "--check-every",
+            "5",
+        ],
+    );
+    assert!(o.status.success());
+    let err = stderr(&o);
+    assert!(
+        err.lines()
+            .next()
+            .unwrap()
+            .starts_with("v.csv: V is 6×5; rank 2, loss frobenius, backend faer"),
+        "{err}"
+    );
+    assert_eq!(
+        err.lines().filter(|l| l.starts_with("iteration ")).count(),
+        6,
+        "{err}"
+    );
+}
+
+/// Runs a command that must fail; checks the exit code, that stderr is exactly one line
+/// `error: {message}`, and that no output directory was made.
+fn fails(dir: &Path, args: &[&str], code: i32, message: &str) {
+    let o = nmf(dir, args);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(code), "{args:?}: {err}");
+    assert_eq!(err.lines().count(), 1, "{args:?}: one line, got {err:?}");
+    assert_eq!(err.trim_end(), format!("error: {message}"), "{args:?}");
+    assert!(
+        !dir.join("nmf-out").exists(),
+        "{args:?} made an output directory"
+    );
+}
+
+#[test]
+fn every_error_is_one_line_with_its_exit_code() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    write_every_format(d, &rank2());
+    std::fs::write(d.join("bad.csv"), "1,2,3\n4,5x,6\n").unwrap();
+    std::fs::write(d.join("ragged.tsv"), "1\t2\n3\t4\t5\n").unwrap();
+    std::fs::write(d.join("neg.csv"), "x,y\n1,2\n3,-0.5\n").unwrap();
+    std::fs::write(d.join("nan.csv"), "1,NaN\n").unwrap();
+    std::fs::write(
+        d.join("inf.mtx"),
+        "%%MatrixMarket matrix coordinate real general\n2 2 1\n2 2 inf\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("bad.mtx"),
+        "%%MatrixMarket matrix coordinate real general\n2 2 1\n1 3 1\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("neg.npy"),
+        npy::to_npy_bytes(2, 2, &[1.0f64, 2.0, -3.0, 4.0]),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("nan.npy"),
+        npy::to_npy_bytes(1, 2, &[1.0f32, f32::NAN]),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("inf.npy"),
+        npy::to_npy_bytes(1, 2, &[f64::NEG_INFINITY, 0.0]),
+    )
+    .unwrap();
+    std::fs::write(d.join("not.npy"), "1,2\n").unwrap();
+    std::fs::write(d.join("w0.csv"), "1,1\n1,1\n1,1\n").unwrap();
+    std::fs::write(d.join("h0.csv"), "1,1,1,1,1\n1,1,1,1,1\n").unwrap();
+    std::fs::write(d.join("w0bad.csv"), "1,1\n1,-1\n1,1\n1,1\n1,1\n1,1\n").unwrap();
+    std::fs::create_dir(d.join("dir.csv")).unwrap();
+
+    let fit = |input: &'static str| vec!["fit", input, "-k", "2"];
+    let with = |mut a: Vec<&'static str>, extra: &[&'static str]| {
+        a.extend_from_slice(extra);
+        a
+    };
+    // Files.
+    fails(
+        d,
+        &fit("missing.csv"),
+        1,
+        "cannot read 'missing.csv': No such file or directory (os error 2)",
+    );
+    fails(
+        d,
+        &fit("dir.csv"),
+        1,
+        "cannot read 'dir.csv': Is a directory (os error 21)",
+    );
+    fails(
+        d,
+        &fit("v.dat"),
+        2,
+        "cannot tell the format of 'v.dat' from its extension: name it .csv, .tsv, .mtx or .npy, or pass --format csv|tsv|mtx|npy",
+    );
+    fails(
+        d,
+        &fit("not.npy"),
+        1,
+        "not.npy: not a NumPy .npy file (it does not start with \\x93NUMPY)",
+    );
+    // Malformed values: file, line and column.
+    fails(
+        d,
+        &fit("bad.csv"),
+        1,
+        "bad.csv:2:3: cannot read '5x' as a number",
+    );
+    fails(
+        d,
+        &fit("ragged.tsv"),
+        1,
+        "ragged.tsv:2:5: expected 2 fields as on line 1, found 3",
+    );
+    fails(
+        d,
+        &fit("bad.mtx"),
+        1,
+        "bad.mtx:3:3: column index 3 is outside 1..=2",
+    );
+    // Negative, NaN and infinite entries: row and column.
+    fails(
+        d,
+        &fit("neg.csv"),
+        1,
+        "neg.csv:3:3: negative entry -0.5 at row 1, column 1 (0-based)",
+    );
+    fails(
+        d,
+        &fit("nan.csv"),
+        1,
+        "nan.csv:1:3: non-finite entry (NaN) at row 0, column 1 (0-based)",
+    );
+    fails(
+        d,
+        &fit("inf.mtx"),
+        1,
+        "inf.mtx:3:5: non-finite entry (inf) at row 1, column 1 (0-based)",
+    );
+    fails(
+        d,
+        &fit("neg.npy"),
+        1,
+        "neg.npy: negative entry -3 at row 1, column 0 (0-based)",
+    );
+    fails(
+        d,
+        &fit("nan.npy"),
+        1,
+        "nan.npy: non-finite entry (NaN) at row 0, column 1 (0-based)",
+    );
+    fails(
+        d,
+        &fit("inf.npy"),
+        1,
+        "inf.npy: non-finite entry (-inf) at row 0, column 0 (0-based)",
+    );
+    // Custom W0/H0 whose shape does not fit, or whose entries are bad.
+    let custom = |w0: &'static str, h0: &'static str| {
+        with(fit("v.csv"), &["--init", "custom", "--w0", w0, "--h0", h0])
+    };
+    fails(
+        d,
+        &custom("w0.csv", "h0.csv"),
+        1,
+        "w0.csv: W0 is 3×2, but V (6×5 in v.csv) and rank 2 require 6×2",
+    );
+    fails(
+        d,
+        &custom("w0bad.csv", "w0.csv"),
+        1,
+        "w0bad.csv:2:3: negative entry -1 at row 1, column 1 (0-based)",
+    );
+    fails(
+        d,
+        &custom("v.csv", "h0.csv"),
+        1,
+        "v.csv: W0 is 6×5, but V (6×5 in v.csv) and rank 2 require 6×2",
+    );
+    fails(
+        d,
+        &with(fit("v.csv"), &["--init", "custom", "--w0", "w0.csv"]),
+        2,
+        "--init custom needs both --w0 FILE and --h0 FILE",
+    );
+    fails(
+        d,
+        &with(fit("v.csv"), &["--w0", "w0.csv", "--h0", "h0.csv"]),
+        2,
+        "--w0 and --h0 are used only with --init custom",
+    );
+    // Bad option values.
+    fails(
+        d,
+        &with(fit("v.csv"), &["--loss", "l2"]),
+        2,
+        "invalid value 'l2' for '--loss <LOSS>' [possible values: frobenius, kl]",
+    );
+    fails(
+        d,
+        &with(fit("v.csv"), &["--backend", "torch"]),
+        2,
+        "invalid value 'torch' for '--backend <BACKEND>' [possible values: faer, nalgebra, ndarray]",
+    );
+    fails(
+        d,
+        &with(fit("v.csv"), &["--dtype", "f16"]),
+        2,
+        "invalid value 'f16' for '--dtype <DTYPE>' [possible values: f32, f64]",
+    );
+    fails(
+        d,
+        &with(fit("v.csv"), &["--init", "nndsvd"]),
+        2,
+        "invalid value 'nndsvd' for '--init <INIT>' [possible values: random, custom]",
+    );
+    fails(
+        d,
+        &with(fit("v.csv"), &["--format", "xlsx"]),
+        2,
+        "invalid value 'xlsx' for '--format <FORMAT>' [possible values: csv, tsv, mtx, npy]",
+    );
+    fails(
+        d,
+        &with(fit("v.csv"), &["--max-iter", "many"]),
+        2,
+        "invalid value 'many' for '--max-iter <N>': invalid digit found in string",
+    );
+    fails(
+        d,
+        &with(fit("v.csv"), &["--tol", "-1"]),
+        2,
+        "--tol must be finite and ≥ 0, got -1",
+    );
+    fails(
+        d,
+        &with(fit("v.csv"), &["--eps", "0"]),
+        2,
+        "--eps must be finite and > 0, got 0",
+    );
+    fails(
+        d,
+        &with(fit("v.csv"), &["--max-iter", "0"]),
+        2,
+        "--max-iter must be at least 1",
+    );
+    fails(
+        d,
+        &["fit", "v.csv", "-k", "0"],
+        2,
+        "--rank must be at least 1",
+    );
+    fails(
+        d,
+        &["fit", "v.csv"],
+        2,
+        "the following required arguments were not provided: --rank <RANK>",
+    );
+    fails(
+        d,
+        &with(fit("v.csv"), &["--quiet", "--verbose"]),
+        2,
+        "the argument '--quiet' cannot be used with '--verbose'",
+    );
+    fails(
+        d,
+        &["frobnicate"],
+        2,
+        "unrecognized subcommand 'frobnicate'",
+    );
+}
+
+#[test]
+fn a_failure_keeps_earlier_outputs_whole_and_leaves_no_temporary_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    write_every_format(dir, &rank2());
+    let o = nmf(dir, &["fit", "v.csv", "-k", "2", "--out", "o", "-q"]);
+    assert!(o.status.success());
+    let before: Vec<Vec<u8>> = ["W.npy", "H.npy", "summary.json"]
+        .iter()
+        .map(|f| std::fs::read(dir.join("o").join(f)).unwrap())
+        .collect();
+    std::fs::write(dir.join("big.csv"), "1e300,1\n1,1\n").unwrap();
+    let o = nmf(
+        dir,
+        &["fit", "big.csv", "-k", "1", "--dtype", "f32", "--out", "o"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o).trim_end(),
+        "error: big.csv: the entry 1e300 at row 0, column 0 (0-based) is beyond the range of f32; use --dtype f64 or rescale the data"
+    );
+    let after: Vec<Vec<u8>> = ["W.npy", "H.npy", "summary.json"]
+        .iter()
+        .map(|f| std::fs::read(dir.join("o").join(f)).unwrap())
+        .collect();
+    assert_eq!(before, after);
+    let names: Vec<_> = std::fs::read_dir(dir.join("o"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 3, "{names:?}");
+}
+
+#[test]
+fn ctrl_c_stops_the_fit_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    // 60×50, rank 5: each iteration is fast, the run is endless without Ctrl-C.
+    let mut text = String::new();
+    for i in 0..60 {
+        let row: Vec<String> = (0..50)
+            .map(|j| ((i * 7 + j * 13) % 17).to_string())
+            .collect();
+        text.push_str(&row.join(","));
+        text.push('\n');
+    }
+    std::fs::write(dir.join("v.csv"), text).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nmf"))
+        .args([
+            "fit",
+            "v.csv",
+            "-k",
+            "5",
+            "--max-iter",
+            "1000000000",
+            "--tol",
+            "0",
+            "--verbose",
+            "--out",
+            "o",
+        ])
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = Vec::new();
+    // Wait until the fit reports its first iterations, then press Ctrl-C.
+    loop {
+        let mut line = String::new();
+        assert!(
+            err.read_line(&mut line).unwrap() > 0,
+            "stderr closed: {seen:?}"
+        );
+        let started = line.starts_with("iteration ");
+        seen.push(line);
+        if started {
+            break;
+        }
+    }
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{rest}");
+    let last = rest.lines().last().unwrap_or("");
+    assert!(
+        last.starts_with("error: interrupted by Ctrl-C after ")
+            && last.ends_with(" iterations; nothing was written"),
+        "{rest}"
+    );
+    let out = dir.join("o");
+    let left: Vec<PathBuf> = if out.exists() {
+        std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    assert!(left.is_empty(), "files left behind: {left:?}");
+}
+
+fn png_size(path: &Path) -> (u32, u32) {
+    let file = std::fs::File::open(path).unwrap();
+    let mut reader = png::Decoder::new(std::io::BufReader::new(file))
+        .read_info()
+        .unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    (info.width, info.height)
+}
+
+#[test]
+fn demo_writes_three_pictures_and_says_where() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let o = nmf(dir, &["demo", "--max-iter", "20"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    for f in ["basis.png", "reconstructions.png", "loss.svg"] {
+        assert!(out.contains(&format!("nmf-demo/{f}")), "{out}");
+    }
+    let d = dir.join("nmf-demo");
+    // 16 basis images of 8×8 at 12 pixels per pixel, 4 to a row, 6-pixel gaps.
+    assert_eq!(png_size(&d.join("basis.png")), (6 + 4 * 102, 6 + 4 * 102));
+    // 20 pairs, 5 to a row: each pair 2·96 + 6 wide, 12-pixel gaps.
+    assert_eq!(
+        png_size(&d.join("reconstructions.png")),
+        (12 + 5 * 210, 12 + 4 * 108)
+    );
+    let svg = std::fs::read_to_string(d.join("loss.svg")).unwrap();
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let root = doc.root_element();
+    assert_eq!(root.tag_name().name(), "svg");
+    assert_eq!(
+        (root.attribute("width"), root.attribute("height")),
+        (Some("720"), Some("440"))
+    );
+    let poly = doc
+        .descendants()
+        .find(|n| n.has_tag_name("polyline"))
+        .unwrap();
+    assert_eq!(
+        poly.attribute("points").unwrap().split(' ').count(),
+        3,
+        "losses at 0, 10, 20"
+    );
+    let s = read_json(&d.join("summary.json"));
+    assert_eq!(s["command"], "demo");
+    assert_eq!(s["shapes"]["V"], serde_json::json!([64, 1797]));
+    assert_eq!(s["shapes"]["W"], serde_json::json!([64, 16]));
+    assert_eq!(s["parameters"]["loss"], "kl");
+    assert_eq!(s["iterations"], 20);
+    assert_eq!(read_npy(&d.join("W.npy")).cols, 16);
+}
+
+#[test]
+fn demo_takes_the_fit_options() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    for backend in BACKENDS {
+        let out = format!("d-{backend}");
+        let o = nmf(
+            dir,
+            &[
+                "demo",
+                "-k",
+                "5",
+                "--max-iter",
+                "10",
+                "--loss",
+                "frobenius",
+                "--dtype",
+                "f32",
+                "--backend",
+                backend,
+                "--out",
+                &out,
+                "-q",
+            ],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert_eq!(stdout(&o), "");
+        let d = dir.join(&out);
+        assert_eq!(png_size(&d.join("basis.png")), (6 + 3 * 102, 6 + 2 * 102));
+        let s = read_json(&d.join("summary.json"));
+        assert_eq!(
+            (s["scalar"].as_str(), s["backend"].as_str()),
+            (Some("f32"), Some(*backend))
+        );
+        assert_eq!(s["parameters"]["loss"], "frobenius");
+    }
+}
