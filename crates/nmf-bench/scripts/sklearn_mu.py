@@ -119,6 +119,7 @@ def main():
     blas = [{k2: str(v2) for k2, v2 in d.items() if k2 in
              ("internal_api", "version", "num_threads", "threading_layer", "architecture")}
             for d in threadpool_info()]
+    blas.sort(key=lambda d: sorted(d.items()))
     print(json.dumps({
         "sklearn": sklearn.__version__,
         "numpy": np.__version__,
