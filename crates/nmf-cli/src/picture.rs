@@ -141,9 +141,9 @@ pub fn image_grid(images: &[Vec<f64>], per_row: usize, g: Grid) -> Canvas {
 /// pairs to a row, all on the common scale `0..=vmax` so that they can be compared.
 pub fn pair_grid(pairs: &[(Vec<f64>, Vec<f64>)], per_row: usize, vmax: f64, g: Grid) -> Canvas {
     let per_row = per_row.max(1);
-    let inner = g.scale.max(2) / 2; // between the two images of a pair
+    let inner = (g.gap / 3).max(1); // between the two images of a pair
     let pair_w = 2 * g.tile_w() + inner;
-    let gap = 2 * g.gap;
+    let gap = 3 * g.gap; // between pairs
     let rows = pairs.len().div_ceil(per_row).max(1);
     let cols = per_row.min(pairs.len()).max(1);
     let mut c = Canvas::new(gap + cols * (pair_w + gap), gap + rows * (g.tile_h() + gap));

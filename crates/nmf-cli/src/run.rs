@@ -384,10 +384,18 @@ fn dispatch(
             let b = nmf_faer::Faer::with_threads(n);
             fit_with(&b, threads, s, v, init, sources, &mut reporter)
         }
-        BackendArg::Nalgebra | BackendArg::Ndarray => Err(CliError::usage(format!(
-            "the {} backend is not built into this nmf yet; use --backend faer",
-            s.backend.name()
-        ))),
+        BackendArg::Nalgebra => fit_with(
+            &nmf_nalgebra::Nalgebra,
+            1,
+            s,
+            v,
+            init,
+            sources,
+            &mut reporter,
+        ),
+        BackendArg::Ndarray => {
+            fit_with(&nmf_ndarray::Ndarray, 1, s, v, init, sources, &mut reporter)
+        }
     }
 }
 

@@ -8,7 +8,7 @@ use std::process::{Command, Output, Stdio};
 use nmf_cli::matrix::Matrix;
 use nmf_cli::read::{CsvOptions, Format, mtx, npy, parse_bytes};
 
-const BACKENDS: &[&str] = &["faer"];
+const BACKENDS: &[&str] = &["faer", "nalgebra", "ndarray"];
 
 fn nmf(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_nmf"))
@@ -841,10 +841,10 @@ fn demo_writes_three_pictures_and_says_where() {
     let d = dir.join("nmf-demo");
     // 16 basis images of 8×8 at 12 pixels per pixel, 4 to a row, 6-pixel gaps.
     assert_eq!(png_size(&d.join("basis.png")), (6 + 4 * 102, 6 + 4 * 102));
-    // 20 pairs, 5 to a row: each pair 2·96 + 6 wide, 12-pixel gaps.
+    // 20 pairs, 5 to a row: each pair 2·96 + 2 wide, 18-pixel gaps.
     assert_eq!(
         png_size(&d.join("reconstructions.png")),
-        (12 + 5 * 210, 12 + 4 * 108)
+        (18 + 5 * 212, 18 + 4 * 114)
     );
     let svg = std::fs::read_to_string(d.join("loss.svg")).unwrap();
     let doc = roxmltree::Document::parse(&svg).unwrap();
