@@ -196,7 +196,7 @@ fn nice_ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
 fn fmt_tick(v: f64) -> String {
     if v == 0.0 {
         "0".into()
-    } else if (1e-3..1e5).contains(&v.abs()) {
+    } else if (1e-3..1e4).contains(&v.abs()) {
         let s = format!("{v:.3}");
         s.trim_end_matches('0').trim_end_matches('.').to_string()
     } else {
@@ -230,9 +230,11 @@ pub fn loss_svg(points: &[(usize, f64)], title: &str, y_label: &str) -> String {
     } else {
         (0.0, 1.0)
     };
-    let log = y_min > 0.0 && y_max / y_min > 20.0;
+    let log = y_min > 0.0 && y_max / y_min > 3.0;
     let (f, lo, hi): (fn(f64) -> f64, f64, f64) = if log {
-        (f64::log10, y_min.log10().floor(), y_max.log10().ceil())
+        let (a, b) = (y_min.log10(), y_max.log10());
+        let pad = (b - a) * 0.04;
+        (f64::log10, a - pad, b + pad)
     } else {
         let pad = ((y_max - y_min) * 0.05).max(y_max.abs() * 1e-6).max(1e-12);
         (|x| x, (y_min - pad).max(0.0).min(y_min), y_max + pad)
@@ -254,16 +256,26 @@ pub fn loss_svg(points: &[(usize, f64)], title: &str, y_label: &str) -> String {
     );
     // Grid lines and ticks.
     let y_ticks: Vec<f64> = if log {
-        let decades: Vec<f64> = (lo as i32..=hi as i32).map(|e| 10f64.powi(e)).collect();
-        if decades.len() <= 3 {
-            decades
-                .iter()
-                .flat_map(|&d| [d, 2.0 * d, 5.0 * d])
-                .filter(|&v| v.log10() <= hi + 1e-9)
+        // 1, 2 and 5 times the powers of ten in range; every power only over many decades,
+        // every multiple when the range is narrow.
+        let in_range = |m: &[f64]| -> Vec<f64> {
+            (lo.floor() as i32..=hi.ceil() as i32)
+                .flat_map(|e| m.iter().map(move |&k| k * 10f64.powi(e)))
+                .filter(|&v| (lo..=hi).contains(&v.log10()))
                 .collect()
+        };
+        let mut t = in_range(if hi - lo > 4.0 {
+            &[1.0]
         } else {
-            decades
+            &[1.0, 2.0, 5.0]
+        });
+        if t.len() < 4 {
+            t = in_range(&[1.0, 2.0, 3.0, 5.0, 7.0]);
         }
+        if t.len() < 4 {
+            t = in_range(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]);
+        }
+        t
     } else {
         nice_ticks(lo, hi, 6)
     };
@@ -372,6 +384,8 @@ mod tests {
         );
         assert_eq!(fmt_tick(0.5), "0.5");
         assert_eq!(fmt_tick(1e6), "1e6");
+        assert_eq!(fmt_tick(70000.0), "7e4");
+        assert_eq!(fmt_tick(2500.0), "2500");
         assert_eq!(fmt_tick(2.5e-5), "2.5e-5");
     }
 }

@@ -164,9 +164,15 @@ impl Reporter {
                     ProgressDrawTarget::stderr(),
                 );
                 let style = ProgressStyle::with_template(
-                    "{spinner:.green} {elapsed_precise} [{bar:32.cyan/blue}] {pos}/{len} it · loss {msg} · {per_sec} · {eta} left",
+                    "{spinner:.green} {elapsed_precise} [{bar:32.cyan/blue}] {pos}/{len} it · loss {msg} · {rate} · {eta} left",
                 )
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .with_key(
+                    "rate",
+                    |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                        let _ = write!(w, "{:.0} it/s", state.per_sec());
+                    },
+                )
                 .progress_chars("=> ");
                 bar.set_style(style);
                 bar.set_message("…");

@@ -42,11 +42,14 @@ impl Staged {
     pub fn add(&mut self, name: &str, bytes: &[u8]) -> Result<(), CliError> {
         let target = self.dir.join(name);
         let fail = |e: std::io::Error| CliError::io("write", &target, &e);
-        let mut tmp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".tmp")
-            .tempfile_in(&self.dir)
-            .map_err(fail)?;
+        let prefix = format!(".{name}.");
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix).suffix(".tmp");
+        // Temporary files are private (0600); the outputs get the usual mode of a new file
+        // (0666 less the umask), as if written directly.
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+        let mut tmp = builder.tempfile_in(&self.dir).map_err(fail)?;
         tmp.write_all(bytes).map_err(fail)?;
         tmp.as_file().sync_all().map_err(fail)?;
         self.files.push((tmp, target));
@@ -100,6 +103,17 @@ mod tests {
         assert_eq!(paths, vec![out.join("W.npy"), out.join("H.npy")]);
         assert_eq!(names(&out), vec!["H.npy", "W.npy"]);
         assert_eq!(std::fs::read(out.join("H.npy")).unwrap(), b"h");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::write(out.join("plain"), b"p").unwrap();
+            let mode = |f: &str| std::fs::metadata(out.join(f)).unwrap().permissions().mode();
+            assert_eq!(
+                mode("W.npy"),
+                mode("plain"),
+                "outputs have the mode of a new file"
+            );
+        }
     }
 
     #[test]
