@@ -194,6 +194,24 @@ mod tests {
     }
 
     #[test]
+    fn the_help_states_the_demo_defaults() {
+        use clap::CommandFactory;
+        let mut cmd = Cli::command();
+        let help = cmd
+            .find_subcommand_mut("demo")
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        assert!(
+            help.contains(&format!("{DEMO_MAX_ITER} for demo")),
+            "{help}"
+        );
+        assert!(help.contains(&format!("[default: {DEMO_RANK}]")), "{help}");
+        assert!(help.contains(&format!("{DEMO_OUT} for demo")), "{help}");
+        assert!(help.contains(&format!("{FIT_OUT} for fit")), "{help}");
+    }
+
+    #[test]
     fn defaults() {
         let cli = Cli::try_parse_from(["nmf", "fit", "v.csv", "-k", "3"]).unwrap();
         let Command::Fit(f) = cli.command else {

@@ -909,3 +909,105 @@ fn demo_takes_the_fit_options() {
         assert_eq!(s["parameters"]["loss"], "frobenius");
     }
 }
+
+#[test]
+fn threads_eps_and_csv_options_reach_the_fit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    write_every_format(dir, &rank2());
+    let o = nmf(
+        dir,
+        &[
+            "fit",
+            "v.csv",
+            "-k",
+            "3",
+            "--threads",
+            "1",
+            "--eps",
+            "0.01",
+            "--out",
+            "t",
+            "-q",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = read_json(&dir.join("t/summary.json"));
+    assert_eq!(s["threads"], 1);
+    assert_eq!(s["parameters"]["eps"], 0.01);
+    assert_eq!(s["parameters"]["eps_given"], true);
+    let w = read_npy(&dir.join("t/W.npy"));
+    let h = read_npy(&dir.join("t/H.npy"));
+    assert!(
+        w.data.iter().chain(&h.data).all(|&x| x >= 0.01),
+        "ε bounds every entry"
+    );
+    let s = {
+        let o = nmf(dir, &["fit", "v.csv", "-k", "3", "--out", "d", "-q"]);
+        assert!(o.status.success());
+        read_json(&dir.join("d/summary.json"))
+    };
+    assert_eq!(s["parameters"]["eps_given"], false);
+    assert!(s["parameters"]["eps"].as_f64().unwrap() < 1e-12);
+
+    // --threads with a one-thread backend is accepted with a warning (not with --quiet).
+    let o = nmf(
+        dir,
+        &[
+            "fit",
+            "v.csv",
+            "-k",
+            "2",
+            "--backend",
+            "ndarray",
+            "--threads",
+            "2",
+            "--max-iter",
+            "10",
+            "--tol",
+            "0",
+        ],
+    );
+    assert!(o.status.success());
+    assert!(stderr(&o).starts_with(
+        "warning: --threads applies to the faer backend only; ndarray runs on one thread\n"
+    ));
+    assert_eq!(read_json(&dir.join("nmf-out/summary.json"))["threads"], 1);
+
+    // The CSV options: a header read as data, a header given, a delimiter given.
+    let o = nmf(dir, &["fit", "header.csv", "-k", "2", "--header", "no"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o),
+        "error: header.csv:1:1: cannot read 'a' as a number\n"
+    );
+    std::fs::write(
+        dir.join("numbers-header.csv"),
+        format!("1,2,3,4,5\n{}", csv_text(&rank2(), ",")),
+    )
+    .unwrap();
+    let o = nmf(
+        dir,
+        &[
+            "fit",
+            "numbers-header.csv",
+            "-k",
+            "2",
+            "--header",
+            "yes",
+            "-q",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        read_json(&dir.join("nmf-out/summary.json"))["shapes"]["V"],
+        serde_json::json!([6, 5])
+    );
+    // (With commas, the first line is one field that is not a number: a header.)
+    let o = nmf(dir, &["fit", "v.tsv", "-k", "2", "--delimiter", "comma"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o),
+        "error: v.tsv:2:1: cannot read '2\t5\t2\t4\t7' as a number\n"
+    );
+}
