@@ -3,6 +3,13 @@
 //! A backend applies these to the contiguous runs of its storage (whole buffers for
 //! contiguous matrices, one column at a time for faer's padded columns). Writing each rule
 //! once here is what makes the entry-wise steps bit-identical across backends.
+//!
+//! The slice kernels are compiled several times (AVX-512, AVX2+FMA, baseline) and the best
+//! version for the running CPU is chosen at run time (`multiversion`), so a portable build
+//! still runs wide vector code. Entry-wise IEEE operations give the same bits at every vector
+//! width (Rust never contracts a multiply and an add into an FMA on its own).
+
+use multiversion::multiversion;
 
 use crate::Scalar;
 
@@ -35,7 +42,7 @@ pub fn mu_step<T: Scalar>(x: T, num: T, den: T, eps: T) -> T {
 ///
 /// # Panics
 /// If the lengths differ.
-#[inline]
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx512bw", "x86_64+avx2+fma"))]
 pub fn mu_step_slice<T: Scalar>(x: &mut [T], num: &[T], den: &[T], eps: T) {
     assert!(
         x.len() == num.len() && x.len() == den.len(),
@@ -50,7 +57,7 @@ pub fn mu_step_slice<T: Scalar>(x: &mut [T], num: &[T], den: &[T], eps: T) {
 ///
 /// # Panics
 /// If the lengths differ.
-#[inline]
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx512bw", "x86_64+avx2+fma"))]
 pub fn mu_step_slice_scalar_den<T: Scalar>(x: &mut [T], num: &[T], den: T, eps: T) {
     assert!(
         x.len() == num.len(),
@@ -62,7 +69,7 @@ pub fn mu_step_slice_scalar_den<T: Scalar>(x: &mut [T], num: &[T], den: T, eps: 
 }
 
 /// `x_i ← max(lo, x_i)`.
-#[inline]
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx512bw", "x86_64+avx2+fma"))]
 pub fn clamp_min_slice<T: Scalar>(x: &mut [T], lo: T) {
     for x in x {
         *x = x.max(lo);
@@ -86,7 +93,7 @@ pub fn kl_ratio<T: Scalar>(v: T, wh: T) -> T {
 ///
 /// # Panics
 /// If the lengths differ.
-#[inline]
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx512bw", "x86_64+avx2+fma"))]
 pub fn kl_ratio_slice<T: Scalar>(r: &mut [T], v: &[T]) {
     assert!(r.len() == v.len(), "kl_ratio_slice: length mismatch");
     for (r, &v) in r.iter_mut().zip(v) {

@@ -108,11 +108,20 @@ impl<T: NdarrayScalar> MatrixBackend<T> for Ndarray {
         dst.assign(src);
     }
     fn clamp_min(&self, a: &mut Array2<T>, lo: T) {
-        a.mapv_inplace(|x| x.max(lo));
+        match a.as_slice_memory_order_mut() {
+            Some(s) => kernels::clamp_min_slice(s, lo),
+            None => a.mapv_inplace(|x| x.max(lo)),
+        }
     }
     fn mu_update(&self, x: &mut Array2<T>, num: &Array2<T>, den: &Array2<T>, eps: T) {
         assert_same_shape(x, num, "mu_update");
         assert_same_shape(x, den, "mu_update");
+        // The work buffers are row-major: one vectorised pass over the slices.
+        if let (Some(n), Some(d)) = (num.as_slice(), den.as_slice())
+            && let Some(xs) = x.as_slice_mut()
+        {
+            return kernels::mu_step_slice(xs, n, d, eps);
+        }
         Zip::from(x)
             .and(num)
             .and(den)
@@ -128,10 +137,11 @@ impl<T: NdarrayScalar> MatrixBackend<T> for Ndarray {
         Zip::from(x.rows_mut())
             .and(num.rows())
             .and(den)
-            .for_each(|x, n, &d| {
-                Zip::from(x)
+            .for_each(|mut x, n, &d| match (x.as_slice_mut(), n.as_slice()) {
+                (Some(xs), Some(ns)) => kernels::mu_step_slice_scalar_den(xs, ns, d, eps),
+                _ => Zip::from(x)
                     .and(n)
-                    .for_each(|x, &n| *x = kernels::mu_step(*x, n, d, eps));
+                    .for_each(|x, &n| *x = kernels::mu_step(*x, n, d, eps)),
             });
     }
     fn mu_update_col_den(&self, x: &mut Array2<T>, num: &Array2<T>, den: &[T], eps: T) {
@@ -141,15 +151,23 @@ impl<T: NdarrayScalar> MatrixBackend<T> for Ndarray {
             x.ncols(),
             "mu_update_col_den: one denominator per column"
         );
-        Zip::from(x.rows_mut()).and(num.rows()).for_each(|x, n| {
-            Zip::from(x)
-                .and(n)
-                .and(den)
-                .for_each(|x, &n, &d| *x = kernels::mu_step(*x, n, d, eps));
-        });
+        Zip::from(x.rows_mut())
+            .and(num.rows())
+            .for_each(|mut x, n| match (x.as_slice_mut(), n.as_slice()) {
+                (Some(xs), Some(ns)) => kernels::mu_step_slice(xs, ns, den, eps),
+                _ => Zip::from(x)
+                    .and(n)
+                    .and(den)
+                    .for_each(|x, &n, &d| *x = kernels::mu_step(*x, n, d, eps)),
+            });
     }
     fn kl_ratio_in_place(&self, r: &mut Array2<T>, v: &Array2<T>) {
         assert_same_shape(r, v, "kl_ratio_in_place");
+        if let Some(vs) = v.as_slice()
+            && let Some(rs) = r.as_slice_mut()
+        {
+            return kernels::kl_ratio_slice(rs, vs);
+        }
         Zip::from(r)
             .and(v)
             .for_each(|r, &v| *r = kernels::kl_ratio(v, *r));
