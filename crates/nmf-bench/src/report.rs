@@ -11,17 +11,18 @@ fn opt(x: Option<f64>) -> String {
 /// The Markdown table: one line per row.
 pub fn markdown(rows: &[Row]) -> String {
     let mut s = String::from(
-        "| backend | scalar | threads | time/iter (median) | GFLOP/s | iter ÷ dominant products | final loss | max rel. diff W | max rel. diff H |\n\
-         |---|---|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| backend | scalar | threads | time/iter (median) | (fastest) | GFLOP/s | iter ÷ dominant products | final loss | max rel. diff W | max rel. diff H |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for r in rows {
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {:.2} ms | {:.1} | {:.2} | {:.6e} | {} | {} |",
+            "| {} | {} | {} | {:.2} ms | {:.2} ms | {:.1} | {:.2} | {:.6e} | {} | {} |",
             r.backend,
             r.scalar,
             r.threads,
             r.median_iter() * 1e3,
+            r.min_iter() * 1e3,
             r.gflops(),
             r.product_ratio(),
             r.final_loss,
@@ -32,7 +33,7 @@ pub fn markdown(rows: &[Row]) -> String {
     s
 }
 
-const CSV_HEADER: &str = "backend,scalar,threads,iterations,median_iter_s,gflops,dominant_products_s,ratio,final_loss,max_rel_diff_w,max_rel_diff_h,flops_per_iter,note";
+const CSV_HEADER: &str = "backend,scalar,threads,iterations,median_iter_s,min_iter_s,gflops,dominant_products_s,ratio,final_loss,max_rel_diff_w,max_rel_diff_h,flops_per_iter,note";
 
 /// The rows as CSV, with a header line.
 pub fn csv(rows: &[Row]) -> String {
@@ -41,12 +42,13 @@ pub fn csv(rows: &[Row]) -> String {
         let d = |x: Option<f64>| x.map_or_else(String::new, |x| format!("{x:e}"));
         let _ = writeln!(
             s,
-            "{},{},{},{},{:e},{:.3},{:e},{:.4},{:e},{},{},{},\"{}\"",
+            "{},{},{},{},{:e},{:e},{:.3},{:e},{:.4},{:e},{},{},{},\"{}\"",
             r.backend,
             r.scalar,
             r.threads,
             r.iter_times.len(),
             r.median_iter(),
+            r.min_iter(),
             r.gflops(),
             r.product_time,
             r.product_ratio(),
@@ -71,6 +73,7 @@ pub fn json(rows: &[Row], meta: serde_json::Value) -> String {
                 "scalar": r.scalar,
                 "threads": r.threads,
                 "median_iter_s": r.median_iter(),
+                "min_iter_s": r.min_iter(),
                 "gflops": r.gflops(),
                 "dominant_products_s": r.product_time,
                 "ratio": r.product_ratio(),

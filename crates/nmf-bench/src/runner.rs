@@ -95,6 +95,14 @@ impl Row {
     pub fn median_iter(&self) -> f64 {
         median(&self.iter_times)
     }
+    /// The fastest iteration, in seconds (less sensitive than the median to other load on
+    /// the machine).
+    pub fn min_iter(&self) -> f64 {
+        self.iter_times
+            .iter()
+            .copied()
+            .fold(f64::INFINITY, f64::min)
+    }
     /// Achieved GFLOP/s: exact flops of an iteration over its median time.
     pub fn gflops(&self) -> f64 {
         self.flops_per_iter as f64 / self.median_iter() / 1e9
