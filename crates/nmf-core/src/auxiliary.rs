@@ -144,6 +144,11 @@ impl<'a, T: Scalar> Subproblem<'a, T> {
                         v * (v / y).ln().abs() + v
                     };
                 }
+                other => {
+                    let term = crate::kernels::beta_term(v, y, other.beta_value());
+                    f += term;
+                    scale += term.abs();
+                }
             }
         }
         (f, scale)
@@ -161,7 +166,9 @@ impl<'a, T: Scalar> Subproblem<'a, T> {
     ///   positive `vᵢ α_ia`, and where F itself is infinite.
     ///
     /// # Panics
-    /// If `x.len() != k` or `xt.len() != k`.
+    /// If `x.len() != k` or `xt.len() != k`, or for a loss other than Frobenius and KL (the
+    /// β-divergence auxiliary functions are not provided here; [`minimizer`](Self::minimizer)
+    /// is).
     pub fn auxiliary(&self, loss: Loss, x: &[T], xt: &[T]) -> f64 {
         self.auxiliary_with_scale(loss, x, xt).0
     }
@@ -171,7 +178,7 @@ impl<'a, T: Scalar> Subproblem<'a, T> {
     /// [`objective_with_scale`](Self::objective_with_scale)).
     ///
     /// # Panics
-    /// If `x.len() != k` or `xt.len() != k`.
+    /// As [`auxiliary`](Self::auxiliary).
     pub fn auxiliary_with_scale(&self, loss: Loss, x: &[T], xt: &[T]) -> (f64, f64) {
         self.check_len(x);
         self.check_len(xt);
@@ -221,6 +228,7 @@ impl<'a, T: Scalar> Subproblem<'a, T> {
                 }
                 (g, scale)
             }
+            other => panic!("the auxiliary function of the {other} loss is not provided"),
         }
     }
 
@@ -228,7 +236,9 @@ impl<'a, T: Scalar> Subproblem<'a, T> {
     ///
     /// - Frobenius (eq. 24–25): `x_a = max(ε, xᵗ_a (Aᵀv)_a / (AᵀA·xᵗ)_a)`;
     /// - KL (eq. 33): `x_a = max(ε, xᵗ_a Σᵢ A_ia vᵢ/(A·xᵗ)ᵢ / Σᵢ A_ia)`, with `vᵢ/(A·xᵗ)ᵢ = 0`
-    ///   where `vᵢ = 0`.
+    ///   where `vᵢ = 0`;
+    /// - β-divergence (Févotte & Idier 2011): `x_a = max(ε, xᵗ_a (Σᵢ A_ia vᵢ (A·xᵗ)ᵢ^(β−2) /
+    ///   Σᵢ A_ia (A·xᵗ)ᵢ^(β−1))^γ(β))`.
     ///
     /// Computed in `f64` and rounded to `T` once, so it is at least as accurate as a backend's
     /// half-step.
@@ -251,11 +261,27 @@ impl<'a, T: Scalar> Subproblem<'a, T> {
                     .collect();
                 (self.at_y(&ratio), self.at_y(&vec![1.0; self.m]))
             }
+            other => {
+                let beta = other.beta_value();
+                let (a, b): (Vec<f64>, Vec<f64>) = self
+                    .v
+                    .iter()
+                    .zip(&axt)
+                    .map(|(&v, &y)| crate::kernels::beta_parts(v.as_f64(), y, beta))
+                    .unzip();
+                (self.at_y(&a), self.at_y(&b))
+            }
         };
+        let gamma = crate::kernels::beta_gamma(loss.beta_value());
         (0..self.k)
             .map(|a| {
-                let q = crate::kernels::mu_step(xt[a].as_f64(), num[a], den[a], eps.as_f64());
-                T::from_f64(q).max(eps)
+                let (x, eps) = (xt[a].as_f64(), eps.as_f64());
+                let q = if gamma == 1.0 {
+                    crate::kernels::mu_step(x, num[a], den[a], eps)
+                } else {
+                    crate::kernels::mu_step_pow(x, num[a], den[a], gamma, eps)
+                };
+                T::from_f64(q).max(T::from_f64(eps))
             })
             .collect()
     }

@@ -156,6 +156,19 @@ pub trait MatrixBackend<T: Scalar> {
     /// # Panics
     /// If the shapes differ or `den.len() != cols`.
     fn mu_update_col_den(&self, x: &mut Self::Mat, num: &Self::Mat, den: &[T], eps: T);
+    /// The ε-lower-bounded β-divergence step `x ← max(ε, x·(num/den)^γ)`, entry by entry, as
+    /// defined in [`crate::kernels::mu_step_pow`].
+    ///
+    /// # Panics
+    /// If the shapes differ.
+    fn mu_update_pow(&self, x: &mut Self::Mat, num: &Self::Mat, den: &Self::Mat, gamma: T, eps: T);
+    /// `(a, b) ← (v·a^(β−2), a^(β−1))` entry by entry, the first exactly 0 where `v` is 0 (see
+    /// [`crate::kernels::beta_parts`]): called with `a = WH`, it leaves the two factors of the
+    /// β-divergence updates.
+    ///
+    /// # Panics
+    /// If the shapes differ.
+    fn beta_parts_in_place(&self, a: &mut Self::Mat, b: &mut Self::Mat, v: &Self::Mat, beta: T);
     /// `r ← v / r` entry by entry, with exactly 0 where `v` is 0 (whatever `r` holds there):
     /// called with `r = WH`, it leaves the KL ratio V/(WH).
     ///
@@ -188,6 +201,18 @@ pub trait MatrixBackend<T: Scalar> {
     /// # Panics
     /// If the shapes differ.
     fn kl_loss(&self, v: &Self::Mat, wh: &Self::Mat) -> f64;
+    /// `Σ_ij d_β(v_ij | wh_ij)` in `f64` (see [`crate::kernels::beta_term`]).
+    ///
+    /// # Panics
+    /// If the shapes differ.
+    fn beta_loss(&self, v: &Self::Mat, wh: &Self::Mat, beta: f64) -> f64;
+    /// The first zero entry in row-major order (the β-divergence with β ≤ 0 is infinite there).
+    /// Provided through [`to_row_major`](Self::to_row_major); it runs once per fit.
+    fn first_zero(&self, a: &Self::Mat) -> Option<(usize, usize)> {
+        let cols = self.ncols(a);
+        let idx = self.to_row_major(a).iter().position(|x| *x == T::zero())?;
+        Some((idx / cols, idx % cols))
+    }
     /// The first entry (in row-major order) that is negative, NaN or infinite, as
     /// `(row, column, value)`.
     fn first_invalid(&self, a: &Self::Mat) -> Option<(usize, usize, T)>;
@@ -205,6 +230,8 @@ pub trait DataOps<T: Scalar, V>: MatrixBackend<T> {
     fn data_first_invalid(&self, v: &V) -> Option<(usize, usize, T)>;
     /// `Σ_ij v_ij`, accumulated in `f64`.
     fn data_sum(&self, v: &V) -> f64;
+    /// The first stored zero (in row-major order); for a sparse V, an entry not stored.
+    fn data_first_zero(&self, v: &V) -> Option<(usize, usize)>;
     /// A buffer shaped like V (contents unspecified), for the KL ratio and loss evaluation.
     fn data_buffer(&self, v: &V) -> V;
     /// `dst = Wᵀ·X` (k×n) for X of V's type (V itself or the KL ratio).
@@ -222,6 +249,21 @@ pub trait DataOps<T: Scalar, V>: MatrixBackend<T> {
     /// # Panics
     /// If the shapes do not agree.
     fn kl_ratio(&self, r: &mut V, v: &V, w: &Self::Mat, h: &Self::Mat);
+    /// `a = V·(WH)^(β−2)` (0 where V is 0) and `b = (WH)^(β−1)`, entry by entry.
+    ///
+    /// # Panics
+    /// If the shapes do not agree.
+    #[allow(clippy::too_many_arguments)]
+    fn beta_parts(&self, a: &mut V, b: &mut V, v: &V, w: &Self::Mat, h: &Self::Mat, beta: T);
+    /// `D_β(V‖WH)` in `f64`; `scratch` is overwritten.
+    fn data_beta_loss(
+        &self,
+        v: &V,
+        w: &Self::Mat,
+        h: &Self::Mat,
+        scratch: &mut V,
+        beta: f64,
+    ) -> f64;
     /// `½‖V − WH‖²_F` in `f64`; `scratch` (from [`data_buffer`](Self::data_buffer)) is
     /// overwritten.
     fn data_frobenius_loss(&self, v: &V, w: &Self::Mat, h: &Self::Mat, scratch: &mut V) -> f64;
@@ -254,6 +296,53 @@ macro_rules! dense_data_ops {
         }
         fn data_sum(&self, v: &<Self as $crate::MatrixBackend<$t>>::Mat) -> f64 {
             <Self as $crate::MatrixBackend<$t>>::sum(self, v)
+        }
+        fn data_first_zero(
+            &self,
+            v: &<Self as $crate::MatrixBackend<$t>>::Mat,
+        ) -> Option<(usize, usize)> {
+            <Self as $crate::MatrixBackend<$t>>::first_zero(self, v)
+        }
+        fn beta_parts(
+            &self,
+            a: &mut <Self as $crate::MatrixBackend<$t>>::Mat,
+            b: &mut <Self as $crate::MatrixBackend<$t>>::Mat,
+            v: &<Self as $crate::MatrixBackend<$t>>::Mat,
+            w: &<Self as $crate::MatrixBackend<$t>>::Mat,
+            h: &<Self as $crate::MatrixBackend<$t>>::Mat,
+            beta: $t,
+        ) {
+            <Self as $crate::MatrixBackend<$t>>::matmul(
+                self,
+                a,
+                $crate::Accum::Replace,
+                <$t as $crate::num_traits::One>::one(),
+                w,
+                $crate::Trans::No,
+                h,
+                $crate::Trans::No,
+            );
+            <Self as $crate::MatrixBackend<$t>>::beta_parts_in_place(self, a, b, v, beta)
+        }
+        fn data_beta_loss(
+            &self,
+            v: &<Self as $crate::MatrixBackend<$t>>::Mat,
+            w: &<Self as $crate::MatrixBackend<$t>>::Mat,
+            h: &<Self as $crate::MatrixBackend<$t>>::Mat,
+            scratch: &mut <Self as $crate::MatrixBackend<$t>>::Mat,
+            beta: f64,
+        ) -> f64 {
+            <Self as $crate::MatrixBackend<$t>>::matmul(
+                self,
+                scratch,
+                $crate::Accum::Replace,
+                <$t as $crate::num_traits::One>::one(),
+                w,
+                $crate::Trans::No,
+                h,
+                $crate::Trans::No,
+            );
+            <Self as $crate::MatrixBackend<$t>>::beta_loss(self, v, scratch, beta)
         }
         fn data_buffer(
             &self,

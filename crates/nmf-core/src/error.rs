@@ -91,6 +91,23 @@ pub enum NmfError {
         /// Values given.
         len: usize,
     },
+    /// A zero entry in V with a β-divergence of β ≤ 0 (such as Itakura–Saito), which is
+    /// infinite there.
+    #[error(
+        "V has a zero at row {row}, column {col} (0-based), but the β-divergence with β = {beta} \
+         is infinite at zero entries: use β > 0, or add a small offset to V"
+    )]
+    ZeroEntryForBeta {
+        /// Row of the first zero in row-major order.
+        row: usize,
+        /// Its column.
+        col: usize,
+        /// The β of the loss.
+        beta: f64,
+    },
+    /// β is not a finite number.
+    #[error("beta must be a finite number, got {0}")]
+    InvalidBeta(f64),
     /// The rank is 0.
     #[error("the rank must be at least 1")]
     ZeroRank,

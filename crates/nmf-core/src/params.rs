@@ -3,24 +3,75 @@
 use crate::NmfError;
 
 /// The loss minimised.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+///
+/// [`Loss::beta`] builds any member of the β-divergence family, mapping β = 2 and β = 1 to the
+/// dedicated [`Loss::Frobenius`] and [`Loss::KullbackLeibler`] paths (so they give exactly
+/// those results).
+///
+/// ```
+/// use nmf_core::Loss;
+/// assert_eq!(Loss::beta(2.0), Loss::Frobenius);
+/// assert_eq!(Loss::beta(1.0), Loss::KullbackLeibler);
+/// assert_eq!(Loss::beta(0.0), Loss::ItakuraSaito);
+/// assert_eq!(Loss::beta(0.5), Loss::Beta(0.5));
+/// assert_eq!(Loss::ItakuraSaito.beta_value(), 0.0);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 #[non_exhaustive]
 pub enum Loss {
-    /// `F = ½‖V − WH‖²_F` (Lee & Seung eq. 2, with the ½ their proof uses). scikit-learn's
-    /// `reconstruction_err_` is `√(2F)`, see [`crate::NmfModel::reconstruction_err`].
+    /// `F = ½‖V − WH‖²_F` (Lee & Seung eq. 2, with the ½ their proof uses; β = 2).
+    /// scikit-learn's `reconstruction_err_` is `√(2F)`, see
+    /// [`crate::NmfModel::reconstruction_err`].
     #[default]
     Frobenius,
     /// The generalized Kullback–Leibler divergence
-    /// `D(V‖WH) = Σ V log(V/WH) − V + WH`, with `0·log 0 = 0` (eq. 3).
+    /// `D(V‖WH) = Σ V log(V/WH) − V + WH`, with `0·log 0 = 0` (eq. 3; β = 1).
     KullbackLeibler,
+    /// The Itakura–Saito divergence `Σ V/WH − log(V/WH) − 1` (β = 0). V must have no zero
+    /// entry (the divergence is infinite there).
+    ItakuraSaito,
+    /// The β-divergence `Σ d_β(V|WH)`,
+    /// `d_β(x|y) = x^β/(β(β−1)) + y^β/β − x·y^(β−1)/(β−1)`, minimised with the updates of
+    /// Févotte & Idier (2011) and the exponent γ(β) of
+    /// [`beta_gamma`](crate::kernels::beta_gamma). For β ≤ 0, V must have no zero entry.
+    /// Prefer [`Loss::beta`], which uses the dedicated paths for β ∈ {0, 1, 2}.
+    Beta(f64),
+}
+
+impl Loss {
+    /// The β-divergence with parameter `beta`: [`Loss::Frobenius`] for 2,
+    /// [`Loss::KullbackLeibler`] for 1, [`Loss::ItakuraSaito`] for 0, else [`Loss::Beta`].
+    pub fn beta(beta: f64) -> Loss {
+        if beta == 2.0 {
+            Loss::Frobenius
+        } else if beta == 1.0 {
+            Loss::KullbackLeibler
+        } else if beta == 0.0 {
+            Loss::ItakuraSaito
+        } else {
+            Loss::Beta(beta)
+        }
+    }
+
+    /// The β of this loss in the β-divergence family.
+    pub fn beta_value(&self) -> f64 {
+        match self {
+            Loss::Frobenius => 2.0,
+            Loss::KullbackLeibler => 1.0,
+            Loss::ItakuraSaito => 0.0,
+            Loss::Beta(b) => *b,
+        }
+    }
 }
 
 impl core::fmt::Display for Loss {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(match self {
-            Loss::Frobenius => "frobenius",
-            Loss::KullbackLeibler => "kl",
-        })
+        match self {
+            Loss::Frobenius => f.write_str("frobenius"),
+            Loss::KullbackLeibler => f.write_str("kl"),
+            Loss::ItakuraSaito => f.write_str("itakura-saito"),
+            Loss::Beta(b) => write!(f, "beta({b})"),
+        }
     }
 }
 
@@ -134,9 +185,14 @@ impl NmfParams {
     ///
     /// # Errors
     /// [`NmfError::ZeroRank`], [`NmfError::ZeroMaxIter`], [`NmfError::ZeroCheckEvery`],
-    /// [`NmfError::InvalidTol`] or [`NmfError::InvalidEps`].
+    /// [`NmfError::InvalidTol`], [`NmfError::InvalidEps`] or [`NmfError::InvalidBeta`].
     pub fn check(self) -> Result<NmfValidParams, NmfError> {
         let p = self.0;
+        if let Loss::Beta(b) = p.loss
+            && !b.is_finite()
+        {
+            return Err(NmfError::InvalidBeta(b));
+        }
         if p.rank == 0 {
             return Err(NmfError::ZeroRank);
         }

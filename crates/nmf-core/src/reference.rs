@@ -153,6 +153,16 @@ impl<T: Scalar> MatrixBackend<T> for Reference {
             kernels::mu_step_slice(xr, nr, den, eps);
         }
     }
+    fn mu_update_pow(&self, x: &mut RefMat<T>, num: &RefMat<T>, den: &RefMat<T>, gamma: T, eps: T) {
+        same_shape(x, num, "mu_update_pow");
+        same_shape(x, den, "mu_update_pow");
+        kernels::mu_step_pow_slice(&mut x.data, &num.data, &den.data, gamma, eps);
+    }
+    fn beta_parts_in_place(&self, a: &mut RefMat<T>, b: &mut RefMat<T>, v: &RefMat<T>, beta: T) {
+        same_shape(a, b, "beta_parts_in_place");
+        same_shape(a, v, "beta_parts_in_place");
+        kernels::beta_parts_slice(&mut a.data, &mut b.data, &v.data, beta);
+    }
     fn kl_ratio_in_place(&self, r: &mut RefMat<T>, v: &RefMat<T>) {
         same_shape(r, v, "kl_ratio_in_place");
         kernels::kl_ratio_slice(&mut r.data, &v.data);
@@ -187,6 +197,12 @@ impl<T: Scalar> MatrixBackend<T> for Reference {
         same_shape(v, wh, "kl_loss");
         let mut acc = kernels::F64Sum::default();
         kernels::kl_slice(&mut acc, &v.data, &wh.data);
+        acc.value()
+    }
+    fn beta_loss(&self, v: &RefMat<T>, wh: &RefMat<T>, beta: f64) -> f64 {
+        same_shape(v, wh, "beta_loss");
+        let mut acc = kernels::F64Sum::default();
+        kernels::beta_slice(&mut acc, &v.data, &wh.data, beta);
         acc.value()
     }
     fn first_invalid(&self, a: &RefMat<T>) -> Option<(usize, usize, T)> {

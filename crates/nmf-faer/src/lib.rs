@@ -201,6 +201,31 @@ impl<T: FaerScalar> MatrixBackend<T> for Faer {
             kernels::mu_step_slice_scalar_den(x.col_as_slice_mut(j), num.col_as_slice(j), d, eps);
         }
     }
+    fn mu_update_pow(&self, x: &mut Mat<T>, num: &Mat<T>, den: &Mat<T>, gamma: T, eps: T) {
+        assert_same_shape(x, num, "mu_update_pow");
+        assert_same_shape(x, den, "mu_update_pow");
+        for j in 0..x.ncols() {
+            kernels::mu_step_pow_slice(
+                x.col_as_slice_mut(j),
+                num.col_as_slice(j),
+                den.col_as_slice(j),
+                gamma,
+                eps,
+            );
+        }
+    }
+    fn beta_parts_in_place(&self, a: &mut Mat<T>, b: &mut Mat<T>, v: &Mat<T>, beta: T) {
+        assert_same_shape(a, b, "beta_parts_in_place");
+        assert_same_shape(a, v, "beta_parts_in_place");
+        for j in 0..a.ncols() {
+            kernels::beta_parts_slice(
+                a.col_as_slice_mut(j),
+                b.col_as_slice_mut(j),
+                v.col_as_slice(j),
+                beta,
+            );
+        }
+    }
     fn kl_ratio_in_place(&self, r: &mut Mat<T>, v: &Mat<T>) {
         assert_same_shape(r, v, "kl_ratio_in_place");
         for j in 0..r.ncols() {
@@ -243,6 +268,14 @@ impl<T: FaerScalar> MatrixBackend<T> for Faer {
         let mut acc = kernels::F64Sum::default();
         for j in 0..v.ncols() {
             kernels::kl_slice(&mut acc, v.col_as_slice(j), wh.col_as_slice(j));
+        }
+        acc.value()
+    }
+    fn beta_loss(&self, v: &Mat<T>, wh: &Mat<T>, beta: f64) -> f64 {
+        assert_same_shape(v, wh, "beta_loss");
+        let mut acc = kernels::F64Sum::default();
+        for j in 0..v.ncols() {
+            kernels::beta_slice(&mut acc, v.col_as_slice(j), wh.col_as_slice(j), beta);
         }
         acc.value()
     }

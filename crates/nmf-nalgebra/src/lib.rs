@@ -228,6 +228,23 @@ impl<T: NalgebraScalar> MatrixBackend<T> for Nalgebra {
             kernels::mu_step_slice_scalar_den(xc, nc, d, eps);
         }
     }
+    fn mu_update_pow(
+        &self,
+        x: &mut DMatrix<T>,
+        num: &DMatrix<T>,
+        den: &DMatrix<T>,
+        gamma: T,
+        eps: T,
+    ) {
+        assert_same_shape(x, num, "mu_update_pow");
+        assert_same_shape(x, den, "mu_update_pow");
+        kernels::mu_step_pow_slice(x.as_mut_slice(), num.as_slice(), den.as_slice(), gamma, eps);
+    }
+    fn beta_parts_in_place(&self, a: &mut DMatrix<T>, b: &mut DMatrix<T>, v: &DMatrix<T>, beta: T) {
+        assert_same_shape(a, b, "beta_parts_in_place");
+        assert_same_shape(a, v, "beta_parts_in_place");
+        kernels::beta_parts_slice(a.as_mut_slice(), b.as_mut_slice(), v.as_slice(), beta);
+    }
     fn kl_ratio_in_place(&self, r: &mut DMatrix<T>, v: &DMatrix<T>) {
         assert_same_shape(r, v, "kl_ratio_in_place");
         kernels::kl_ratio_slice(r.as_mut_slice(), v.as_slice());
@@ -272,6 +289,12 @@ impl<T: NalgebraScalar> MatrixBackend<T> for Nalgebra {
         assert_same_shape(v, wh, "kl_loss");
         let mut acc = kernels::F64Sum::default();
         kernels::kl_slice(&mut acc, v.as_slice(), wh.as_slice());
+        acc.value()
+    }
+    fn beta_loss(&self, v: &DMatrix<T>, wh: &DMatrix<T>, beta: f64) -> f64 {
+        assert_same_shape(v, wh, "beta_loss");
+        let mut acc = kernels::F64Sum::default();
+        kernels::beta_slice(&mut acc, v.as_slice(), wh.as_slice(), beta);
         acc.value()
     }
     fn first_invalid(&self, a: &DMatrix<T>) -> Option<(usize, usize, T)> {

@@ -161,6 +161,22 @@ impl<T: NdarrayScalar> MatrixBackend<T> for Ndarray {
                     .for_each(|x, &n, &d| *x = kernels::mu_step(*x, n, d, eps)),
             });
     }
+    fn mu_update_pow(&self, x: &mut Array2<T>, num: &Array2<T>, den: &Array2<T>, gamma: T, eps: T) {
+        assert_same_shape(x, num, "mu_update_pow");
+        assert_same_shape(x, den, "mu_update_pow");
+        Zip::from(x)
+            .and(num)
+            .and(den)
+            .for_each(|x, &n, &d| *x = kernels::mu_step_pow(*x, n, d, gamma, eps));
+    }
+    fn beta_parts_in_place(&self, a: &mut Array2<T>, b: &mut Array2<T>, v: &Array2<T>, beta: T) {
+        assert_same_shape(a, b, "beta_parts_in_place");
+        assert_same_shape(a, v, "beta_parts_in_place");
+        Zip::from(a)
+            .and(b)
+            .and(v)
+            .for_each(|a, b, &v| (*a, *b) = kernels::beta_parts(v, *a, beta));
+    }
     fn kl_ratio_in_place(&self, r: &mut Array2<T>, v: &Array2<T>) {
         assert_same_shape(r, v, "kl_ratio_in_place");
         if let Some(vs) = v.as_slice()
@@ -208,6 +224,14 @@ impl<T: NdarrayScalar> MatrixBackend<T> for Ndarray {
         Zip::from(v)
             .and(wh)
             .for_each(|&v, &y| acc.add(kernels::kl_term(v.as_f64(), y.as_f64())));
+        acc.value()
+    }
+    fn beta_loss(&self, v: &Array2<T>, wh: &Array2<T>, beta: f64) -> f64 {
+        assert_same_shape(v, wh, "beta_loss");
+        let mut acc = kernels::F64Sum::default();
+        Zip::from(v)
+            .and(wh)
+            .for_each(|&v, &y| acc.add(kernels::beta_term(v.as_f64(), y.as_f64(), beta)));
         acc.value()
     }
     fn first_invalid(&self, a: &Array2<T>) -> Option<(usize, usize, T)> {

@@ -100,6 +100,14 @@ macro_rules! backend_test_suite {
                 suite::check_recovery::<$t, _>(&$backend, KullbackLeibler);
             }
             #[test]
+            fn beta_loss_never_increases() {
+                suite::check_beta_loss_never_increases::<$t, _>(&$backend);
+            }
+            #[test]
+            fn beta_path_matches_dedicated_paths() {
+                suite::check_beta_path_matches_dedicated::<$t, _>(&$backend);
+            }
+            #[test]
             fn bad_input_is_an_error() {
                 suite::check_bad_input::<$t, _>(&$backend);
             }

@@ -393,6 +393,7 @@ pub fn check_loss_never_increases<T: Scalar, B: DenseBackend<T>>(b: &B, loss: Lo
                         let m: f64 = c.v.iter().zip(&wh).map(|(&v, &y)| if v > 0.0 { (v * (v / y).ln()).abs() } else { 0.0 }).sum();
                         (sv, m)
                     }
+                    other => panic!("check_beta_loss_never_increases covers {other}"),
                 }
             };
             let mut prev = s.loss();
@@ -733,6 +734,136 @@ pub fn check_same_seed<T: Scalar, B: DenseBackend<T>>(b: &B) {
             prop_assert_eq!(b.to_row_major(a.w()), b.to_row_major(bb.w()));
             prop_assert_eq!(b.to_row_major(a.h()), b.to_row_major(bb.h()));
             prop_assert_eq!(a.loss_history(), bb.loss_history());
+            Ok(())
+        })
+        .unwrap();
+}
+
+/// The β-divergence loss never increases, after every half-step of the general β path
+/// ([`Loss::Beta`]), for β drawn from {0, 0.5, 1, 1.5, 2, 3} and from [−0.5, 3.5]. For β ≤ 0
+/// the zeros of V are replaced by positive values (the divergence is infinite there).
+///
+/// Tolerance, as for [`check_loss_never_increases`]: a relative error of k·u in each entry λ
+/// of WH moves d_β(v|λ) by |∂d/∂λ|·k·u·λ = λ^(β−1)|λ − v|·k·u, so the computed loss of WH in
+/// `T` is off by at most k·u·S with S = Σ λ^(β−1)|λ − v| (2·(k+2)·u·S for two evaluations
+/// with slack: 8·(k+2)·u·S); the f64 evaluation of the terms (powers, logarithms) adds a few
+/// u64 of Σ|terms| (16·u64 with slack). The half-step is the exact minimiser of a convex
+/// auxiliary function up to O(u) relative perturbations of each entry, which change it only at
+/// second order.
+pub fn check_beta_loss_never_increases<T: Scalar, B: DenseBackend<T>>(b: &B) {
+    let betas = prop_oneof![
+        prop::sample::select(vec![0.0, 0.5, 1.0, 1.5, 2.0, 3.0]),
+        -0.5f64..3.5
+    ];
+    runner()
+        .run(&(data_case::<T>(12), betas), |(mut c, beta)| {
+            if beta <= 0.0 {
+                let fill = c.v.iter().copied().filter(|&x| x > 0.0).fold(f64::INFINITY, f64::min);
+                let fill = if fill.is_finite() { fill } else { 1.0 };
+                c.v.iter_mut().filter(|x| **x == 0.0).for_each(|x| *x = fill);
+            }
+            let loss = Loss::Beta(beta);
+            let (v, w0, h0, eps) = start(b, &c);
+            let mut s = MuSolver::new(b, &v, w0, h0, loss, eps).unwrap();
+            let scales = |s: &MuSolver<'_, T, B, B::Mat>| -> (f64, f64) {
+                let wh = product(&export(b, s.w()), &export(b, s.h()), c.m, c.k, c.n);
+                let sens: f64 = c.v.iter().zip(&wh).map(|(&v, &y)| y.powf(beta - 1.0) * (y - v).abs()).sum();
+                let terms: f64 = c
+                    .v
+                    .iter()
+                    .zip(&wh)
+                    .map(|(&v, &y)| {
+                        if beta == 0.0 {
+                            v / y + (v / y).ln().abs() + 1.0
+                        } else if beta == 1.0 {
+                            y + if v > 0.0 { v * (v / y).ln().abs() + v } else { 0.0 }
+                        } else {
+                            (v.powf(beta) / (beta * (beta - 1.0))).abs()
+                                + (y.powf(beta) / beta).abs()
+                                + (v * y.powf(beta - 1.0) / (beta - 1.0)).abs()
+                        }
+                    })
+                    .sum();
+                (sens, terms)
+            };
+            let mut prev = s.loss();
+            let mut prev_scale = scales(&s);
+            for it in 0..15 {
+                for half in ["H", "W"] {
+                    if half == "H" { s.update_h() } else { s.update_w() }
+                    let now = s.loss();
+                    let scale = scales(&s);
+                    let (s1, s2) = (prev_scale.0.max(scale.0), prev_scale.1.max(scale.1));
+                    let tol = 8.0 * (c.k as f64 + 2.0) * T::unit_roundoff() * s1 + 16.0 * U64 * s2;
+                    prop_assert!(now.is_finite(), "β = {beta}: the loss became {now}");
+                    prop_assert!(
+                        now <= prev + tol,
+                        "β = {beta}: the loss rose in the {half} half-step of iteration {it}: {prev} → {now} (by {}, tolerance {tol}; case {:?})",
+                        now - prev, c.pattern
+                    );
+                    prev = now;
+                    prev_scale = scale;
+                }
+            }
+            all_at_least(b, s.w(), eps, "W")?;
+            all_at_least(b, s.h(), eps, "H")?;
+            Ok(())
+        })
+        .unwrap();
+}
+
+/// β = 2 and β = 1 name the dedicated Frobenius and KL paths ([`Loss::beta`]), and the
+/// general β path run at β = 2 and β = 1 agrees with them: after 25 iterations from the same
+/// start, ‖W_β − W‖_F ≤ 8000·u·‖W‖_F and the same for H. The two compute the same
+/// quantities in different orders (Wᵀ(WH) against (WᵀW)H, powers equal to 1 or λ), so they
+/// differ by rounding, which compounds as in the cross-backend agreement test; the problems
+/// are well determined (positive data of rank below min(m, n), fitted at that rank).
+pub fn check_beta_path_matches_dedicated<T: Scalar, B: DenseBackend<T>>(b: &B) {
+    assert_eq!(Loss::beta(2.0), Loss::Frobenius);
+    assert_eq!(Loss::beta(1.0), Loss::KullbackLeibler);
+    runner_with_cases(64)
+        .run(&(3usize..=12, 3usize..=12, any::<u64>()), |(m, n, seed)| {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let k = rng.random_range(1..m.min(n));
+            let wt: Vec<f64> = (0..m * k).map(|_| rng.random_range(0.1..1.0)).collect();
+            let ht: Vec<f64> = (0..k * n).map(|_| rng.random_range(0.1..1.0)).collect();
+            let vd = product(&wt, &ht, m, k, n);
+            let (w0, h0) =
+                crate::init::random_factors(m, n, k, vd.iter().sum::<f64>() / (m * n) as f64, seed);
+            let v = mat::<T, B>(b, m, n, &vd);
+            let run = |loss: Loss| {
+                let mut s = MuSolver::new(
+                    b,
+                    &v,
+                    mat(b, m, k, &w0),
+                    mat(b, k, n, &h0),
+                    loss,
+                    T::from_f64(1e-12),
+                )
+                .unwrap();
+                for _ in 0..25 {
+                    s.step();
+                }
+                (export(b, s.w()), export(b, s.h()))
+            };
+            let rel = |a: &[f64], b: &[f64]| {
+                let d: f64 = a
+                    .iter()
+                    .zip(b)
+                    .map(|(x, y)| (x - y) * (x - y))
+                    .sum::<f64>()
+                    .sqrt();
+                d / a.iter().map(|x| x * x).sum::<f64>().sqrt()
+            };
+            let tol = 8000.0 * T::unit_roundoff();
+            for (dedicated, beta) in [(Loss::Frobenius, 2.0), (Loss::KullbackLeibler, 1.0)] {
+                let (a, g) = (run(dedicated), run(Loss::Beta(beta)));
+                let (dw, dh) = (rel(&a.0, &g.0), rel(&a.1, &g.1));
+                prop_assert!(
+                    dw <= tol && dh <= tol,
+                    "β = {beta}: W differs by {dw:e}, H by {dh:e} from {dedicated}"
+                );
+            }
             Ok(())
         })
         .unwrap();

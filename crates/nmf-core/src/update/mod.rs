@@ -6,6 +6,7 @@
 //! [`loss`](MuSolver::loss) allocate nothing. The fitting API ([`crate::NmfValidParams::fit`])
 //! drives it; researchers can drive it directly to observe every half-step.
 
+mod beta;
 mod frobenius;
 mod kl;
 
@@ -37,10 +38,15 @@ pub struct MuSolver<'a, T: Scalar, B: DataOps<T, V>, V> {
     num_h: B::Mat,
     /// m×k: VHᵀ or (V/WH)Hᵀ.
     num_w: B::Mat,
-    /// Frobenius only: k×n WᵀW·H, m×k W·HHᵀ, k×k Gram matrix (0×0 for KL).
+    /// Frobenius: k×n WᵀW·H and m×k W·HHᵀ; β: k×n Wᵀ(WH)^(β−1) and m×k (WH)^(β−1)Hᵀ
+    /// (0×0 for KL).
     den_h: B::Mat,
     den_w: B::Mat,
+    /// Frobenius only: the k×k Gram matrix WᵀW or HHᵀ (0×0 otherwise).
     gram: B::Mat,
+    /// β only: the exponent γ(β) and the m×n buffer of (WH)^(β−1).
+    gamma: T,
+    scratch2: Option<V>,
     /// KL only: the k column sums of W or row sums of H.
     sums: Vec<T>,
     /// Shaped like V: the KL ratio, and WH when the loss is evaluated.
@@ -53,7 +59,9 @@ impl<'a, T: Scalar, B: DataOps<T, V>, V> MuSolver<'a, T, B, V> {
     /// # Errors
     /// [`NmfError::EmptyMatrix`], [`NmfError::NegativeEntry`] or [`NmfError::NonFiniteEntry`]
     /// for V, W0 or H0; [`NmfError::ShapeMismatch`] if the factors do not fit V;
-    /// [`NmfError::ZeroRank`] for k = 0; [`NmfError::InvalidEps`] unless ε is finite and > 0.
+    /// [`NmfError::ZeroRank`] for k = 0; [`NmfError::InvalidEps`] unless ε is finite and > 0;
+    /// [`NmfError::InvalidBeta`] for a non-finite β and [`NmfError::ZeroEntryForBeta`] for a
+    /// zero in V when β ≤ 0.
     pub fn new(
         backend: &'a B,
         v: &'a V,
@@ -72,14 +80,15 @@ impl<'a, T: Scalar, B: DataOps<T, V>, V> MuSolver<'a, T, B, V> {
         if !(eps.is_finite() && eps > T::zero()) {
             return Err(NmfError::InvalidEps(eps.as_f64()));
         }
+        check_beta(backend, v, loss)?;
         backend.clamp_min(&mut w0, eps);
         backend.clamp_min(&mut h0, eps);
         let frob = loss == Loss::Frobenius;
-        let (dh, dw, dg) = if frob {
-            ((k, n), (m, k), (k, k))
-        } else {
-            ((0, 0), (0, 0), (0, 0))
-        };
+        let kl = loss == Loss::KullbackLeibler;
+        let general = !frob && !kl;
+        let dh = if kl { (0, 0) } else { (k, n) };
+        let dw = if kl { (0, 0) } else { (m, k) };
+        let dg = if frob { (k, k) } else { (0, 0) };
         Ok(Self {
             backend,
             v,
@@ -92,7 +101,9 @@ impl<'a, T: Scalar, B: DataOps<T, V>, V> MuSolver<'a, T, B, V> {
             den_h: backend.zeros(dh.0, dh.1),
             den_w: backend.zeros(dw.0, dw.1),
             gram: backend.zeros(dg.0, dg.1),
-            sums: vec![T::zero(); if frob { 0 } else { k }],
+            gamma: T::from_f64(crate::kernels::beta_gamma(loss.beta_value())),
+            scratch2: general.then(|| backend.data_buffer(v)),
+            sums: vec![T::zero(); if kl { k } else { 0 }],
             scratch: backend.data_buffer(v),
         })
     }
@@ -102,6 +113,7 @@ impl<'a, T: Scalar, B: DataOps<T, V>, V> MuSolver<'a, T, B, V> {
         match self.loss {
             Loss::Frobenius => frobenius::update_h(self),
             Loss::KullbackLeibler => kl::update_h(self),
+            Loss::ItakuraSaito | Loss::Beta(_) => beta::update_h(self),
         }
     }
 
@@ -110,6 +122,7 @@ impl<'a, T: Scalar, B: DataOps<T, V>, V> MuSolver<'a, T, B, V> {
         match self.loss {
             Loss::Frobenius => frobenius::update_w(self),
             Loss::KullbackLeibler => kl::update_w(self),
+            Loss::ItakuraSaito | Loss::Beta(_) => beta::update_w(self),
         }
     }
 
@@ -119,7 +132,7 @@ impl<'a, T: Scalar, B: DataOps<T, V>, V> MuSolver<'a, T, B, V> {
         self.update_w();
     }
 
-    /// The loss at the current factors, in `f64` (`½‖V − WH‖²` or `D(V‖WH)`).
+    /// The loss at the current factors, in `f64` (`½‖V − WH‖²`, `D(V‖WH)` or `D_β(V‖WH)`).
     pub fn loss(&mut self) -> f64 {
         match self.loss {
             Loss::Frobenius => {
@@ -130,6 +143,13 @@ impl<'a, T: Scalar, B: DataOps<T, V>, V> MuSolver<'a, T, B, V> {
                 self.backend
                     .data_kl_loss(self.v, &self.w, &self.h, &mut self.scratch)
             }
+            Loss::ItakuraSaito | Loss::Beta(_) => self.backend.data_beta_loss(
+                self.v,
+                &self.w,
+                &self.h,
+                &mut self.scratch,
+                self.loss.beta_value(),
+            ),
         }
     }
 
@@ -174,6 +194,24 @@ pub(crate) fn check_data<T: Scalar, B: DataOps<T, V>, V>(
     }
     entry_error(MatrixRole::V, backend.data_first_invalid(v))?;
     Ok((m, n))
+}
+
+/// Checks that the loss can be evaluated on V: a finite β, and no zero in V when β ≤ 0.
+pub(crate) fn check_beta<T: Scalar, B: DataOps<T, V>, V>(
+    backend: &B,
+    v: &V,
+    loss: Loss,
+) -> Result<(), NmfError> {
+    let beta = loss.beta_value();
+    if !beta.is_finite() {
+        return Err(NmfError::InvalidBeta(beta));
+    }
+    if beta <= 0.0
+        && let Some((row, col)) = backend.data_first_zero(v)
+    {
+        return Err(NmfError::ZeroEntryForBeta { row, col, beta });
+    }
+    Ok(())
 }
 
 /// Checks an initial factor's shape and entries.
