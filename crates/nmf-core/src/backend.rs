@@ -213,9 +213,34 @@ pub trait MatrixBackend<T: Scalar> {
         let idx = self.to_row_major(a).iter().position(|x| *x == T::zero())?;
         Some((idx / cols, idx % cols))
     }
+    /// The `k` leading singular triplets of `a`, if this backend has a dense SVD (faer and
+    /// nalgebra do); `None` (the default) makes the NNDSVD initialisation use the
+    /// backend-agnostic randomized SVD of [`crate::svd`] instead.
+    fn truncated_svd(&self, a: &Self::Mat, k: usize) -> Option<TruncatedSvd<T>> {
+        let _ = (a, k);
+        None
+    }
     /// The first entry (in row-major order) that is negative, NaN or infinite, as
     /// `(row, column, value)`.
     fn first_invalid(&self, a: &Self::Mat) -> Option<(usize, usize, T)>;
+}
+
+/// The `k` leading singular triplets of an m×n matrix, `A ≈ U·diag(σ)·Vᵀ`, in row-major
+/// order, singular values non-increasing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TruncatedSvd<T> {
+    /// U (m×k), orthonormal columns.
+    pub u: Vec<T>,
+    /// σ (k), non-negative, non-increasing.
+    pub s: Vec<T>,
+    /// Vᵀ (k×n), orthonormal rows.
+    pub vt: Vec<T>,
+    /// m.
+    pub rows: usize,
+    /// n.
+    pub cols: usize,
+    /// k.
+    pub rank: usize,
 }
 
 /// The operations of the multiplicative updates that involve the data matrix V, of type `V`.
@@ -230,6 +255,8 @@ pub trait DataOps<T: Scalar, V>: MatrixBackend<T> {
     fn data_first_invalid(&self, v: &V) -> Option<(usize, usize, T)>;
     /// `Σ_ij v_ij`, accumulated in `f64`.
     fn data_sum(&self, v: &V) -> f64;
+    /// The `k` leading singular triplets of V from the backend's own SVD, if it has one.
+    fn data_truncated_svd(&self, v: &V, k: usize) -> Option<TruncatedSvd<T>>;
     /// The first stored zero (in row-major order); for a sparse V, an entry not stored.
     fn data_first_zero(&self, v: &V) -> Option<(usize, usize)>;
     /// A buffer shaped like V (contents unspecified), for the KL ratio and loss evaluation.
@@ -296,6 +323,13 @@ macro_rules! dense_data_ops {
         }
         fn data_sum(&self, v: &<Self as $crate::MatrixBackend<$t>>::Mat) -> f64 {
             <Self as $crate::MatrixBackend<$t>>::sum(self, v)
+        }
+        fn data_truncated_svd(
+            &self,
+            v: &<Self as $crate::MatrixBackend<$t>>::Mat,
+            k: usize,
+        ) -> Option<$crate::TruncatedSvd<$t>> {
+            <Self as $crate::MatrixBackend<$t>>::truncated_svd(self, v, k)
         }
         fn data_first_zero(
             &self,

@@ -39,7 +39,7 @@ mod scalar;
 pub mod testing;
 pub mod update;
 
-pub use backend::{Accum, DataOps, DenseBackend, MatrixBackend, Trans};
+pub use backend::{Accum, DataOps, DenseBackend, MatrixBackend, Trans, TruncatedSvd};
 pub use error::{MatrixRole, NmfError};
 pub use model::{LossRecord, NmfModel, Progress};
 pub use params::{Init, Loss, Nmf, NmfParams, NmfValidParams};
