@@ -32,9 +32,11 @@ mod error;
 pub mod init;
 pub mod kernels;
 mod model;
+pub mod nndsvd;
 mod params;
 pub mod reference;
 mod scalar;
+pub mod svd;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod update;

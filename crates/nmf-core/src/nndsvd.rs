@@ -1,0 +1,1 @@
+//! NNDSVD initialisation (work in progress).

@@ -1,0 +1,1 @@
+//! Truncated SVDs for the NNDSVD initialisation (work in progress).
