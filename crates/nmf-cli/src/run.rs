@@ -299,7 +299,7 @@ fn fit_error(e: NmfError, s: &Sources<'_>) -> CliError {
         Some(MatrixRole::V) => CliError::data(format!("{}: {e}", s.v)),
         Some(MatrixRole::W0) => CliError::data(format!("{}: {e}", s.w0)),
         Some(MatrixRole::H0) => CliError::data(format!("{}: {e}", s.h0)),
-        None => CliError::data(e.to_string()),
+        _ => CliError::data(e.to_string()),
     }
 }
 

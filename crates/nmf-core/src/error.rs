@@ -4,6 +4,7 @@ use core::fmt;
 
 /// Which matrix an error is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum MatrixRole {
     /// The data matrix V (m×n).
     V,
@@ -11,6 +12,8 @@ pub enum MatrixRole {
     W0,
     /// A custom initial H (k×n).
     H0,
+    /// An H given to [`crate::NmfModel::inverse_transform`].
+    H,
 }
 
 impl fmt::Display for MatrixRole {
@@ -19,6 +22,7 @@ impl fmt::Display for MatrixRole {
             MatrixRole::V => "V",
             MatrixRole::W0 => "the initial W",
             MatrixRole::H0 => "the initial H",
+            MatrixRole::H => "H",
         })
     }
 }
@@ -114,6 +118,9 @@ pub enum NmfError {
     /// `max_iter` is 0.
     #[error("max_iter must be at least 1")]
     ZeroMaxIter,
+    /// `n_init` is 0.
+    #[error("n_init must be at least 1")]
+    ZeroNInit,
     /// `check_every` is 0.
     #[error("check_every must be at least 1")]
     ZeroCheckEvery,

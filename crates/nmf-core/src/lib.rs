@@ -43,8 +43,8 @@ pub mod update;
 
 pub use backend::{Accum, DataOps, DenseBackend, MatrixBackend, Trans, TruncatedSvd};
 pub use error::{MatrixRole, NmfError};
-pub use model::{LossRecord, NmfModel, Progress};
-pub use params::{Init, Loss, Nmf, NmfParams, NmfValidParams};
+pub use model::{LossRecord, NmfModel, Progress, TransformParams};
+pub use params::{Fixed, Init, Loss, Nmf, NmfParams, NmfValidParams};
 pub use scalar::Scalar;
 pub use update::MuSolver;
 

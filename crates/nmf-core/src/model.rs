@@ -3,7 +3,10 @@
 use core::ops::ControlFlow;
 
 use crate::update::{MuSolver, check_data};
-use crate::{DataOps, Init, Loss, MatrixBackend, NmfError, NmfParams, NmfValidParams, Scalar};
+use crate::{
+    DataOps, Fixed, Init, Loss, MatrixBackend, MatrixRole, Nmf, NmfError, NmfParams,
+    NmfValidParams, Scalar,
+};
 
 /// One evaluation of the loss during a fit.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -24,6 +27,10 @@ pub struct Progress {
     /// The loss, when it was evaluated after this iteration (every `check_every` iterations
     /// and after the last), else `None`.
     pub loss: Option<f64>,
+    /// Which of the `n_init` restarts is running (0-based).
+    pub restart: usize,
+    /// The number of restarts.
+    pub n_init: usize,
 }
 
 /// A fitted factorization V ≈ WH.
@@ -160,21 +167,32 @@ impl NmfValidParams {
         &self,
         backend: &B,
         v: &V,
-        observer: impl FnMut(&Progress) -> ControlFlow<()>,
+        mut observer: impl FnMut(&Progress) -> ControlFlow<()>,
     ) -> Result<NmfModel<T, B>, NmfError> {
         let (m, n) = check_data(backend, v)?;
         let k = self.rank;
         let mean = backend.data_sum(v) / (m as f64 * n as f64);
-        let (w0, h0) = match self.init {
-            Init::Random => {
-                let (w, h) = crate::init::random_factors(m, n, k, mean, self.seed);
-                let to = |rows, cols, d: Vec<f64>| {
-                    backend.from_fn(rows, cols, |i, j| T::from_f64(d[i * cols + j]))
-                };
-                (to(m, k, w), to(k, n, h))
+        let mut best: Option<NmfModel<T, B>> = None;
+        for restart in 0..self.n_init {
+            let seed = self.seed.wrapping_add(restart as u64);
+            let (w0, h0) = match self.init {
+                Init::Random => {
+                    let (w, h) = crate::init::random_factors(m, n, k, mean, seed);
+                    let to = |rows, cols, d: Vec<f64>| {
+                        backend.from_fn(rows, cols, |i, j| T::from_f64(d[i * cols + j]))
+                    };
+                    (to(m, k, w), to(k, n, h))
+                }
+            };
+            let model = self.run(backend, v, w0, h0, mean, restart, &mut observer)?;
+            if best
+                .as_ref()
+                .is_none_or(|b| model.final_loss() < b.final_loss())
+            {
+                best = Some(model);
             }
-        };
-        self.run(backend, v, w0, h0, mean, observer)
+        }
+        Ok(best.expect("n_init ≥ 1 is checked by NmfParams::check"))
     }
 
     /// Fits V ≈ WH starting from the given W0 (m×k) and H0 (k×n) (copied; entries below ε
@@ -211,9 +229,11 @@ impl NmfValidParams {
         // Shapes are checked here against the rank (MuSolver checks them against each other).
         crate::update::check_factor(backend, crate::MatrixRole::W0, w0, (m, self.rank))?;
         crate::update::check_factor(backend, crate::MatrixRole::H0, h0, (self.rank, n))?;
-        self.run(backend, v, w0.clone(), h0.clone(), mean, observer)
+        let mut observer = observer;
+        self.run(backend, v, w0.clone(), h0.clone(), mean, 0, &mut observer)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn run<T: Scalar, B: DataOps<T, V>, V>(
         &self,
         backend: &B,
@@ -221,7 +241,8 @@ impl NmfValidParams {
         w0: B::Mat,
         h0: B::Mat,
         mean: f64,
-        mut observer: impl FnMut(&Progress) -> ControlFlow<()>,
+        restart: usize,
+        observer: &mut impl FnMut(&Progress) -> ControlFlow<()>,
     ) -> Result<NmfModel<T, B>, NmfError> {
         let eps = T::from_f64(self.eps_for(mean, T::unit_roundoff()));
         let mut solver = MuSolver::new(backend, v, w0, h0, self.loss, eps)?;
@@ -242,7 +263,11 @@ impl NmfValidParams {
         let mut converged = false;
         let mut n_iter = 0;
         for it in 1..=self.max_iter {
-            solver.step();
+            match self.fixed {
+                Fixed::None => solver.step(),
+                Fixed::W => solver.update_h(),
+                Fixed::H => solver.update_w(),
+            }
             n_iter = it;
             let mut loss = None;
             if it % self.check_every == 0 || it == self.max_iter {
@@ -254,6 +279,8 @@ impl NmfValidParams {
                 iteration: it,
                 max_iter: self.max_iter,
                 loss,
+                restart,
+                n_init: self.n_init,
             };
             if observer(&progress).is_break() {
                 return Err(NmfError::Interrupted { iteration: it });
@@ -314,5 +341,168 @@ impl NmfParams {
         h0: &B::Mat,
     ) -> Result<NmfModel<T, B>, NmfError> {
         self.clone().check()?.fit_from(backend, v, w0, h0)
+    }
+}
+
+/// Settings of [`NmfModel::transform`]: its own iteration budget and stopping rule (the same
+/// rule as a fit, see [`NmfValidParams::tol`]).
+///
+/// ```
+/// use nmf_core::TransformParams;
+/// let p = TransformParams::default().max_iter(500).tol(1e-6);
+/// assert_eq!((p.max_iter, p.tol, p.check_every), (500, 1e-6, 10));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TransformParams {
+    /// The most iterations (H half-steps); default 200.
+    pub max_iter: usize,
+    /// The relative-decrease tolerance; default 1e-4; 0 runs `max_iter` half-steps.
+    pub tol: f64,
+    /// How often the loss is evaluated; default 10.
+    pub check_every: usize,
+}
+
+impl Default for TransformParams {
+    fn default() -> Self {
+        Self {
+            max_iter: 200,
+            tol: 1e-4,
+            check_every: 10,
+        }
+    }
+}
+
+impl TransformParams {
+    /// Sets `max_iter`.
+    pub fn max_iter(mut self, max_iter: usize) -> Self {
+        self.max_iter = max_iter;
+        self
+    }
+    /// Sets `tol`.
+    pub fn tol(mut self, tol: f64) -> Self {
+        self.tol = tol;
+        self
+    }
+    /// Sets `check_every`.
+    pub fn check_every(mut self, check_every: usize) -> Self {
+        self.check_every = check_every;
+        self
+    }
+}
+
+impl<T: Scalar, B: MatrixBackend<T>> NmfModel<T, B> {
+    fn transform_params(
+        &self,
+        backend: &B,
+        p: &TransformParams,
+    ) -> Result<NmfValidParams, NmfError> {
+        Nmf::params(backend.ncols(&self.w))
+            .loss(self.loss)
+            .max_iter(p.max_iter)
+            .tol(p.tol)
+            .check_every(p.check_every)
+            .eps(self.eps.as_f64())
+            .fixed(Fixed::W)
+            .check()
+    }
+
+    fn check_rows<V>(&self, backend: &B, x: &V) -> Result<(), NmfError>
+    where
+        B: DataOps<T, V>,
+    {
+        let (m, n) = check_data(backend, x)?;
+        let rows = backend.nrows(&self.w);
+        if m != rows {
+            return Err(NmfError::ShapeMismatch {
+                matrix: MatrixRole::V,
+                expected: (rows, n),
+                found: (m, n),
+            });
+        }
+        Ok(())
+    }
+
+    /// H for new data X (m×n′, the same m rows as the training data) with W fixed: the
+    /// multiplicative H-updates of the model's loss and ε, from every entry equal to
+    /// `√(mean(X)/k)` (scikit-learn's start; ε for an all-zero X), for at most
+    /// `params.max_iter` half-steps. The columns of X are the new samples.
+    ///
+    /// ```
+    /// use nmf_core::{MatrixBackend, Nmf, TransformParams, reference::Reference};
+    /// let b = Reference;
+    /// let v = b.from_row_major(2, 3, &[1.0_f64, 2.0, 3.0, 2.0, 4.0, 6.0]).unwrap();
+    /// let model = Nmf::params(1).max_iter(500).tol(0.0).fit(&b, &v).unwrap();
+    /// let x = b.from_row_major(2, 1, &[5.0, 10.0]).unwrap(); // a new column, 5 × the pattern
+    /// let h = model.transform(&b, &x, &TransformParams::default().tol(0.0)).unwrap();
+    /// let back = b.to_row_major(&model.inverse_transform(&b, &h).unwrap());
+    /// assert!((back[0] - 5.0).abs() < 1e-6 && (back[1] - 10.0).abs() < 1e-6);
+    /// ```
+    ///
+    /// # Errors
+    /// As a fit for X (empty, negative or non-finite entries, zeros with β ≤ 0),
+    /// [`NmfError::ShapeMismatch`] if X does not have m rows, and invalid `params`.
+    pub fn transform<V>(
+        &self,
+        backend: &B,
+        x: &V,
+        params: &TransformParams,
+    ) -> Result<B::Mat, NmfError>
+    where
+        B: DataOps<T, V>,
+    {
+        self.check_rows(backend, x)?;
+        let (m, n) = backend.data_shape(x);
+        let k = backend.ncols(&self.w);
+        let mean = backend.data_sum(x) / (m as f64 * n as f64);
+        let start = T::from_f64((mean / k as f64).sqrt());
+        let h0 = backend.from_fn(k, n, |_, _| start);
+        self.transform_from(backend, x, &h0, params)
+    }
+
+    /// As [`transform`](Self::transform), starting from a given H0 (k×n′).
+    ///
+    /// # Errors
+    /// As [`transform`](Self::transform), and errors for H0 as for a fit's initial H.
+    pub fn transform_from<V>(
+        &self,
+        backend: &B,
+        x: &V,
+        h0: &B::Mat,
+        params: &TransformParams,
+    ) -> Result<B::Mat, NmfError>
+    where
+        B: DataOps<T, V>,
+    {
+        self.check_rows(backend, x)?;
+        let p = self.transform_params(backend, params)?;
+        Ok(p.fit_from(backend, x, &self.w, h0)?.h)
+    }
+
+    /// W·H for an H (k×n′) from [`transform`](Self::transform): the data the model
+    /// reconstructs from it.
+    ///
+    /// # Errors
+    /// [`NmfError::ShapeMismatch`] if H does not have k rows.
+    pub fn inverse_transform(&self, backend: &B, h: &B::Mat) -> Result<B::Mat, NmfError> {
+        let (m, k) = backend.shape(&self.w);
+        let (kh, n) = backend.shape(h);
+        if kh != k {
+            return Err(NmfError::ShapeMismatch {
+                matrix: MatrixRole::H,
+                expected: (k, n),
+                found: (kh, n),
+            });
+        }
+        let mut out = backend.zeros(m, n);
+        backend.matmul(
+            &mut out,
+            crate::Accum::Replace,
+            T::one(),
+            &self.w,
+            crate::Trans::No,
+            h,
+            crate::Trans::No,
+        );
+        Ok(out)
     }
 }

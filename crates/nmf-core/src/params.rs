@@ -89,6 +89,22 @@ pub enum Init {
     Random,
 }
 
+/// Which factor, if any, keeps its initial value during a fit.
+///
+/// With [`Fixed::W`] only H is updated: that is how [`NmfModel::transform`](crate::NmfModel::transform)
+/// finds H for new data. Give the fixed factor with
+/// [`fit_from`](crate::NmfValidParams::fit_from) (entries below ε are lifted to ε).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Fixed {
+    /// Both factors are updated (H, then W, every iteration).
+    #[default]
+    None,
+    /// W is fixed; every iteration updates H.
+    W,
+    /// H is fixed; every iteration updates W.
+    H,
+}
+
 /// The entry point, in the style of linfa: `Nmf::params(rank)` starts a parameter set.
 ///
 /// ```
@@ -113,6 +129,8 @@ impl Nmf {
             init: Init::Random,
             seed: 0,
             eps: None,
+            fixed: Fixed::None,
+            n_init: 1,
         })
     }
 }
@@ -136,6 +154,8 @@ pub struct NmfValidParams {
     pub(crate) init: Init,
     pub(crate) seed: u64,
     pub(crate) eps: Option<f64>,
+    pub(crate) fixed: Fixed,
+    pub(crate) n_init: usize,
 }
 
 impl NmfParams {
@@ -177,6 +197,19 @@ impl NmfParams {
         self.0.eps = Some(eps);
         self
     }
+    /// Keep one factor fixed at its initial value (see [`Fixed`]).
+    pub fn fixed(mut self, fixed: Fixed) -> Self {
+        self.0.fixed = fixed;
+        self
+    }
+    /// Run this many fits from the random initialisation, with seeds `seed`, `seed + 1`, …,
+    /// and keep the one with the lowest final loss (the first on a tie). Deterministic given
+    /// the seed; the fits run one after the other. Must be ≥ 1; custom initial factors
+    /// ([`fit_from`](crate::NmfValidParams::fit_from)) make a single fit.
+    pub fn n_init(mut self, n_init: usize) -> Self {
+        self.0.n_init = n_init;
+        self
+    }
     /// The rank k.
     pub fn rank(&self) -> usize {
         self.0.rank
@@ -201,6 +234,9 @@ impl NmfParams {
         }
         if p.check_every == 0 {
             return Err(NmfError::ZeroCheckEvery);
+        }
+        if p.n_init == 0 {
+            return Err(NmfError::ZeroNInit);
         }
         if !(p.tol.is_finite() && p.tol >= 0.0) {
             return Err(NmfError::InvalidTol(p.tol));
@@ -246,6 +282,14 @@ impl NmfValidParams {
     /// The seed.
     pub fn seed(&self) -> u64 {
         self.seed
+    }
+    /// Which factor is fixed.
+    pub fn fixed(&self) -> Fixed {
+        self.fixed
+    }
+    /// The number of random restarts.
+    pub fn n_init(&self) -> usize {
+        self.n_init
     }
     /// The ε given with [`NmfParams::eps`], if any.
     pub fn eps(&self) -> Option<f64> {

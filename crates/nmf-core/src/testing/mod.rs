@@ -108,6 +108,22 @@ macro_rules! backend_test_suite {
                 suite::check_beta_path_matches_dedicated::<$t, _>(&$backend);
             }
             #[test]
+            fn transform_frobenius() {
+                suite::check_transform::<$t, _>(&$backend, Frobenius);
+            }
+            #[test]
+            fn transform_kl() {
+                suite::check_transform::<$t, _>(&$backend, KullbackLeibler);
+            }
+            #[test]
+            fn fixed_factor_is_kept() {
+                suite::check_fixed_factor::<$t, _>(&$backend);
+            }
+            #[test]
+            fn restarts_keep_the_best_fit() {
+                suite::check_restarts::<$t, _>(&$backend);
+            }
+            #[test]
             fn bad_input_is_an_error() {
                 suite::check_bad_input::<$t, _>(&$backend);
             }
