@@ -109,6 +109,12 @@ pub enum NmfError {
         /// The β of the loss.
         beta: f64,
     },
+    /// Regularisation weights out of range or not supported by the loss.
+    #[error("invalid regularisation: {reason}")]
+    InvalidRegularization {
+        /// What is wrong.
+        reason: String,
+    },
     /// β is not a finite number.
     #[error("beta must be a finite number, got {0}")]
     InvalidBeta(f64),

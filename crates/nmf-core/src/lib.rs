@@ -46,7 +46,7 @@ pub use error::{MatrixRole, NmfError};
 pub use model::{LossRecord, NmfModel, Progress, TransformParams};
 pub use params::{Fixed, Init, Loss, Nmf, NmfParams, NmfValidParams};
 pub use scalar::Scalar;
-pub use update::MuSolver;
+pub use update::{MuSolver, Penalty};
 
 #[doc(hidden)]
 pub use num_traits;

@@ -89,12 +89,14 @@ impl<T: Scalar, B: MatrixBackend<T>> NmfModel<T, B> {
     pub fn loss(&self) -> Loss {
         self.loss
     }
-    /// Every evaluation of the loss: at the initial factors, every `check_every` iterations,
-    /// and after the last iteration. Non-increasing (up to rounding).
+    /// Every evaluation of the loss (with regularisation, of the penalised objective): at the
+    /// initial factors, every `check_every` iterations, and after the last iteration.
+    /// Non-increasing (up to rounding).
     pub fn loss_history(&self) -> &[LossRecord] {
         &self.history
     }
-    /// The loss at the returned factors (`½‖V − WH‖²` or `D(V‖WH)`).
+    /// The loss at the returned factors (`½‖V − WH‖²`, `D(V‖WH)`, `D_β(V‖WH)`; with
+    /// regularisation, plus the penalties).
     pub fn final_loss(&self) -> f64 {
         self.history.last().map_or(f64::NAN, |r| r.loss)
     }
@@ -246,6 +248,8 @@ impl NmfValidParams {
     ) -> Result<NmfModel<T, B>, NmfError> {
         let eps = T::from_f64(self.eps_for(mean, T::unit_roundoff()));
         let mut solver = MuSolver::new(backend, v, w0, h0, self.loss, eps)?;
+        let (m, n) = backend.data_shape(v);
+        solver.set_penalty(self.penalty(m, n))?;
         let mut history = Vec::with_capacity(self.max_iter / self.check_every + 2);
         let finite = |iteration: usize, loss: f64| {
             if loss.is_finite() {
@@ -258,7 +262,7 @@ impl NmfValidParams {
                 })
             }
         };
-        let mut prev = solver.loss();
+        let mut prev = solver.objective();
         history.push(finite(0, prev)?);
         let mut converged = false;
         let mut n_iter = 0;
@@ -271,7 +275,7 @@ impl NmfValidParams {
             n_iter = it;
             let mut loss = None;
             if it % self.check_every == 0 || it == self.max_iter {
-                let l = solver.loss();
+                let l = solver.objective();
                 history.push(finite(it, l)?);
                 loss = Some(l);
             }
@@ -403,6 +407,8 @@ impl<T: Scalar, B: MatrixBackend<T>> NmfModel<T, B> {
             .check_every(p.check_every)
             .eps(self.eps.as_f64())
             .fixed(Fixed::W)
+            .alpha_w(0.0)
+            .alpha_h(0.0)
             .check()
     }
 

@@ -131,6 +131,9 @@ impl Nmf {
             eps: None,
             fixed: Fixed::None,
             n_init: 1,
+            alpha_w: 0.0,
+            alpha_h: None,
+            l1_ratio: 0.0,
         })
     }
 }
@@ -156,6 +159,9 @@ pub struct NmfValidParams {
     pub(crate) eps: Option<f64>,
     pub(crate) fixed: Fixed,
     pub(crate) n_init: usize,
+    pub(crate) alpha_w: f64,
+    pub(crate) alpha_h: Option<f64>,
+    pub(crate) l1_ratio: f64,
 }
 
 impl NmfParams {
@@ -210,6 +216,26 @@ impl NmfParams {
         self.0.n_init = n_init;
         self
     }
+    /// The regularisation weight of W, scikit-learn's `alpha_W` (default 0: none). The
+    /// objective gains `l1_w‖W‖₁ + ½·l2_w‖W‖²` with `l1_w = n·α_W·ρ`, `l2_w = n·α_W·(1−ρ)`
+    /// (ρ = [`l1_ratio`](Self::l1_ratio), n the columns of V), scikit-learn's scaling
+    /// ([`Penalty::sklearn`](crate::Penalty::sklearn)). Supported: the Frobenius loss (L1 and
+    /// L2) and KL (L1 only, ρ = 1); see [`MuSolver::set_penalty`](crate::MuSolver::set_penalty).
+    pub fn alpha_w(mut self, alpha: f64) -> Self {
+        self.0.alpha_w = alpha;
+        self
+    }
+    /// The regularisation weight of H, scikit-learn's `alpha_H`: `l1_h = m·α_H·ρ`,
+    /// `l2_h = m·α_H·(1−ρ)`. By default the same as `alpha_W` (scikit-learn's `"same"`).
+    pub fn alpha_h(mut self, alpha: f64) -> Self {
+        self.0.alpha_h = Some(alpha);
+        self
+    }
+    /// The share ρ ∈ [0, 1] of L1 in the penalties (scikit-learn's `l1_ratio`, default 0).
+    pub fn l1_ratio(mut self, ratio: f64) -> Self {
+        self.0.l1_ratio = ratio;
+        self
+    }
     /// The rank k.
     pub fn rank(&self) -> usize {
         self.0.rank
@@ -237,6 +263,40 @@ impl NmfParams {
         }
         if p.n_init == 0 {
             return Err(NmfError::ZeroNInit);
+        }
+        let alpha_h = p.alpha_h.unwrap_or(p.alpha_w);
+        if !(p.alpha_w.is_finite() && p.alpha_w >= 0.0 && alpha_h.is_finite() && alpha_h >= 0.0) {
+            return Err(NmfError::InvalidRegularization {
+                reason: format!(
+                    "alpha_W and alpha_H must be finite and ≥ 0, got {} and {alpha_h}",
+                    p.alpha_w
+                ),
+            });
+        }
+        if !(0.0..=1.0).contains(&p.l1_ratio) {
+            return Err(NmfError::InvalidRegularization {
+                reason: format!("l1_ratio must be in [0, 1], got {}", p.l1_ratio),
+            });
+        }
+        let regularised = p.alpha_w > 0.0 || alpha_h > 0.0;
+        let ok = match p.loss {
+            Loss::Frobenius => true,
+            Loss::KullbackLeibler => !regularised || p.l1_ratio == 1.0,
+            _ => !regularised,
+        };
+        if !ok {
+            return Err(NmfError::InvalidRegularization {
+                reason: format!(
+                    "the {} loss supports {}: its multiplicative update with an L2 penalty has \
+                     no auxiliary function, so the objective could rise",
+                    p.loss,
+                    if p.loss == Loss::KullbackLeibler {
+                        "L1 penalties only (l1_ratio = 1)"
+                    } else {
+                        "no penalty"
+                    }
+                ),
+            });
         }
         if !(p.tol.is_finite() && p.tol >= 0.0) {
             return Err(NmfError::InvalidTol(p.tol));
@@ -290,6 +350,11 @@ impl NmfValidParams {
     /// The number of random restarts.
     pub fn n_init(&self) -> usize {
         self.n_init
+    }
+    /// The penalties for V of m rows and n columns ([`Penalty::sklearn`](crate::Penalty::sklearn)).
+    pub fn penalty(&self, m: usize, n: usize) -> crate::Penalty {
+        let alpha_h = self.alpha_h.unwrap_or(self.alpha_w);
+        crate::Penalty::sklearn(m, n, self.alpha_w, alpha_h, self.l1_ratio)
     }
     /// The ε given with [`NmfParams::eps`], if any.
     pub fn eps(&self) -> Option<f64> {

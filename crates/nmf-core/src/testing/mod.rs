@@ -124,6 +124,25 @@ macro_rules! backend_test_suite {
                 suite::check_restarts::<$t, _>(&$backend);
             }
             #[test]
+            fn regularized_objective_never_increases_frobenius() {
+                suite::check_regularized_objective_never_increases::<$t, _>(&$backend, Frobenius);
+            }
+            #[test]
+            fn regularized_objective_never_increases_kl() {
+                suite::check_regularized_objective_never_increases::<$t, _>(
+                    &$backend,
+                    KullbackLeibler,
+                );
+            }
+            #[test]
+            fn l1_makes_factors_sparser_frobenius() {
+                suite::check_l1_sparsity::<$t, _>(&$backend, Frobenius);
+            }
+            #[test]
+            fn l1_makes_factors_sparser_kl() {
+                suite::check_l1_sparsity::<$t, _>(&$backend, KullbackLeibler);
+            }
+            #[test]
             fn bad_input_is_an_error() {
                 suite::check_bad_input::<$t, _>(&$backend);
             }

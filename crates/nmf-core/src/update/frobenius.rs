@@ -1,55 +1,115 @@
 //! Frobenius half-steps (Lee & Seung eq. 4) with the ε lower bound. The m×n product WH is
-//! never formed: the denominators use the k×k Gram matrices WᵀW and HHᵀ.
+//! never formed: the denominators use the k×k Gram matrices WᵀW and HHᵀ. With penalties, L2
+//! adds l2·I to the Gram matrix and L1 adds l1 to every denominator (see
+//! [`MuSolver::set_penalty`]).
 
 use super::MuSolver;
 use crate::{Accum, DataOps, Scalar, Trans};
 
-/// `H ← max(ε, H ∘ (WᵀV) / (WᵀW·H))`.
+/// `H ← max(ε, H ∘ (WᵀV) / ((WᵀW + l2·I)·H + l1))`.
 pub(super) fn update_h<T: Scalar, B: DataOps<T, V>, V>(s: &mut MuSolver<'_, T, B, V>) {
     let b = s.backend;
+    let (l1, l2) = (T::from_f64(s.penalty.l1_h), T::from_f64(s.penalty.l2_h));
     b.wt_x(&mut s.num_h, &s.w, s.v);
+    let (w, h) = (&s.w, &s.h);
     b.matmul(
         &mut s.gram,
         Accum::Replace,
         T::one(),
-        &s.w,
+        w,
         Trans::Yes,
-        &s.w,
+        w,
         Trans::No,
     );
+    if let Some(p) = &s.pen
+        && l2 > T::zero()
+    {
+        b.matmul(
+            &mut s.gram,
+            Accum::Add,
+            l2,
+            &p.eye_k,
+            Trans::No,
+            &p.eye_k,
+            Trans::No,
+        );
+    }
     b.matmul(
         &mut s.den_h,
         Accum::Replace,
         T::one(),
         &s.gram,
         Trans::No,
-        &s.h,
+        h,
         Trans::No,
     );
+    if let Some(p) = &s.pen
+        && l1 > T::zero()
+    {
+        let (ones_k, ones_n) = (&p.ones_k_col, &p.ones_n_row);
+        b.matmul(
+            &mut s.den_h,
+            Accum::Add,
+            l1,
+            ones_k,
+            Trans::No,
+            ones_n,
+            Trans::No,
+        );
+    }
     b.mu_update(&mut s.h, &s.num_h, &s.den_h, s.eps);
 }
 
-/// `W ← max(ε, W ∘ (VHᵀ) / (W·HHᵀ))`.
+/// `W ← max(ε, W ∘ (VHᵀ) / (W·(HHᵀ + l2·I) + l1))`.
 pub(super) fn update_w<T: Scalar, B: DataOps<T, V>, V>(s: &mut MuSolver<'_, T, B, V>) {
     let b = s.backend;
+    let (l1, l2) = (T::from_f64(s.penalty.l1_w), T::from_f64(s.penalty.l2_w));
     b.x_ht(&mut s.num_w, s.v, &s.h);
+    let (w, h) = (&s.w, &s.h);
     b.matmul(
         &mut s.gram,
         Accum::Replace,
         T::one(),
-        &s.h,
+        h,
         Trans::No,
-        &s.h,
+        h,
         Trans::Yes,
     );
+    if let Some(p) = &s.pen
+        && l2 > T::zero()
+    {
+        b.matmul(
+            &mut s.gram,
+            Accum::Add,
+            l2,
+            &p.eye_k,
+            Trans::No,
+            &p.eye_k,
+            Trans::No,
+        );
+    }
     b.matmul(
         &mut s.den_w,
         Accum::Replace,
         T::one(),
-        &s.w,
+        w,
         Trans::No,
         &s.gram,
         Trans::No,
     );
+    if let Some(p) = &s.pen
+        && l1 > T::zero()
+    {
+        let (ones_m, ones_k) = (&p.ones_m_col, &p.ones_k_row);
+        b.matmul(
+            &mut s.den_w,
+            Accum::Add,
+            l1,
+            ones_m,
+            Trans::No,
+            ones_k,
+            Trans::No,
+        );
+    }
     b.mu_update(&mut s.w, &s.num_w, &s.den_w, s.eps);
 }
