@@ -6,7 +6,9 @@
 //!
 //! The slice kernels are compiled several times (AVX-512, AVX2+FMA, baseline) and the best
 //! version for the running CPU is chosen at run time (`multiversion`), so a portable build
-//! still runs wide vector code. Entry-wise IEEE operations give the same bits at every vector
+//! still runs wide vector code. It matters even for the loss sums, which do not vectorise:
+//! legacy-SSE code that runs right after faer's AVX-512 products pays a 2–3× state-transition
+//! penalty (measured by nmf-bench), which VEX-encoded code does not. Entry-wise IEEE operations give the same bits at every vector
 //! width (Rust never contracts a multiply and an add into an FMA on its own).
 
 use multiversion::multiversion;
@@ -159,7 +161,7 @@ impl F64Sum {
 }
 
 /// Adds `Σ xᵢ` to `acc`.
-#[inline]
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx512bw", "x86_64+avx2+fma"))]
 pub fn sum_slice<T: Scalar>(acc: &mut F64Sum, x: &[T]) {
     for &x in x {
         acc.add(x.as_f64());
@@ -170,7 +172,7 @@ pub fn sum_slice<T: Scalar>(acc: &mut F64Sum, x: &[T]) {
 ///
 /// # Panics
 /// If the lengths differ.
-#[inline]
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx512bw", "x86_64+avx2+fma"))]
 pub fn frobenius_slice<T: Scalar>(acc: &mut F64Sum, v: &[T], wh: &[T]) {
     assert!(v.len() == wh.len(), "frobenius_slice: length mismatch");
     for (&v, &wh) in v.iter().zip(wh) {
@@ -183,7 +185,7 @@ pub fn frobenius_slice<T: Scalar>(acc: &mut F64Sum, v: &[T], wh: &[T]) {
 ///
 /// # Panics
 /// If the lengths differ.
-#[inline]
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx512bw", "x86_64+avx2+fma"))]
 pub fn kl_slice<T: Scalar>(acc: &mut F64Sum, v: &[T], wh: &[T]) {
     assert!(v.len() == wh.len(), "kl_slice: length mismatch");
     for (&v, &wh) in v.iter().zip(wh) {
@@ -238,7 +240,7 @@ pub fn mu_step_pow<T: Scalar>(x: T, num: T, den: T, gamma: T, eps: T) -> T {
 ///
 /// # Panics
 /// If the lengths differ.
-#[inline]
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx512bw", "x86_64+avx2+fma"))]
 pub fn mu_step_pow_slice<T: Scalar>(x: &mut [T], num: &[T], den: &[T], gamma: T, eps: T) {
     assert!(
         x.len() == num.len() && x.len() == den.len(),
@@ -273,7 +275,7 @@ pub fn beta_parts<T: Scalar>(v: T, lambda: T, beta: T) -> (T, T) {
 ///
 /// # Panics
 /// If the lengths differ.
-#[inline]
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx512bw", "x86_64+avx2+fma"))]
 pub fn beta_parts_slice<T: Scalar>(a: &mut [T], b: &mut [T], v: &[T], beta: T) {
     assert!(
         a.len() == b.len() && a.len() == v.len(),
@@ -319,7 +321,7 @@ pub fn beta_term(v: f64, y: f64, beta: f64) -> f64 {
 ///
 /// # Panics
 /// If the lengths differ.
-#[inline]
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx512bw", "x86_64+avx2+fma"))]
 pub fn beta_slice<T: Scalar>(acc: &mut F64Sum, v: &[T], wh: &[T], beta: f64) {
     assert!(v.len() == wh.len(), "beta_slice: length mismatch");
     for (&v, &wh) in v.iter().zip(wh) {
