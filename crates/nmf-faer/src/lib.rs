@@ -28,6 +28,8 @@ pub use nmf_core::{
     NmfError, NmfModel, NmfParams, NmfValidParams, Progress, Scalar,
 };
 
+mod svd;
+
 use faer::linalg::matmul::matmul;
 use faer::{Mat, MatRef};
 use nmf_core::{Accum, Trans, kernels};
@@ -278,6 +280,9 @@ impl<T: FaerScalar> MatrixBackend<T> for Faer {
             kernels::beta_slice(&mut acc, v.col_as_slice(j), wh.col_as_slice(j), beta);
         }
         acc.value()
+    }
+    fn truncated_svd(&self, a: &Mat<T>, k: usize) -> Option<nmf_core::TruncatedSvd<T>> {
+        svd::truncated_svd(self.par, a, k)
     }
     fn first_invalid(&self, a: &Mat<T>) -> Option<(usize, usize, T)> {
         // Scan contiguous columns; keep the first bad entry in row-major order.
