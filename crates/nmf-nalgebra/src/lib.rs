@@ -30,6 +30,8 @@ pub use nmf_core::{
     NmfError, NmfModel, NmfParams, NmfValidParams, Progress, Scalar,
 };
 
+mod svd;
+
 use nalgebra::DMatrix;
 use nmf_core::{Accum, Trans, kernels};
 
@@ -296,6 +298,9 @@ impl<T: NalgebraScalar> MatrixBackend<T> for Nalgebra {
         let mut acc = kernels::F64Sum::default();
         kernels::beta_slice(&mut acc, v.as_slice(), wh.as_slice(), beta);
         acc.value()
+    }
+    fn truncated_svd(&self, a: &DMatrix<T>, k: usize) -> Option<nmf_core::TruncatedSvd<T>> {
+        svd::truncated_svd(a, k)
     }
     fn first_invalid(&self, a: &DMatrix<T>) -> Option<(usize, usize, T)> {
         // Scan contiguous columns; keep the first bad entry in row-major order.
