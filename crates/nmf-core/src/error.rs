@@ -115,6 +115,20 @@ pub enum NmfError {
         /// What is wrong.
         reason: String,
     },
+    /// A saved model that cannot be used.
+    #[error("invalid saved model: {reason}")]
+    InvalidModel {
+        /// What is wrong.
+        reason: String,
+    },
+    /// Reading or writing a file failed.
+    #[error("{path}: {message}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The system's message.
+        message: String,
+    },
     /// β is not a finite number.
     #[error("beta must be a finite number, got {0}")]
     InvalidBeta(f64),

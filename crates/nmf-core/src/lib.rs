@@ -35,6 +35,8 @@ mod model;
 pub mod nndsvd;
 mod params;
 pub mod reference;
+#[cfg(feature = "io")]
+mod saved;
 mod scalar;
 pub mod svd;
 #[cfg(any(test, feature = "testing"))]
@@ -45,6 +47,8 @@ pub use backend::{Accum, DataOps, DenseBackend, MatrixBackend, Trans, TruncatedS
 pub use error::{MatrixRole, NmfError};
 pub use model::{LossRecord, NmfModel, Progress, TransformParams};
 pub use params::{Fixed, Init, Loss, Nmf, NmfParams, NmfValidParams};
+#[cfg(feature = "io")]
+pub use saved::{FORMAT, SavedModel, VERSION};
 pub use scalar::Scalar;
 pub use update::{MuSolver, Penalty};
 

@@ -73,6 +73,26 @@ impl<T: Scalar, B: MatrixBackend<T>> core::fmt::Debug for NmfModel<T, B> {
 }
 
 impl<T: Scalar, B: MatrixBackend<T>> NmfModel<T, B> {
+    #[cfg_attr(not(feature = "io"), allow(dead_code))]
+    pub(crate) fn from_parts(
+        w: B::Mat,
+        h: B::Mat,
+        loss: Loss,
+        history: Vec<LossRecord>,
+        n_iter: usize,
+        converged: bool,
+        eps: T,
+    ) -> Self {
+        Self {
+            w,
+            h,
+            loss,
+            history,
+            n_iter,
+            converged,
+            eps,
+        }
+    }
     /// W (m×k), every entry finite and ≥ ε.
     pub fn w(&self) -> &B::Mat {
         &self.w

@@ -17,8 +17,9 @@
 //! ```
 //!
 //! Threads: products use faer's [`Par`]: [`Faer::default`] uses every thread of rayon's global
-//! pool for products of at least [`Faer::PARALLEL_MIN_FLOPS`] flops and runs smaller ones
-//! (the k×k Gram matrices, small problems) on one thread, where threads only cost time.
+//! pool for products of at least [`Faer::PARALLEL_MIN_FLOPS`] flops and
+//! [`Faer::PARALLEL_MIN_OUTPUT`] output entries, and runs smaller ones (the k×k Gram matrices,
+//! small problems) on one thread, where threads only cost time.
 #![warn(missing_docs)]
 
 pub use faer;
@@ -63,6 +64,10 @@ impl Default for Faer {
 impl Faer {
     /// Products of fewer flops (2·m·n·k) than this run on one thread whatever the setting.
     pub const PARALLEL_MIN_FLOPS: usize = 1 << 22;
+    /// Products with fewer output entries than this run on one thread whatever the setting:
+    /// the k×k Gram matrices WᵀW and HHᵀ (k ≤ 128) are slower on two threads than on one
+    /// (nmf-bench measured 224 → 288 µs for 2000×50 at k = 50).
+    pub const PARALLEL_MIN_OUTPUT: usize = 1 << 14;
 
     /// One thread.
     pub fn sequential() -> Self {
