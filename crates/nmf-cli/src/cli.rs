@@ -20,7 +20,11 @@ pub const DEMO_OUT: &str = "nmf-demo";
 #[command(name = "nmf", version, propagate_version = true)]
 #[command(
     after_help = "Run `nmf demo` to see NMF learn the parts of handwritten digits, \
-                  or `nmf fit data.csv --rank 5` to factorize your own matrix."
+                  or `nmf fit data.csv --rank 5` to factorize your own matrix.\n\n\
+                  Exit codes: 0 done; 1 a file or its data (unreadable, malformed, a negative \
+                  or non-finite entry, a zero entry with --beta ≤ 0, shapes that do not fit); \
+                  2 the command line or its parameters (an unknown option or value, --rank 0, \
+                  --tol -1, a regularisation the loss does not support); 130 Ctrl-C."
 )]
 pub struct Cli {
     /// What to do.
@@ -79,10 +83,13 @@ pub struct DemoArgs {
 /// The loss minimised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LossArg {
-    /// ½‖V − WH‖² (squared Frobenius norm).
+    /// ½‖V − WH‖² (squared Frobenius norm; β = 2).
     Frobenius,
-    /// The generalized Kullback–Leibler divergence D(V‖WH).
+    /// The generalized Kullback–Leibler divergence D(V‖WH) (β = 1).
     Kl,
+    /// The Itakura–Saito divergence (β = 0); V must have no zero entry.
+    #[value(name = "itakura-saito", alias = "is")]
+    ItakuraSaito,
 }
 
 /// The linear-algebra backend.
@@ -132,6 +139,29 @@ pub struct FitOptions {
     /// The loss to minimise [default: frobenius for fit, kl for demo].
     #[arg(long, value_enum)]
     pub loss: Option<LossArg>,
+    /// Minimise the β-divergence with this β instead of a named --loss: 2 is frobenius, 1 is
+    /// kl, 0 is itakura-saito, any other finite β its own divergence (Févotte & Idier's
+    /// updates). With β ≤ 0, V must have no zero entry.
+    #[arg(long, value_name = "X", conflicts_with = "loss")]
+    pub beta: Option<f64>,
+    /// Regularisation weight of W (scikit-learn's alpha_W): the objective gains
+    /// n·α_W·(ρ‖W‖₁ + ½(1−ρ)‖W‖²), n the columns of V and ρ the --l1-ratio. Supported with
+    /// frobenius (L1 and L2) and kl (--l1-ratio 1 only); other combinations are refused as a
+    /// bad command line (exit code 2).
+    #[arg(long, value_name = "X", default_value_t = 0.0)]
+    pub alpha_w: f64,
+    /// Regularisation weight of H (scikit-learn's alpha_H), scaled by m, the rows of V
+    /// [default: the same as --alpha-w].
+    #[arg(long, value_name = "X")]
+    pub alpha_h: Option<f64>,
+    /// The share ρ ∈ [0, 1] of L1 in the regularisation: 0 is pure L2 (ridge), 1 pure L1
+    /// (sparse factors).
+    #[arg(long, value_name = "X", default_value_t = 0.0)]
+    pub l1_ratio: f64,
+    /// Fit this many times from random starts (seeds --seed, --seed + 1, …) and keep the fit
+    /// with the lowest final loss. Only with --init random.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub n_init: usize,
     /// The linear-algebra backend.
     #[arg(long, value_enum, default_value_t = BackendArg::Faer)]
     pub backend: BackendArg,

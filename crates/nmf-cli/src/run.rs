@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use nmf_core::{
-    DenseBackend, Loss, LossRecord, MatrixRole, Nmf, NmfError, NmfValidParams, Progress, Scalar,
+    DenseBackend, Init, Loss, LossRecord, MatrixRole, Nmf, NmfError, NmfValidParams, Progress,
+    Scalar,
 };
 
 use crate::cli::{
@@ -60,6 +61,10 @@ pub enum Verbosity {
 #[derive(Debug, Clone)]
 struct Settings {
     params: NmfValidParams,
+    /// --alpha-w, --alpha-h (resolved) and --l1-ratio, for the summary.
+    alpha_w: f64,
+    alpha_h: f64,
+    l1_ratio: f64,
     backend: BackendArg,
     dtype: DtypeArg,
     threads: Option<usize>,
@@ -77,16 +82,45 @@ fn settings(
     default_tol: f64,
     default_out: &str,
 ) -> Result<Settings, CliError> {
-    let loss = match o.loss.unwrap_or(default_loss) {
-        LossArg::Frobenius => Loss::Frobenius,
-        LossArg::Kl => Loss::KullbackLeibler,
+    let loss = match (o.beta, o.loss.unwrap_or(default_loss)) {
+        (Some(beta), _) => {
+            if !beta.is_finite() {
+                return Err(CliError::usage(format!(
+                    "--beta must be a finite number, got {beta}"
+                )));
+            }
+            Loss::beta(beta)
+        }
+        (None, LossArg::Frobenius) => Loss::Frobenius,
+        (None, LossArg::Kl) => Loss::KullbackLeibler,
+        (None, LossArg::ItakuraSaito) => Loss::ItakuraSaito,
     };
+    let alpha_h = o.alpha_h.unwrap_or(o.alpha_w);
+    for (name, a) in [("--alpha-w", o.alpha_w), ("--alpha-h", alpha_h)] {
+        if !(a.is_finite() && a >= 0.0) {
+            return Err(CliError::usage(format!(
+                "{name} must be finite and ≥ 0, got {}",
+                crate::matrix::fmt_num(a)
+            )));
+        }
+    }
+    if !(0.0..=1.0).contains(&o.l1_ratio) {
+        return Err(CliError::usage(format!(
+            "--l1-ratio must be in [0, 1], got {}",
+            crate::matrix::fmt_num(o.l1_ratio)
+        )));
+    }
     let mut p = Nmf::params(rank)
         .loss(loss)
         .max_iter(o.max_iter.unwrap_or(default_max_iter))
         .tol(o.tol.unwrap_or(default_tol))
         .check_every(o.check_every)
-        .seed(o.seed);
+        .seed(o.seed)
+        .init(Init::Random)
+        .n_init(o.n_init)
+        .alpha_w(o.alpha_w)
+        .alpha_h(alpha_h)
+        .l1_ratio(o.l1_ratio);
     if let Some(eps) = o.eps {
         p = p.eps(eps);
     }
@@ -95,11 +129,19 @@ fn settings(
             NmfError::ZeroRank => "--rank must be at least 1".to_string(),
             NmfError::ZeroMaxIter => "--max-iter must be at least 1".to_string(),
             NmfError::ZeroCheckEvery => "--check-every must be at least 1".to_string(),
+            NmfError::ZeroNInit => "--n-init must be at least 1".to_string(),
             NmfError::InvalidTol(t) => format!("--tol must be finite and ≥ 0, got {t}"),
             NmfError::InvalidEps(e) => format!("--eps must be finite and > 0, got {e}"),
+            NmfError::InvalidBeta(b) => format!("--beta must be a finite number, got {b}"),
+            NmfError::InvalidRegularization { .. } => unsupported_regularization(&e, loss),
             other => other.to_string(),
         })
     })?;
+    if o.n_init > 1 && o.init == InitArg::Custom {
+        return Err(CliError::usage(
+            "--n-init restarts from random starts: it cannot be used with --init custom",
+        ));
+    }
     let init = match (o.init, &o.w0, &o.h0) {
         (InitArg::Custom, Some(w0), Some(h0)) => Some((w0.clone(), h0.clone())),
         (InitArg::Custom, _, _) => {
@@ -129,6 +171,9 @@ fn settings(
     }
     Ok(Settings {
         params,
+        alpha_w: o.alpha_w,
+        alpha_h,
+        l1_ratio: o.l1_ratio,
         backend: o.backend,
         dtype: o.dtype,
         threads: o.threads,
@@ -139,11 +184,26 @@ fn settings(
     })
 }
 
+/// The message for a regularisation the loss does not support: the library's reason and how
+/// to change the command line.
+fn unsupported_regularization(e: &NmfError, loss: Loss) -> String {
+    let hint = match loss {
+        Loss::KullbackLeibler => "use --l1-ratio 1 (L1 only) or --loss frobenius",
+        _ => {
+            "use --loss frobenius (L1 and L2) or kl (with --l1-ratio 1), or leave out --alpha-w and --alpha-h"
+        }
+    };
+    format!("{e}; {hint}")
+}
+
 /// The progress display: a bar on a terminal, plain lines otherwise, nothing when quiet.
+/// With `--n-init` restarts the bar runs over all of them and the lines name the restart.
 struct Reporter {
     mode: Mode,
     verbose: bool,
     max_iter: usize,
+    n_init: usize,
+    restart: usize,
     next_line: usize,
     start: Instant,
 }
@@ -155,12 +215,12 @@ enum Mode {
 }
 
 impl Reporter {
-    fn new(verbosity: Verbosity, max_iter: usize) -> Self {
+    fn new(verbosity: Verbosity, max_iter: usize, n_init: usize) -> Self {
         let mode = match verbosity {
             Verbosity::Quiet => Mode::Silent,
             _ if std::io::stderr().is_terminal() => {
                 let bar = ProgressBar::with_draw_target(
-                    Some(max_iter as u64),
+                    Some(max_iter.saturating_mul(n_init) as u64),
                     ProgressDrawTarget::stderr(),
                 );
                 let style = ProgressStyle::with_template(
@@ -184,20 +244,32 @@ impl Reporter {
             mode,
             verbose: verbosity == Verbosity::Verbose,
             max_iter,
+            n_init,
+            restart: 0,
             next_line: 0,
             start: Instant::now(),
         }
     }
 
     fn update(&mut self, p: &Progress) {
+        if p.restart != self.restart {
+            self.restart = p.restart;
+            self.next_line = 0;
+        }
+        let done = p.restart * self.max_iter + p.iteration;
+        let restart = if self.n_init > 1 {
+            format!("restart {}/{}: ", p.restart + 1, self.n_init)
+        } else {
+            String::new()
+        };
         match &self.mode {
             Mode::Silent => {}
             Mode::Bar(bar) => {
-                bar.set_position(p.iteration as u64);
+                bar.set_position(done as u64);
                 if let Some(l) = p.loss {
-                    bar.set_message(format!("{l:.6e}"));
+                    bar.set_message(format!("{restart}{l:.6e}"));
                     if self.verbose {
-                        bar.println(format!("iteration {}: loss {l:.6e}", p.iteration));
+                        bar.println(format!("{restart}iteration {}: loss {l:.6e}", p.iteration));
                     }
                 }
             }
@@ -210,10 +282,10 @@ impl Reporter {
                         || p.iteration == self.max_iter)
                 {
                     let secs = self.start.elapsed().as_secs_f64();
-                    let rate = p.iteration as f64 / secs.max(1e-9);
-                    let left = (self.max_iter - p.iteration) as f64 / rate;
+                    let rate = done as f64 / secs.max(1e-9);
+                    let left = (self.max_iter * self.n_init - done) as f64 / rate;
                     eprintln!(
-                        "iteration {}/{}  loss {l:.6e}  {rate:.1} it/s  {} left",
+                        "{restart}iteration {}/{}  loss {l:.6e}  {rate:.1} it/s  {} left",
                         p.iteration,
                         self.max_iter,
                         fmt_duration(left)
@@ -293,6 +365,7 @@ fn fit_error(e: NmfError, s: &Sources<'_>) -> CliError {
         | NmfError::NegativeEntry { matrix, .. }
         | NmfError::NonFiniteEntry { matrix, .. }
         | NmfError::ShapeMismatch { matrix, .. } => Some(*matrix),
+        NmfError::ZeroEntryForBeta { .. } => Some(MatrixRole::V),
         _ => None,
     };
     match role {
@@ -378,7 +451,7 @@ fn dispatch(
     init: Option<(&Matrix, &Matrix)>,
     sources: &Sources<'_>,
 ) -> Result<Fitted, CliError> {
-    let mut reporter = Reporter::new(s.verbosity, s.params.max_iter());
+    let mut reporter = Reporter::new(s.verbosity, s.params.max_iter(), s.params.n_init());
     match s.backend {
         BackendArg::Faer => {
             let n = s.threads.unwrap_or(0);
@@ -435,10 +508,21 @@ fn read_init(
     Ok(Some((w0, h0)))
 }
 
+/// The loss as `summary.json` names it: its --loss value, or `beta` (β in the summary).
 fn loss_name(l: Loss) -> &'static str {
     match l {
+        Loss::Frobenius => "frobenius",
         Loss::KullbackLeibler => "kl",
-        _ => "frobenius",
+        Loss::ItakuraSaito => "itakura-saito",
+        _ => "beta",
+    }
+}
+
+/// The loss in messages: `frobenius`, `kl`, `itakura-saito` or `beta(0.5)`.
+fn loss_label(l: Loss) -> String {
+    match l {
+        Loss::Frobenius | Loss::KullbackLeibler | Loss::ItakuraSaito => loss_name(l).into(),
+        _ => format!("beta({})", l.beta_value()),
     }
 }
 
@@ -488,6 +572,7 @@ fn summary(
     outputs: &[String],
 ) -> String {
     let p = &s.params;
+    let penalty = p.penalty(v.rows, v.cols);
     let json = serde_json::json!({
         "command": command,
         "input": input,
@@ -502,6 +587,17 @@ fn summary(
         "parameters": {
             "rank": p.rank(),
             "loss": loss_name(p.loss()),
+            "beta": p.loss().beta_value(),
+            "alpha_w": s.alpha_w,
+            "alpha_h": s.alpha_h,
+            "l1_ratio": s.l1_ratio,
+            "penalty": {
+                "l1_w": penalty.l1_w,
+                "l2_w": penalty.l2_w,
+                "l1_h": penalty.l1_h,
+                "l2_h": penalty.l2_h,
+            },
+            "n_init": p.n_init(),
             "max_iter": p.max_iter(),
             "tol": p.tol(),
             "check_every": p.check_every(),
@@ -519,6 +615,7 @@ fn summary(
         "iterations": f.n_iter,
         "converged": f.converged,
         "final_loss": f.history.last().map(|r| r.loss),
+        "loss_includes_penalty": !penalty.is_zero(),
         "loss_history": f.history.iter().map(|r| serde_json::json!({
             "iteration": r.iteration,
             "loss": r.loss,
@@ -537,19 +634,25 @@ fn summary(
 
 fn describe_run(f: &Fitted, s: &Settings) -> String {
     let loss = f.history.last().map_or(f64::NAN, |r| r.loss);
+    let what = if s.alpha_w == 0.0 && s.alpha_h == 0.0 {
+        format!("{} loss", loss_label(s.params.loss()))
+    } else {
+        format!("{} loss + regularisation", loss_label(s.params.loss()))
+    };
+    let restarts = if s.params.n_init() > 1 {
+        format!(" (best of {} restarts)", s.params.n_init())
+    } else {
+        String::new()
+    };
     if f.converged {
         format!(
-            "converged after {} iterations in {:.2} s: {} loss {loss:.6e}",
-            f.n_iter,
-            f.seconds,
-            loss_name(s.params.loss())
+            "converged after {} iterations{restarts} in {:.2} s: {what} {loss:.6e}",
+            f.n_iter, f.seconds,
         )
     } else {
         format!(
-            "ran {} iterations (--max-iter) in {:.2} s: {} loss {loss:.6e}",
-            f.n_iter,
-            f.seconds,
-            loss_name(s.params.loss())
+            "ran {} iterations (--max-iter){restarts} in {:.2} s: {what} {loss:.6e}",
+            f.n_iter, f.seconds,
         )
     }
 }
@@ -558,11 +661,11 @@ fn print_settings(s: &Settings, v: &Matrix, what: &str) {
     if s.verbosity == Verbosity::Verbose {
         let p = &s.params;
         eprintln!(
-            "{what}: V is {}×{}; rank {}, loss {}, backend {}, {}, max-iter {}, tol {}, check-every {}, seed {}, init {}",
+            "{what}: V is {}×{}; rank {}, loss {}, backend {}, {}, max-iter {}, tol {}, check-every {}, seed {}, init {}, n-init {}, alpha-w {}, alpha-h {}, l1-ratio {}",
             v.rows,
             v.cols,
             p.rank(),
-            loss_name(p.loss()),
+            loss_label(p.loss()),
             s.backend.name(),
             match s.dtype {
                 DtypeArg::F32 => "f32",
@@ -572,7 +675,11 @@ fn print_settings(s: &Settings, v: &Matrix, what: &str) {
             p.tol(),
             p.check_every(),
             p.seed(),
-            if s.init.is_some() { "custom" } else { "random" }
+            if s.init.is_some() { "custom" } else { "random" },
+            p.n_init(),
+            s.alpha_w,
+            s.alpha_h,
+            s.l1_ratio,
         );
     }
 }
@@ -697,7 +804,8 @@ pub fn demo(args: &DemoArgs) -> Result<(), CliError> {
     let mut staged = Staged::new(&s.out)?;
     let mut outputs = write_factors(&mut staged, &f, s.dtype, s.csv)?;
     let pics = ["basis.png", "reconstructions.png", "loss.svg"];
-    let (basis, recon, loss) = demo_pictures(&f, &d, s.params.loss())?;
+    let (basis, recon, loss) =
+        demo_pictures(&f, &d, s.params.loss(), s.alpha_w > 0.0 || s.alpha_h > 0.0)?;
     staged.add(pics[0], &basis)?;
     staged.add(pics[1], &recon)?;
     staged.add(pics[2], loss.as_bytes())?;
@@ -755,6 +863,7 @@ fn demo_pictures(
     f: &Fitted,
     d: &digits::Digits,
     loss: Loss,
+    penalised: bool,
 ) -> Result<(Vec<u8>, Vec<u8>, String), CliError> {
     let (w, h) = (&f.w, &f.h);
     let k = w.cols;
@@ -812,10 +921,35 @@ fn demo_pictures(
 
     let points: Vec<(usize, f64)> = f.history.iter().map(|r| (r.iteration, r.loss)).collect();
     let (title, label) = match loss {
-        Loss::KullbackLeibler => ("nmf demo: KL divergence D(V‖WH) of the digits", "D(V‖WH)"),
-        _ => ("nmf demo: ½‖V − WH‖² of the digits", "½‖V − WH‖²"),
+        Loss::KullbackLeibler => (
+            "nmf demo: KL divergence D(V‖WH) of the digits".to_string(),
+            "D(V‖WH)".to_string(),
+        ),
+        Loss::Frobenius => (
+            "nmf demo: ½‖V − WH‖² of the digits".to_string(),
+            "½‖V − WH‖²".to_string(),
+        ),
+        Loss::ItakuraSaito => (
+            "nmf demo: Itakura–Saito divergence of the digits".to_string(),
+            "D_IS(V‖WH)".to_string(),
+        ),
+        _ => (
+            format!(
+                "nmf demo: β-divergence (β = {}) of the digits",
+                loss.beta_value()
+            ),
+            "D_β(V‖WH)".to_string(),
+        ),
     };
-    let svg = picture::loss_svg(&points, title, label);
+    let (title, label) = if penalised {
+        (
+            format!("{title}, with regularisation"),
+            format!("{label} + penalty"),
+        )
+    } else {
+        (title, label)
+    };
+    let svg = picture::loss_svg(&points, &title, &label);
     Ok((basis, recon, svg))
 }
 

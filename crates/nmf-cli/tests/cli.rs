@@ -633,7 +633,7 @@ fn every_error_is_one_line_with_its_exit_code() {
         d,
         &with(fit("v.csv"), &["--loss", "l2"]),
         2,
-        "invalid value 'l2' for '--loss <LOSS>' [possible values: frobenius, kl]",
+        "invalid value 'l2' for '--loss <LOSS>' [possible values: frobenius, kl, itakura-saito]",
     );
     fails(
         d,
@@ -1009,5 +1009,360 @@ fn threads_eps_and_csv_options_reach_the_fit() {
     assert_eq!(
         stderr(&o),
         "error: v.tsv:2:1: cannot read '2\t5\t2\t4\t7' as a number\n"
+    );
+}
+
+/// The summary of a quiet fit of `v.csv` with these extra options, written to `out`.
+fn fit_summary(dir: &Path, out: &str, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["fit", "v.csv", "--out", out, "-q"];
+    args.extend_from_slice(extra);
+    let o = nmf(dir, &args);
+    assert!(o.status.success(), "{extra:?}: {}", stderr(&o));
+    read_json(&dir.join(out).join("summary.json"))
+}
+
+fn losses(s: &serde_json::Value) -> Vec<f64> {
+    s["loss_history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["loss"].as_f64().unwrap())
+        .collect()
+}
+
+#[test]
+fn beta_selects_the_divergence() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    write_every_format(dir, &rank2());
+    // Strictly positive data for the Itakura–Saito divergence.
+    let mut pos = rank2();
+    pos.data.iter_mut().for_each(|x| *x += 1.0);
+    std::fs::write(dir.join("pos.csv"), csv_text(&pos, ",")).unwrap();
+
+    // β = 2 and β = 1 are exactly --loss frobenius and --loss kl.
+    let s = fit_summary(dir, "b2", &["-k", "2", "--beta", "2"]);
+    assert_eq!(s["parameters"]["loss"], "frobenius");
+    assert_eq!(s["parameters"]["beta"], 2.0);
+    let s = fit_summary(dir, "fro", &["-k", "2"]);
+    assert_eq!(s["parameters"]["beta"], 2.0, "the default is β = 2");
+    assert_eq!(
+        read_npy(&dir.join("b2/W.npy")),
+        read_npy(&dir.join("fro/W.npy"))
+    );
+    let s = fit_summary(dir, "b1", &["-k", "2", "--beta", "1"]);
+    assert_eq!(s["parameters"]["loss"], "kl");
+    fit_summary(dir, "kl", &["-k", "2", "--loss", "kl"]);
+    assert_eq!(
+        read_npy(&dir.join("b1/W.npy")),
+        read_npy(&dir.join("kl/W.npy"))
+    );
+
+    // Another β: its own divergence, recorded, with a non-increasing loss, and other factors.
+    for beta in ["0.5", "1.5", "3"] {
+        let out = format!("b{beta}");
+        let s = fit_summary(dir, &out, &["-k", "2", "--beta", beta, "--tol", "0"]);
+        assert_eq!(s["parameters"]["loss"], "beta");
+        assert_eq!(s["parameters"]["beta"], beta.parse::<f64>().unwrap());
+        // Non-increasing up to rounding (the loss falls to ~1e-7 of its start: exact data).
+        let l = losses(&s);
+        let slack = 1e-12 * l[0];
+        assert!(
+            l.windows(2).all(|p| p[1] <= p[0] * (1.0 + 1e-9) + slack),
+            "{l:?}"
+        );
+        assert!(l.last().unwrap() < &(l[0] * 0.5), "β = {beta}: {l:?}");
+        assert_ne!(
+            read_npy(&dir.join(&out).join("W.npy")),
+            read_npy(&dir.join("fro/W.npy"))
+        );
+    }
+
+    // Itakura–Saito, by name (or `is`) or as β = 0, on data without zeros.
+    for (out, opts) in [
+        ("is1", ["--loss", "itakura-saito"]),
+        ("is2", ["--loss", "is"]),
+        ("is3", ["--beta", "0"]),
+    ] {
+        let mut args = vec!["fit", "pos.csv", "-k", "2", "--out", out, "-q"];
+        args.extend_from_slice(&opts);
+        let o = nmf(dir, &args);
+        assert!(o.status.success(), "{opts:?}: {}", stderr(&o));
+        let s = read_json(&dir.join(out).join("summary.json"));
+        assert_eq!(s["parameters"]["loss"], "itakura-saito");
+        assert_eq!(s["parameters"]["beta"], 0.0);
+    }
+    assert_eq!(
+        read_npy(&dir.join("is1/W.npy")),
+        read_npy(&dir.join("is3/W.npy"))
+    );
+
+    // The message names the loss.
+    let o = nmf(
+        dir,
+        &["fit", "v.csv", "-k", "2", "--beta", "0.5", "--out", "m"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains(": beta(0.5) loss "), "{}", stdout(&o));
+}
+
+/// How many entries equal the smallest one (the lower bound ε, where L1 pushes entries).
+fn at_minimum(m: &Matrix) -> usize {
+    let min = m.data.iter().copied().fold(f64::INFINITY, f64::min);
+    m.data.iter().filter(|&&x| x <= min * (1.0 + 1e-9)).count()
+}
+
+#[test]
+fn regularisation_reaches_the_fit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    write_every_format(dir, &rank2());
+    let plain = fit_summary(dir, "plain", &["-k", "3"]);
+    assert_eq!(plain["parameters"]["alpha_w"], 0.0);
+    assert_eq!(plain["parameters"]["alpha_h"], 0.0);
+    assert_eq!(plain["parameters"]["l1_ratio"], 0.0);
+    assert_eq!(plain["loss_includes_penalty"], false);
+
+    // L1 on both factors (--alpha-h defaults to --alpha-w): sparser W.
+    let l1 = fit_summary(
+        dir,
+        "l1",
+        &["-k", "3", "--alpha-w", "0.2", "--l1-ratio", "1"],
+    );
+    let p = &l1["parameters"];
+    assert_eq!(
+        (
+            p["alpha_w"].as_f64(),
+            p["alpha_h"].as_f64(),
+            p["l1_ratio"].as_f64()
+        ),
+        (Some(0.2), Some(0.2), Some(1.0))
+    );
+    // scikit-learn's scaling: l1_w = n·α_W·ρ, l1_h = m·α_H·ρ for V of 6×5.
+    assert_eq!(p["penalty"]["l1_w"], 5.0 * 0.2);
+    assert_eq!(p["penalty"]["l1_h"], 6.0 * 0.2);
+    assert_eq!(p["penalty"]["l2_w"], 0.0);
+    assert_eq!(l1["loss_includes_penalty"], true);
+    let sparse = at_minimum(&read_npy(&dir.join("l1/W.npy")));
+    let dense = at_minimum(&read_npy(&dir.join("plain/W.npy")));
+    assert!(
+        sparse >= dense + 3,
+        "L1 sets more entries of W to the bound: {sparse} against {dense}"
+    );
+
+    // L2 and a separate --alpha-h; KL with L1.
+    let s = fit_summary(
+        dir,
+        "l2",
+        &[
+            "-k",
+            "3",
+            "--alpha-w",
+            "0.1",
+            "--alpha-h",
+            "0.05",
+            "--tol",
+            "0",
+        ],
+    );
+    let p = &s["parameters"];
+    assert_eq!(
+        (p["alpha_h"].as_f64(), p["l1_ratio"].as_f64()),
+        (Some(0.05), Some(0.0))
+    );
+    assert_eq!(p["penalty"]["l2_w"], 5.0 * 0.1);
+    let l = losses(&s);
+    assert!(l.windows(2).all(|p| p[1] <= p[0] * (1.0 + 1e-9)), "{l:?}");
+    assert_ne!(
+        read_npy(&dir.join("l2/W.npy")),
+        read_npy(&dir.join("plain/W.npy"))
+    );
+    let s = fit_summary(
+        dir,
+        "kl1",
+        &[
+            "-k",
+            "3",
+            "--loss",
+            "kl",
+            "--alpha-w",
+            "0.1",
+            "--l1-ratio",
+            "1",
+        ],
+    );
+    assert_eq!(s["parameters"]["loss"], "kl");
+    assert_eq!(s["parameters"]["alpha_w"], 0.1);
+}
+
+#[test]
+fn n_init_keeps_the_best_of_its_restarts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    write_every_format(dir, &rank2());
+    let common = ["-k", "3", "--max-iter", "30", "--tol", "0"];
+    let single: Vec<f64> = (0..4)
+        .map(|seed| {
+            let seed = seed.to_string();
+            let mut args = common.to_vec();
+            args.extend_from_slice(&["--seed", &seed]);
+            let s = fit_summary(dir, &format!("s{seed}"), &args);
+            assert_eq!(s["parameters"]["n_init"], 1);
+            s["final_loss"].as_f64().unwrap()
+        })
+        .collect();
+    let mut args = common.to_vec();
+    args.extend_from_slice(&["--n-init", "4"]);
+    let s = fit_summary(dir, "best", &args);
+    assert_eq!(s["parameters"]["n_init"], 4);
+    let best = single.iter().copied().fold(f64::INFINITY, f64::min);
+    assert_eq!(s["final_loss"].as_f64(), Some(best), "{single:?}");
+    let which = single.iter().position(|&l| l == best).unwrap();
+    assert_eq!(
+        read_npy(&dir.join("best/W.npy")),
+        read_npy(&dir.join(format!("s{which}/W.npy"))),
+        "the kept fit is the restart with seed --seed + {which}"
+    );
+
+    // Progress lines name the restart.
+    let o = nmf(
+        dir,
+        &[
+            "fit",
+            "v.csv",
+            "-k",
+            "2",
+            "--n-init",
+            "2",
+            "--max-iter",
+            "20",
+            "--tol",
+            "0",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("restart 1/2: iteration 20/20"), "{err}");
+    assert!(err.contains("restart 2/2: iteration 20/20"), "{err}");
+    assert!(
+        stdout(&o).contains("(best of 2 restarts)"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn bad_beta_regularisation_and_restarts_are_one_line_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    write_every_format(d, &rank2());
+    std::fs::write(d.join("w0.csv"), "1,1\n1,1\n1,1\n1,1\n1,1\n1,1\n").unwrap();
+    std::fs::write(d.join("h0.csv"), "1,1,1,1,1\n1,1,1,1,1\n").unwrap();
+    let fit = |extra: &[&'static str]| {
+        let mut a = vec!["fit", "v.csv", "-k", "2"];
+        a.extend_from_slice(extra);
+        a
+    };
+    // Zeros in V with β ≤ 0: a data error (1) naming the file and the first zero.
+    let zero = |beta: &str| {
+        format!(
+            "v.csv: V has a zero at row 0, column 2 (0-based), but the β-divergence with β = {beta} \
+             is infinite at zero entries: use β > 0, or add a small offset to V"
+        )
+    };
+    fails(d, &fit(&["--beta", "0"]), 1, &zero("0"));
+    fails(d, &fit(&["--loss", "is"]), 1, &zero("0"));
+    fails(d, &fit(&["--beta", "-0.5"]), 1, &zero("-0.5"));
+    fails(
+        d,
+        &["fit", "coord.mtx", "-k", "2", "--beta", "-0.5"],
+        1,
+        &zero("-0.5").replace("v.csv", "coord.mtx"),
+    );
+    fails(
+        d,
+        &["demo", "--beta", "0"],
+        1,
+        "the bundled digits: V has a zero at row 0, column 0 (0-based), but the β-divergence \
+         with β = 0 is infinite at zero entries: use β > 0, or add a small offset to V",
+    );
+    // Parameters: a bad command line (2), before any file is read.
+    fails(
+        d,
+        &fit(&["--beta", "1", "--loss", "kl"]),
+        2,
+        "the argument '--beta <X>' cannot be used with '--loss <LOSS>'",
+    );
+    fails(
+        d,
+        &fit(&["--beta", "inf"]),
+        2,
+        "--beta must be a finite number, got inf",
+    );
+    fails(
+        d,
+        &fit(&["--loss", "kl", "--alpha-w", "0.1"]),
+        2,
+        "invalid regularisation: the kl loss supports L1 penalties only (l1_ratio = 1): its \
+         multiplicative update with an L2 penalty has no auxiliary function, so the objective \
+         could rise; use --l1-ratio 1 (L1 only) or --loss frobenius",
+    );
+    fails(
+        d,
+        &fit(&["--beta", "0.5", "--alpha-h", "1", "--l1-ratio", "1"]),
+        2,
+        "invalid regularisation: the beta(0.5) loss supports no penalty: its multiplicative \
+         update with an L2 penalty has no auxiliary function, so the objective could rise; use \
+         --loss frobenius (L1 and L2) or kl (with --l1-ratio 1), or leave out --alpha-w and \
+         --alpha-h",
+    );
+    fails(
+        d,
+        &[
+            "fit",
+            "missing.csv",
+            "-k",
+            "2",
+            "--loss",
+            "kl",
+            "--alpha-w",
+            "1",
+        ],
+        2,
+        "invalid regularisation: the kl loss supports L1 penalties only (l1_ratio = 1): its \
+         multiplicative update with an L2 penalty has no auxiliary function, so the objective \
+         could rise; use --l1-ratio 1 (L1 only) or --loss frobenius",
+    );
+    fails(
+        d,
+        &fit(&["--alpha-w", "-1"]),
+        2,
+        "--alpha-w must be finite and ≥ 0, got -1",
+    );
+    fails(
+        d,
+        &fit(&["--alpha-w", "1", "--alpha-h", "nan"]),
+        2,
+        "--alpha-h must be finite and ≥ 0, got NaN",
+    );
+    fails(
+        d,
+        &fit(&["--l1-ratio", "1.5"]),
+        2,
+        "--l1-ratio must be in [0, 1], got 1.5",
+    );
+    fails(
+        d,
+        &fit(&["--n-init", "0"]),
+        2,
+        "--n-init must be at least 1",
+    );
+    fails(
+        d,
+        &fit(&[
+            "--n-init", "3", "--init", "custom", "--w0", "w0.csv", "--h0", "h0.csv",
+        ]),
+        2,
+        "--n-init restarts from random starts: it cannot be used with --init custom",
     );
 }
