@@ -132,6 +132,21 @@ pub enum NmfError {
     /// β is not a finite number.
     #[error("beta must be a finite number, got {0}")]
     InvalidBeta(f64),
+    /// An SVD-based initialisation with a rank above min(m, n).
+    #[error(
+        "init {init:?} needs the rank ({rank}) to be at most min(m, n) = {} for a {rows}×{cols} V; \
+         use Init::Random or a lower rank", rows.min(cols)
+    )]
+    RankTooLargeForSvdInit {
+        /// The initialisation asked for.
+        init: crate::Init,
+        /// The rank.
+        rank: usize,
+        /// Rows of V.
+        rows: usize,
+        /// Columns of V.
+        cols: usize,
+    },
     /// The rank is 0.
     #[error("the rank must be at least 1")]
     ZeroRank,

@@ -4,8 +4,8 @@ use core::ops::ControlFlow;
 
 use crate::update::{MuSolver, check_data};
 use crate::{
-    DataOps, Fixed, Init, Loss, MatrixBackend, MatrixRole, Nmf, NmfError, NmfParams,
-    NmfValidParams, Scalar,
+    DataOps, Fixed, Loss, MatrixBackend, MatrixRole, Nmf, NmfError, NmfParams, NmfValidParams,
+    Scalar,
 };
 
 /// One evaluation of the loss during a fit.
@@ -194,18 +194,38 @@ impl NmfValidParams {
         let (m, n) = check_data(backend, v)?;
         let k = self.rank;
         let mean = backend.data_sum(v) / (m as f64 * n as f64);
+        let variant = self.init.nndsvd_variant(k, m, n);
+        if variant.is_some() && k > m.min(n) {
+            return Err(NmfError::RankTooLargeForSvdInit {
+                init: self.init,
+                rank: k,
+                rows: m,
+                cols: n,
+            });
+        }
+        // One SVD serves every restart (only nndsvdar's fill depends on the seed). The
+        // backend's own SVD is exact but computes every singular triplet; when k is well
+        // below min(m, n), the randomized SVD is far faster and as accurate as NNDSVD needs.
+        let svd = variant.map(|_| {
+            if m.min(n) <= 4 * (k + crate::svd::OVERSAMPLES) {
+                crate::svd::truncated_svd(backend, v, k, self.seed)
+            } else {
+                crate::svd::randomized_svd(backend, v, k, self.seed)
+            }
+        });
+        let to = |rows, cols, d: Vec<f64>| {
+            backend.from_fn(rows, cols, |i, j| T::from_f64(d[i * cols + j]))
+        };
         let mut best: Option<NmfModel<T, B>> = None;
         for restart in 0..self.n_init {
             let seed = self.seed.wrapping_add(restart as u64);
-            let (w0, h0) = match self.init {
-                Init::Random => {
-                    let (w, h) = crate::init::random_factors(m, n, k, mean, seed);
-                    let to = |rows, cols, d: Vec<f64>| {
-                        backend.from_fn(rows, cols, |i, j| T::from_f64(d[i * cols + j]))
-                    };
-                    (to(m, k, w), to(k, n, h))
+            let (w, h) = match (&svd, variant) {
+                (Some(svd), Some(variant)) => {
+                    crate::nndsvd::nndsvd_factors(svd, variant, mean, seed)
                 }
+                _ => crate::init::random_factors(m, n, k, mean, seed),
             };
+            let (w0, h0) = (to(m, k, w), to(k, n, h));
             let model = self.run(backend, v, w0, h0, mean, restart, &mut observer)?;
             if best
                 .as_ref()

@@ -77,16 +77,48 @@ impl core::fmt::Display for Loss {
 
 /// How the initial W and H are chosen when none are given
 /// (custom factors go through [`NmfValidParams::fit_from`]).
+///
+/// Whatever the choice, entries below ε are lifted to ε before the first iteration (a zero
+/// would never move under a multiplicative update).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum Init {
+    /// scikit-learn's default: [`Init::Nndsvda`] when k ≤ min(m, n), else [`Init::Random`].
+    #[default]
+    Auto,
     /// Seeded random, scaled like scikit-learn's `init='random'`: every entry is
     /// `|N(0, 1)|·√(mean(V)/k)`, drawn from a ChaCha8 generator seeded with the `seed`
     /// parameter, H first (row-major) then W (row-major), in `f64` and rounded to the scalar.
-    /// The same seed gives the same factors on every backend and every run. Entries below ε
-    /// are lifted to ε.
-    #[default]
+    /// The same seed gives the same factors on every backend and every run.
     Random,
+    /// NNDSVD (Boutsidis & Gallopoulos 2008), from a truncated SVD of V: sparse factors with
+    /// exact zeros (lifted to ε). Needs k ≤ min(m, n).
+    Nndsvd,
+    /// NNDSVD with its zeros filled with mean(V). Needs k ≤ min(m, n).
+    Nndsvda,
+    /// NNDSVD with its zeros filled with small random values (mean(V)/100·|N(0,1)|, seeded).
+    /// Needs k ≤ min(m, n).
+    Nndsvdar,
+}
+
+impl Init {
+    /// The NNDSVD variant, if this is one, after resolving [`Init::Auto`] for rank `k` and a
+    /// V of shape m×n.
+    pub fn nndsvd_variant(
+        self,
+        k: usize,
+        m: usize,
+        n: usize,
+    ) -> Option<crate::nndsvd::NndsvdVariant> {
+        use crate::nndsvd::NndsvdVariant as N;
+        match self {
+            Init::Auto if k <= m.min(n) => Some(N::Nndsvda),
+            Init::Auto | Init::Random => None,
+            Init::Nndsvd => Some(N::Nndsvd),
+            Init::Nndsvda => Some(N::Nndsvda),
+            Init::Nndsvdar => Some(N::Nndsvdar),
+        }
+    }
 }
 
 /// Which factor, if any, keeps its initial value during a fit.
@@ -126,7 +158,7 @@ impl Nmf {
             max_iter: 200,
             tol: 1e-4,
             check_every: 10,
-            init: Init::Random,
+            init: Init::Auto,
             seed: 0,
             eps: None,
             fixed: Fixed::None,
@@ -141,8 +173,8 @@ impl Nmf {
 /// Parameters of a fit, not yet validated. Every setter takes and returns `self`.
 ///
 /// Defaults (as scikit-learn's `NMF` where it has the setting): loss [`Loss::Frobenius`],
-/// `max_iter` 200, `tol` 1e-4, `check_every` 10, [`Init::Random`], `seed` 0, and ε chosen from
-/// the data ([`NmfValidParams::eps_for`]).
+/// `max_iter` 200, `tol` 1e-4, `check_every` 10, [`Init::Auto`] (NNDSVDA when the rank allows,
+/// else random), `seed` 0, and ε chosen from the data ([`NmfValidParams::eps_for`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NmfParams(NmfValidParams);
 
@@ -403,6 +435,13 @@ mod tests {
         assert_eq!(p.tol(), 1e-4);
         assert_eq!(p.check_every(), 10);
         assert_eq!(p.eps(), None);
+        assert_eq!(p.init(), Init::Auto);
+        use crate::nndsvd::NndsvdVariant;
+        assert_eq!(
+            Init::Auto.nndsvd_variant(3, 5, 4),
+            Some(NndsvdVariant::Nndsvda)
+        );
+        assert_eq!(Init::Auto.nndsvd_variant(5, 5, 4), None);
     }
 
     #[test]

@@ -143,6 +143,10 @@ macro_rules! backend_test_suite {
                 suite::check_l1_sparsity::<$t, _>(&$backend, KullbackLeibler);
             }
             #[test]
+            fn every_initialisation_fits() {
+                suite::check_initialisations::<$t, _>(&$backend);
+            }
+            #[test]
             fn bad_input_is_an_error() {
                 suite::check_bad_input::<$t, _>(&$backend);
             }

@@ -1025,7 +1025,10 @@ pub fn check_restarts<T: Scalar, B: DenseBackend<T>>(b: &B) {
     runner_with_cases(32)
         .run(&(data_case::<T>(8), 1usize..=4), |(c, n_init)| {
             let v = mat::<T, B>(b, c.m, c.n, &c.v);
-            let p = Nmf::params(c.k).max_iter(15).seed(c.seed);
+            let p = Nmf::params(c.k)
+                .init(crate::Init::Random)
+                .max_iter(15)
+                .seed(c.seed);
             let best = p.clone().n_init(n_init).fit(b, &v).unwrap();
             let singles: Vec<f64> = (0..n_init as u64)
                 .map(|r| {
@@ -1111,11 +1114,12 @@ fn share_at_eps<T: Scalar, B: DenseBackend<T>>(b: &B, model: &crate::NmfModel<T,
     all.iter().filter(|&&x| x == model.eps()).count() as f64 / all.len() as f64
 }
 
-/// An L1 penalty makes the factors sparser: from the same start, a fit with `l1_ratio = 1`
-/// and α_W = α_H = 0.5·mean(V)/k has at least as many entries at ε as the fit without, in
-/// every case, and strictly more over all cases.
+/// An L1 penalty makes the factors sparser: from the same start, fits with `l1_ratio = 1` and
+/// α_W = α_H = 0.5·mean(V)/k have more entries at ε in total than the fits without, and at
+/// least as many in at least 3/4 of the cases. (Not in every case: the penalty changes the
+/// path of a non-convex iteration, which can end in another local minimum.)
 pub fn check_l1_sparsity<T: Scalar, B: DenseBackend<T>>(b: &B, loss: Loss) {
-    let totals = std::cell::Cell::new((0.0, 0.0));
+    let totals = std::cell::Cell::new((0.0, 0.0, 0usize, 0usize));
     runner_with_cases(32)
         .run(&(4usize..=12, 4usize..=12, any::<u64>()), |(m, n, seed)| {
             let (k, vd) = low_rank_case(m, n, seed);
@@ -1130,15 +1134,71 @@ pub fn check_l1_sparsity<T: Scalar, B: DenseBackend<T>>(b: &B, loss: Loss) {
                 .fit(b, &v)
                 .unwrap();
             let (sp, sl) = (share_at_eps(b, &plain), share_at_eps(b, &l1));
-            prop_assert!(sl >= sp, "L1 made the factors less sparse: {sp} → {sl}");
-            let (a, c) = totals.get();
-            totals.set((a + sp, c + sl));
+            let (a, c, ok, cases) = totals.get();
+            totals.set((a + sp, c + sl, ok + usize::from(sl >= sp), cases + 1));
             Ok(())
         })
         .unwrap();
-    let (plain_total, l1_total) = totals.get();
+    let (plain_total, l1_total, ok, cases) = totals.get();
     assert!(
         l1_total > plain_total,
-        "L1 never made a factor sparser ({plain_total} vs {l1_total})"
+        "L1 did not make the factors sparser ({plain_total} vs {l1_total})"
     );
+    assert!(
+        4 * ok >= 3 * cases,
+        "L1 made the factors at least as sparse in only {ok} of {cases} cases"
+    );
+}
+
+/// Every initialisation (auto, random, nndsvd, nndsvda, nndsvdar) gives a fit whose factors
+/// are finite and ≥ ε and whose loss history never increases (tolerance as in
+/// [`check_fixed_factor`]), on the suite's wide inputs (zero rows, all-zero V, tiny and huge
+/// magnitudes).
+pub fn check_initialisations<T: Scalar, B: DenseBackend<T>>(b: &B) {
+    use crate::Init;
+    runner_with_cases(64)
+        .run(
+            &(
+                data_case::<T>(10),
+                prop::sample::select(vec![
+                    Init::Auto,
+                    Init::Random,
+                    Init::Nndsvd,
+                    Init::Nndsvda,
+                    Init::Nndsvdar,
+                ]),
+            ),
+            |(c, init)| {
+                let k = c.k.min(c.m.min(c.n));
+                let v = mat::<T, B>(b, c.m, c.n, &c.v);
+                let model = Nmf::params(k)
+                    .init(init)
+                    .max_iter(20)
+                    .seed(c.seed)
+                    .fit(b, &v)
+                    .unwrap();
+                let eps = model.eps();
+                for x in b
+                    .to_row_major(model.w())
+                    .into_iter()
+                    .chain(b.to_row_major(model.h()))
+                {
+                    prop_assert!(x.is_finite() && x >= eps, "{init:?}: entry {x}");
+                }
+                let sv: f64 = c.v.iter().map(|x| 0.5 * x * x).sum();
+                for pair in model.loss_history().windows(2) {
+                    let tol = 8.0
+                        * (k as f64 + 2.0)
+                        * T::unit_roundoff()
+                        * (3.0 * sv + 2.0 * pair[0].loss);
+                    prop_assert!(
+                        pair[1].loss <= pair[0].loss + tol,
+                        "{init:?}: {:?}",
+                        model.loss_history()
+                    );
+                }
+                Ok(())
+            },
+        )
+        .unwrap();
 }
