@@ -1,4 +1,4 @@
-//! The command line: `nmf fit` and `nmf demo`.
+//! The command line: `nmf fit`, `nmf transform` and `nmf demo`.
 
 use std::path::PathBuf;
 
@@ -14,15 +14,19 @@ pub const DEMO_MAX_ITER: usize = 400;
 pub const FIT_OUT: &str = "nmf-out";
 /// Default output directory of `nmf demo`.
 pub const DEMO_OUT: &str = "nmf-demo";
+/// Default output directory of `nmf transform`.
+pub const TRANSFORM_OUT: &str = "nmf-transform";
 
 /// Non-negative matrix factorization V ≈ WH (Lee & Seung's multiplicative updates).
 #[derive(Debug, Parser)]
 #[command(name = "nmf", version, propagate_version = true)]
 #[command(
     after_help = "Run `nmf demo` to see NMF learn the parts of handwritten digits, \
-                  or `nmf fit data.csv --rank 5` to factorize your own matrix.\n\n\
+                  or `nmf fit data.csv --rank 5` to factorize your own matrix, then \
+                  `nmf transform new.csv --model nmf-out` to express new samples in its basis.\n\n\
                   Exit codes: 0 done; 1 a file or its data (unreadable, malformed, a negative \
-                  or non-finite entry, a zero entry with --beta ≤ 0, shapes that do not fit); \
+                  or non-finite entry, a zero entry with --beta ≤ 0, shapes that do not fit, a \
+                  missing or corrupt model); \
                   2 the command line or its parameters (an unknown option or value, --rank 0, \
                   --tol -1, a regularisation the loss does not support); 130 Ctrl-C."
 )]
@@ -36,8 +40,12 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Factorize a matrix file V (m×n, entries ≥ 0) as W (m×k) times H (k×n), writing W.npy,
-    /// H.npy and summary.json into the output directory.
+    /// H.npy, the model (model.json, for `nmf transform`) and summary.json into the output
+    /// directory.
     Fit(FitArgs),
+    /// Find H for new data X (m×n′: the same m rows as the training data, one column per new
+    /// sample) with the W of a saved model held fixed, writing H.npy and summary.json.
+    Transform(TransformArgs),
     /// Factorize the bundled handwritten digits (a 64×1797 pixels-by-images matrix) and draw
     /// the learned basis images, digits beside their reconstructions, and the loss curve.
     Demo(DemoArgs),
@@ -66,6 +74,60 @@ pub struct FitArgs {
     /// Options shared with `nmf demo`.
     #[command(flatten)]
     pub opts: FitOptions,
+}
+
+/// `nmf transform`.
+#[derive(Debug, Args)]
+#[command(allow_negative_numbers = true)]
+pub struct TransformArgs {
+    /// The new data X (m×n′, columns are samples, the same m rows as the training data), in
+    /// any input format of `nmf fit`.
+    pub input: PathBuf,
+    /// The saved model: a directory written by `nmf fit` (its model.json, else model.npz), or
+    /// a model.json or .npz file.
+    #[arg(short, long, value_name = "DIR_OR_FILE")]
+    pub model: PathBuf,
+    /// The input's format [default: from the file extension].
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// The field delimiter of CSV input (auto: a tab if the first line has one, else a comma).
+    #[arg(long, value_enum, default_value_t)]
+    pub delimiter: Delimiter,
+    /// Whether CSV input starts with a header line (auto: if no field of the first line is a
+    /// number).
+    #[arg(long, value_enum, default_value_t)]
+    pub header: Header,
+    /// The linear-algebra backend (any backend loads a model fitted with any other).
+    #[arg(long, value_enum, default_value_t = BackendArg::Faer)]
+    pub backend: BackendArg,
+    /// The scalar type of the computation and of H.npy [default: the model's].
+    #[arg(long, value_enum)]
+    pub dtype: Option<DtypeArg>,
+    /// The most H updates.
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    pub max_iter: usize,
+    /// Stop when the loss decreased by at most this fraction over the last --check-every
+    /// updates; 0 runs exactly --max-iter updates.
+    #[arg(long, value_name = "X", default_value_t = 1e-4)]
+    pub tol: f64,
+    /// Evaluate the loss (for the stopping rule) every N updates.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub check_every: usize,
+    /// Threads for the faer backend's products (0: all cores) [default: all cores].
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// The output directory (created if needed).
+    #[arg(short, long, value_name = "DIR", default_value = TRANSFORM_OUT)]
+    pub out: PathBuf,
+    /// Also write H.csv.
+    #[arg(long)]
+    pub csv: bool,
+    /// Print nothing but errors.
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print the settings.
+    #[arg(short, long)]
+    pub verbose: bool,
 }
 
 /// `nmf demo`.
@@ -131,6 +193,20 @@ pub enum InitArg {
     Random,
     /// The factors in the files given with --w0 and --h0.
     Custom,
+}
+
+/// Which files hold the fitted model (for `nmf transform`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum ModelFormat {
+    /// model.json: W, H, the loss, ε and the history in one JSON document.
+    #[default]
+    Json,
+    /// model.npz: a zip of W.npy, H.npy and model.json, readable with numpy.load.
+    Npz,
+    /// Both model.json and model.npz.
+    Both,
+    /// No model file.
+    None,
 }
 
 /// The options of a fit, shared by `nmf fit` and `nmf demo`.
@@ -205,6 +281,9 @@ pub struct FitOptions {
     /// Also write W.csv and H.csv.
     #[arg(long)]
     pub csv: bool,
+    /// Which files hold the fitted model, for `nmf transform --model DIR`.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t)]
+    pub model_format: ModelFormat,
     /// Print nothing but errors.
     #[arg(short, long, conflicts_with = "verbose")]
     pub quiet: bool,

@@ -5,8 +5,10 @@
 //!
 //! - `nmf fit INPUT --rank K`: reads CSV (comma or tab, optional header), Matrix Market
 //!   (`.mtx`, coordinate or array) or NumPy (`.npy`) files, fits with the faer, nalgebra or
-//!   ndarray backend in f32 or f64, and writes `W.npy`, `H.npy` (and CSV on request) and
-//!   `summary.json` into the output directory.
+//!   ndarray backend in f32 or f64, and writes `W.npy`, `H.npy` (and CSV on request), the
+//!   model (`model.json` and/or `model.npz`) and `summary.json` into the output directory.
+//! - `nmf transform INPUT --model DIR`: loads a saved model into any backend and finds H for
+//!   new data (columns are samples) with W fixed, writing `H.npy` and `summary.json`.
 //! - `nmf demo`: factorizes the bundled UCI handwritten digits (64×1797, pixels by images)
 //!   and draws the learned basis images, digits beside their reconstructions, and the loss.
 //!
@@ -82,6 +84,7 @@ where
     };
     let result = match &cli.command {
         cli::Command::Fit(a) => run::fit(a),
+        cli::Command::Transform(a) => run::transform(a),
         cli::Command::Demo(a) => run::demo(a),
     };
     match result {

@@ -10,12 +10,12 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use nmf_core::{
     DenseBackend, Init, Loss, LossRecord, MatrixRole, Nmf, NmfError, NmfValidParams, Progress,
-    Scalar,
+    SavedModel, Scalar, TransformParams,
 };
 
 use crate::cli::{
     BackendArg, DEMO_MAX_ITER, DEMO_OUT, DemoArgs, DtypeArg, FIT_OUT, FitArgs, FitOptions, InitArg,
-    LossArg,
+    LossArg, ModelFormat, TransformArgs,
 };
 use crate::matrix::Matrix;
 use crate::read::{CsvOptions, csv, npy, read_matrix};
@@ -71,6 +71,7 @@ struct Settings {
     init: Option<(PathBuf, PathBuf)>,
     out: PathBuf,
     csv: bool,
+    model_format: ModelFormat,
     verbosity: Verbosity,
 }
 
@@ -180,6 +181,7 @@ fn settings(
         init,
         out: o.out.clone().unwrap_or_else(|| PathBuf::from(default_out)),
         csv: o.csv,
+        model_format: o.model_format,
         verbosity,
     })
 }
@@ -326,6 +328,8 @@ struct Fitted {
     eps: f64,
     seconds: f64,
     threads: usize,
+    /// The model, for model.json / model.npz.
+    saved: SavedModel,
 }
 
 /// Converts a matrix to the scalar type, refusing entries beyond its range.
@@ -427,6 +431,7 @@ fn fit_on<T: Scalar, B: DenseBackend<T>>(
         eps: model.eps().as_f64(),
         seconds,
         threads,
+        saved: model.to_saved(b),
     })
 }
 
@@ -556,6 +561,33 @@ fn write_factors(
             staged.add(&format!("{name}.csv"), text.as_bytes())?;
             names.push(format!("{name}.csv"));
         }
+    }
+    Ok(names)
+}
+
+/// Writes model.json and/or model.npz, returning their names.
+fn write_model(
+    staged: &mut Staged,
+    saved: &SavedModel,
+    format: ModelFormat,
+) -> Result<Vec<String>, CliError> {
+    let mut names = Vec::new();
+    if matches!(format, ModelFormat::Json | ModelFormat::Both) {
+        let mut text = saved.to_json();
+        text.push('\n');
+        staged.add("model.json", text.as_bytes())?;
+        names.push("model.json".to_string());
+    }
+    if matches!(format, ModelFormat::Npz | ModelFormat::Both) {
+        let mut buf = std::io::Cursor::new(Vec::new());
+        saved.write_npz(&mut buf).map_err(|e| {
+            CliError::data(format!(
+                "cannot write '{}': {e}",
+                staged.dir().join("model.npz").display()
+            ))
+        })?;
+        staged.add("model.npz", buf.get_ref())?;
+        names.push("model.npz".to_string());
     }
     Ok(names)
 }
@@ -723,6 +755,7 @@ pub fn fit(args: &FitArgs) -> Result<(), CliError> {
 
     let mut staged = Staged::new(&s.out)?;
     let mut outputs = write_factors(&mut staged, &f, s.dtype, s.csv)?;
+    outputs.extend(write_model(&mut staged, &f.saved, s.model_format)?);
     outputs.push("summary.json".into());
     let input = serde_json::json!({ "path": v_source, "format": format.name() });
     let text = summary(
@@ -752,8 +785,318 @@ fn shape_note(p: &Path, f: &Fitted) -> String {
     match name {
         "W" => format!("{} ({}×{})", p.display(), f.w.rows, f.w.cols),
         "H" => format!("{} ({}×{})", p.display(), f.h.rows, f.h.cols),
+        "model" => format!("{} (for nmf transform --model)", p.display()),
         _ => p.display().to_string(),
     }
+}
+
+/// The model file behind `--model`: the file itself, or in a directory its model.json (else
+/// model.npz).
+fn model_file(path: &Path) -> Result<PathBuf, CliError> {
+    if !path.is_dir() {
+        return Ok(path.to_path_buf());
+    }
+    for name in ["model.json", "model.npz"] {
+        let p = path.join(name);
+        if p.exists() {
+            return Ok(p);
+        }
+    }
+    Err(CliError::data(format!(
+        "{}: no model.json or model.npz in this directory; `nmf fit … --out {}` writes one",
+        path.display(),
+        path.display()
+    )))
+}
+
+/// Reads a saved model (JSON, or .npz by its extension or its zip signature).
+fn load_model(path: &Path) -> Result<(SavedModel, String), CliError> {
+    let file = model_file(path)?;
+    let src = file.display().to_string();
+    let bytes = std::fs::read(&file).map_err(|e| CliError::io("read the model", &file, &e))?;
+    let npz = file
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("npz"))
+        || bytes.starts_with(b"PK\x03\x04");
+    let saved = if npz {
+        SavedModel::read_npz(std::io::Cursor::new(bytes))
+    } else {
+        let text = std::str::from_utf8(&bytes).map_err(|_| {
+            CliError::data(format!(
+                "{src}: not a saved model (neither JSON text nor a .npz zip)"
+            ))
+        })?;
+        SavedModel::from_json(text)
+    }
+    .map_err(|e| CliError::data(format!("{src}: {e}")))?;
+    Ok((saved, src))
+}
+
+/// What `nmf transform` found.
+struct Transformed {
+    w_shape: (usize, usize),
+    h: Matrix,
+    loss: Loss,
+    final_loss: f64,
+    eps: f64,
+    seconds: f64,
+    threads: usize,
+}
+
+fn transform_on<T: Scalar, B: DenseBackend<T>>(
+    b: &B,
+    threads: usize,
+    saved: &SavedModel,
+    model_src: &str,
+    x: &Matrix,
+    x_src: &str,
+    params: &TransformParams,
+) -> Result<Transformed, CliError> {
+    let model = saved
+        .into_model::<T, B>(b)
+        .map_err(|e| CliError::data(format!("{model_src}: {e}")))?;
+    let (m, k) = b.shape(model.w());
+    if x.rows != m {
+        return Err(CliError::data(format!(
+            "{x_src}: X is {}×{}, but the model in {model_src} has W of {m}×{k}: X needs {m} rows, \
+             as the training data had (its columns are the samples; transpose it if they are \
+             its rows)",
+            x.rows, x.cols
+        )));
+    }
+    let sources = Sources {
+        v: x_src,
+        w0: model_src,
+        h0: model_src,
+    };
+    let lib = |e: NmfError| fit_error(e, &sources);
+    let xm = b
+        .from_row_major(x.rows, x.cols, &to_scalar::<T>(x, x_src)?)
+        .map_err(lib)?;
+    let start = Instant::now();
+    let h = model.transform(b, &xm, params).map_err(lib)?;
+    let seconds = start.elapsed().as_secs_f64();
+    let final_loss = nmf_core::MuSolver::new(
+        b,
+        &xm,
+        model.w().clone(),
+        h.clone(),
+        model.loss(),
+        model.eps(),
+    )
+    .map_or(f64::NAN, |mut solver| solver.loss());
+    let (r, c) = b.shape(&h);
+    Ok(Transformed {
+        w_shape: (m, k),
+        h: Matrix::new(
+            r,
+            c,
+            b.to_row_major(&h).into_iter().map(T::as_f64).collect(),
+        ),
+        loss: model.loss(),
+        final_loss,
+        eps: model.eps().as_f64(),
+        seconds,
+        threads,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn transform_with<B: DenseBackend<f32> + DenseBackend<f64>>(
+    b: &B,
+    threads: usize,
+    dtype: DtypeArg,
+    saved: &SavedModel,
+    model_src: &str,
+    x: &Matrix,
+    x_src: &str,
+    params: &TransformParams,
+) -> Result<Transformed, CliError> {
+    match dtype {
+        DtypeArg::F32 => transform_on::<f32, B>(b, threads, saved, model_src, x, x_src, params),
+        DtypeArg::F64 => transform_on::<f64, B>(b, threads, saved, model_src, x, x_src, params),
+    }
+}
+
+/// `nmf transform`.
+///
+/// # Errors
+/// Every problem as a one-line [`CliError`].
+pub fn transform(args: &TransformArgs) -> Result<(), CliError> {
+    let total = Instant::now();
+    if args.max_iter == 0 {
+        return Err(CliError::usage("--max-iter must be at least 1"));
+    }
+    if args.check_every == 0 {
+        return Err(CliError::usage("--check-every must be at least 1"));
+    }
+    if !(args.tol.is_finite() && args.tol >= 0.0) {
+        return Err(CliError::usage(format!(
+            "--tol must be finite and ≥ 0, got {}",
+            args.tol
+        )));
+    }
+    let verbosity = if args.quiet {
+        Verbosity::Quiet
+    } else if args.verbose {
+        Verbosity::Verbose
+    } else {
+        Verbosity::Normal
+    };
+    if args.threads.is_some() && args.backend != BackendArg::Faer && verbosity != Verbosity::Quiet {
+        eprintln!(
+            "warning: --threads applies to the faer backend only; {} runs on one thread",
+            args.backend.name()
+        );
+    }
+    let (saved, model_src) = load_model(&args.model)?;
+    let csv_opts = CsvOptions {
+        delimiter: args.delimiter,
+        header: args.header,
+    };
+    let (x, format) = read_matrix(&args.input, args.format, csv_opts)?;
+    let x_src = args.input.display().to_string();
+    let read_seconds = total.elapsed().as_secs_f64();
+    check_interrupt("while reading")?;
+    let dtype = args.dtype.unwrap_or(if saved.scalar == "f32" {
+        DtypeArg::F32
+    } else {
+        DtypeArg::F64
+    });
+    let dtype_name = match dtype {
+        DtypeArg::F32 => "f32",
+        DtypeArg::F64 => "f64",
+    };
+    let params = TransformParams::default()
+        .max_iter(args.max_iter)
+        .tol(args.tol)
+        .check_every(args.check_every);
+    if verbosity == Verbosity::Verbose {
+        eprintln!(
+            "{x_src}: X is {}×{}; model {model_src} (W {}×{}, loss {}), backend {}, {dtype_name}, max-iter {}, tol {}, check-every {}",
+            x.rows,
+            x.cols,
+            saved.rows,
+            saved.rank,
+            loss_label(Loss::beta(saved.beta)),
+            args.backend.name(),
+            args.max_iter,
+            args.tol,
+            args.check_every
+        );
+    }
+    let t = match args.backend {
+        BackendArg::Faer => {
+            let n = args.threads.unwrap_or(0);
+            let threads = if n == 0 {
+                std::thread::available_parallelism().map_or(1, |n| n.get())
+            } else {
+                n
+            };
+            let b = nmf_faer::Faer::with_threads(n);
+            transform_with(&b, threads, dtype, &saved, &model_src, &x, &x_src, &params)?
+        }
+        BackendArg::Nalgebra => transform_with(
+            &nmf_nalgebra::Nalgebra,
+            1,
+            dtype,
+            &saved,
+            &model_src,
+            &x,
+            &x_src,
+            &params,
+        )?,
+        BackendArg::Ndarray => transform_with(
+            &nmf_ndarray::Ndarray,
+            1,
+            dtype,
+            &saved,
+            &model_src,
+            &x,
+            &x_src,
+            &params,
+        )?,
+    };
+    check_interrupt("while transforming")?;
+
+    let mut staged = Staged::new(&args.out)?;
+    let h = &t.h;
+    let mut outputs = Vec::new();
+    let (npy_bytes, csv_text) = match dtype {
+        DtypeArg::F64 => (
+            npy::to_npy_bytes(h.rows, h.cols, &h.data),
+            csv::to_csv_string(h.rows, h.cols, &h.data),
+        ),
+        DtypeArg::F32 => {
+            let d: Vec<f32> = h.data.iter().map(|&v| v as f32).collect();
+            (
+                npy::to_npy_bytes(h.rows, h.cols, &d),
+                csv::to_csv_string(h.rows, h.cols, &d),
+            )
+        }
+    };
+    staged.add("H.npy", &npy_bytes)?;
+    outputs.push("H.npy".to_string());
+    if args.csv {
+        staged.add("H.csv", csv_text.as_bytes())?;
+        outputs.push("H.csv".to_string());
+    }
+    outputs.push("summary.json".to_string());
+    let json = serde_json::json!({
+        "command": "transform",
+        "model": {
+            "path": model_src,
+            "loss": loss_name(t.loss),
+            "beta": t.loss.beta_value(),
+            "rank": t.w_shape.1,
+            "eps": t.eps,
+            "scalar": saved.scalar,
+        },
+        "input": { "path": x_src, "format": format.name() },
+        "shapes": {
+            "X": [x.rows, x.cols],
+            "W": [t.w_shape.0, t.w_shape.1],
+            "H": [h.rows, h.cols],
+        },
+        "backend": args.backend.name(),
+        "threads": t.threads,
+        "scalar": dtype_name,
+        "parameters": {
+            "max_iter": args.max_iter,
+            "tol": args.tol,
+            "check_every": args.check_every,
+        },
+        "final_loss": t.final_loss,
+        "wall_time_seconds": {
+            "read": read_seconds,
+            "transform": t.seconds,
+            "total": total.elapsed().as_secs_f64(),
+        },
+        "outputs": outputs,
+    });
+    let mut text = serde_json::to_string_pretty(&json).unwrap_or_else(|_| "{}".into());
+    text.push('\n');
+    staged.add("summary.json", text.as_bytes())?;
+    check_interrupt("while writing")?;
+    let paths = staged.commit()?;
+    if verbosity != Verbosity::Quiet {
+        println!(
+            "transformed {} samples with the rank-{} model in {model_src} in {:.2} s: {} loss {:.6e}",
+            x.cols,
+            t.w_shape.1,
+            t.seconds,
+            loss_label(t.loss),
+            t.final_loss
+        );
+        for p in &paths {
+            if p.file_stem().is_some_and(|s| s == "H") {
+                println!("wrote {} ({}×{})", p.display(), h.rows, h.cols);
+            } else {
+                println!("wrote {}", p.display());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Where `nmf demo` wrote its pictures.
@@ -803,6 +1146,7 @@ pub fn demo(args: &DemoArgs) -> Result<(), CliError> {
 
     let mut staged = Staged::new(&s.out)?;
     let mut outputs = write_factors(&mut staged, &f, s.dtype, s.csv)?;
+    outputs.extend(write_model(&mut staged, &f.saved, s.model_format)?);
     let pics = ["basis.png", "reconstructions.png", "loss.svg"];
     let (basis, recon, loss) =
         demo_pictures(&f, &d, s.params.loss(), s.alpha_w > 0.0 || s.alpha_h > 0.0)?;

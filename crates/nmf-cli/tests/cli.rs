@@ -214,7 +214,7 @@ fn fit_reads_every_format_with_every_backend_and_writes_the_factors() {
             assert!(s["wall_time_seconds"]["fit"].as_f64().unwrap() >= 0.0);
             assert_eq!(
                 s["outputs"],
-                serde_json::json!(["W.npy", "H.npy", "summary.json"])
+                serde_json::json!(["W.npy", "H.npy", "model.json", "summary.json"])
             );
         }
     }
@@ -323,7 +323,14 @@ fn csv_output_matches_npy_and_factors_restart_a_fit() {
     assert_eq!(s["parameters"]["loss"], "kl");
     assert_eq!(
         s["outputs"],
-        serde_json::json!(["W.npy", "H.npy", "W.csv", "H.csv", "summary.json"])
+        serde_json::json!([
+            "W.npy",
+            "H.npy",
+            "W.csv",
+            "H.csv",
+            "model.json",
+            "summary.json"
+        ])
     );
 
     // Custom initialisation from the written factors: the seed then plays no part, and a fit
@@ -716,7 +723,7 @@ fn a_failure_keeps_earlier_outputs_whole_and_leaves_no_temporary_file() {
     write_every_format(dir, &rank2());
     let o = nmf(dir, &["fit", "v.csv", "-k", "2", "--out", "o", "-q"]);
     assert!(o.status.success());
-    let before: Vec<Vec<u8>> = ["W.npy", "H.npy", "summary.json"]
+    let before: Vec<Vec<u8>> = ["W.npy", "H.npy", "model.json", "summary.json"]
         .iter()
         .map(|f| std::fs::read(dir.join("o").join(f)).unwrap())
         .collect();
@@ -730,7 +737,7 @@ fn a_failure_keeps_earlier_outputs_whole_and_leaves_no_temporary_file() {
         stderr(&o).trim_end(),
         "error: big.csv: the entry 1e300 at row 0, column 0 (0-based) is beyond the range of f32; use --dtype f64 or rescale the data"
     );
-    let after: Vec<Vec<u8>> = ["W.npy", "H.npy", "summary.json"]
+    let after: Vec<Vec<u8>> = ["W.npy", "H.npy", "model.json", "summary.json"]
         .iter()
         .map(|f| std::fs::read(dir.join("o").join(f)).unwrap())
         .collect();
@@ -739,7 +746,7 @@ fn a_failure_keeps_earlier_outputs_whole_and_leaves_no_temporary_file() {
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .collect();
-    assert_eq!(names.len(), 3, "{names:?}");
+    assert_eq!(names.len(), 4, "{names:?}");
 }
 
 #[test]
@@ -1364,5 +1371,280 @@ fn bad_beta_regularisation_and_restarts_are_one_line_errors() {
         ]),
         2,
         "--n-init restarts from random starts: it cannot be used with --init custom",
+    );
+}
+
+#[test]
+fn fit_saves_the_model_and_transform_recovers_h() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    write_every_format(dir, &rank2());
+    let long = ["--max-iter", "3000", "--tol", "0"];
+    let mut args = vec!["-k", "2", "--model-format", "both"];
+    args.extend_from_slice(&long);
+    let s = fit_summary(dir, "m", &args);
+    assert_eq!(
+        s["outputs"],
+        serde_json::json!(["W.npy", "H.npy", "model.json", "model.npz", "summary.json"])
+    );
+    let model = read_json(&dir.join("m/model.json"));
+    assert_eq!(model["format"], "nmf-rs model");
+    assert_eq!(
+        (model["rows"].as_u64(), model["rank"].as_u64()),
+        (Some(6), Some(2))
+    );
+    assert_eq!(model["beta"], 2.0);
+    let fitted_w = read_npy(&dir.join("m/W.npy"));
+    let fitted_h = read_npy(&dir.join("m/H.npy"));
+    let saved_w: Vec<f64> = model["w"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect();
+    assert_eq!(saved_w, fitted_w.data, "model.json holds W exactly");
+    // (The same data, seed and options: "n" below is the same fit as "m".)
+    for (format, out) in [("npz", "n"), ("none", "z")] {
+        let mut args = vec!["-k", "2", "--model-format", format];
+        args.extend_from_slice(&long);
+        let s = fit_summary(dir, out, &args);
+        let has = |f: &str| dir.join(out).join(f).exists();
+        assert_eq!(
+            (has("model.json"), has("model.npz")),
+            (false, format == "npz")
+        );
+        assert_eq!(
+            s["outputs"].as_array().unwrap().len(),
+            3 + usize::from(format == "npz")
+        );
+    }
+
+    // Transforming the training data with W fixed finds the fitted H again. Not exactly: the
+    // transform starts H afresh (every entry √(mean/k)) and both runs stop after a finite
+    // number of multiplicative steps, which approach the entries that should be 0 (here ≈ ε)
+    // slowly; with W of full column rank the Frobenius problem in H has one minimiser, so
+    // both land close to it: 1% relative (Frobenius norm) is loose for 3000 steps.
+    for (model, backend, out) in [
+        ("m", "faer", "t1"),
+        ("m/model.json", "nalgebra", "t2"),
+        ("m/model.npz", "ndarray", "t3"),
+        ("n", "faer", "t4"),
+    ] {
+        let mut args = vec![
+            "transform",
+            "v.csv",
+            "--model",
+            model,
+            "--backend",
+            backend,
+            "--out",
+            out,
+            "--csv",
+            "-q",
+        ];
+        args.extend_from_slice(&long);
+        let o = nmf(dir, &args);
+        assert!(o.status.success(), "{model}: {}", stderr(&o));
+        assert_eq!(stdout(&o), "");
+        let h = read_npy(&dir.join(out).join("H.npy"));
+        assert_eq!((h.rows, h.cols), (2, 5));
+        let err = rel_err(&h, &fitted_h);
+        assert!(
+            err < 1e-2,
+            "{model} with {backend}: H differs by {err} (relative)"
+        );
+        let err = rel_err(&product(&fitted_w, &h), &rank2());
+        assert!(err < 1e-2, "W·H reconstructs V: {err}");
+        let text = std::fs::read(dir.join(out).join("H.csv")).unwrap();
+        let from_csv = parse_bytes(&text, "H", Format::Csv, CsvOptions::default()).unwrap();
+        assert_eq!(from_csv, h);
+        let s = read_json(&dir.join(out).join("summary.json"));
+        assert_eq!(s["command"], "transform");
+        assert_eq!(s["backend"], backend);
+        assert_eq!(s["shapes"]["X"], serde_json::json!([6, 5]));
+        assert_eq!(s["shapes"]["H"], serde_json::json!([2, 5]));
+        assert_eq!(s["model"]["loss"], "frobenius");
+        assert_eq!(s["parameters"]["max_iter"], 3000);
+        assert!(s["final_loss"].as_f64().unwrap() < 1e-3);
+        assert_eq!(
+            s["outputs"],
+            serde_json::json!(["H.npy", "H.csv", "summary.json"])
+        );
+    }
+
+    // New samples: three columns, one of them twice an old one; f32 from an f64 model.
+    let v = rank2();
+    let cols = [0, 3, 4];
+    let mut x = Vec::new();
+    for i in 0..v.rows {
+        for (c, &j) in cols.iter().enumerate() {
+            x.push(v.get(i, j) * if c == 2 { 2.0 } else { 1.0 });
+        }
+    }
+    let x = Matrix::new(v.rows, 3, x);
+    std::fs::write(dir.join("x.npy"), npy::to_npy_bytes(6, 3, &x.data)).unwrap();
+    let o = nmf(
+        dir,
+        &[
+            "transform",
+            "x.npy",
+            "-m",
+            "m",
+            "--dtype",
+            "f32",
+            "--max-iter",
+            "3000",
+            "--tol",
+            "0",
+            "--out",
+            "new",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with("transformed 3 samples with the rank-2 model in m/model.json"),
+        "{}",
+        stdout(&o)
+    );
+    let h = read_npy(&dir.join("new/H.npy"));
+    assert_eq!(read_json(&dir.join("new/summary.json"))["scalar"], "f32");
+    let err = rel_err(&product(&fitted_w, &h), &x);
+    assert!(err < 1e-2, "new samples are reconstructed: {err}");
+
+    // A KL model transforms with the KL updates.
+    fit_summary(dir, "kl", &["-k", "2", "--loss", "kl"]);
+    let o = nmf(
+        dir,
+        &["transform", "v.csv", "-m", "kl", "--out", "tkl", "-q"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        read_json(&dir.join("tkl/summary.json"))["model"]["loss"],
+        "kl"
+    );
+}
+
+/// Like [`fails`], for `nmf transform` (whose default output directory is nmf-transform).
+fn transform_fails(dir: &Path, args: &[&str], code: i32, message: &str) {
+    let o = nmf(dir, args);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(code), "{args:?}: {err}");
+    assert_eq!(err.trim_end(), format!("error: {message}"), "{args:?}");
+    assert_eq!(err.lines().count(), 1, "{args:?}: one line, got {err:?}");
+    assert!(
+        !dir.join("nmf-transform").exists(),
+        "{args:?} wrote outputs"
+    );
+}
+
+#[test]
+fn transform_errors_are_one_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    write_every_format(d, &rank2());
+    fit_summary(d, "m", &["-k", "2", "--model-format", "both"]);
+    fit_summary(d, "none", &["-k", "2", "--model-format", "none"]);
+    std::fs::write(d.join("x3.csv"), "1,2\n3,4\n5,6\n").unwrap();
+    std::fs::write(d.join("pos.csv"), "1,2\n3,4\n5,6\n1,2\n3,4\n5,6\n").unwrap();
+    std::fs::write(d.join("bad.json"), "{ \"format\": \"nmf-rs model\", ").unwrap();
+    let mut text = std::fs::read_to_string(d.join("m/model.json")).unwrap();
+    text = text.replacen("\"rank\": 2", "\"rank\": 3", 1);
+    std::fs::write(d.join("shape.json"), text).unwrap();
+    let npz = std::fs::read(d.join("m/model.npz")).unwrap();
+    std::fs::write(d.join("cut.npz"), &npz[..npz.len() / 2]).unwrap();
+    std::fs::write(d.join("binary.json"), [0xff, 0xfe, 0x00]).unwrap();
+
+    // Data that does not fit the model.
+    transform_fails(
+        d,
+        &["transform", "x3.csv", "-m", "m"],
+        1,
+        "x3.csv: X is 3×2, but the model in m/model.json has W of 6×2: X needs 6 rows, as the \
+         training data had (its columns are the samples; transpose it if they are its rows)",
+    );
+    transform_fails(
+        d,
+        &["transform", "missing.csv", "-m", "m"],
+        1,
+        "cannot read 'missing.csv': No such file or directory (os error 2)",
+    );
+    // Missing or corrupt models.
+    transform_fails(
+        d,
+        &["transform", "v.csv", "-m", "nowhere"],
+        1,
+        "cannot read the model 'nowhere': No such file or directory (os error 2)",
+    );
+    transform_fails(
+        d,
+        &["transform", "v.csv", "-m", "none"],
+        1,
+        "none: no model.json or model.npz in this directory; `nmf fit … --out none` writes one",
+    );
+    transform_fails(
+        d,
+        &["transform", "v.csv", "-m", "bad.json"],
+        1,
+        "bad.json: invalid saved model: bad JSON: EOF while parsing a value at line 1 column 28",
+    );
+    transform_fails(
+        d,
+        &["transform", "v.csv", "-m", "shape.json"],
+        1,
+        "shape.json: invalid saved model: W has 12 values, its shape needs 18",
+    );
+    transform_fails(
+        d,
+        &["transform", "v.csv", "-m", "binary.json"],
+        1,
+        "binary.json: not a saved model (neither JSON text nor a .npz zip)",
+    );
+    let o = nmf(d, &["transform", "v.csv", "-m", "cut.npz"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).starts_with("error: cut.npz: invalid saved model: not a zip/.npz file"),
+        "{}",
+        stderr(&o)
+    );
+    transform_fails(
+        d,
+        &["transform", "v.csv", "-m", "v.csv"],
+        1,
+        "v.csv: invalid saved model: bad JSON: invalid type: integer `1`, expected struct \
+         SavedModel at line 1 column 1",
+    );
+    // Bad options.
+    transform_fails(
+        d,
+        &["transform", "v.csv"],
+        2,
+        "the following required arguments were not provided: --model <DIR_OR_FILE>",
+    );
+    transform_fails(
+        d,
+        &["transform", "v.csv", "-m", "m", "--max-iter", "0"],
+        2,
+        "--max-iter must be at least 1",
+    );
+    transform_fails(
+        d,
+        &["transform", "v.csv", "-m", "m", "--tol", "-1"],
+        2,
+        "--tol must be finite and ≥ 0, got -1",
+    );
+    // An Itakura–Saito model and data with a zero.
+    let o = nmf(
+        d,
+        &[
+            "fit", "pos.csv", "-k", "1", "--loss", "is", "--out", "is", "-q",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    transform_fails(
+        d,
+        &["transform", "v.csv", "-m", "is"],
+        1,
+        "v.csv: V has a zero at row 0, column 2 (0-based), but the β-divergence with β = 0 is \
+         infinite at zero entries: use β > 0, or add a small offset to V",
     );
 }
