@@ -188,11 +188,35 @@ pub enum DtypeArg {
 /// How W and H start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
 pub enum InitArg {
-    /// Seeded random factors scaled to the data (see --seed).
+    /// Seeded random factors scaled to the data, |N(0,1)|·√(mean(V)/k) (see --seed).
     #[default]
     Random,
+    /// scikit-learn's default: nndsvda when the rank is at most min(m, n), else random.
+    Auto,
+    /// NNDSVD from a truncated SVD of V (deterministic; sparse starting factors). Needs
+    /// --rank ≤ min(m, n).
+    Nndsvd,
+    /// NNDSVD with its zeros filled with mean(V) (deterministic). Needs --rank ≤ min(m, n).
+    Nndsvda,
+    /// NNDSVD with its zeros filled with small seeded random values (see --seed). Needs
+    /// --rank ≤ min(m, n).
+    Nndsvdar,
     /// The factors in the files given with --w0 and --h0.
     Custom,
+}
+
+impl InitArg {
+    /// The name used on the command line and in `summary.json`.
+    pub fn name(self) -> &'static str {
+        match self {
+            InitArg::Random => "random",
+            InitArg::Auto => "auto",
+            InitArg::Nndsvd => "nndsvd",
+            InitArg::Nndsvda => "nndsvda",
+            InitArg::Nndsvdar => "nndsvdar",
+            InitArg::Custom => "custom",
+        }
+    }
 }
 
 /// Which files hold the fitted model (for `nmf transform`).
@@ -266,7 +290,8 @@ pub struct FitOptions {
     /// u the unit roundoff of --dtype].
     #[arg(long, value_name = "X")]
     pub eps: Option<f64>,
-    /// How W and H start: random, or custom from --w0 and --h0.
+    /// How W and H start: seeded random (the default), the SVD-based NNDSVD family (auto,
+    /// nndsvd, nndsvda, nndsvdar), or custom from --w0 and --h0.
     #[arg(long, value_enum, default_value_t)]
     pub init: InitArg,
     /// The initial W (m×k) for --init custom, in any input format.

@@ -69,6 +69,7 @@ struct Settings {
     dtype: DtypeArg,
     threads: Option<usize>,
     init: Option<(PathBuf, PathBuf)>,
+    init_arg: InitArg,
     out: PathBuf,
     csv: bool,
     model_format: ModelFormat,
@@ -117,7 +118,14 @@ fn settings(
         .tol(o.tol.unwrap_or(default_tol))
         .check_every(o.check_every)
         .seed(o.seed)
-        .init(Init::Random)
+        .init(match o.init {
+            InitArg::Auto => Init::Auto,
+            InitArg::Nndsvd => Init::Nndsvd,
+            InitArg::Nndsvda => Init::Nndsvda,
+            InitArg::Nndsvdar => Init::Nndsvdar,
+            // (custom factors go through fit_from, which does not use it)
+            InitArg::Random | InitArg::Custom => Init::Random,
+        })
         .n_init(o.n_init)
         .alpha_w(o.alpha_w)
         .alpha_h(alpha_h)
@@ -138,10 +146,16 @@ fn settings(
             other => other.to_string(),
         })
     })?;
-    if o.n_init > 1 && o.init == InitArg::Custom {
-        return Err(CliError::usage(
-            "--n-init restarts from random starts: it cannot be used with --init custom",
-        ));
+    match o.init {
+        InitArg::Random | InitArg::Nndsvdar => {}
+        _ if o.n_init > 1 => {
+            return Err(CliError::usage(format!(
+                "--n-init restarts from random starts: --init {} starts the same way every \
+                 time; use --init random or nndsvdar",
+                o.init.name()
+            )));
+        }
+        _ => {}
     }
     let init = match (o.init, &o.w0, &o.h0) {
         (InitArg::Custom, Some(w0), Some(h0)) => Some((w0.clone(), h0.clone())),
@@ -150,8 +164,8 @@ fn settings(
                 "--init custom needs both --w0 FILE and --h0 FILE",
             ));
         }
-        (InitArg::Random, None, None) => None,
-        (InitArg::Random, _, _) => {
+        (_, None, None) => None,
+        (_, _, _) => {
             return Err(CliError::usage(
                 "--w0 and --h0 are used only with --init custom",
             ));
@@ -179,6 +193,7 @@ fn settings(
         dtype: o.dtype,
         threads: o.threads,
         init,
+        init_arg: o.init,
         out: o.out.clone().unwrap_or_else(|| PathBuf::from(default_out)),
         csv: o.csv,
         model_format: o.model_format,
@@ -360,6 +375,20 @@ struct Sources<'a> {
 
 fn fit_error(e: NmfError, s: &Sources<'_>) -> CliError {
     let role = match &e {
+        NmfError::RankTooLargeForSvdInit {
+            init,
+            rank,
+            rows,
+            cols,
+        } => {
+            return CliError::usage(format!(
+                "--init {} needs --rank ({rank}) at most min(m, n) = {} for the {rows}×{cols} V in \
+                 {}; use --init random or a lower --rank",
+                format!("{init:?}").to_lowercase(),
+                rows.min(cols),
+                s.v
+            ));
+        }
         NmfError::Interrupted { iteration } => {
             return CliError::interrupted(format!(
                 "interrupted by Ctrl-C after {iteration} iterations; nothing was written"
@@ -565,6 +594,21 @@ fn write_factors(
     Ok(names)
 }
 
+/// The initialisation actually used: `auto` resolved for the rank and the shape of V.
+fn init_used(s: &Settings, v: &Matrix) -> &'static str {
+    match s.init_arg {
+        InitArg::Auto => match s
+            .params
+            .init()
+            .nndsvd_variant(s.params.rank(), v.rows, v.cols)
+        {
+            Some(_) => InitArg::Nndsvda.name(),
+            None => InitArg::Random.name(),
+        },
+        other => other.name(),
+    }
+}
+
 /// Writes model.json and/or model.npz, returning their names.
 fn write_model(
     staged: &mut Staged,
@@ -635,12 +679,13 @@ fn summary(
             "check_every": p.check_every(),
             "seed": p.seed(),
             "init": match &s.init {
-                None => serde_json::json!("random"),
+                None => serde_json::json!(s.init_arg.name()),
                 Some((w0, h0)) => serde_json::json!({
                     "w0": w0.display().to_string(),
                     "h0": h0.display().to_string(),
                 }),
             },
+            "init_used": init_used(s, v),
             "eps": f.eps,
             "eps_given": p.eps().is_some(),
         },
@@ -707,7 +752,7 @@ fn print_settings(s: &Settings, v: &Matrix, what: &str) {
             p.tol(),
             p.check_every(),
             p.seed(),
-            if s.init.is_some() { "custom" } else { "random" },
+            init_used(s, v),
             p.n_init(),
             s.alpha_w,
             s.alpha_h,
