@@ -279,7 +279,8 @@ pub struct FitOptions {
     /// iterations.
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub check_every: usize,
-    /// The seed of the random initialisation.
+    /// The seed of the random starts (--init random and nndsvdar); restart i of --n-init uses
+    /// seed + i.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub seed: u64,
     /// Threads for the faer backend's products (0: all cores) [default: all cores]. The
