@@ -243,7 +243,10 @@ impl NmfParams {
     /// Run this many fits from the random initialisation, with seeds `seed`, `seed + 1`, …,
     /// and keep the one with the lowest final loss (the first on a tie). Deterministic given
     /// the seed; the fits run one after the other. Must be ≥ 1; custom initial factors
-    /// ([`fit_from`](crate::NmfValidParams::fit_from)) make a single fit.
+    /// ([`fit_from`](crate::NmfValidParams::fit_from)) make a single fit. With an SVD-based
+    /// initialisation (including [`Init::Auto`] when it picks nndsvda) every restart starts
+    /// from the same factors, except for nndsvdar's random fill: use [`Init::Random`] for
+    /// restarts that explore.
     pub fn n_init(mut self, n_init: usize) -> Self {
         self.0.n_init = n_init;
         self
