@@ -298,6 +298,24 @@ pub trait DataOps<T: Scalar, V>: MatrixBackend<T> {
     fn data_kl_loss(&self, v: &V, w: &Self::Mat, h: &Self::Mat, scratch: &mut V) -> f64;
 }
 
+/// `dst = W·H` inside [`dense_data_ops!`] (not part of the API).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __dense_wh {
+    ($self:ident, $t:ty, $dst:ident, $w:ident, $h:ident) => {
+        <Self as $crate::MatrixBackend<$t>>::matmul(
+            $self,
+            $dst,
+            $crate::Accum::Replace,
+            <$t as $crate::num_traits::One>::one(),
+            $w,
+            $crate::Trans::No,
+            $h,
+            $crate::Trans::No,
+        )
+    };
+}
+
 /// Implements [`DataOps<T, Self::Mat>`](DataOps) (dense V) from a backend's
 /// [`MatrixBackend`] kernels. Use it inside the impl block, naming the scalar type parameter:
 ///
@@ -346,16 +364,7 @@ macro_rules! dense_data_ops {
             h: &<Self as $crate::MatrixBackend<$t>>::Mat,
             beta: $t,
         ) {
-            <Self as $crate::MatrixBackend<$t>>::matmul(
-                self,
-                a,
-                $crate::Accum::Replace,
-                <$t as $crate::num_traits::One>::one(),
-                w,
-                $crate::Trans::No,
-                h,
-                $crate::Trans::No,
-            );
+            $crate::__dense_wh!(self, $t, a, w, h);
             <Self as $crate::MatrixBackend<$t>>::beta_parts_in_place(self, a, b, v, beta)
         }
         fn data_beta_loss(
@@ -366,16 +375,7 @@ macro_rules! dense_data_ops {
             scratch: &mut <Self as $crate::MatrixBackend<$t>>::Mat,
             beta: f64,
         ) -> f64 {
-            <Self as $crate::MatrixBackend<$t>>::matmul(
-                self,
-                scratch,
-                $crate::Accum::Replace,
-                <$t as $crate::num_traits::One>::one(),
-                w,
-                $crate::Trans::No,
-                h,
-                $crate::Trans::No,
-            );
+            $crate::__dense_wh!(self, $t, scratch, w, h);
             <Self as $crate::MatrixBackend<$t>>::beta_loss(self, v, scratch, beta)
         }
         fn data_buffer(
@@ -426,16 +426,7 @@ macro_rules! dense_data_ops {
             w: &<Self as $crate::MatrixBackend<$t>>::Mat,
             h: &<Self as $crate::MatrixBackend<$t>>::Mat,
         ) {
-            <Self as $crate::MatrixBackend<$t>>::matmul(
-                self,
-                r,
-                $crate::Accum::Replace,
-                <$t as $crate::num_traits::One>::one(),
-                w,
-                $crate::Trans::No,
-                h,
-                $crate::Trans::No,
-            );
+            $crate::__dense_wh!(self, $t, r, w, h);
             <Self as $crate::MatrixBackend<$t>>::kl_ratio_in_place(self, r, v)
         }
         fn data_frobenius_loss(
@@ -445,16 +436,7 @@ macro_rules! dense_data_ops {
             h: &<Self as $crate::MatrixBackend<$t>>::Mat,
             scratch: &mut <Self as $crate::MatrixBackend<$t>>::Mat,
         ) -> f64 {
-            <Self as $crate::MatrixBackend<$t>>::matmul(
-                self,
-                scratch,
-                $crate::Accum::Replace,
-                <$t as $crate::num_traits::One>::one(),
-                w,
-                $crate::Trans::No,
-                h,
-                $crate::Trans::No,
-            );
+            $crate::__dense_wh!(self, $t, scratch, w, h);
             <Self as $crate::MatrixBackend<$t>>::frobenius_loss(self, v, scratch)
         }
         fn data_kl_loss(
@@ -464,16 +446,7 @@ macro_rules! dense_data_ops {
             h: &<Self as $crate::MatrixBackend<$t>>::Mat,
             scratch: &mut <Self as $crate::MatrixBackend<$t>>::Mat,
         ) -> f64 {
-            <Self as $crate::MatrixBackend<$t>>::matmul(
-                self,
-                scratch,
-                $crate::Accum::Replace,
-                <$t as $crate::num_traits::One>::one(),
-                w,
-                $crate::Trans::No,
-                h,
-                $crate::Trans::No,
-            );
+            $crate::__dense_wh!(self, $t, scratch, w, h);
             <Self as $crate::MatrixBackend<$t>>::kl_loss(self, v, scratch)
         }
     };
