@@ -1,7 +1,10 @@
 //! # nmf-core
 //!
 //! Non-negative matrix factorization V ≈ WH (V m×n, W m×k, H k×n, all entries ≥ 0) by the
-//! multiplicative updates of Lee & Seung, written once for every linear-algebra backend.
+//! multiplicative updates of Lee & Seung (Frobenius, KL) and of Févotte & Idier (every
+//! β-divergence), written once for every linear-algebra backend, with NNDSVD initialisations
+//! ([`Init`]), L1/L2 penalties ([`Penalty`]), restarts, `transform`, and saving models (feature
+//! `io`).
 //!
 //! - [`MatrixBackend`] and [`DataOps`]: what a backend implements (see the crates
 //!   `nmf-faer`, `nmf-nalgebra` and `nmf-ndarray`; [`reference::Reference`] is a plain one).
@@ -11,8 +14,10 @@
 //! - [`NmfError`]: every way user input can be wrong.
 //!
 //! ## The guarantee
-//! Every half-step is `x ← max(ε, x·num/den)`, the exact minimiser of Lee & Seung's auxiliary
-//! function over `{x ≥ ε}`, so the loss never increases (up to rounding), no entry of W or H
+//! Every half-step is `x ← max(ε, x·num/den)` (for a β-divergence outside 1 ≤ β ≤ 2,
+//! `max(ε, x·(num/den)^γ(β))`; with penalties, their terms join the denominator), the exact
+//! minimiser of an auxiliary function over `{x ≥ ε}`, so the objective never increases (up to
+//! rounding), no entry of W or H
 //! is ever 0 (so none is locked there), and no denominator is 0. Zero rows of V give rows of
 //! W equal to ε after the first W half-step, zero columns give columns of H equal to ε after
 //! the first H half-step, and an all-zero V gives W = H = ε: finite, never NaN.
