@@ -156,6 +156,13 @@ pub trait MatrixBackend<T: Scalar> {
     /// # Panics
     /// If the shapes differ or `den.len() != cols`.
     fn mu_update_col_den(&self, x: &mut Self::Mat, num: &Self::Mat, den: &[T], eps: T);
+    /// The ε-lower-bounded step with an L2 penalty, `x ← max(ε, root of l2·x⁺² + den·x⁺ =
+    /// x·num)`, entry by entry, as defined in [`crate::kernels::mu_step_l2`] (the KL update
+    /// with an L2 penalty).
+    ///
+    /// # Panics
+    /// If the shapes differ.
+    fn mu_update_l2(&self, x: &mut Self::Mat, num: &Self::Mat, den: &Self::Mat, l2: T, eps: T);
     /// The ε-lower-bounded β-divergence step `x ← max(ε, x·(num/den)^γ)`, entry by entry, as
     /// defined in [`crate::kernels::mu_step_pow`].
     ///

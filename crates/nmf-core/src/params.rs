@@ -254,8 +254,25 @@ impl NmfParams {
     /// The regularisation weight of W, scikit-learn's `alpha_W` (default 0: none). The
     /// objective gains `l1_w‖W‖₁ + ½·l2_w‖W‖²` with `l1_w = n·α_W·ρ`, `l2_w = n·α_W·(1−ρ)`
     /// (ρ = [`l1_ratio`](Self::l1_ratio), n the columns of V), scikit-learn's scaling
-    /// ([`Penalty::sklearn`](crate::Penalty::sklearn)). Supported: the Frobenius loss (L1 and
-    /// L2) and KL (L1 only, ρ = 1); see [`MuSolver::set_penalty`](crate::MuSolver::set_penalty).
+    /// ([`Penalty::sklearn`](crate::Penalty::sklearn)). Every loss supports L1 and L2, each
+    /// with an update that keeps the penalised objective non-increasing; see
+    /// [`MuSolver::set_penalty`](crate::MuSolver::set_penalty).
+    ///
+    /// ```
+    /// use nmf_core::{Loss, Nmf, reference::Reference, MatrixBackend};
+    /// let b = Reference;
+    /// let v = b.from_fn(6, 5, |i, j| ((i * 5 + j) % 7) as f64 + 0.5);
+    /// let model = Nmf::params(2)
+    ///     .loss(Loss::KullbackLeibler)
+    ///     .alpha_w(0.01)
+    ///     .l1_ratio(0.5) // half L1, half L2
+    ///     .seed(1)
+    ///     .fit(&b, &v)
+    ///     .unwrap();
+    /// // The history records the penalised objective, which never rises.
+    /// let h = model.loss_history();
+    /// assert!(h.windows(2).all(|p| p[1].loss <= p[0].loss * (1.0 + 1e-12)));
+    /// ```
     pub fn alpha_w(mut self, alpha: f64) -> Self {
         self.0.alpha_w = alpha;
         self
@@ -311,26 +328,6 @@ impl NmfParams {
         if !(0.0..=1.0).contains(&p.l1_ratio) {
             return Err(NmfError::InvalidRegularization {
                 reason: format!("l1_ratio must be in [0, 1], got {}", p.l1_ratio),
-            });
-        }
-        let regularised = p.alpha_w > 0.0 || alpha_h > 0.0;
-        let ok = match p.loss {
-            Loss::Frobenius => true,
-            Loss::KullbackLeibler => !regularised || p.l1_ratio == 1.0,
-            _ => !regularised,
-        };
-        if !ok {
-            return Err(NmfError::InvalidRegularization {
-                reason: format!(
-                    "the {} loss supports {}: its multiplicative update with an L2 penalty has \
-                     no auxiliary function, so the objective could rise",
-                    p.loss,
-                    if p.loss == Loss::KullbackLeibler {
-                        "L1 penalties only (l1_ratio = 1)"
-                    } else {
-                        "no penalty"
-                    }
-                ),
             });
         }
         if !(p.tol.is_finite() && p.tol >= 0.0) {

@@ -153,6 +153,11 @@ impl<T: Scalar> MatrixBackend<T> for Reference {
             kernels::mu_step_slice(xr, nr, den, eps);
         }
     }
+    fn mu_update_l2(&self, x: &mut RefMat<T>, num: &RefMat<T>, den: &RefMat<T>, l2: T, eps: T) {
+        same_shape(x, num, "mu_update_l2");
+        same_shape(x, den, "mu_update_l2");
+        kernels::mu_step_l2_slice(&mut x.data, &num.data, &den.data, l2, eps);
+    }
     fn mu_update_pow(&self, x: &mut RefMat<T>, num: &RefMat<T>, den: &RefMat<T>, gamma: T, eps: T) {
         same_shape(x, num, "mu_update_pow");
         same_shape(x, den, "mu_update_pow");

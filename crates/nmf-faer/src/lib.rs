@@ -234,6 +234,13 @@ impl<T: FaerScalar> MatrixBackend<T> for Faer {
             kernels::mu_step_slice_scalar_den(col, num.col_as_slice(j), den[j], eps)
         });
     }
+    fn mu_update_l2(&self, x: &mut Mat<T>, num: &Mat<T>, den: &Mat<T>, l2: T, eps: T) {
+        assert_same_shape(x, num, "mu_update_l2");
+        assert_same_shape(x, den, "mu_update_l2");
+        self.for_each_col(x, |j, col| {
+            kernels::mu_step_l2_slice(col, num.col_as_slice(j), den.col_as_slice(j), l2, eps)
+        });
+    }
     fn mu_update_pow(&self, x: &mut Mat<T>, num: &Mat<T>, den: &Mat<T>, gamma: T, eps: T) {
         assert_same_shape(x, num, "mu_update_pow");
         assert_same_shape(x, den, "mu_update_pow");

@@ -230,6 +230,11 @@ impl<T: NalgebraScalar> MatrixBackend<T> for Nalgebra {
             kernels::mu_step_slice_scalar_den(xc, nc, d, eps);
         }
     }
+    fn mu_update_l2(&self, x: &mut DMatrix<T>, num: &DMatrix<T>, den: &DMatrix<T>, l2: T, eps: T) {
+        assert_same_shape(x, num, "mu_update_l2");
+        assert_same_shape(x, den, "mu_update_l2");
+        kernels::mu_step_l2_slice(x.as_mut_slice(), num.as_slice(), den.as_slice(), l2, eps);
+    }
     fn mu_update_pow(
         &self,
         x: &mut DMatrix<T>,

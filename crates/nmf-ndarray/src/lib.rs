@@ -161,6 +161,19 @@ impl<T: NdarrayScalar> MatrixBackend<T> for Ndarray {
                     .for_each(|x, &n, &d| *x = kernels::mu_step(*x, n, d, eps)),
             });
     }
+    fn mu_update_l2(&self, x: &mut Array2<T>, num: &Array2<T>, den: &Array2<T>, l2: T, eps: T) {
+        assert_same_shape(x, num, "mu_update_l2");
+        assert_same_shape(x, den, "mu_update_l2");
+        if let (Some(n), Some(d)) = (num.as_slice(), den.as_slice())
+            && let Some(xs) = x.as_slice_mut()
+        {
+            return kernels::mu_step_l2_slice(xs, n, d, l2, eps);
+        }
+        Zip::from(x)
+            .and(num)
+            .and(den)
+            .for_each(|x, &n, &d| *x = kernels::mu_step_l2(*x, n, d, l2, eps));
+    }
     fn mu_update_pow(&self, x: &mut Array2<T>, num: &Array2<T>, den: &Array2<T>, gamma: T, eps: T) {
         assert_same_shape(x, num, "mu_update_pow");
         assert_same_shape(x, den, "mu_update_pow");

@@ -135,6 +135,10 @@ macro_rules! backend_test_suite {
                 );
             }
             #[test]
+            fn regularized_objective_never_increases_beta() {
+                suite::check_regularized_beta_objective_never_increases::<$t, _>(&$backend);
+            }
+            #[test]
             fn l1_makes_factors_sparser_frobenius() {
                 suite::check_l1_sparsity::<$t, _>(&$backend, Frobenius);
             }

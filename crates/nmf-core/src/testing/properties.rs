@@ -216,6 +216,37 @@ where
                 b.to_row_major(&xb),
                 r.to_row_major(&xrr),
             )?;
+            // mu_update_l2 (KL with an L2 penalty), with l2 = 0 and l2 > 0 over many scales.
+            for l2 in [0.0, 1e-3, 1.0, 1e3] {
+                let (mut xb, mut xrr) = (xm.clone(), xr.clone());
+                b.mu_update_l2(&mut xb, &nb, &db, T::from_f64(l2), eps);
+                r.mu_update_l2(&mut xrr, &nr, &dr, T::from_f64(l2), eps);
+                same("mu_update_l2", b.to_row_major(&xb), r.to_row_major(&xrr))?;
+            }
+            // mu_update_pow, at the exponents of the β updates.
+            for gamma in [0.5, 1.0, 0.4, 2.0 / 3.0] {
+                let (mut xb, mut xrr) = (xm.clone(), xr.clone());
+                b.mu_update_pow(&mut xb, &nb, &db, T::from_f64(gamma), eps);
+                r.mu_update_pow(&mut xrr, &nr, &dr, T::from_f64(gamma), eps);
+                same("mu_update_pow", b.to_row_major(&xb), r.to_row_major(&xrr))?;
+            }
+            // beta_parts_in_place, with zeros in V (→ exactly 0 in the first part).
+            for beta in [0.0, 0.5, 1.5, 3.0] {
+                let (mut ab, mut ar) = (xm.clone(), xr.clone());
+                let (mut bb, mut br) = (xm.clone(), xr.clone());
+                b.beta_parts_in_place(&mut ab, &mut bb, &vb, T::from_f64(beta));
+                r.beta_parts_in_place(&mut ar, &mut br, &vr, T::from_f64(beta));
+                same(
+                    "beta_parts_in_place (a)",
+                    b.to_row_major(&ab),
+                    r.to_row_major(&ar),
+                )?;
+                same(
+                    "beta_parts_in_place (b)",
+                    b.to_row_major(&bb),
+                    r.to_row_major(&br),
+                )?;
+            }
             // kl_ratio with zeros in V (→ exactly 0) and in the denominator.
             let (mut rb, mut rr) = (db.clone(), dr.clone());
             b.kl_ratio_in_place(&mut rb, &vb);
@@ -758,33 +789,14 @@ pub fn check_beta_loss_never_increases<T: Scalar, B: DenseBackend<T>>(b: &B) {
     runner()
         .run(&(data_case::<T>(12), betas), |(mut c, beta)| {
             if beta <= 0.0 {
-                let fill = c.v.iter().copied().filter(|&x| x > 0.0).fold(f64::INFINITY, f64::min);
-                let fill = if fill.is_finite() { fill } else { 1.0 };
-                c.v.iter_mut().filter(|x| **x == 0.0).for_each(|x| *x = fill);
+                fill_zeros(&mut c.v);
             }
             let loss = Loss::Beta(beta);
             let (v, w0, h0, eps) = start(b, &c);
             let mut s = MuSolver::new(b, &v, w0, h0, loss, eps).unwrap();
             let scales = |s: &MuSolver<'_, T, B, B::Mat>| -> (f64, f64) {
                 let wh = product(&export(b, s.w()), &export(b, s.h()), c.m, c.k, c.n);
-                let sens: f64 = c.v.iter().zip(&wh).map(|(&v, &y)| y.powf(beta - 1.0) * (y - v).abs()).sum();
-                let terms: f64 = c
-                    .v
-                    .iter()
-                    .zip(&wh)
-                    .map(|(&v, &y)| {
-                        if beta == 0.0 {
-                            v / y + (v / y).ln().abs() + 1.0
-                        } else if beta == 1.0 {
-                            y + if v > 0.0 { v * (v / y).ln().abs() + v } else { 0.0 }
-                        } else {
-                            (v.powf(beta) / (beta * (beta - 1.0))).abs()
-                                + (y.powf(beta) / beta).abs()
-                                + (v * y.powf(beta - 1.0) / (beta - 1.0)).abs()
-                        }
-                    })
-                    .sum();
-                (sens, terms)
+                beta_scales(&c.v, &wh, beta)
             };
             let mut prev = s.loss();
             let mut prev_scale = scales(&s);
@@ -810,6 +822,49 @@ pub fn check_beta_loss_never_increases<T: Scalar, B: DenseBackend<T>>(b: &B) {
             Ok(())
         })
         .unwrap();
+}
+
+/// Replaces the zeros of `v` by its smallest positive entry (or 1 if it has none), for the
+/// β ≤ 0 divergences, which are infinite at zero data.
+fn fill_zeros(v: &mut [f64]) {
+    let fill = v
+        .iter()
+        .copied()
+        .filter(|&x| x > 0.0)
+        .fold(f64::INFINITY, f64::min);
+    let fill = if fill.is_finite() { fill } else { 1.0 };
+    v.iter_mut().filter(|x| **x == 0.0).for_each(|x| *x = fill);
+}
+
+/// The two scales of the β-divergence loss's rounding error at data `v` and model `wh`
+/// (see [`check_beta_loss_never_increases`]): `Σ λ^(β−1)|λ − v|` (its sensitivity to
+/// relative errors in λ = WH) and the sum of the absolute values of its terms.
+fn beta_scales(v: &[f64], wh: &[f64], beta: f64) -> (f64, f64) {
+    let sens: f64 = v
+        .iter()
+        .zip(wh)
+        .map(|(&v, &y)| y.powf(beta - 1.0) * (y - v).abs())
+        .sum();
+    let terms: f64 = v
+        .iter()
+        .zip(wh)
+        .map(|(&v, &y)| {
+            if beta == 0.0 {
+                v / y + (v / y).ln().abs() + 1.0
+            } else if beta == 1.0 {
+                y + if v > 0.0 {
+                    v * (v / y).ln().abs() + v
+                } else {
+                    0.0
+                }
+            } else {
+                (v.powf(beta) / (beta * (beta - 1.0))).abs()
+                    + (y.powf(beta) / beta).abs()
+                    + (v * y.powf(beta - 1.0) / (beta - 1.0)).abs()
+            }
+        })
+        .sum();
+    (sens, terms)
 }
 
 /// β = 2 and β = 1 name the dedicated Frobenius and KL paths ([`Loss::beta`]), and the
@@ -1046,8 +1101,8 @@ pub fn check_restarts<T: Scalar, B: DenseBackend<T>>(b: &B) {
         .unwrap();
 }
 
-/// With L1 and L2 penalties (Frobenius) or L1 (KL), the penalised objective never increases,
-/// after every half-step. Tolerance as in [`check_loss_never_increases`], plus the rounding of
+/// With L1 and L2 penalties (pure L1, pure L2 and half of each), the penalised objective of
+/// the Frobenius or KL loss never increases, after every half-step. Tolerance as in [`check_loss_never_increases`], plus the rounding of
 /// the penalty terms: each is a sum of non-negative entries times a weight, off by a few
 /// (len)·u of its value, covered by 8·(k+2)·u·P with P the penalty total and len ≤ the
 /// number of entries absorbed in the (k+2) factor's slack (the sums are compensated in f64).
@@ -1063,7 +1118,6 @@ pub fn check_regularized_objective_never_increases<T: Scalar, B: DenseBackend<T>
     );
     runner()
         .run(&(data_case::<T>(12), weights), |(c, (aw, ah, ratio, exp))| {
-            let ratio = if loss == Loss::KullbackLeibler { 1.0 } else { ratio };
             // Weights relative to the data's scale, so the penalties matter at every scale.
             let scale = c.mean().max(f64::MIN_POSITIVE) * 10f64.powi(exp);
             let pen = crate::Penalty::sklearn(c.m, c.n, aw * scale, ah * scale, ratio);
@@ -1098,6 +1152,65 @@ pub fn check_regularized_objective_never_increases<T: Scalar, B: DenseBackend<T>
                     prev_scale = scale;
                 }
             }
+            Ok(())
+        })
+        .unwrap();
+}
+
+/// With L1 and L2 penalties (pure L1, pure L2 and half of each), the penalised objective of
+/// the general β path never increases, after every half-step, for β drawn as in
+/// [`check_beta_loss_never_increases`] (which gives the tolerance of the loss terms), plus
+/// 8·(k+2)·u·P for the penalty terms, as in [`check_regularized_objective_never_increases`].
+pub fn check_regularized_beta_objective_never_increases<T: Scalar, B: DenseBackend<T>>(b: &B) {
+    let betas = prop_oneof![
+        prop::sample::select(vec![0.0, 0.5, 1.0, 1.5, 2.0, 3.0]),
+        -0.5f64..3.5
+    ];
+    let weights = (
+        0.0f64..1.0,
+        0.0f64..1.0,
+        prop::sample::select(vec![0.0, 0.5, 1.0]),
+        -4i32..=1,
+    );
+    runner()
+        .run(&(data_case::<T>(12), betas, weights), |(mut c, beta, (aw, ah, ratio, exp))| {
+            if beta <= 0.0 {
+                fill_zeros(&mut c.v);
+            }
+            let scale = c.mean().max(f64::MIN_POSITIVE) * 10f64.powi(exp);
+            let pen = crate::Penalty::sklearn(c.m, c.n, aw * scale, ah * scale, ratio);
+            let (v, w0, h0, eps) = start(b, &c);
+            let mut s = MuSolver::new(b, &v, w0, h0, Loss::Beta(beta), eps).unwrap();
+            s.set_penalty(pen).unwrap();
+            let scales = |s: &MuSolver<'_, T, B, B::Mat>| -> (f64, f64) {
+                let (w, h) = (export(b, s.w()), export(b, s.h()));
+                let wh = product(&w, &h, c.m, c.k, c.n);
+                let (sens, terms) = beta_scales(&c.v, &wh, beta);
+                let p = pen.l1_w * w.iter().sum::<f64>() + pen.l2_w * w.iter().map(|x| x * x).sum::<f64>()
+                    + pen.l1_h * h.iter().sum::<f64>() + pen.l2_h * h.iter().map(|x| x * x).sum::<f64>();
+                (sens + p, terms + p)
+            };
+            let mut prev = s.objective();
+            let mut prev_scale = scales(&s);
+            for it in 0..15 {
+                for half in ["H", "W"] {
+                    if half == "H" { s.update_h() } else { s.update_w() }
+                    let now = s.objective();
+                    let scale = scales(&s);
+                    let (s1, s2) = (prev_scale.0.max(scale.0), prev_scale.1.max(scale.1));
+                    let tol = 8.0 * (c.k as f64 + 2.0) * T::unit_roundoff() * s1 + 16.0 * U64 * s2;
+                    prop_assert!(now.is_finite(), "β = {beta} with {pen:?}: the objective became {now}");
+                    prop_assert!(
+                        now <= prev + tol,
+                        "β = {beta} with {pen:?}: the objective rose in the {half} half-step of iteration {it}: {prev} → {now} (by {}, tolerance {tol}; case {:?})",
+                        now - prev, c.pattern
+                    );
+                    prev = now;
+                    prev_scale = scale;
+                }
+            }
+            all_at_least(b, s.w(), eps, "W")?;
+            all_at_least(b, s.h(), eps, "H")?;
             Ok(())
         })
         .unwrap();

@@ -54,7 +54,7 @@ impl Penalty {
     }
 }
 
-/// The buffers the penalties need in the Frobenius updates (allocated once).
+/// The buffers the penalties need (allocated once, in [`MuSolver::set_penalty`]).
 struct PenaltyBuffers<M> {
     eye_k: M,
     ones_k_col: M,
@@ -63,6 +63,10 @@ struct PenaltyBuffers<M> {
     ones_n_row: M,
     zeros_w: M,
     zeros_h: M,
+    /// KL with L2: the column sums of W (k×1) and the row sums of H (1×k) as matrices, so
+    /// that the denominators can be spread over k×n and m×k by products.
+    sums_k_col: M,
+    sums_k_row: M,
 }
 
 /// The state of a multiplicative-update run: the factors and the buffers of both half-steps.
@@ -210,18 +214,27 @@ impl<'a, T: Scalar, B: DataOps<T, V>, V> MuSolver<'a, T, B, V> {
         }
     }
 
-    /// Adds L1/L2 penalties to the objective (before the first half-step). The half-steps
-    /// then minimise the auxiliary function of the penalised objective, which stays
-    /// non-increasing: for the Frobenius loss `H ← max(ε, H∘WᵀV / ((WᵀW + l2·I)H + l1))` (the
-    /// Lee–Seung bound with the Hessian WᵀW + l2·I, and the linear L1 term majorised with
-    /// curvature l1/hᵗ, as scikit-learn's update); for KL, L1 only:
-    /// `H ← max(ε, H∘Wᵀ(V/WH) / (Wᵀ1 + l1))`, the exact minimiser of Lee & Seung's auxiliary
-    /// function plus the linear term. scikit-learn's L2 form for KL and the other β
-    /// (`den + l2·H`) comes from no auxiliary function, so it is not offered.
+    /// Adds L1/L2 penalties to the objective (before the first half-step, or between
+    /// half-steps). The half-steps then minimise an auxiliary function of the penalised
+    /// objective, which stays non-increasing for every loss and every weight (derivations in
+    /// `docs/penalties.md`; written for H, W is symmetric):
+    /// - Frobenius: `H ← max(ε, H∘WᵀV / ((WᵀW + l2·I)H + l1))`, the Lee–Seung bound with the
+    ///   Hessian WᵀW + l2·I and the linear L1 term majorised with curvature l1/hᵗ (the same
+    ///   update as scikit-learn's);
+    /// - KL: with L1 only `H ← max(ε, H∘Wᵀ(V/WH) / (Wᵀ1 + l1))`; with L2 each entry is the
+    ///   positive root of `l2·h² + (Wᵀ1 + l1)·h − hᵗ·[Wᵀ(V/WH)] = 0` lifted to ε
+    ///   ([`kernels::mu_step_l2`](crate::kernels::mu_step_l2)): in both cases the exact
+    ///   minimiser of Lee & Seung's auxiliary function plus the penalty;
+    /// - other β: `H ← max(ε, H∘(num / (den + l1 + l2·H))^γ')` with Févotte & Idier's num and
+    ///   den, and γ' = γ(β), except γ' = 1/(3 − β) when `l2 > 0` and β < 2 (the penalty's
+    ///   curvature then dominates the divergence's, and the bound is built on h²).
+    ///
+    /// scikit-learn's L2 update for KL and β < 2 (`den + l2·H` with exponent γ(β)) is not
+    /// derived from an auxiliary function, so its objective can rise; these updates minimise
+    /// the same objective with that guarantee.
     ///
     /// # Errors
-    /// [`NmfError::InvalidRegularization`] for negative or non-finite weights, or weights the
-    /// loss does not support (L2 with KL, any penalty with another β).
+    /// [`NmfError::InvalidRegularization`] for negative or non-finite weights.
     pub fn set_penalty(&mut self, penalty: Penalty) -> Result<(), NmfError> {
         let weights = [penalty.l1_w, penalty.l2_w, penalty.l1_h, penalty.l2_h];
         if weights.iter().any(|w| !(w.is_finite() && *w >= 0.0)) {
@@ -229,30 +242,11 @@ impl<'a, T: Scalar, B: DataOps<T, V>, V> MuSolver<'a, T, B, V> {
                 reason: format!("penalty weights must be finite and ≥ 0, got {penalty:?}"),
             });
         }
-        let supported = match self.loss {
-            Loss::Frobenius => true,
-            Loss::KullbackLeibler => penalty.l2_w == 0.0 && penalty.l2_h == 0.0,
-            _ => penalty.is_zero(),
-        };
-        if !supported {
-            return Err(NmfError::InvalidRegularization {
-                reason: format!(
-                    "the {} loss supports {}: its multiplicative update with that penalty has no \
-                     auxiliary function, so the objective could rise",
-                    self.loss,
-                    if self.loss == Loss::KullbackLeibler {
-                        "L1 penalties only (l1_ratio = 1)"
-                    } else {
-                        "no penalty"
-                    }
-                ),
-            });
-        }
         self.penalty = penalty;
+        let b = self.backend;
+        let (m, k) = b.shape(&self.w);
+        let n = b.ncols(&self.h);
         if !penalty.is_zero() && self.pen.is_none() {
-            let b = self.backend;
-            let (m, k) = b.shape(&self.w);
-            let n = b.ncols(&self.h);
             let one = |r, c| b.from_fn(r, c, |_, _| T::one());
             self.pen = Some(PenaltyBuffers {
                 eye_k: b.from_fn(k, k, |i, j| if i == j { T::one() } else { T::zero() }),
@@ -262,7 +256,18 @@ impl<'a, T: Scalar, B: DataOps<T, V>, V> MuSolver<'a, T, B, V> {
                 ones_n_row: one(1, n),
                 zeros_w: b.zeros(m, k),
                 zeros_h: b.zeros(k, n),
+                sums_k_col: b.zeros(k, 1),
+                sums_k_row: b.zeros(1, k),
             });
+        }
+        // KL keeps its denominators as vectors; with L2 they are spread over full matrices.
+        if self.loss == Loss::KullbackLeibler {
+            if penalty.l2_h > 0.0 && b.shape(&self.den_h) != (k, n) {
+                self.den_h = b.zeros(k, n);
+            }
+            if penalty.l2_w > 0.0 && b.shape(&self.den_w) != (m, k) {
+                self.den_w = b.zeros(m, k);
+            }
         }
         Ok(())
     }
