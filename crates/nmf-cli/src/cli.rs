@@ -245,9 +245,8 @@ pub struct FitOptions {
     #[arg(long, value_name = "X", conflicts_with = "loss")]
     pub beta: Option<f64>,
     /// Regularisation weight of W (scikit-learn's alpha_W): the objective gains
-    /// n·α_W·(ρ‖W‖₁ + ½(1−ρ)‖W‖²), n the columns of V and ρ the --l1-ratio. Supported with
-    /// frobenius (L1 and L2) and kl (--l1-ratio 1 only); other combinations are refused as a
-    /// bad command line (exit code 2).
+    /// n·α_W·(ρ‖W‖₁ + ½(1−ρ)‖W‖²), n the columns of V and ρ the --l1-ratio. Every loss and
+    /// β supports it, with updates that keep the penalised objective non-increasing.
     #[arg(long, value_name = "X", default_value_t = 0.0)]
     pub alpha_w: f64,
     /// Regularisation weight of H (scikit-learn's alpha_H), scaled by m, the rows of V

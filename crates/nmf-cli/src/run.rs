@@ -142,7 +142,6 @@ fn settings(
             NmfError::InvalidTol(t) => format!("--tol must be finite and ≥ 0, got {t}"),
             NmfError::InvalidEps(e) => format!("--eps must be finite and > 0, got {e}"),
             NmfError::InvalidBeta(b) => format!("--beta must be a finite number, got {b}"),
-            NmfError::InvalidRegularization { .. } => unsupported_regularization(&e, loss),
             other => other.to_string(),
         })
     })?;
@@ -199,18 +198,6 @@ fn settings(
         model_format: o.model_format,
         verbosity,
     })
-}
-
-/// The message for a regularisation the loss does not support: the library's reason and how
-/// to change the command line.
-fn unsupported_regularization(e: &NmfError, loss: Loss) -> String {
-    let hint = match loss {
-        Loss::KullbackLeibler => "use --l1-ratio 1 (L1 only) or --loss frobenius",
-        _ => {
-            "use --loss frobenius (L1 and L2) or kl (with --l1-ratio 1), or leave out --alpha-w and --alpha-h"
-        }
-    };
-    format!("{e}; {hint}")
 }
 
 /// The progress display: a bar on a terminal, plain lines otherwise, nothing when quiet.
