@@ -17,6 +17,14 @@ pub struct LossRecord {
     pub loss: f64,
 }
 
+/// What every restart of a fit shares (see `NmfValidParams::prepare`).
+struct Prepared<T> {
+    m: usize,
+    n: usize,
+    mean: f64,
+    svd: Option<(crate::TruncatedSvd<T>, crate::nndsvd::NndsvdVariant)>,
+}
+
 /// What an observer passed to [`NmfValidParams::fit_observed`] sees after each iteration.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Progress {
@@ -191,6 +199,101 @@ impl NmfValidParams {
         v: &V,
         mut observer: impl FnMut(&Progress) -> ControlFlow<()>,
     ) -> Result<NmfModel<T, B>, NmfError> {
+        let prep = self.prepare(backend, v)?;
+        let mut best: Option<NmfModel<T, B>> = None;
+        for restart in 0..self.n_init {
+            let (w0, h0) = self.start(backend, &prep, restart);
+            let model = self.run(backend, v, w0, h0, prep.mean, restart, &mut observer)?;
+            if best
+                .as_ref()
+                .is_none_or(|b| model.final_loss() < b.final_loss())
+            {
+                best = Some(model);
+            }
+        }
+        Ok(best.expect("n_init ≥ 1 is checked by NmfParams::check"))
+    }
+
+    /// As [`fit`](Self::fit), with the [`n_init`](crate::NmfParams::n_init) restarts spread
+    /// over up to `threads` threads (restart r runs on thread r mod `threads`). The result is
+    /// bit-identical to [`fit`](Self::fit): each restart computes the same values whichever
+    /// thread runs it, and the best is chosen in restart order (ties go to the first), as is
+    /// the error reported if restarts fail. Each running restart holds its own buffers (about
+    /// two m×n matrices), and the backend's own threads are shared among them, so this pays
+    /// off when the problem is too small to keep the backend's threads busy.
+    ///
+    /// ```
+    /// use nmf_core::{MatrixBackend, Nmf, reference::Reference};
+    /// let b = Reference;
+    /// let v = b.from_fn(8, 6, |i, j| ((i * 3 + j * 5) % 7) as f64);
+    /// let p = Nmf::params(2).n_init(4).max_iter(50).check().unwrap();
+    /// let (seq, par) = (p.fit(&b, &v).unwrap(), p.fit_parallel(&b, &v, 2).unwrap());
+    /// assert_eq!(b.to_row_major(seq.w()), b.to_row_major(par.w()));
+    /// assert_eq!(seq.final_loss(), par.final_loss());
+    /// ```
+    ///
+    /// # Errors
+    /// As [`fit`](Self::fit).
+    pub fn fit_parallel<T: Scalar, B, V>(
+        &self,
+        backend: &B,
+        v: &V,
+        threads: usize,
+    ) -> Result<NmfModel<T, B>, NmfError>
+    where
+        B: DataOps<T, V> + Sync,
+        B::Mat: Send,
+        V: Sync,
+    {
+        let prep = self.prepare(backend, v)?;
+        let threads = threads.clamp(1, self.n_init);
+        let prep = &prep;
+        let mut results: Vec<_> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    scope.spawn(move || {
+                        (t..self.n_init)
+                            .step_by(threads)
+                            .map(|restart| {
+                                let (w0, h0) = self.start(backend, prep, restart);
+                                let mut go = |_: &Progress| ControlFlow::Continue(());
+                                let model =
+                                    self.run(backend, v, w0, h0, prep.mean, restart, &mut go);
+                                (restart, model)
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| match h.join() {
+                    Ok(r) => r,
+                    Err(panic) => std::panic::resume_unwind(panic),
+                })
+                .collect()
+        });
+        results.sort_by_key(|(restart, _)| *restart);
+        let mut best: Option<NmfModel<T, B>> = None;
+        for (_, model) in results {
+            let model = model?;
+            if best
+                .as_ref()
+                .is_none_or(|b| model.final_loss() < b.final_loss())
+            {
+                best = Some(model);
+            }
+        }
+        Ok(best.expect("n_init ≥ 1 is checked by NmfParams::check"))
+    }
+
+    /// Checks V and computes what every restart shares: the shape, the mean and, for the
+    /// NNDSVD starts, one truncated SVD (only nndsvdar's fill depends on the seed).
+    fn prepare<T: Scalar, B: DataOps<T, V>, V>(
+        &self,
+        backend: &B,
+        v: &V,
+    ) -> Result<Prepared<T>, NmfError> {
         let (m, n) = check_data(backend, v)?;
         let k = self.rank;
         let mean = backend.data_sum(v) / (m as f64 * n as f64);
@@ -203,38 +306,36 @@ impl NmfValidParams {
                 cols: n,
             });
         }
-        // One SVD serves every restart (only nndsvdar's fill depends on the seed). The
-        // backend's own SVD is exact but computes every singular triplet; when k is well
+        // The backend's own SVD is exact but computes every singular triplet; when k is well
         // below min(m, n), the randomized SVD is far faster and as accurate as NNDSVD needs.
-        let svd = variant.map(|_| {
-            if m.min(n) <= 4 * (k + crate::svd::OVERSAMPLES) {
+        let svd = variant.map(|variant| {
+            let svd = if m.min(n) <= 4 * (k + crate::svd::OVERSAMPLES) {
                 crate::svd::truncated_svd(backend, v, k, self.seed)
             } else {
                 crate::svd::randomized_svd(backend, v, k, self.seed)
-            }
+            };
+            (svd, variant)
         });
+        Ok(Prepared { m, n, mean, svd })
+    }
+
+    /// The initial factors of restart `restart` (seed `seed + restart`).
+    fn start<T: Scalar, B: MatrixBackend<T>>(
+        &self,
+        backend: &B,
+        prep: &Prepared<T>,
+        restart: usize,
+    ) -> (B::Mat, B::Mat) {
+        let (m, n, k) = (prep.m, prep.n, self.rank);
+        let seed = self.seed.wrapping_add(restart as u64);
+        let (w, h) = match &prep.svd {
+            Some((svd, variant)) => crate::nndsvd::nndsvd_factors(svd, *variant, prep.mean, seed),
+            None => crate::init::random_factors(m, n, k, prep.mean, seed),
+        };
         let to = |rows, cols, d: Vec<f64>| {
             backend.from_fn(rows, cols, |i, j| T::from_f64(d[i * cols + j]))
         };
-        let mut best: Option<NmfModel<T, B>> = None;
-        for restart in 0..self.n_init {
-            let seed = self.seed.wrapping_add(restart as u64);
-            let (w, h) = match (&svd, variant) {
-                (Some(svd), Some(variant)) => {
-                    crate::nndsvd::nndsvd_factors(svd, variant, mean, seed)
-                }
-                _ => crate::init::random_factors(m, n, k, mean, seed),
-            };
-            let (w0, h0) = (to(m, k, w), to(k, n, h));
-            let model = self.run(backend, v, w0, h0, mean, restart, &mut observer)?;
-            if best
-                .as_ref()
-                .is_none_or(|b| model.final_loss() < b.final_loss())
-            {
-                best = Some(model);
-            }
-        }
-        Ok(best.expect("n_init ≥ 1 is checked by NmfParams::check"))
+        (to(m, k, w), to(k, n, h))
     }
 
     /// Fits V ≈ WH starting from the given W0 (m×k) and H0 (k×n) (copied; entries below ε

@@ -124,6 +124,10 @@ macro_rules! backend_test_suite {
                 suite::check_restarts::<$t, _>(&$backend);
             }
             #[test]
+            fn parallel_restarts_match_sequential() {
+                suite::check_parallel_restarts::<$t, _>(&$backend);
+            }
+            #[test]
             fn regularized_objective_never_increases_frobenius() {
                 suite::check_regularized_objective_never_increases::<$t, _>(&$backend, Frobenius);
             }

@@ -1075,6 +1075,41 @@ pub fn check_fixed_factor<T: Scalar, B: DenseBackend<T>>(b: &B) {
         .unwrap();
 }
 
+/// Restarts spread over threads ([`crate::NmfValidParams::fit_parallel`]) give bit for bit
+/// the factors and loss history of the sequential [`fit`](crate::NmfValidParams::fit), for
+/// 1–5 restarts on 1–4 threads, with random and NNDSVDAR starts.
+pub fn check_parallel_restarts<T: Scalar, B: DenseBackend<T> + Sync>(b: &B)
+where
+    B::Mat: Send,
+{
+    runner_with_cases(32)
+        .run(
+            &(data_case::<T>(8), 1usize..=5, 1usize..=4, any::<bool>()),
+            |(c, n_init, threads, svd)| {
+                let v = mat::<T, B>(b, c.m, c.n, &c.v);
+                let init = if svd && c.k <= c.m.min(c.n) {
+                    crate::Init::Nndsvdar
+                } else {
+                    crate::Init::Random
+                };
+                let p = Nmf::params(c.k)
+                    .init(init)
+                    .max_iter(15)
+                    .seed(c.seed)
+                    .n_init(n_init)
+                    .check()
+                    .unwrap();
+                let seq = p.fit(b, &v).unwrap();
+                let par = p.fit_parallel(b, &v, threads).unwrap();
+                prop_assert_eq!(b.to_row_major(seq.w()), b.to_row_major(par.w()));
+                prop_assert_eq!(b.to_row_major(seq.h()), b.to_row_major(par.h()));
+                prop_assert_eq!(seq.loss_history(), par.loss_history());
+                Ok(())
+            },
+        )
+        .unwrap();
+}
+
 /// `n_init` restarts return exactly the best of the single fits with seeds `seed`, `seed + 1`, ….
 pub fn check_restarts<T: Scalar, B: DenseBackend<T>>(b: &B) {
     runner_with_cases(32)
