@@ -41,6 +41,9 @@ pub struct Subproblem<'a, T> {
     /// Whether `a` holds Aᵀ (k×m row-major) rather than A (m×k row-major).
     transposed: bool,
     v: &'a [T],
+    /// The penalty `l1·Σx + ½·l2·Σx²` (both 0 by default).
+    l1: f64,
+    l2: f64,
 }
 
 impl<'a, T: Scalar> Subproblem<'a, T> {
@@ -58,6 +61,8 @@ impl<'a, T: Scalar> Subproblem<'a, T> {
             k,
             transposed: false,
             v,
+            l1: 0.0,
+            l2: 0.0,
         }
     }
 
@@ -75,7 +80,39 @@ impl<'a, T: Scalar> Subproblem<'a, T> {
             k,
             transposed: true,
             v,
+            l1: 0.0,
+            l2: 0.0,
         }
+    }
+
+    /// The same subproblem with the penalty `l1·Σₐ xₐ + ½·l2·Σₐ xₐ²` added to F (the share of
+    /// [`Penalty`](crate::Penalty) that falls on this column of H or row of W: `l1_h, l2_h`
+    /// or `l1_w, l2_w`). [`auxiliary`](Self::auxiliary) and [`minimizer`](Self::minimizer)
+    /// then give the auxiliary function and the update of
+    /// [`MuSolver::set_penalty`](crate::MuSolver::set_penalty) (derivations in
+    /// `docs/penalties.md`).
+    ///
+    /// ```
+    /// use nmf_core::{Loss, auxiliary::Subproblem};
+    /// let p = Subproblem::h_column(&[1.0_f64, 2.0, 3.0, 1.0], 2, 2, &[5.0, 4.0]).with_penalty(0.5, 2.0);
+    /// let xt = [1.0, 1.0];
+    /// for loss in [Loss::Frobenius, Loss::KullbackLeibler, Loss::ItakuraSaito, Loss::Beta(1.5)] {
+    ///     let x1 = p.minimizer(loss, &xt, 1e-9);
+    ///     let (f1, g1, f0) = (p.objective(loss, &x1), p.auxiliary(loss, &x1, &xt), p.objective(loss, &xt));
+    ///     assert!(f1 <= g1 && g1 <= f0 * (1.0 + 1e-12));
+    /// }
+    /// ```
+    ///
+    /// # Panics
+    /// If a weight is negative or not finite.
+    pub fn with_penalty(mut self, l1: f64, l2: f64) -> Self {
+        assert!(
+            l1.is_finite() && l1 >= 0.0 && l2.is_finite() && l2 >= 0.0,
+            "penalty weights must be finite and ≥ 0"
+        );
+        self.l1 = l1;
+        self.l2 = l2;
+        self
     }
 
     /// The number of unknowns k.
@@ -112,8 +149,9 @@ impl<'a, T: Scalar> Subproblem<'a, T> {
             .collect()
     }
 
-    /// The objective F(x): `½‖v − A·x‖²` (eq. 15) or `Σᵢ vᵢ log(vᵢ/(Ax)ᵢ) − vᵢ + (Ax)ᵢ`
-    /// (eq. 28, with 0·log 0 = 0).
+    /// The objective F(x): `½‖v − A·x‖²` (eq. 15), `Σᵢ vᵢ log(vᵢ/(Ax)ᵢ) − vᵢ + (Ax)ᵢ`
+    /// (eq. 28, with 0·log 0 = 0) or `Σᵢ d_β(vᵢ|(Ax)ᵢ)`, plus the penalty if one was given
+    /// ([`with_penalty`](Self::with_penalty)).
     ///
     /// # Panics
     /// If `x.len() != k`.
@@ -151,6 +189,11 @@ impl<'a, T: Scalar> Subproblem<'a, T> {
                 }
             }
         }
+        for x in x.iter().map(|x| x.as_f64()) {
+            let p = self.l1 * x + 0.5 * self.l2 * x * x;
+            f += p;
+            scale += p;
+        }
         (f, scale)
     }
 
@@ -165,10 +208,22 @@ impl<'a, T: Scalar> Subproblem<'a, T> {
     ///   by the convexity of −log (Jensen, eq. 29, 31). It is +∞ where some `x_a = 0` meets a
     ///   positive `vᵢ α_ia`, and where F itself is infinite.
     ///
+    /// - β-divergence (Févotte & Idier 2011): with λ = A·x and λᵗ = A·xᵗ, split
+    ///   `d_β(v|λ) = c(v) + λ^β/β − v·λ^(β−1)/(β−1)` (`log λ` for the middle term at β = 0,
+    ///   `−v·log λ` for the last at β = 1). Each λ-term is bounded by Jensen's inequality with
+    ///   the weights `α_ia` where it is convex (`λ^β/β` for β ≥ 1, the last term for β ≤ 2)
+    ///   and by its tangent at λᵗ where it is concave.
+    /// - Penalties ([`with_penalty`](Self::with_penalty)), with r = x/xᵗ: Frobenius folds
+    ///   l2 into the Hessian (`K_aa = ((AᵀA + l2·I)·xᵗ)_a / xᵗ_a`) and bounds `l1·x` by
+    ///   `l1·(x²/(2xᵗ) + xᵗ/2)`; KL adds the penalty exactly; β bounds `l1·x` by
+    ///   `l1·xᵗ·(r^β + β − 1)/β` (β ≥ 1; exact below) and `½·l2·x²` by
+    ///   `½·l2·xᵗ²·(2r^β + β − 2)/β` (β ≥ 2); with `l2 > 0` and β < 2 it keeps `½·l2·x²`,
+    ///   bounds `l1·x` by `l1·xᵗ·(r² + 1)/2` and the λ^β/β term by the quadratic
+    ///   `λᵗ^β·(1 + (β/2)(r² − 1))/β` per Jensen piece (its tangent piece, for β < 1, by
+    ///   `(r² + 1)/2` in place of r). See `docs/penalties.md`.
+    ///
     /// # Panics
-    /// If `x.len() != k` or `xt.len() != k`, or for a loss other than Frobenius and KL (the
-    /// β-divergence auxiliary functions are not provided here; [`minimizer`](Self::minimizer)
-    /// is).
+    /// If `x.len() != k` or `xt.len() != k`.
     pub fn auxiliary(&self, loss: Loss, x: &[T], xt: &[T]) -> f64 {
         self.auxiliary_with_scale(loss, x, xt).0
     }
@@ -189,13 +244,21 @@ impl<'a, T: Scalar> Subproblem<'a, T> {
                 let axt = self.ax(xt);
                 let ata_xt = self.at_y(&axt);
                 let atv = self.at_y(&self.v.iter().map(|v| v.as_f64()).collect::<Vec<_>>());
+                // F(xᵗ) with its penalty; the bound of l1·x replaces l1·xᵗ below.
                 let (mut g, mut scale) = self.objective_with_scale(loss, xt);
+                let (l1, l2) = (self.l1, self.l2);
                 for a in 0..self.k {
                     let d = xf[a] - tf[a];
-                    let grad = ata_xt[a] - atv[a];
-                    let kaa = ata_xt[a] / tf[a];
-                    g += d * grad + 0.5 * kaa * d * d;
-                    scale += (d * ata_xt[a]).abs() + (d * atv[a]).abs() + 0.5 * kaa * d * d;
+                    let hx = ata_xt[a] + l2 * tf[a]; // ((AᵀA + l2·I)·xᵗ)_a
+                    let grad = hx - atv[a];
+                    let kaa = hx / tf[a];
+                    let l1_bound = l1 * (xf[a] * xf[a] / (2.0 * tf[a]) + 0.5 * tf[a]) - l1 * tf[a];
+                    g += d * grad + 0.5 * kaa * d * d + l1_bound;
+                    // The L1 bound's terms cancel against l1·xᵗ: all three enter the scale.
+                    scale += (d * hx).abs()
+                        + (d * atv[a]).abs()
+                        + 0.5 * kaa * d * d
+                        + l1 * (xf[a] * xf[a] / (2.0 * tf[a]) + 1.5 * tf[a]);
                 }
                 (g, scale)
             }
@@ -226,20 +289,136 @@ impl<'a, T: Scalar> Subproblem<'a, T> {
                         scale += v * alpha * (lw.abs() + la.abs());
                     }
                 }
+                for &x in &xf {
+                    let p = self.l1 * x + 0.5 * self.l2 * x * x;
+                    g += p;
+                    scale += p;
+                }
                 (g, scale)
             }
-            other => panic!("the auxiliary function of the {other} loss is not provided"),
+            other => self.beta_auxiliary(other.beta_value(), &xf, &tf),
         }
+    }
+
+    /// The β-divergence auxiliary function with its penalty bound (see
+    /// [`auxiliary`](Self::auxiliary)); `(G, Σ|terms|)`.
+    fn beta_auxiliary(&self, beta: f64, xf: &[f64], tf: &[f64]) -> (f64, f64) {
+        let axt: Vec<f64> = (0..self.m)
+            .map(|i| (0..self.k).map(|a| self.at(i, a) * tf[a]).sum())
+            .collect();
+        // With L2 below β = 2 the λ^β/β part is bounded by a quadratic in r (docs/penalties.md).
+        let quad = self.l2 > 0.0 && beta < 2.0;
+        // λ^β/β (log λ at β = 0) and −v·λ^(β−1)/(β−1) (−v·log λ at β = 1), and their slopes.
+        let t1 = |y: f64| {
+            if beta == 0.0 {
+                y.ln()
+            } else {
+                y.powf(beta) / beta
+            }
+        };
+        let t2 = |v: f64, y: f64| {
+            if beta == 1.0 {
+                -v * y.ln()
+            } else {
+                -v * y.powf(beta - 1.0) / (beta - 1.0)
+            }
+        };
+        let (mut g, mut scale) = (0.0, 0.0);
+        let mut add = |t: f64| {
+            g += t;
+            scale += t.abs();
+        };
+        for (i, &lt) in axt.iter().enumerate() {
+            let v = self.v[i].as_f64();
+            if lt == 0.0 {
+                // A zero row of A: λᵢ = 0 whatever x, a constant term of F and G.
+                add(crate::kernels::beta_term(v, 0.0, beta));
+                continue;
+            }
+            add(if beta == 0.0 {
+                -v.ln() - 1.0
+            } else if beta == 1.0 {
+                if v > 0.0 { v * v.ln() - v } else { 0.0 }
+            } else if v > 0.0 {
+                v.powf(beta) / (beta * (beta - 1.0))
+            } else {
+                0.0
+            });
+            if beta < 1.0 {
+                add(t1(lt)); // concave: the tangent at λᵗ
+            }
+            if beta > 2.0 && v > 0.0 {
+                add(t2(v, lt));
+            }
+            for a in 0..self.k {
+                let w = self.at(i, a);
+                if w == 0.0 {
+                    continue;
+                }
+                let (alpha, r) = (w * tf[a] / lt, xf[a] / tf[a]);
+                // λ^β/β: Jensen (β ≥ 1) or tangent (β < 1), each piece bounded by a quadratic
+                // in r when `quad`. Terms that cancel are added separately, so that the scale
+                // (the sum of their absolute values) covers the cancellation.
+                let lb = lt.powf(beta);
+                match (beta >= 1.0, quad) {
+                    (true, false) => add(alpha * t1(lt * r)),
+                    (true, true) => {
+                        add(alpha * lb * 0.5 * r * r);
+                        add(alpha * lb * (1.0 - 0.5 * beta) / beta);
+                    }
+                    (false, false) => {
+                        add(lb / lt * w * xf[a]);
+                        add(-lb / lt * w * tf[a]);
+                    }
+                    (false, true) => {
+                        add(lb / lt * w * tf[a] * 0.5 * r * r);
+                        add(-lb / lt * w * tf[a] * 0.5);
+                    }
+                }
+                if v > 0.0 {
+                    if beta <= 2.0 {
+                        add(alpha * t2(v, lt * r)); // convex: Jensen
+                    } else {
+                        // concave: tangent
+                        let slope = -v * lt.powf(beta - 2.0) * w;
+                        add(slope * xf[a]);
+                        add(-slope * tf[a]);
+                    }
+                }
+            }
+        }
+        let (l1, l2) = (self.l1, self.l2);
+        for (&x, &t) in xf.iter().zip(tf) {
+            let rb = (x / t).powf(beta);
+            if l2 > 0.0 && beta < 2.0 {
+                add(0.5 * l1 * x * x / t);
+                add(0.5 * l1 * t);
+                add(0.5 * l2 * x * x);
+            } else if beta < 1.0 {
+                add(l1 * x);
+            } else {
+                add(l1 * t * rb / beta);
+                add(l1 * t * (beta - 1.0) / beta);
+                if l2 > 0.0 {
+                    add(l2 * t * t * rb / beta);
+                    add(0.5 * l2 * t * t * (beta - 2.0) / beta);
+                }
+            }
+        }
+        (g, scale)
     }
 
     /// The minimiser of `G(·, xᵗ)` over `{x ≥ ε}`, entry by entry `max(ε, unconstrained)`:
     ///
-    /// - Frobenius (eq. 24–25): `x_a = max(ε, xᵗ_a (Aᵀv)_a / (AᵀA·xᵗ)_a)`;
-    /// - KL (eq. 33): `x_a = max(ε, xᵗ_a Σᵢ A_ia vᵢ/(A·xᵗ)ᵢ / Σᵢ A_ia)`, with `vᵢ/(A·xᵗ)ᵢ = 0`
-    ///   where `vᵢ = 0`;
+    /// - Frobenius (eq. 24–25): `x_a = max(ε, xᵗ_a (Aᵀv)_a / ((AᵀA·xᵗ)_a + l2·xᵗ_a + l1))`;
+    /// - KL (eq. 33): `x_a = max(ε, xᵗ_a Σᵢ A_ia vᵢ/(A·xᵗ)ᵢ / (Σᵢ A_ia + l1))`, with
+    ///   `vᵢ/(A·xᵗ)ᵢ = 0` where `vᵢ = 0`; with `l2 > 0`, the positive root of
+    ///   `l2·x² + (Σᵢ A_ia + l1)·x − xᵗ_a Σᵢ A_ia vᵢ/(A·xᵗ)ᵢ = 0`;
     /// - β-divergence (Févotte & Idier 2011): `x_a = max(ε, xᵗ_a (Σᵢ A_ia vᵢ (A·xᵗ)ᵢ^(β−2) /
-    ///   Σᵢ A_ia (A·xᵗ)ᵢ^(β−1))^γ(β))`.
+    ///   (Σᵢ A_ia (A·xᵗ)ᵢ^(β−1) + l1 + l2·xᵗ_a))^γ)` with γ = γ(β), or 1/(3 − β) when
+    ///   `l2 > 0` and β < 2.
     ///
+    /// (The penalty terms are 0 unless [`with_penalty`](Self::with_penalty) set them.)
     /// Computed in `f64` and rounded to `T` once, so it is at least as accurate as a backend's
     /// half-step.
     ///
@@ -272,14 +451,24 @@ impl<'a, T: Scalar> Subproblem<'a, T> {
                 (self.at_y(&a), self.at_y(&b))
             }
         };
-        let gamma = crate::kernels::beta_gamma(loss.beta_value());
+        let beta = loss.beta_value();
+        let gamma = if self.l2 > 0.0 && beta < 2.0 && loss != Loss::KullbackLeibler {
+            1.0 / (3.0 - beta)
+        } else {
+            crate::kernels::beta_gamma(beta)
+        };
         (0..self.k)
             .map(|a| {
                 let (x, eps) = (xt[a].as_f64(), eps.as_f64());
-                let q = if gamma == 1.0 {
-                    crate::kernels::mu_step(x, num[a], den[a], eps)
+                let q = if loss == Loss::KullbackLeibler {
+                    crate::kernels::mu_step_l2(x, num[a], den[a] + self.l1, self.l2, eps)
                 } else {
-                    crate::kernels::mu_step_pow(x, num[a], den[a], gamma, eps)
+                    let den = den[a] + self.l1 + self.l2 * x;
+                    if gamma == 1.0 {
+                        crate::kernels::mu_step(x, num[a], den, eps)
+                    } else {
+                        crate::kernels::mu_step_pow(x, num[a], den, gamma, eps)
+                    }
                 };
                 T::from_f64(q).max(T::from_f64(eps))
             })

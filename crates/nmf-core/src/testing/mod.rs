@@ -84,6 +84,10 @@ macro_rules! backend_test_suite {
                 suite::check_auxiliary_lemmas::<$t, _>(&$backend, KullbackLeibler);
             }
             #[test]
+            fn auxiliary_lemmas_beta() {
+                suite::check_auxiliary_lemmas_beta::<$t, _>(&$backend);
+            }
+            #[test]
             fn zero_rows_and_columns_give_eps_frobenius() {
                 suite::check_zero_rows_and_columns::<$t, _>(&$backend, Frobenius);
             }

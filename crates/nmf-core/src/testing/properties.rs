@@ -453,7 +453,8 @@ pub fn check_loss_never_increases<T: Scalar, B: DenseBackend<T>>(b: &B, loss: Lo
 /// The auxiliary-function lemmas on the subproblems of one column of H and one row of W:
 /// `G(xᵗ, xᵗ) = F(xᵗ)`; `G(x', xᵗ) ≥ F(x')` and `G(x⁺, xᵗ) ≤ G(x', xᵗ)` for random feasible
 /// x' ≥ ε; the chain `F(x⁺) ≤ G(x⁺, xᵗ) ≤ G(xᵗ, xᵗ) = F(xᵗ)`; and the backend's half-step
-/// equals the minimiser x⁺ of [`Subproblem::minimizer`].
+/// equals the minimiser x⁺ of [`Subproblem::minimizer`]. In two thirds of the cases with
+/// L1/L2 penalties ([`Subproblem::with_penalty`]), which checks their auxiliary functions.
 ///
 /// Tolerances. F and G are evaluated in f64 from sums over m terms of k-term products, so each
 /// errs by at most about (m + k + 4)·u64 times the sum of the absolute values of its terms
@@ -465,78 +466,166 @@ pub fn check_loss_never_increases<T: Scalar, B: DenseBackend<T>>(b: &B, loss: Lo
 /// it differs from x⁺ by a relative 2·(2m + k + 4)·u at most.
 pub fn check_auxiliary_lemmas<T: Scalar, B: DenseBackend<T>>(b: &B, loss: Loss) {
     runner()
-        .run(&(data_case::<T>(9), 0usize..4, any::<u64>()), |(c, warmup, seed)| {
-            let mut rng = ChaCha8Rng::seed_from_u64(seed);
-            let (v, w0, h0, eps) = start(b, &c);
-            let mut s = MuSolver::new(b, &v, w0, h0, loss, eps).unwrap();
-            for _ in 0..warmup {
-                s.step();
-            }
-            let u = T::unit_roundoff();
-            for side in ["H column", "W row"] {
-                let w_t = b.to_row_major(s.w());
-                let h_t = b.to_row_major(s.h());
-                let v_t: Vec<T> = c.v.iter().map(|&x| T::from_f64(x)).collect();
-                let (vec_v, xt, idx): (Vec<T>, Vec<T>, usize);
-                let p = if side == "H column" {
-                    let j = rng.random_range(0..c.n);
-                    vec_v = (0..c.m).map(|i| v_t[i * c.n + j]).collect();
-                    xt = (0..c.k).map(|a| h_t[a * c.n + j]).collect();
-                    idx = j;
-                    Subproblem::h_column(&w_t, c.m, c.k, &vec_v)
-                } else {
-                    let i = rng.random_range(0..c.m);
-                    vec_v = v_t[i * c.n..(i + 1) * c.n].to_vec();
-                    xt = w_t[i * c.k..(i + 1) * c.k].to_vec();
-                    idx = i;
-                    Subproblem::w_row(&h_t, c.k, c.n, &vec_v)
-                };
-                let rows = if side == "H column" { c.m } else { c.n };
-                let c_eval = 4.0 * (rows + c.k + 4) as f64 * U64;
-                let (f_t, sf_t) = p.objective_with_scale(loss, &xt);
-                let (g_tt, sg_tt) = p.auxiliary_with_scale(loss, &xt, &xt);
-                prop_assert!((g_tt - f_t).abs() <= c_eval * (sf_t + sg_tt), "{side}: G(xᵗ,xᵗ) = {g_tt} ≠ F(xᵗ) = {f_t}");
-                let x_plus = p.minimizer(loss, &xt, eps);
-                let (f_p, sf_p) = p.objective_with_scale(loss, &x_plus);
-                let (g_p, sg_p) = p.auxiliary_with_scale(loss, &x_plus, &xt);
-                let round = 4.0 * c.k as f64 * u * u * sg_p;
-                prop_assert!(f_p <= g_p + c_eval * (sf_p + sg_p), "{side}: F(x⁺) = {f_p} > G(x⁺,xᵗ) = {g_p}");
-                prop_assert!(g_p <= g_tt + c_eval * (sg_p + sg_tt) + round, "{side}: G(x⁺,xᵗ) = {g_p} > G(xᵗ,xᵗ) = {g_tt}");
-                for trial in 0..8 {
-                    let x: Vec<T> = xt
-                        .iter()
-                        .map(|&t| {
-                            let f: f64 = rng.random_range(-3.0..3.0);
-                            let y = if trial % 4 == 3 { eps.as_f64() } else { t.as_f64() * f.exp() };
-                            T::from_f64(y).max(eps)
-                        })
-                        .collect();
-                    let (f_x, sf_x) = p.objective_with_scale(loss, &x);
-                    let (g_x, sg_x) = p.auxiliary_with_scale(loss, &x, &xt);
-                    prop_assert!(g_x >= f_x - c_eval * (sf_x + sg_x), "{side}: G(x',xᵗ) = {g_x} < F(x') = {f_x} at x' = {x:?}");
-                    prop_assert!(g_p <= g_x + c_eval * (sg_p + sg_x) + round, "{side}: G(x⁺,xᵗ) = {g_p} > G(x',xᵗ) = {g_x} at x' = {x:?}");
-                }
-                // The backend's half-step gives x⁺.
-                let got: Vec<T> = if side == "H column" {
-                    s.update_h();
-                    let h = b.to_row_major(s.h());
-                    (0..c.k).map(|a| h[a * c.n + idx]).collect()
-                } else {
-                    s.update_w();
-                    b.to_row_major(s.w())[idx * c.k..(idx + 1) * c.k].to_vec()
-                };
-                let rel = 2.0 * (2 * rows + c.k + 4) as f64 * u;
-                for (a, (g, want)) in got.iter().zip(&x_plus).enumerate() {
-                    let (g, want) = (g.as_f64(), want.as_f64());
-                    prop_assert!(
-                        (g - want).abs() <= rel * want.max(eps.as_f64()),
-                        "{side} {idx}, entry {a}: the half-step gives {g}, the minimiser of G is {want}"
-                    );
-                }
-            }
-            Ok(())
-        })
+        .run(
+            &(
+                data_case::<T>(9),
+                0usize..4,
+                any::<u64>(),
+                penalty_weights(),
+            ),
+            |(c, warmup, seed, weights)| auxiliary_case(b, c, warmup, seed, loss, weights),
+        )
         .unwrap();
+}
+
+/// [`check_auxiliary_lemmas`] for the general β path ([`Loss::Beta`]), β drawn as in
+/// [`check_beta_loss_never_increases`], with and without penalties: this checks the
+/// β auxiliary functions and the penalty bounds of `docs/penalties.md` (G ≥ F at random
+/// points, G(xᵗ, xᵗ) = F(xᵗ), and the half-step is G's minimiser). The backend's half-step
+/// computes powers λ^(β−2) of k-term sums, which amplifies their relative error by |β − 2|,
+/// so its tolerance is 2·(2m + (1 + |β − 2|)·k + 4)·u.
+pub fn check_auxiliary_lemmas_beta<T: Scalar, B: DenseBackend<T>>(b: &B) {
+    let betas = prop_oneof![
+        prop::sample::select(vec![0.0, 0.5, 1.0, 1.5, 2.0, 3.0]),
+        -0.5f64..3.5
+    ];
+    runner()
+        .run(
+            &(
+                data_case::<T>(9),
+                0usize..4,
+                any::<u64>(),
+                penalty_weights(),
+                betas,
+            ),
+            |(mut c, warmup, seed, weights, beta)| {
+                if beta <= 0.0 {
+                    fill_zeros(&mut c.v);
+                }
+                auxiliary_case(b, c, warmup, seed, Loss::Beta(beta), weights)
+            },
+        )
+        .unwrap();
+}
+
+/// Penalty weights for the auxiliary-function checks: none in a third of the cases, else
+/// (α_W, α_H, l1_ratio, scale exponent) as in [`check_regularized_objective_never_increases`].
+fn penalty_weights() -> impl Strategy<Value = Option<(f64, f64, f64, i32)>> {
+    prop_oneof![
+        1 => Just(None),
+        2 => (0.0f64..1.0, 0.0f64..1.0, prop::sample::select(vec![0.0, 0.5, 1.0]), -4i32..=1)
+            .prop_map(Some),
+    ]
+}
+
+fn auxiliary_case<T: Scalar, B: DenseBackend<T>>(
+    b: &B,
+    c: DataCase,
+    warmup: usize,
+    seed: u64,
+    loss: Loss,
+    weights: Option<(f64, f64, f64, i32)>,
+) -> Result<(), TestCaseError> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let pen = weights.map_or(crate::Penalty::default(), |(aw, ah, ratio, exp)| {
+        let scale = c.mean().max(f64::MIN_POSITIVE) * 10f64.powi(exp);
+        crate::Penalty::sklearn(c.m, c.n, aw * scale, ah * scale, ratio)
+    });
+    let (v, w0, h0, eps) = start(b, &c);
+    let mut s = MuSolver::new(b, &v, w0, h0, loss, eps).unwrap();
+    s.set_penalty(pen).unwrap();
+    for _ in 0..warmup {
+        s.step();
+    }
+    let u = T::unit_roundoff();
+    let beta = loss.beta_value();
+    let general = !matches!(loss, Loss::Frobenius | Loss::KullbackLeibler);
+    for side in ["H column", "W row"] {
+        let w_t = b.to_row_major(s.w());
+        let h_t = b.to_row_major(s.h());
+        let v_t: Vec<T> = c.v.iter().map(|&x| T::from_f64(x)).collect();
+        let (vec_v, xt, idx): (Vec<T>, Vec<T>, usize);
+        let p = if side == "H column" {
+            let j = rng.random_range(0..c.n);
+            vec_v = (0..c.m).map(|i| v_t[i * c.n + j]).collect();
+            xt = (0..c.k).map(|a| h_t[a * c.n + j]).collect();
+            idx = j;
+            Subproblem::h_column(&w_t, c.m, c.k, &vec_v).with_penalty(pen.l1_h, pen.l2_h)
+        } else {
+            let i = rng.random_range(0..c.m);
+            vec_v = v_t[i * c.n..(i + 1) * c.n].to_vec();
+            xt = w_t[i * c.k..(i + 1) * c.k].to_vec();
+            idx = i;
+            Subproblem::w_row(&h_t, c.k, c.n, &vec_v).with_penalty(pen.l1_w, pen.l2_w)
+        };
+        let rows = if side == "H column" { c.m } else { c.n };
+        let c_eval = 4.0 * (rows + c.k + 4) as f64 * U64;
+        let (f_t, sf_t) = p.objective_with_scale(loss, &xt);
+        let (g_tt, sg_tt) = p.auxiliary_with_scale(loss, &xt, &xt);
+        prop_assert!(
+            (g_tt - f_t).abs() <= c_eval * (sf_t + sg_tt),
+            "{loss} {pen:?} {side}: G(xᵗ,xᵗ) = {g_tt} ≠ F(xᵗ) = {f_t}"
+        );
+        let x_plus = p.minimizer(loss, &xt, eps);
+        let (f_p, sf_p) = p.objective_with_scale(loss, &x_plus);
+        let (g_p, sg_p) = p.auxiliary_with_scale(loss, &x_plus, &xt);
+        let round = 4.0 * c.k as f64 * u * u * sg_p;
+        prop_assert!(
+            f_p <= g_p + c_eval * (sf_p + sg_p),
+            "{loss} {pen:?} {side}: F(x⁺) = {f_p} > G(x⁺,xᵗ) = {g_p}"
+        );
+        prop_assert!(
+            g_p <= g_tt + c_eval * (sg_p + sg_tt) + round,
+            "{loss} {pen:?} {side}: G(x⁺,xᵗ) = {g_p} > G(xᵗ,xᵗ) = {g_tt}"
+        );
+        for trial in 0..8 {
+            let x: Vec<T> = xt
+                .iter()
+                .map(|&t| {
+                    let f: f64 = rng.random_range(-3.0..3.0);
+                    let y = if trial % 4 == 3 {
+                        eps.as_f64()
+                    } else {
+                        t.as_f64() * f.exp()
+                    };
+                    T::from_f64(y).max(eps)
+                })
+                .collect();
+            let (f_x, sf_x) = p.objective_with_scale(loss, &x);
+            let (g_x, sg_x) = p.auxiliary_with_scale(loss, &x, &xt);
+            prop_assert!(
+                g_x >= f_x - c_eval * (sf_x + sg_x),
+                "{loss} {pen:?} {side}: G(x',xᵗ) = {g_x} < F(x') = {f_x} at x' = {x:?}"
+            );
+            prop_assert!(
+                g_p <= g_x + c_eval * (sg_p + sg_x) + round,
+                "{loss} {pen:?} {side}: G(x⁺,xᵗ) = {g_p} > G(x',xᵗ) = {g_x} at x' = {x:?}"
+            );
+        }
+        // The backend's half-step gives x⁺.
+        let got: Vec<T> = if side == "H column" {
+            s.update_h();
+            let h = b.to_row_major(s.h());
+            (0..c.k).map(|a| h[a * c.n + idx]).collect()
+        } else {
+            s.update_w();
+            b.to_row_major(s.w())[idx * c.k..(idx + 1) * c.k].to_vec()
+        };
+        let amplify = if general {
+            1.0 + (beta - 2.0).abs()
+        } else {
+            1.0
+        };
+        let rel = 2.0 * (2.0 * rows as f64 + amplify * c.k as f64 + 4.0) * u;
+        for (a, (g, want)) in got.iter().zip(&x_plus).enumerate() {
+            let (g, want) = (g.as_f64(), want.as_f64());
+            prop_assert!(
+                (g - want).abs() <= rel * want.max(eps.as_f64()),
+                "{loss} {pen:?} {side} {idx}, entry {a}: the half-step gives {g}, the minimiser of G is {want}"
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Zero rows of V give rows of W equal to ε, zero columns give columns of H equal to ε, and
