@@ -1029,8 +1029,9 @@ fn low_rank_case(m: usize, n: usize, seed: u64) -> (usize, Vec<f64>) {
 /// `transform` with W fixed: one half-step from the fitted H is exactly the solver's H
 /// half-step; more half-steps from the fitted H never increase the loss (tolerance as in
 /// [`check_loss_never_increases`]); on the training data, started from the fitted H, 50
-/// half-steps stay within 100 times the first half-step's movement of it (plus rounding); and
-/// `inverse_transform` is W·H.
+/// half-steps stay within 100 times the first half-step's movement of it (plus rounding); for
+/// an exact factorization in small integers, where every operation is exact, the fit and the
+/// transform return the factors bit for bit; and `inverse_transform` is W·H.
 ///
 /// Why that bound, and why not a fixed tolerance: the fitted H is a fixed point of the H
 /// half-step only at convergence, and multiplicative updates converge slowly, so a fit of 3000
@@ -1103,6 +1104,35 @@ pub fn check_transform<T: Scalar, B: DenseBackend<T>>(b: &B, loss: Loss) {
                 "transform moved the fitted H by {:e} (relative), 100 × its first step is {:e}",
                 d / nh,
                 100.0 * d1 / nh
+            );
+            // An exact factorization in small integers (every product and sum below is exact
+            // in f32 and f64, and V/(WH) = 1): the fit from it stays there bit for bit, and
+            // transform started from its H returns that H exactly.
+            let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x7472_616e);
+            let k0 = rng.random_range(1..=m.min(n) + 2);
+            let w0: Vec<f64> = (0..m * k0)
+                .map(|_| rng.random_range(1..=4) as f64)
+                .collect();
+            let h0: Vec<f64> = (0..k0 * n)
+                .map(|_| rng.random_range(1..=4) as f64)
+                .collect();
+            let v0 = mat::<T, B>(b, m, n, &product(&w0, &h0, m, k0, n));
+            let (w0m, h0m) = (mat::<T, B>(b, m, k0, &w0), mat::<T, B>(b, k0, n, &h0));
+            let exact = Nmf::params(k0)
+                .loss(loss)
+                .max_iter(5)
+                .tol(0.0)
+                .check()
+                .unwrap()
+                .fit_from(b, &v0, &w0m, &h0m)
+                .unwrap();
+            prop_assert_eq!(b.to_row_major(exact.w()), b.to_row_major(&w0m));
+            prop_assert_eq!(b.to_row_major(exact.h()), b.to_row_major(&h0m));
+            let again = exact.transform_from(b, &v0, exact.h(), &many).unwrap();
+            prop_assert_eq!(
+                b.to_row_major(&again),
+                b.to_row_major(&h0m),
+                "transform of an exact fit"
             );
             let back = export(b, &model.inverse_transform(b, model.h()).unwrap());
             let want = product(&export(b, model.w()), &h, m, k, n);
