@@ -5,7 +5,7 @@ use core::ops::ControlFlow;
 use crate::update::{MuSolver, check_data};
 use crate::{
     DataOps, Fixed, Loss, MatrixBackend, MatrixRole, Nmf, NmfError, NmfParams, NmfValidParams,
-    Scalar,
+    Penalty, Scalar,
 };
 
 /// One evaluation of the loss during a fit.
@@ -50,6 +50,7 @@ pub struct NmfModel<T: Scalar, B: MatrixBackend<T>> {
     n_iter: usize,
     converged: bool,
     eps: T,
+    penalty: Penalty,
 }
 
 impl<T: Scalar, B: MatrixBackend<T>> Clone for NmfModel<T, B> {
@@ -62,6 +63,7 @@ impl<T: Scalar, B: MatrixBackend<T>> Clone for NmfModel<T, B> {
             n_iter: self.n_iter,
             converged: self.converged,
             eps: self.eps,
+            penalty: self.penalty,
         }
     }
 }
@@ -82,6 +84,7 @@ impl<T: Scalar, B: MatrixBackend<T>> core::fmt::Debug for NmfModel<T, B> {
 
 impl<T: Scalar, B: MatrixBackend<T>> NmfModel<T, B> {
     #[cfg_attr(not(feature = "io"), allow(dead_code))]
+    #[allow(clippy::too_many_arguments)] // one per field, for the loader only
     pub(crate) fn from_parts(
         w: B::Mat,
         h: B::Mat,
@@ -90,6 +93,7 @@ impl<T: Scalar, B: MatrixBackend<T>> NmfModel<T, B> {
         n_iter: usize,
         converged: bool,
         eps: T,
+        penalty: Penalty,
     ) -> Self {
         Self {
             w,
@@ -99,6 +103,7 @@ impl<T: Scalar, B: MatrixBackend<T>> NmfModel<T, B> {
             n_iter,
             converged,
             eps,
+            penalty,
         }
     }
     /// W (m×k), every entry finite and ≥ ε.
@@ -116,6 +121,12 @@ impl<T: Scalar, B: MatrixBackend<T>> NmfModel<T, B> {
     /// The loss minimised.
     pub fn loss(&self) -> Loss {
         self.loss
+    }
+    /// The penalty weights of the fit (all 0 without regularisation).
+    /// [`transform`](Self::transform) applies the H weights (`l1_h`, `l2_h`) to the new H, as
+    /// scikit-learn's `transform` applies the penalty of the factor it solves for.
+    pub fn penalty(&self) -> Penalty {
+        self.penalty
     }
     /// Every evaluation of the loss (with regularisation, of the penalised objective): at the
     /// initial factors, every `check_every` iterations, and after the last iteration.
@@ -438,6 +449,7 @@ impl NmfValidParams {
                 prev = l;
             }
         }
+        let penalty = solver.penalty();
         let (w, h) = solver.into_factors();
         // A finite loss implies finite WH; the factors are checked too, so NaN never leaves.
         for a in [&w, &h] {
@@ -457,6 +469,7 @@ impl NmfValidParams {
             n_iter,
             converged,
             eps,
+            penalty,
         })
     }
 }
@@ -548,8 +561,11 @@ impl<T: Scalar, B: MatrixBackend<T>> NmfModel<T, B> {
             .check_every(p.check_every)
             .eps(self.eps.as_f64())
             .fixed(Fixed::W)
-            .alpha_w(0.0)
-            .alpha_h(0.0)
+            .penalty_weights(Penalty {
+                l1_h: self.penalty.l1_h,
+                l2_h: self.penalty.l2_h,
+                ..Penalty::default()
+            })
             .check()
     }
 

@@ -166,6 +166,7 @@ impl Nmf {
             alpha_w: 0.0,
             alpha_h: None,
             l1_ratio: 0.0,
+            penalty_override: None,
         })
     }
 }
@@ -194,6 +195,9 @@ pub struct NmfValidParams {
     pub(crate) alpha_w: f64,
     pub(crate) alpha_h: Option<f64>,
     pub(crate) l1_ratio: f64,
+    /// Penalty weights used as they are, instead of scaling α by the data's shape (for
+    /// `transform`, which keeps the fit's per-entry weights on H).
+    pub(crate) penalty_override: Option<crate::Penalty>,
 }
 
 impl NmfParams {
@@ -292,6 +296,11 @@ impl NmfParams {
     pub fn rank(&self) -> usize {
         self.0.rank
     }
+    /// Uses these penalty weights as they are (see `penalty_override`).
+    pub(crate) fn penalty_weights(mut self, p: crate::Penalty) -> Self {
+        self.0.penalty_override = Some(p);
+        self
+    }
     /// Validates the parameters.
     ///
     /// # Errors
@@ -385,6 +394,9 @@ impl NmfValidParams {
     }
     /// The penalties for V of m rows and n columns ([`Penalty::sklearn`](crate::Penalty::sklearn)).
     pub fn penalty(&self, m: usize, n: usize) -> crate::Penalty {
+        if let Some(p) = self.penalty_override {
+            return p;
+        }
         let alpha_h = self.alpha_h.unwrap_or(self.alpha_w);
         crate::Penalty::sklearn(m, n, self.alpha_w, alpha_h, self.l1_ratio)
     }

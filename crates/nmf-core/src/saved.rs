@@ -24,7 +24,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Loss, LossRecord, MatrixBackend, NmfError, NmfModel, Scalar};
+use crate::{Loss, LossRecord, MatrixBackend, NmfError, NmfModel, Penalty, Scalar};
 
 /// The format tag written into every saved model.
 pub const FORMAT: &str = "nmf-rs model";
@@ -63,6 +63,10 @@ pub struct SavedModel {
     pub converged: bool,
     /// `(iteration, loss)` at every evaluation.
     pub loss_history: Vec<(usize, f64)>,
+    /// The penalty weights of the fit (absent, and so all 0, in files without
+    /// regularisation written before this field existed).
+    #[serde(default)]
+    pub penalty: Penalty,
 }
 
 fn invalid(reason: impl Into<String>) -> NmfError {
@@ -108,6 +112,7 @@ impl<T: Scalar, B: MatrixBackend<T>> NmfModel<T, B> {
                 .iter()
                 .map(|r| (r.iteration, r.loss))
                 .collect(),
+            penalty: self.penalty(),
         }
     }
 }
@@ -156,6 +161,15 @@ impl SavedModel {
                 self.eps, self.beta
             )));
         }
+        let p = self.penalty;
+        if [p.l1_w, p.l2_w, p.l1_h, p.l2_h]
+            .iter()
+            .any(|x: &f64| !(x.is_finite() && *x >= 0.0))
+        {
+            return Err(invalid(format!(
+                "penalty weights must be finite and ≥ 0, got {p:?}"
+            )));
+        }
         let to = |rows, cols, d: &[f64]| {
             backend.from_fn(rows, cols, |i, j| T::from_f64(d[i * cols + j]))
         };
@@ -170,6 +184,7 @@ impl SavedModel {
             self.n_iter,
             self.converged,
             T::from_f64(self.eps),
+            self.penalty,
         ))
     }
 
@@ -314,6 +329,8 @@ mod tests {
         Nmf::params(2)
             .max_iter(20)
             .seed(3)
+            .alpha_w(0.01)
+            .l1_ratio(0.25)
             .fit(&Reference, &v)
             .unwrap()
     }
@@ -321,6 +338,11 @@ mod tests {
     #[test]
     fn json_and_npz_round_trip_exactly() {
         let s = model().to_saved(&Reference);
+        assert_eq!(s.penalty, crate::Penalty::sklearn(3, 4, 0.01, 0.01, 0.25));
+        assert_eq!(
+            s.into_model::<f64, _>(&Reference).unwrap().penalty(),
+            s.penalty
+        );
         assert_eq!(SavedModel::from_json(&s.to_json()).unwrap(), s);
         let mut buf = std::io::Cursor::new(Vec::new());
         s.write_npz(&mut buf).unwrap();
@@ -348,6 +370,17 @@ mod tests {
             bad.into_model::<f64, _>(&Reference),
             Err(NmfError::InvalidModel { .. })
         ));
+        let mut bad = s.clone();
+        bad.penalty.l2_h = f64::NAN;
+        assert!(matches!(
+            bad.into_model::<f64, _>(&Reference),
+            Err(NmfError::InvalidModel { .. })
+        ));
+        // A file without the penalty field (written before it existed) loads with none.
+        let mut json: serde_json::Value = serde_json::from_str(&s.to_json()).unwrap();
+        json.as_object_mut().unwrap().remove("penalty");
+        let old = SavedModel::from_json(&json.to_string()).unwrap();
+        assert_eq!(old.penalty, crate::Penalty::default());
         let mut bad = s.clone();
         bad.format = "other".into();
         assert!(matches!(

@@ -1026,8 +1026,9 @@ fn low_rank_case(m: usize, n: usize, seed: u64) -> (usize, Vec<f64>) {
     (k, product(&wt, &ht, m, k, n))
 }
 
-/// `transform` with W fixed: one half-step from the fitted H is exactly the solver's H
-/// half-step; more half-steps from the fitted H never increase the loss (tolerance as in
+/// `transform` with W fixed, after fits with and without L1/L2 penalties (the fit's H
+/// weights carry over to the new H): one half-step from the fitted H is exactly the solver's H
+/// half-step; more half-steps from the fitted H never increase the objective (tolerance as in
 /// [`check_loss_never_increases`]); on the training data, started from the fitted H, 50
 /// half-steps stay within 100 times the first half-step's movement of it (plus rounding); for
 /// an exact factorization in small integers, where every operation is exact, the fit and the
@@ -1042,113 +1043,138 @@ fn low_rank_case(m: usize, n: usize, seed: u64) -> (usize, Vec<f64>) {
 /// the first step is a bound with a margin of about 2, not a proof.
 pub fn check_transform<T: Scalar, B: DenseBackend<T>>(b: &B, loss: Loss) {
     runner_with_cases(64)
-        .run(&(3usize..=12, 3usize..=12, any::<u64>()), |(m, n, seed)| {
-            let (k, vd) = low_rank_case(m, n, seed);
-            let v = mat::<T, B>(b, m, n, &vd);
-            let model = Nmf::params(k)
-                .loss(loss)
-                .max_iter(3000)
-                .tol(1e-9)
-                .seed(seed)
-                .fit(b, &v)
+        .run(
+            &(
+                3usize..=12,
+                3usize..=12,
+                any::<u64>(),
+                prop::option::of((0.0f64..0.2, prop::sample::select(vec![0.0, 0.5, 1.0]))),
+            ),
+            |(m, n, seed, reg)| {
+                let (k, vd) = low_rank_case(m, n, seed);
+                let v = mat::<T, B>(b, m, n, &vd);
+                // With a penalty in some cases: transform keeps the fit's weights on H.
+                let mean = vd.iter().sum::<f64>() / (m * n) as f64;
+                let (alpha, ratio) = reg.map_or((0.0, 0.0), |(a, r)| (a * mean / k as f64, r));
+                let model = Nmf::params(k)
+                    .loss(loss)
+                    .max_iter(3000)
+                    .tol(1e-9)
+                    .seed(seed)
+                    .alpha_w(alpha)
+                    .l1_ratio(ratio)
+                    .fit(b, &v)
+                    .unwrap();
+                let fitted = model.penalty();
+                prop_assert_eq!(fitted, crate::Penalty::sklearn(m, n, alpha, alpha, ratio));
+                let pen_h = crate::Penalty {
+                    l1_h: fitted.l1_h,
+                    l2_h: fitted.l2_h,
+                    ..Default::default()
+                };
+                let one = crate::TransformParams::default().max_iter(1).tol(0.0);
+                let h1 = model.transform_from(b, &v, model.h(), &one).unwrap();
+                let mut s = MuSolver::new(
+                    b,
+                    &v,
+                    model.w().clone(),
+                    model.h().clone(),
+                    loss,
+                    model.eps(),
+                )
                 .unwrap();
-            let one = crate::TransformParams::default().max_iter(1).tol(0.0);
-            let h1 = model.transform_from(b, &v, model.h(), &one).unwrap();
-            let mut s = MuSolver::new(
-                b,
-                &v,
-                model.w().clone(),
-                model.h().clone(),
-                loss,
-                model.eps(),
-            )
-            .unwrap();
-            s.update_h();
-            prop_assert_eq!(
-                b.to_row_major(&h1),
-                b.to_row_major(s.h()),
-                "one transform half-step"
-            );
-            let many = crate::TransformParams::default().max_iter(50).tol(0.0);
-            let h50 = model.transform_from(b, &v, model.h(), &many).unwrap();
-            let loss_of = |h: &B::Mat| {
-                MuSolver::new(b, &v, model.w().clone(), h.clone(), loss, model.eps())
-                    .unwrap()
-                    .loss()
-            };
-            let (before, after) = (loss_of(model.h()), loss_of(&h50));
-            let wh = product(&export(b, model.w()), &export(b, model.h()), m, k, n);
-            let scale: f64 = match loss {
-                Loss::Frobenius => vd.iter().chain(&wh).map(|x| 0.5 * x * x).sum(),
-                _ => vd.iter().chain(&wh).sum(),
-            };
-            let tol = 8.0 * (k as f64 + 2.0) * T::unit_roundoff() * scale;
-            prop_assert!(
-                after <= before + tol,
-                "transform raised the loss: {before} → {after} (tolerance {tol})"
-            );
-            let (h, h2, h1) = (export(b, model.h()), export(b, &h50), export(b, &h1));
-            let dist = |a: &[f64], c: &[f64]| {
-                a.iter()
-                    .zip(c)
-                    .map(|(x, y)| (x - y) * (x - y))
-                    .sum::<f64>()
-                    .sqrt()
-            };
-            let (d, d1) = (dist(&h, &h2), dist(&h, &h1));
-            let nh: f64 = h.iter().map(|x| x * x).sum::<f64>().sqrt();
-            // Rounding: each half-step perturbs each entry by a relative (2m + k + 4)·u.
-            let round = 50.0 * 2.0 * (2 * m + k + 4) as f64 * T::unit_roundoff() * nh;
-            prop_assert!(
-                d <= 100.0 * d1 + round,
-                "transform moved the fitted H by {:e} (relative), 100 × its first step is {:e}",
-                d / nh,
-                100.0 * d1 / nh
-            );
-            // An exact factorization in small integers (every product and sum below is exact
-            // in f32 and f64, and V/(WH) = 1): the fit from it stays there bit for bit, and
-            // transform started from its H returns that H exactly.
-            let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x7472_616e);
-            let k0 = rng.random_range(1..=m.min(n) + 2);
-            let w0: Vec<f64> = (0..m * k0)
-                .map(|_| rng.random_range(1..=4) as f64)
-                .collect();
-            let h0: Vec<f64> = (0..k0 * n)
-                .map(|_| rng.random_range(1..=4) as f64)
-                .collect();
-            let v0 = mat::<T, B>(b, m, n, &product(&w0, &h0, m, k0, n));
-            let (w0m, h0m) = (mat::<T, B>(b, m, k0, &w0), mat::<T, B>(b, k0, n, &h0));
-            let exact = Nmf::params(k0)
-                .loss(loss)
-                .max_iter(5)
-                .tol(0.0)
-                .check()
-                .unwrap()
-                .fit_from(b, &v0, &w0m, &h0m)
-                .unwrap();
-            prop_assert_eq!(b.to_row_major(exact.w()), b.to_row_major(&w0m));
-            prop_assert_eq!(b.to_row_major(exact.h()), b.to_row_major(&h0m));
-            let again = exact.transform_from(b, &v0, exact.h(), &many).unwrap();
-            prop_assert_eq!(
-                b.to_row_major(&again),
-                b.to_row_major(&h0m),
-                "transform of an exact fit"
-            );
-            let back = export(b, &model.inverse_transform(b, model.h()).unwrap());
-            let want = product(&export(b, model.w()), &h, m, k, n);
-            for (x, y) in back.iter().zip(&want) {
-                // One k-term product of non-negative terms: γ_k relative.
-                prop_assert!(
-                    (x - y).abs()
-                        <= 1.01
-                            * k as f64
-                            * T::unit_roundoff()
-                            * y.abs().max(f64::MIN_POSITIVE)
-                            * 2.0
+                s.set_penalty(pen_h).unwrap();
+                s.update_h();
+                prop_assert_eq!(
+                    b.to_row_major(&h1),
+                    b.to_row_major(s.h()),
+                    "one transform half-step"
                 );
-            }
-            Ok(())
-        })
+                let many = crate::TransformParams::default().max_iter(50).tol(0.0);
+                let h50 = model.transform_from(b, &v, model.h(), &many).unwrap();
+                let loss_of = |h: &B::Mat| {
+                    let mut s =
+                        MuSolver::new(b, &v, model.w().clone(), h.clone(), loss, model.eps())
+                            .unwrap();
+                    s.set_penalty(pen_h).unwrap();
+                    s.objective()
+                };
+                let (before, after) = (loss_of(model.h()), loss_of(&h50));
+                let wh = product(&export(b, model.w()), &export(b, model.h()), m, k, n);
+                let hd = export(b, model.h());
+                let scale: f64 = match loss {
+                    Loss::Frobenius => vd.iter().chain(&wh).map(|x| 0.5 * x * x).sum::<f64>(),
+                    _ => vd.iter().chain(&wh).sum::<f64>(),
+                } + pen_h.l1_h * hd.iter().sum::<f64>()
+                    + pen_h.l2_h * hd.iter().map(|x| x * x).sum::<f64>();
+                let tol = 8.0 * (k as f64 + 2.0) * T::unit_roundoff() * scale;
+                prop_assert!(
+                    after <= before + tol,
+                    "transform raised the objective: {before} → {after} (tolerance {tol})"
+                );
+                let (h, h2, h1) = (export(b, model.h()), export(b, &h50), export(b, &h1));
+                let dist = |a: &[f64], c: &[f64]| {
+                    a.iter()
+                        .zip(c)
+                        .map(|(x, y)| (x - y) * (x - y))
+                        .sum::<f64>()
+                        .sqrt()
+                };
+                let (d, d1) = (dist(&h, &h2), dist(&h, &h1));
+                let nh: f64 = h.iter().map(|x| x * x).sum::<f64>().sqrt();
+                // Rounding: each half-step perturbs each entry by a relative (2m + k + 4)·u.
+                let round = 50.0 * 2.0 * (2 * m + k + 4) as f64 * T::unit_roundoff() * nh;
+                prop_assert!(
+                    d <= 100.0 * d1 + round,
+                    "transform moved the fitted H by {:e} (relative), 100 × its first step is {:e}",
+                    d / nh,
+                    100.0 * d1 / nh
+                );
+                // An exact factorization in small integers (every product and sum below is exact
+                // in f32 and f64, and V/(WH) = 1): the fit from it stays there bit for bit, and
+                // transform started from its H returns that H exactly.
+                let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x7472_616e);
+                let k0 = rng.random_range(1..=m.min(n) + 2);
+                let w0: Vec<f64> = (0..m * k0)
+                    .map(|_| rng.random_range(1..=4) as f64)
+                    .collect();
+                let h0: Vec<f64> = (0..k0 * n)
+                    .map(|_| rng.random_range(1..=4) as f64)
+                    .collect();
+                let v0 = mat::<T, B>(b, m, n, &product(&w0, &h0, m, k0, n));
+                let (w0m, h0m) = (mat::<T, B>(b, m, k0, &w0), mat::<T, B>(b, k0, n, &h0));
+                let exact = Nmf::params(k0)
+                    .loss(loss)
+                    .max_iter(5)
+                    .tol(0.0)
+                    .check()
+                    .unwrap()
+                    .fit_from(b, &v0, &w0m, &h0m)
+                    .unwrap();
+                prop_assert_eq!(b.to_row_major(exact.w()), b.to_row_major(&w0m));
+                prop_assert_eq!(b.to_row_major(exact.h()), b.to_row_major(&h0m));
+                let again = exact.transform_from(b, &v0, exact.h(), &many).unwrap();
+                prop_assert_eq!(
+                    b.to_row_major(&again),
+                    b.to_row_major(&h0m),
+                    "transform of an exact fit"
+                );
+                let back = export(b, &model.inverse_transform(b, model.h()).unwrap());
+                let want = product(&export(b, model.w()), &h, m, k, n);
+                for (x, y) in back.iter().zip(&want) {
+                    // One k-term product of non-negative terms: γ_k relative.
+                    prop_assert!(
+                        (x - y).abs()
+                            <= 1.01
+                                * k as f64
+                                * T::unit_roundoff()
+                                * y.abs().max(f64::MIN_POSITIVE)
+                                * 2.0
+                    );
+                }
+                Ok(())
+            },
+        )
         .unwrap();
 }
 

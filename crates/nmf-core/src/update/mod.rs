@@ -17,6 +17,7 @@ use crate::{DataOps, Loss, MatrixBackend, MatrixRole, NmfError, Scalar};
 ///
 /// [`Penalty::sklearn`] gives scikit-learn's scaling of `alpha_W`, `alpha_H` and `l1_ratio`.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[cfg_attr(feature = "io", derive(serde::Serialize, serde::Deserialize))]
 pub struct Penalty {
     /// L1 weight on W.
     pub l1_w: f64,
