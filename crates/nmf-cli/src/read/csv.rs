@@ -1,11 +1,14 @@
-//! Delimited text: comma- or tab-separated numbers, one row of the matrix per line.
+//! Delimited text: comma- or tab-separated numbers, one row of the matrix per record.
 //!
-//! - The delimiter is a comma or a tab, detected from the first line (a tab if it has one)
-//!   or given.
-//! - An optional header line, detected (a first line none of whose fields is a number) or
+//! - The delimiter is a comma or a tab, detected from the first line (a tab if it has one
+//!   outside double quotes) or given.
+//! - An optional header line, detected (a first record none of whose fields is a number) or
 //!   given.
-//! - Blank lines and lines starting with `#` are skipped; fields may be surrounded by spaces
-//!   and by double quotes; a UTF-8 byte-order mark is ignored; lines may end in `\r\n`.
+//! - Fields may be quoted as in RFC 4180: `"1.5"`, `"a,b"` (the delimiter inside quotes),
+//!   `"say ""hi"""` (a doubled quote for a quote), a line break inside quotes. The fields are
+//!   split by `csv-core`, the parser of the `csv` crate.
+//! - Blank lines and lines starting with `#` are skipped; spaces around fields (and around
+//!   their quotes) are ignored; a UTF-8 byte-order mark is ignored; lines may end in `\r\n`.
 //! - Every row must have the same number of fields.
 
 use crate::CliError;
@@ -35,28 +38,191 @@ pub enum Header {
     No,
 }
 
-/// Where the reading of a text file is, for messages: `file:line:column` (1-based, in
+/// Where a byte of the text is, for messages: `file:line:column` (1-based, the column in
 /// characters, as editors count).
-fn at(source: &str, line: usize, text: &str, byte: usize) -> String {
-    let col = text[..byte].chars().count() + 1;
+fn at(source: &str, text: &str, pos: usize) -> String {
+    let before = &text[..pos];
+    let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let col = before[line_start..].chars().count() + 1;
     format!("{source}:{line}:{col}")
 }
 
-/// Splits a line into `(byte offset of the value, value)` fields, trimming spaces and quotes.
-fn fields(line: &str, delim: char) -> impl Iterator<Item = (usize, &str)> {
-    let mut start = 0;
-    line.split(delim).map(move |raw| {
-        let offset = start;
-        start += raw.len() + delim.len_utf8();
-        let lead = raw.len() - raw.trim_start().len();
-        let mut value = raw.trim();
-        let mut pos = offset + lead;
-        if value.len() >= 2 && value.starts_with('"') && value.ends_with('"') {
-            value = value[1..value.len() - 1].trim();
-            pos += 1;
+/// The line number of a byte of the text.
+fn line_of(text: &str, pos: usize) -> usize {
+    text.as_bytes()[..pos]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// Whether a line has a tab outside double quotes.
+fn has_unquoted_tab(line: &str) -> bool {
+    let mut quoted = false;
+    line.bytes().any(|b| {
+        if b == b'"' {
+            quoted = !quoted;
         }
-        (pos, value)
+        b == b'\t' && !quoted
     })
+}
+
+/// The records of delimited text, read one at a time by `csv-core`, which unquotes the fields
+/// and tells how many bytes of the text each one took: from those counts come the line and
+/// column of every field in messages.
+struct Records<'a> {
+    text: &'a str,
+    /// Where the next record (or blank or comment line) starts.
+    next: usize,
+    delim: u8,
+    reader: csv_core::Reader,
+}
+
+/// One record: its fields' unquoted values and where they are in the text.
+#[derive(Default)]
+struct Record {
+    /// The unquoted values, one after another (with spare room at the end for `csv-core`).
+    buf: Vec<u8>,
+    /// How much of `buf` is used.
+    len: usize,
+    /// Each field: where its value starts in the text (past any spaces and opening quote), and
+    /// where it ends in `buf`. The values are UTF-8: `csv-core` cuts the text only at ASCII
+    /// bytes (quotes, delimiters, line breaks).
+    fields: Vec<(usize, usize)>,
+    /// Where the record ends in the text: before its line break (and a `\r`).
+    end: usize,
+}
+
+impl Record {
+    /// The fields: where each value starts in the text, and the value, trimmed of spaces.
+    fn fields(&self) -> impl Iterator<Item = (usize, &str)> {
+        let mut from = 0;
+        self.fields.iter().map(move |&(pos, to)| {
+            let value = std::str::from_utf8(&self.buf[from..to]).expect("cut at ASCII bytes");
+            from = to;
+            (pos, value.trim())
+        })
+    }
+}
+
+/// Skips blank lines and comment lines from `at` (the start of a line): where the next line of
+/// data starts, and that line.
+fn next_data_line(text: &str, mut at: usize) -> Option<(usize, &str)> {
+    while at < text.len() {
+        let rest = &text[at..];
+        let line = rest.split('\n').next().unwrap_or(rest);
+        let trimmed = line.trim();
+        if !trimmed.is_empty() && !trimmed.starts_with('#') {
+            return Some((at, line));
+        }
+        at += line.len() + 1;
+    }
+    None
+}
+
+impl<'a> Records<'a> {
+    fn new(text: &'a str, delim: u8) -> Self {
+        Self {
+            text,
+            next: 0,
+            delim,
+            // Lines end at `\n` only (a `\r` before it is trimmed with the spaces), as they
+            // are counted in messages.
+            reader: csv_core::ReaderBuilder::new()
+                .delimiter(delim)
+                .terminator(csv_core::Terminator::Any(b'\n'))
+                .build(),
+        }
+    }
+
+    /// Reads the next record into `rec`; false at the end of the text.
+    ///
+    /// # Errors
+    /// Where in the text, and what: a quoted field not closed before the end of the text (at
+    /// its opening quote), or text after a closing quote (which `csv-core` would take as part
+    /// of the value: `"1"2` as `12`).
+    fn read(&mut self, rec: &mut Record) -> Result<bool, (usize, &'static str)> {
+        let Some((start, _)) = next_data_line(self.text, self.next) else {
+            return Ok(false);
+        };
+        self.next = start;
+        let bytes = self.text.as_bytes();
+        rec.len = 0;
+        rec.fields.clear();
+        loop {
+            // Spaces before a field are not part of it, so that ` "a,b"` is quoted too.
+            while let Some(&c) = bytes.get(self.next)
+                && (c == b' ' || (c == b'\t' && self.delim != b'\t'))
+            {
+                self.next += 1;
+            }
+            let start = self.next;
+            let quoted = bytes.get(start) == Some(&b'"');
+            let (record_end, last_nin) = loop {
+                if rec.len == rec.buf.len() {
+                    rec.buf.resize(rec.buf.len() * 2 + 256, 0);
+                }
+                let (result, nin, nout) = self
+                    .reader
+                    .read_field(&bytes[self.next..], &mut rec.buf[rec.len..]);
+                self.next += nin;
+                rec.len += nout;
+                match result {
+                    // All the text was given: the next call (with none) ends the field.
+                    csv_core::ReadFieldResult::InputEmpty
+                    | csv_core::ReadFieldResult::OutputFull => {}
+                    csv_core::ReadFieldResult::Field { record_end } => break (record_end, nin),
+                    csv_core::ReadFieldResult::End => break (true, 0),
+                }
+            };
+            // The field's text ends before the delimiter or line break that ended it, if any.
+            let raw_end = if last_nin > 0 {
+                self.next - 1
+            } else {
+                self.next
+            };
+            if quoted {
+                let inner = &bytes[start + 1..raw_end];
+                let Some(close) = closing_quote(inner) else {
+                    return Err((
+                        start,
+                        "the quoted field is not closed before the end of the file",
+                    ));
+                };
+                if let Some(j) = inner[close + 1..]
+                    .iter()
+                    .position(|b| !b.is_ascii_whitespace())
+                {
+                    return Err((
+                        start + close + 2 + j,
+                        "text after the closing quote of a field",
+                    ));
+                }
+            }
+            rec.fields.push((start + usize::from(quoted), rec.len));
+            if record_end {
+                rec.end = if raw_end > start && bytes[raw_end - 1] == b'\r' {
+                    raw_end - 1
+                } else {
+                    raw_end
+                };
+                return Ok(true);
+            }
+        }
+    }
+}
+
+/// Where the closing quote is in the text after an opening one (`""` is a quote inside).
+fn closing_quote(inner: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    loop {
+        at += inner[at..].iter().position(|&b| b == b'"')?;
+        if inner.get(at + 1) != Some(&b'"') {
+            return Some(at);
+        }
+        at += 2;
+    }
 }
 
 /// Parses delimited text (already decoded) into a matrix; `source` names it in messages.
@@ -65,7 +231,8 @@ fn fields(line: &str, delim: char) -> impl Iterator<Item = (usize, &str)> {
 /// # Errors
 /// One-line [`CliError::data`] messages with `file:line:column` for a value that is not a
 /// number, an empty field, a negative, NaN or infinite entry (with its row and column), a row
-/// with another number of fields than the first, or a file without data.
+/// with another number of fields than the first, a quoted field not closed, or a file without
+/// data.
 pub fn parse(
     text: &str,
     source: &str,
@@ -73,62 +240,65 @@ pub fn parse(
     header: Header,
 ) -> Result<Matrix, CliError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut delim = match delimiter {
-        Delimiter::Comma => Some(','),
-        Delimiter::Tab => Some('\t'),
-        Delimiter::Auto => None,
+    let no_data = || CliError::data(format!("{source}: no data rows"));
+    let (_, first_line) = next_data_line(text, 0).ok_or_else(no_data)?;
+    let delim = match delimiter {
+        Delimiter::Comma => b',',
+        Delimiter::Tab => b'\t',
+        Delimiter::Auto if has_unquoted_tab(first_line) => b'\t',
+        Delimiter::Auto => b',',
     };
+    let mut records = Records::new(text, delim);
+
+    let here = |pos: usize| at(source, text, pos);
+    let mut rec = Record::default();
     let mut data = Vec::new();
     let mut cols: Option<(usize, usize)> = None; // (fields, line of the first data row)
     let mut rows = 0usize;
     let mut first = true;
-    for (index, line) in text.split('\n').enumerate() {
-        let lineno = index + 1;
-        let line = line.strip_suffix('\r').unwrap_or(line);
-        let trimmed = line.trim();
-        if trimmed.is_empty() || trimmed.starts_with('#') {
-            continue;
+    loop {
+        let more = records
+            .read(&mut rec)
+            .map_err(|(pos, what)| CliError::data(format!("{}: {what}", here(pos))))?;
+        if !more {
+            break;
         }
-        let d = *delim.get_or_insert(if line.contains('\t') { '\t' } else { ',' });
         if first {
             first = false;
             let is_header = match header {
                 Header::Yes => true,
                 Header::No => false,
-                Header::Auto => fields(line, d).all(|(_, v)| v.parse::<f64>().is_err()),
+                Header::Auto => rec.fields().all(|(_, v)| v.parse::<f64>().is_err()),
             };
             if is_header {
                 continue;
             }
         }
+        let found = rec.fields.len();
         let mut n = 0usize;
-        for (pos, value) in fields(line, d) {
+        for (pos, value) in rec.fields() {
             if let Some((expected, first_line)) = cols
                 && n == expected
             {
-                let found = fields(line, d).count();
                 return Err(CliError::data(format!(
                     "{}: expected {expected} fields as on line {first_line}, found {found}",
-                    at(source, lineno, line, pos.min(line.len()))
+                    here(pos)
                 )));
             }
             if value.is_empty() {
                 return Err(CliError::data(format!(
                     "{}: empty field (field {} of the row)",
-                    at(source, lineno, line, pos.min(line.len())),
+                    here(pos),
                     n + 1
                 )));
             }
             let x: f64 = value.parse().map_err(|_| {
-                CliError::data(format!(
-                    "{}: cannot read '{value}' as a number",
-                    at(source, lineno, line, pos)
-                ))
+                CliError::data(format!("{}: cannot read '{value}' as a number", here(pos)))
             })?;
             if !valid_entry(x) {
                 return Err(CliError::data(format!(
                     "{}: {} at row {rows}, column {n} (0-based)",
-                    at(source, lineno, line, pos),
+                    here(pos),
                     describe_invalid(x)
                 )));
             }
@@ -136,11 +306,11 @@ pub fn parse(
             n += 1;
         }
         match cols {
-            None => cols = Some((n, lineno)),
+            None => cols = Some((n, line_of(text, rec.fields[0].0))),
             Some((expected, first_line)) if n != expected => {
                 return Err(CliError::data(format!(
                     "{}: expected {expected} fields as on line {first_line}, found {n}",
-                    at(source, lineno, line, line.len())
+                    here(rec.end)
                 )));
             }
             Some(_) => {}
@@ -149,7 +319,7 @@ pub fn parse(
     }
     match cols {
         Some((c, _)) => Ok(Matrix::new(rows, c, data)),
-        None => Err(CliError::data(format!("{source}: no data rows"))),
+        None => Err(no_data()),
     }
 }
 
@@ -241,6 +411,70 @@ mod tests {
         );
         assert_eq!(p("a,b\n\n").unwrap_err().message, "t.csv: no data rows");
         assert_eq!(p("").unwrap_err().message, "t.csv: no data rows");
+    }
+
+    #[test]
+    fn quoted_fields() {
+        // The delimiter, a doubled quote and a line break inside quotes; spaces around quotes.
+        let m = p("\"a,b\",\"say \"\"hi\"\"\", \"two\nlines\"\n\"1.5\", \"2\" ,3\n").unwrap();
+        assert_eq!((m.rows, m.cols, m.data), (1, 3, vec![1.5, 2.0, 3.0]));
+        // A quoted tab on the first line does not make the file tab-separated.
+        let m = p("\"a\tb\",c\n1,2\n").unwrap();
+        assert_eq!((m.rows, m.cols), (1, 2));
+        let m = p("\"a,b\"\t\"c\"\n1\t2\n").unwrap();
+        assert_eq!((m.rows, m.cols), (1, 2));
+        // A quoted number is a number: the first line is data.
+        let m = p("\"1\",\"2\"\n3,4\n").unwrap();
+        assert_eq!(m.data, vec![1.0, 2.0, 3.0, 4.0]);
+        // Quotes in the middle of an unquoted field are kept.
+        assert_eq!(
+            p("1,2\"\n").unwrap_err().message,
+            "t.csv:1:3: cannot read '2\"' as a number"
+        );
+    }
+
+    #[test]
+    fn quoted_errors_have_line_and_column() {
+        // The column is the value's, inside the quotes; lines count the breaks inside quotes.
+        assert_eq!(
+            p("\"a\nb\",c\n1,\"x,y\"\n").unwrap_err().message,
+            "t.csv:3:4: cannot read 'x,y' as a number"
+        );
+        assert_eq!(
+            p("\"a,b\",c\n1, \"-2\"\n").unwrap_err().message,
+            "t.csv:2:5: negative entry -2 at row 0, column 1 (0-based)"
+        );
+        assert_eq!(
+            p("1,2\n3,\"\"\n").unwrap_err().message,
+            "t.csv:2:4: empty field (field 2 of the row)"
+        );
+        assert_eq!(
+            p("1,2\n3,\"4\",\"5,6\"\n").unwrap_err().message,
+            "t.csv:2:8: expected 2 fields as on line 1, found 3"
+        );
+        assert_eq!(
+            p("\"a\",\"b\"\n1,2\n\"3\"\r\n").unwrap_err().message,
+            "t.csv:3:4: expected 2 fields as on line 2, found 1"
+        );
+        assert_eq!(
+            p("1,2\n3,\"4\n5,6\n").unwrap_err().message,
+            "t.csv:2:3: the quoted field is not closed before the end of the file"
+        );
+        assert_eq!(
+            p("1,2\n3,\"4\"5\n").unwrap_err().message,
+            "t.csv:2:6: text after the closing quote of a field"
+        );
+        assert_eq!(
+            p("\"a\"\" b\",c\n1,\"2\"  \"\n").unwrap_err().message,
+            "t.csv:2:8: text after the closing quote of a field"
+        );
+        // Closed at the very end of the text, or followed by spaces.
+        assert_eq!(p("1,\"2\"").unwrap().data, vec![1.0, 2.0]);
+        assert_eq!(p("1,\"2\"  \r\n").unwrap().data, vec![1.0, 2.0]);
+        assert_eq!(
+            p("1,\"2\"\"\"").unwrap_err().message,
+            "t.csv:1:4: cannot read '2\"' as a number"
+        );
     }
 
     #[test]

@@ -1,115 +1,57 @@
-//! NumPy `.npy` files (format versions 1, 2 and 3): 2-D arrays of `float32`, `float64`,
+//! NumPy `.npy` files (format versions 1.0, 2.0 and 3.0): 2-D arrays of `float32`, `float64`,
 //! signed and unsigned integers of 1 to 8 bytes, and `bool`, little- or big-endian, in C or
 //! Fortran order. Written as version 1.0, little-endian, C order, `<f4` or `<f8`.
+//!
+//! The header's Python literal, the element types and their byte orders are read and written
+//! by the `npyz` crate. This module keeps what the `nmf` command adds: the check of the
+//! preamble and of the data's length (for messages that say what is wrong), the choice of
+//! element types a matrix may have, and the conversion to `f64`.
+
+use std::borrow::Cow;
+
+use npyz::{DType, NpyFile, NpyHeader, Order, TypeChar, WriterBuilder};
 
 use crate::CliError;
 use crate::matrix::{Matrix, alloc_dense};
 
 const MAGIC: &[u8] = b"\x93NUMPY";
 
-/// The element types read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Float,
-    Int,
-    Uint,
-    Bool,
+/// Rewrites two spellings of the header that NumPy reads but `npyz` does not: the `L` suffix of
+/// Python 2 long integers (`(3L, 4L)`, as NumPy under Python 2 wrote shapes) and the native
+/// byte order `=` at the start of a `descr` (made explicit, `<` or `>`). Borrowed when there is
+/// neither.
+fn normalise_header(text: &[u8]) -> Cow<'_, [u8]> {
+    let drop_l = |i: usize| text[i] == b'L' && i > 0 && text[i - 1].is_ascii_digit();
+    let native = |i: usize| text[i] == b'=' && i > 0 && matches!(text[i - 1], b'\'' | b'"');
+    if !(0..text.len()).any(|i| drop_l(i) || native(i)) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = Vec::with_capacity(text.len());
+    for (i, &c) in text.iter().enumerate() {
+        if native(i) {
+            out.push(if cfg!(target_endian = "big") {
+                b'>'
+            } else {
+                b'<'
+            });
+        } else if !drop_l(i) {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
 }
 
-/// A tiny parser of the Python literal dictionary in the header.
-struct Lit<'a> {
-    s: &'a [u8],
-    i: usize,
-}
-
-#[derive(Debug, PartialEq)]
-enum Value {
-    Str(String),
-    Bool(bool),
-    Tuple(Vec<u64>),
-}
-
-impl Lit<'_> {
-    fn ws(&mut self) {
-        while self.i < self.s.len() && self.s[self.i].is_ascii_whitespace() {
-            self.i += 1;
-        }
+/// Reads the elements, of type `T`, into `out`: the `p`-th in the file's order at `index(p)`.
+fn read_into<T: npyz::Deserialize>(
+    npy: NpyFile<&[u8]>,
+    out: &mut [f64],
+    index: impl Fn(usize) -> usize,
+    to_f64: fn(T) -> f64,
+) -> std::io::Result<()> {
+    for (p, x) in npy.data::<T>().map_err(std::io::Error::other)?.enumerate() {
+        out[index(p)] = to_f64(x?);
     }
-    fn eat(&mut self, c: u8) -> bool {
-        self.ws();
-        if self.s.get(self.i) == Some(&c) {
-            self.i += 1;
-            true
-        } else {
-            false
-        }
-    }
-    fn string(&mut self) -> Option<String> {
-        self.ws();
-        let q = *self.s.get(self.i)?;
-        if q != b'\'' && q != b'"' {
-            return None;
-        }
-        let start = self.i + 1;
-        let end = start + self.s[start..].iter().position(|&c| c == q)?;
-        self.i = end + 1;
-        Some(String::from_utf8_lossy(&self.s[start..end]).into_owned())
-    }
-    fn value(&mut self) -> Option<Value> {
-        self.ws();
-        let rest = &self.s[self.i..];
-        if rest.starts_with(b"True") {
-            self.i += 4;
-            return Some(Value::Bool(true));
-        }
-        if rest.starts_with(b"False") {
-            self.i += 5;
-            return Some(Value::Bool(false));
-        }
-        if self.eat(b'(') {
-            let mut dims = Vec::new();
-            loop {
-                if self.eat(b')') {
-                    return Some(Value::Tuple(dims));
-                }
-                self.ws();
-                let start = self.i;
-                while self.i < self.s.len() && self.s[self.i].is_ascii_digit() {
-                    self.i += 1;
-                }
-                let n = std::str::from_utf8(&self.s[start..self.i])
-                    .ok()?
-                    .parse()
-                    .ok()?;
-                dims.push(n);
-                self.eat(b'L'); // Python 2 long integers
-                if !self.eat(b',') && !matches!(self.s.get(self.i), Some(b')') | Some(b' ')) {
-                    return None;
-                }
-            }
-        }
-        self.string().map(Value::Str)
-    }
-    fn dict(&mut self) -> Option<Vec<(String, Value)>> {
-        if !self.eat(b'{') {
-            return None;
-        }
-        let mut out = Vec::new();
-        loop {
-            if self.eat(b'}') {
-                return Some(out);
-            }
-            let key = self.string()?;
-            if !self.eat(b':') {
-                return None;
-            }
-            let value = self.value()?;
-            out.push((key, value));
-            if !self.eat(b',') {
-                return self.eat(b'}').then_some(out);
-            }
-        }
-    }
+    Ok(())
 }
 
 /// Reads a `.npy` file's bytes into a matrix; `source` names it in messages. The entries are
@@ -120,80 +62,79 @@ impl Lit<'_> {
 /// type (with the supported ones), an array that is not 2-D, or a truncated file.
 pub fn parse(bytes: &[u8], source: &str) -> Result<Matrix, CliError> {
     let err = |m: String| CliError::data(format!("{source}: {m}"));
+    // The preamble (magic string, version, header length) is checked here, not left to npyz:
+    // its errors ("magic not found for NPY file", "unsupported version: (4, 0)", "failed to
+    // fill whole buffer") do not say what the file is or that it is cut short.
     if bytes.len() < 10 || &bytes[..6] != MAGIC {
         return Err(err(
             "not a NumPy .npy file (it does not start with \\x93NUMPY)".into(),
         ));
     }
-    let major = bytes[6];
-    let (header_len, start) = match major {
-        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10usize),
-        2 | 3 if bytes.len() >= 12 => (
-            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
-            12,
-        ),
+    let (major, minor) = (bytes[6], bytes[7]);
+    let start = match (major, minor) {
+        (1, 0) => 10,
+        (2 | 3, 0) => 12,
         _ => {
             return Err(err(format!(
-                "unsupported .npy format version {major}.{}",
-                bytes[7]
+                "unsupported .npy format version {major}.{minor}"
             )));
         }
     };
+    let truncated = || err("truncated .npy header".into());
+    // A little-endian u16 (version 1) or u32 (versions 2 and 3).
+    let header_len = (bytes.get(8..start).ok_or_else(truncated)?.iter().rev())
+        .fold(0usize, |n, &b| (n << 8) | usize::from(b));
     let data_start = start
         .checked_add(header_len)
         .filter(|&e| e <= bytes.len())
-        .ok_or_else(|| err("truncated .npy header".into()))?;
-    let header = &bytes[start..data_start];
-    let dict = Lit { s: header, i: 0 }
-        .dict()
-        .ok_or_else(|| err("cannot parse the .npy header".into()))?;
-    let get = |k: &str| dict.iter().find(|(key, _)| key == k).map(|(_, v)| v);
-    let descr = match get("descr") {
-        Some(Value::Str(s)) => s.clone(),
-        Some(_) => {
+        .ok_or_else(truncated)?;
+    let header = match normalise_header(&bytes[start..data_start]) {
+        Cow::Borrowed(_) => NpyHeader::from_reader(&bytes[..data_start]),
+        Cow::Owned(text) => {
+            // The same preamble with the new length (never longer than the old one).
+            let mut b = bytes[..8].to_vec();
+            if start == 10 {
+                b.extend_from_slice(&(text.len() as u16).to_le_bytes());
+            } else {
+                b.extend_from_slice(&(text.len() as u32).to_le_bytes());
+            }
+            b.extend_from_slice(&text);
+            NpyHeader::from_reader(&b[..])
+        }
+    }
+    .map_err(|e| {
+        // npyz's syntax errors draw the header over several lines: the first one says where.
+        let e = e.to_string();
+        let first = e.lines().next().unwrap_or_default();
+        let first: Vec<&str> = first.split_whitespace().collect();
+        err(format!(
+            "cannot parse the .npy header ({})",
+            first.join(" ")
+        ))
+    })?;
+
+    let descr = match header.dtype() {
+        DType::Plain(t) => t,
+        DType::Record(_) | DType::Array(..) => {
             return Err(err(
                 "unsupported element type: structured arrays are not matrices".into(),
             ));
         }
-        None => return Err(err("the .npy header has no 'descr'".into())),
     };
-    let fortran = match get("fortran_order") {
-        Some(Value::Bool(b)) => *b,
-        _ => return Err(err("the .npy header has no 'fortran_order'".into())),
-    };
-    let shape = match get("shape") {
-        Some(Value::Tuple(t)) => t.clone(),
-        _ => return Err(err("the .npy header has no 'shape'".into())),
-    };
-    let unsupported = || {
-        err(format!(
+    let size = descr.size_field();
+    let kind = descr.type_char();
+    if !matches!(
+        (kind, size),
+        (TypeChar::Float, 4 | 8)
+            | (TypeChar::Int | TypeChar::Uint, 1 | 2 | 4 | 8)
+            | (TypeChar::Bool, 1)
+    ) {
+        return Err(err(format!(
             "unsupported element type '{descr}' (supported: float32, float64, int8–int64, uint8–uint64, bool)"
-        ))
-    };
-    let db = descr.as_bytes();
-    if db.len() < 3 {
-        return Err(unsupported());
+        )));
     }
-    let big = match db[0] {
-        b'<' | b'|' => false,
-        b'>' => true,
-        b'=' => cfg!(target_endian = "big"),
-        _ => return Err(unsupported()),
-    };
-    let kind = match db[1] {
-        b'f' => Kind::Float,
-        b'i' => Kind::Int,
-        b'u' => Kind::Uint,
-        b'b' => Kind::Bool,
-        _ => return Err(unsupported()),
-    };
-    let size: usize = descr[2..].parse().map_err(|_| unsupported())?;
-    match (kind, size) {
-        (Kind::Float, 4 | 8) | (Kind::Int | Kind::Uint, 1 | 2 | 4 | 8) | (Kind::Bool, 1) => {}
-        _ => return Err(unsupported()),
-    }
-    let [rows, cols] = shape[..] else {
-        let dims: Vec<String> = shape.iter().map(u64::to_string).collect();
+    let &[rows, cols] = header.shape() else {
+        let dims: Vec<String> = header.shape().iter().map(u64::to_string).collect();
         return Err(err(format!(
             "expected a 2-D array, found shape ({}{})",
             dims.join(", "),
@@ -206,85 +147,75 @@ pub fn parse(bytes: &[u8], source: &str) -> Result<Matrix, CliError> {
         usize::try_from(cols).map_err(|_| too_big())?,
     );
     let mut data = alloc_dense(source, rows, cols)?;
+    // npyz reads a short payload as an I/O error and ignores a long one: both are errors here,
+    // with the sizes.
     let payload = &bytes[data_start..];
-    let need = data.len() * size;
+    let need = data.len() * size as usize;
     if payload.len() != need {
         return Err(err(format!(
             "a {rows}×{cols} array of '{descr}' needs {need} bytes of data, but the file has {}",
             payload.len()
         )));
     }
-    for (p, chunk) in payload.chunks_exact(size).enumerate() {
-        let mut b = [0u8; 8];
-        b[..size].copy_from_slice(chunk);
-        if big {
-            b[..size].reverse();
-        }
-        let x = match (kind, size) {
-            (Kind::Float, 4) => f32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64,
-            (Kind::Float, _) => f64::from_le_bytes(b),
-            (Kind::Uint | Kind::Bool, _) => u64::from_le_bytes(b) as f64,
-            (Kind::Int, _) => {
-                // Sign-extend from `size` bytes.
-                let shift = 64 - 8 * size as u32;
-                ((i64::from_le_bytes(b) << shift) >> shift) as f64
-            }
-        };
-        let (i, j) = if fortran {
-            (p % rows.max(1), p / rows.max(1))
+    let fortran = header.order() == Order::Fortran;
+    let index = move |p: usize| {
+        if fortran {
+            (p % rows.max(1)) * cols + p / rows.max(1)
         } else {
-            (p / cols.max(1), p % cols.max(1))
-        };
-        data[i * cols + j] = x;
+            p
+        }
+    };
+    let npy = NpyFile::with_header(header, payload);
+    let out = &mut data[..];
+    match (kind, size) {
+        (TypeChar::Float, 4) => read_into::<f32>(npy, out, index, f64::from),
+        (TypeChar::Float, _) => read_into::<f64>(npy, out, index, |x| x),
+        (TypeChar::Int, 1) => read_into::<i8>(npy, out, index, f64::from),
+        (TypeChar::Int, 2) => read_into::<i16>(npy, out, index, f64::from),
+        (TypeChar::Int, 4) => read_into::<i32>(npy, out, index, f64::from),
+        (TypeChar::Int, _) => read_into::<i64>(npy, out, index, |x| x as f64),
+        (TypeChar::Uint, 1) => read_into::<u8>(npy, out, index, f64::from),
+        (TypeChar::Uint, 2) => read_into::<u16>(npy, out, index, f64::from),
+        (TypeChar::Uint, 4) => read_into::<u32>(npy, out, index, f64::from),
+        (TypeChar::Uint, _) => read_into::<u64>(npy, out, index, |x| x as f64),
+        _ => read_into::<bool>(npy, out, index, |b| f64::from(u8::from(b))),
     }
+    .map_err(|e| err(format!("cannot read the data ({e})")))?;
     Ok(Matrix::new(rows, cols, data))
 }
 
 /// An element type the `.npy` writer writes.
-pub trait NpyElement: Copy {
+pub trait NpyElement: npyz::Serialize + Copy {
     /// The numpy `descr`, `<f4` or `<f8`.
     const DESCR: &'static str;
-    /// Appends the little-endian bytes.
-    fn put(self, out: &mut Vec<u8>);
 }
 
 impl NpyElement for f32 {
     const DESCR: &'static str = "<f4";
-    fn put(self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.to_le_bytes());
-    }
 }
 
 impl NpyElement for f64 {
     const DESCR: &'static str = "<f8";
-    fn put(self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.to_le_bytes());
-    }
 }
 
-/// The bytes of a `.npy` file (version 1.0, C order) holding a row-major matrix.
+/// The bytes of a `.npy` file (version 1.0, little-endian, C order) holding a row-major matrix.
 ///
 /// # Panics
 /// If `data.len() != rows * cols`.
 pub fn to_npy_bytes<T: NpyElement>(rows: usize, cols: usize, data: &[T]) -> Vec<u8> {
     assert_eq!(data.len(), rows * cols, "to_npy_bytes");
-    let mut header = format!(
-        "{{'descr': '{}', 'fortran_order': False, 'shape': ({rows}, {cols}), }}",
-        T::DESCR
-    );
-    // Pad with spaces so that the data starts at a multiple of 64 bytes, ending in '\n'.
-    let total = MAGIC.len() + 4 + header.len() + 1;
-    header.push_str(&" ".repeat((64 - total % 64) % 64));
-    header.push('\n');
-    let mut out = Vec::with_capacity(10 + header.len() + data.len() * 8);
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&[1, 0]);
-    // Headers of version 1.0 are at most 65535 bytes; ours is under 200.
-    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    out.extend_from_slice(header.as_bytes());
-    for &x in data {
-        x.put(&mut out);
-    }
+    // Little-endian whatever the machine (npyz's default is the machine's order).
+    let dtype = DType::Plain(T::DESCR.parse().expect("a valid type string"));
+    let mut out = Vec::with_capacity(128 + std::mem::size_of_val(data));
+    let mut w = npyz::WriteOptions::new()
+        .dtype(dtype)
+        .shape(&[rows as u64, cols as u64])
+        .writer(&mut out)
+        .begin_nd()
+        .expect("writing to memory does not fail");
+    w.extend(data.iter().copied())
+        .expect("writing to memory does not fail");
+    w.finish().expect("writing to memory does not fail");
     out
 }
 
@@ -294,10 +225,18 @@ mod tests {
 
     /// A `.npy` file of any `descr`, as numpy would write it.
     pub(crate) fn npy_raw(descr: &str, fortran: bool, shape: &str, payload: &[u8]) -> Vec<u8> {
-        let mut header = format!(
-            "{{'descr': '{descr}', 'fortran_order': {}, 'shape': {shape}, }}",
-            if fortran { "True" } else { "False" }
-        );
+        npy_dict(
+            &format!(
+                "{{'descr': '{descr}', 'fortran_order': {}, 'shape': {shape}, }}",
+                if fortran { "True" } else { "False" }
+            ),
+            payload,
+        )
+    }
+
+    /// A `.npy` file (version 1.0) of any header text.
+    fn npy_dict(dict: &str, payload: &[u8]) -> Vec<u8> {
+        let mut header = dict.to_string();
         let total = 10 + header.len() + 1;
         header.push_str(&" ".repeat((64 - total % 64) % 64));
         header.push('\n');
@@ -382,5 +321,49 @@ mod tests {
         );
         let full = to_npy_bytes(1, 1, &[1.0f64]);
         assert_eq!(e(&full[..20]), "e.npy: truncated .npy header");
+        assert_eq!(e(&full[..11]), "e.npy: truncated .npy header");
+        let mut long = full.clone();
+        long.push(0);
+        assert_eq!(
+            e(&long),
+            "e.npy: a 1×1 array of '<f8' needs 8 bytes of data, but the file has 9"
+        );
+        for (version, message) in [([4, 0], "4.0"), ([1, 1], "1.1")] {
+            let mut b = full.clone();
+            b[6..8].copy_from_slice(&version);
+            assert_eq!(
+                e(&b),
+                format!("e.npy: unsupported .npy format version {message}")
+            );
+        }
+        assert_eq!(
+            e(&npy_dict(
+                "{'descr': [('a', '<f8')], 'fortran_order': False, 'shape': (1, 1)}",
+                &[0; 8]
+            )),
+            "e.npy: unsupported element type: structured arrays are not matrices"
+        );
+        assert_eq!(
+            e(&npy_dict("{'descr': '<f8', 'shape': (1, 1)}", &[0; 8])),
+            "e.npy: cannot parse the .npy header (dict is missing key 'fortran_order')"
+        );
+        assert_eq!(
+            e(&npy_dict("{'descr': '<f8',, }", &[0; 8])),
+            "e.npy: cannot parse the .npy header (could not parse Python expression: syntax error: --> 1:17)"
+        );
+        assert_eq!(
+            e(&npy_raw("|b1", false, "(1, 2)", &[1, 2])),
+            "e.npy: cannot read the data (invalid value for bool: 2)"
+        );
+    }
+
+    #[test]
+    fn python2_longs_and_native_byte_order() {
+        let m = parse(
+            &npy_raw("=f8", false, "(1L, 1L)", &2.5f64.to_ne_bytes()),
+            "n.npy",
+        )
+        .unwrap();
+        assert_eq!((m.rows, m.cols, m.data), (1, 1, vec![2.5]));
     }
 }
