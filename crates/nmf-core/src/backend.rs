@@ -250,6 +250,34 @@ pub struct TruncatedSvd<T> {
     pub rank: usize,
 }
 
+impl<T: Scalar> TruncatedSvd<T> {
+    /// The same SVD with each pair (u_j, v_j) given the sign that makes the entry of u_j of
+    /// largest magnitude positive (the first such entry on ties): singular vectors are defined
+    /// up to a common sign, so two correct SVDs compare equal (to rounding) after this.
+    ///
+    /// ```
+    /// use nmf_core::TruncatedSvd;
+    /// let svd = TruncatedSvd { u: vec![-0.6_f64, -0.8], s: vec![5.0], vt: vec![-1.0, 0.0], rows: 2, cols: 2, rank: 1 };
+    /// let c = svd.with_canonical_signs();
+    /// assert_eq!((c.u, c.vt), (vec![0.6, 0.8], vec![1.0, 0.0]));
+    /// ```
+    pub fn with_canonical_signs(mut self) -> Self {
+        let (m, n, k) = (self.rows, self.cols, self.rank);
+        for j in 0..k {
+            let big = (0..m)
+                .map(|i| self.u[i * k + j])
+                .fold(T::zero(), |b, x| if x.abs() > b.abs() { x } else { b });
+            if big < T::zero() {
+                (0..m).for_each(|i| self.u[i * k + j] = -self.u[i * k + j]);
+                self.vt[j * n..(j + 1) * n]
+                    .iter_mut()
+                    .for_each(|x| *x = -*x);
+            }
+        }
+        self
+    }
+}
+
 /// The operations of the multiplicative updates that involve the data matrix V, of type `V`.
 ///
 /// For dense V (`V = Self::Mat`) every backend gets them from

@@ -287,7 +287,8 @@ struct SmallSvd {
 /// accumulated U ← U·Gᵀ keeps B_input = U·B. Sweeps over all pairs repeat until no pair has
 /// |b_p·b_q| > tol·‖b_p‖·‖b_q‖ (tol = √n·ε, the rounding level of the dot product). Then the
 /// rows of B are σ_i·v_iᵀ: σ_i is the row norm, v_i the normalised row, in non-increasing order
-/// of σ. Rows with σ_i = 0 get orthonormal completions (see [`orthonormalize_rows`]). One-sided
+/// of σ. Rows with σ_i = 0, or at the rounding level n·ε·σ_max (noise left by a rank-deficient
+/// B), get σ_i = 0 and orthonormal completions (see [`orthonormalize_rows`]). One-sided
 /// Jacobi computes small singular values to high relative accuracy (Demmel & Veselić 1992),
 /// unlike the eigenvalues of B·Bᵀ.
 fn jacobi_svd(mut b: Vec<f64>, l: usize, n: usize) -> SmallSvd {
@@ -334,7 +335,16 @@ fn jacobi_svd(mut b: Vec<f64>, l: usize, n: usize) -> SmallSvd {
         }
     }
 
-    let norms: Vec<f64> = b.chunks_exact(n).map(norm).collect();
+    // Rows at the rounding level of B (a rank-deficient B leaves rows of noise, as small as
+    // 1e-157 after the power iterations) are zero: their squares underflow, so neither their
+    // norms nor their directions can be resolved, and their σ is below B's own rounding error
+    // (ε·‖B‖ per entry) anyway. They get σ = 0 and an orthonormal completion.
+    let mut norms: Vec<f64> = b.chunks_exact(n).map(norm).collect();
+    let floor = f64::EPSILON * (n as f64) * norms.iter().fold(0.0_f64, |a, &x| a.max(x));
+    norms
+        .iter_mut()
+        .filter(|x| **x <= floor)
+        .for_each(|x| *x = 0.0);
     let mut order: Vec<usize> = (0..l).collect();
     order.sort_by(|&a, &c| norms[c].total_cmp(&norms[a]));
     let mut vt = vec![0.0; l * n];

@@ -82,8 +82,6 @@ pub(crate) fn truncated_svd<T: FaerScalar>(
 #[cfg(test)]
 mod tests {
     use crate::{Faer, MatrixBackend};
-    use nmf_core::TruncatedSvd;
-    use nmf_core::svd::randomized_svd;
 
     /// A 7×5 matrix with well separated singular values: 31.69, 13.76, 9.41, 5.12, 0.84
     /// (numpy), every gap above 4.
@@ -93,60 +91,12 @@ mod tests {
         })
     }
 
-    /// Both SVDs, with each pair (u_j, v_j) given the sign that makes the largest |u_ij| positive.
-    fn canonical(mut svd: TruncatedSvd<f64>) -> TruncatedSvd<f64> {
-        let (m, n, k) = (svd.rows, svd.cols, svd.rank);
-        for j in 0..k {
-            let big = (0..m)
-                .map(|i| svd.u[i * k + j])
-                .fold(0.0_f64, |b, x| if x.abs() > b.abs() { x } else { b });
-            if big < 0.0 {
-                (0..m).for_each(|i| svd.u[i * k + j] = -svd.u[i * k + j]);
-                svd.vt[j * n..(j + 1) * n].iter_mut().for_each(|x| *x = -*x);
-            }
-        }
-        svd
-    }
-
-    fn max_diff(a: &[f64], b: &[f64]) -> f64 {
-        a.iter().zip(b).fold(0.0, |s, (x, y)| s.max((x - y).abs()))
-    }
-
-    #[test]
-    fn agrees_with_the_randomized_svd() {
-        let a = matrix();
-        for par in [faer::Par::Seq, faer::Par::rayon(2)] {
-            let b = Faer::with_threads(if par == faer::Par::Seq { 1 } else { 2 });
-            for k in [1, 3, 5] {
-                let ours = canonical(b.truncated_svd(&a, k).expect("faer's SVD converges"));
-                let rand = canonical(randomized_svd(&b, &a, k, 1));
-                assert_eq!((ours.rows, ours.cols, ours.rank), (7, 5, k));
-                assert!(ours.s.windows(2).all(|w| w[0] > w[1]), "{:?}", ours.s);
-                // min(m, n) = 5 ≤ k + 10: the randomized SVD is exact up to rounding, and
-                // the gaps between the σ (> 4 here) keep the vectors nearly that accurate too.
-                let full = b.truncated_svd(&a, 5).unwrap().s;
-                let gap = full
-                    .windows(2)
-                    .map(|w| w[0] - w[1])
-                    .fold(f64::MAX, f64::min);
-                assert!(gap > 4.0, "gap {gap}");
-                // (m + n)·u·σ₁ for the values, divided by the gap for the vectors, times 16
-                // (the observed differences are below 0.03 of that).
-                let tol_s = 16.0 * 12.0 * (f64::EPSILON / 2.0) * ours.s[0];
-                let tol_v = tol_s / gap;
-                assert!(max_diff(&ours.s, &rand.s) <= tol_s, "σ");
-                assert!(max_diff(&ours.u, &rand.u) <= tol_v, "U");
-                assert!(max_diff(&ours.vt, &rand.vt) <= tol_v, "Vᵀ");
-            }
-        }
-    }
-
     #[test]
     fn known_matrix_and_edge_cases() {
         let b = Faer::sequential();
         // diag(1, 3, 2) padded with a zero row: σ = 3, 2, 1 with coordinate vectors.
         let a = faer::Mat::from_fn(4, 3, |i, j| if i == j { [1.0, 3.0, 2.0][i] } else { 0.0 });
-        let svd = canonical(b.truncated_svd(&a, 2).unwrap());
+        let svd = b.truncated_svd(&a, 2).unwrap().with_canonical_signs();
         assert_eq!(svd.s, vec![3.0, 2.0]);
         assert_eq!(svd.u, vec![0.0, 0.0, 1.0, 0.0, 0.0, 1.0, 0.0, 0.0]);
         assert_eq!(svd.vt, vec![0.0, 1.0, 0.0, 0.0, 0.0, 1.0]);

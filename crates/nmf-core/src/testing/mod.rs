@@ -155,6 +155,10 @@ macro_rules! backend_test_suite {
                 suite::check_l1_sparsity::<$t, _>(&$backend, KullbackLeibler);
             }
             #[test]
+            fn truncated_svd_is_an_svd() {
+                suite::check_truncated_svd::<$t, _>(&$backend);
+            }
+            #[test]
             fn every_initialisation_fits() {
                 suite::check_initialisations::<$t, _>(&$backend);
             }
