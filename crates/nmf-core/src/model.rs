@@ -256,6 +256,45 @@ impl NmfValidParams {
         B::Mat: Send,
         V: Sync,
     {
+        self.fit_parallel_observed(backend, v, threads, |_| ControlFlow::Continue(()))
+    }
+
+    /// As [`fit_parallel`](Self::fit_parallel), calling `observer` after every iteration of
+    /// every restart, from the thread running it (so it is `Fn + Sync`; [`Progress::restart`]
+    /// says which restart). `ControlFlow::Break(())` stops that restart with
+    /// [`NmfError::Interrupted`], which the fit returns if no earlier restart failed; to stop
+    /// them all, break in every restart (for example on a shared flag).
+    ///
+    /// ```
+    /// use core::ops::ControlFlow;
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use nmf_core::{MatrixBackend, Nmf, reference::Reference};
+    /// let v = Reference.from_fn(5, 4, |i, j| (i + 2 * j) as f64 + 1.0);
+    /// let p = Nmf::params(2).n_init(3).max_iter(20).tol(0.0).check().unwrap();
+    /// let calls = AtomicUsize::new(0);
+    /// p.fit_parallel_observed(&Reference, &v, 2, |_| {
+    ///     calls.fetch_add(1, Ordering::Relaxed);
+    ///     ControlFlow::Continue(())
+    /// })
+    /// .unwrap();
+    /// assert_eq!(calls.into_inner(), 3 * 20);
+    /// ```
+    ///
+    /// # Errors
+    /// As [`fit_parallel`](Self::fit_parallel), and [`NmfError::Interrupted`].
+    pub fn fit_parallel_observed<T: Scalar, B, V>(
+        &self,
+        backend: &B,
+        v: &V,
+        threads: usize,
+        observer: impl Fn(&Progress) -> ControlFlow<()> + Sync,
+    ) -> Result<NmfModel<T, B>, NmfError>
+    where
+        B: DataOps<T, V> + Sync,
+        B::Mat: Send,
+        V: Sync,
+    {
+        let observer = &observer;
         let prep = self.prepare(backend, v)?;
         let threads = threads.clamp(1, self.n_init);
         let prep = &prep;
@@ -267,7 +306,7 @@ impl NmfValidParams {
                             .step_by(threads)
                             .map(|restart| {
                                 let (w0, h0) = self.start(backend, prep, restart);
-                                let mut go = |_: &Progress| ControlFlow::Continue(());
+                                let mut go = |p: &Progress| observer(p);
                                 let model =
                                     self.run(backend, v, w0, h0, prep.mean, restart, &mut go);
                                 (restart, model)
@@ -613,13 +652,46 @@ impl<T: Scalar, B: MatrixBackend<T>> NmfModel<T, B> {
     where
         B: DataOps<T, V>,
     {
+        self.transform_observed(backend, x, params, |_| ControlFlow::Continue(()))
+    }
+
+    /// As [`transform`](Self::transform), calling `observer` after every H half-step, as
+    /// [`NmfValidParams::fit_observed`] does after every iteration (for progress bars and
+    /// cancellation; `ControlFlow::Break(())` stops with [`NmfError::Interrupted`]).
+    ///
+    /// ```
+    /// use core::ops::ControlFlow;
+    /// use nmf_core::{MatrixBackend, Nmf, NmfError, TransformParams, reference::Reference};
+    /// let b = Reference;
+    /// let v = b.from_fn(4, 3, |i, j| (i + j) as f64 + 1.0);
+    /// let model = Nmf::params(2).max_iter(50).fit(&b, &v).unwrap();
+    /// let p = TransformParams::default().max_iter(30).tol(0.0);
+    /// let stop = |pr: &nmf_core::Progress| {
+    ///     if pr.iteration == 5 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+    /// };
+    /// let err = model.transform_observed(&b, &v, &p, stop).unwrap_err();
+    /// assert_eq!(err, NmfError::Interrupted { iteration: 5 });
+    /// ```
+    ///
+    /// # Errors
+    /// As [`transform`](Self::transform), and [`NmfError::Interrupted`].
+    pub fn transform_observed<V>(
+        &self,
+        backend: &B,
+        x: &V,
+        params: &TransformParams,
+        observer: impl FnMut(&Progress) -> ControlFlow<()>,
+    ) -> Result<B::Mat, NmfError>
+    where
+        B: DataOps<T, V>,
+    {
         self.check_rows(backend, x)?;
         let (m, n) = backend.data_shape(x);
         let k = backend.ncols(&self.w);
         let mean = backend.data_sum(x) / (m as f64 * n as f64);
         let start = T::from_f64((mean / k as f64).sqrt());
         let h0 = backend.from_fn(k, n, |_, _| start);
-        self.transform_from(backend, x, &h0, params)
+        self.transform_from_observed(backend, x, &h0, params, observer)
     }
 
     /// As [`transform`](Self::transform), starting from a given H0 (k×n′).
@@ -636,9 +708,28 @@ impl<T: Scalar, B: MatrixBackend<T>> NmfModel<T, B> {
     where
         B: DataOps<T, V>,
     {
+        self.transform_from_observed(backend, x, h0, params, |_| ControlFlow::Continue(()))
+    }
+
+    /// As [`transform_from`](Self::transform_from), with an observer as in
+    /// [`transform_observed`](Self::transform_observed).
+    ///
+    /// # Errors
+    /// As [`transform_from`](Self::transform_from), and [`NmfError::Interrupted`].
+    pub fn transform_from_observed<V>(
+        &self,
+        backend: &B,
+        x: &V,
+        h0: &B::Mat,
+        params: &TransformParams,
+        observer: impl FnMut(&Progress) -> ControlFlow<()>,
+    ) -> Result<B::Mat, NmfError>
+    where
+        B: DataOps<T, V>,
+    {
         self.check_rows(backend, x)?;
         let p = self.transform_params(backend, params)?;
-        Ok(p.fit_from(backend, x, &self.w, h0)?.h)
+        Ok(p.fit_from_observed(backend, x, &self.w, h0, observer)?.h)
     }
 
     /// W·H for an H (k×n′) from [`transform`](Self::transform): the data the model
