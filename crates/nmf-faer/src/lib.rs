@@ -72,6 +72,36 @@ impl Faer {
     /// Elementwise passes over matrices with fewer entries than this run on one thread.
     pub const PARALLEL_MIN_ELEMENTS: usize = 1 << 16;
 
+    /// `Σ_j f(j)` over the columns `0..n` of an m×n matrix, in `f64`: the columns are cut into
+    /// blocks of about [`Self::PARALLEL_MIN_ELEMENTS`] entries (fixed by the shape, never by
+    /// the number of threads), each block is summed into its own compensated sum, and the
+    /// blocks are merged in order. So the result has the same bits on any number of threads;
+    /// the blocks run in parallel when the backend has threads.
+    fn reduce_cols(
+        &self,
+        m: usize,
+        n: usize,
+        f: impl Fn(usize, &mut kernels::F64Sum) + Sync,
+    ) -> f64 {
+        let block = (Self::PARALLEL_MIN_ELEMENTS / m.max(1)).max(1);
+        let blocks = n.div_ceil(block);
+        let run = |b: usize| {
+            let mut acc = kernels::F64Sum::default();
+            (b * block..((b + 1) * block).min(n)).for_each(|j| f(j, &mut acc));
+            acc
+        };
+        let mut total = kernels::F64Sum::default();
+        if self.par.degree() <= 1 || blocks < 2 {
+            (0..blocks).for_each(|b| total.merge(run(b)));
+        } else {
+            use rayon::prelude::*;
+            // One small vector of partial sums per reduction (not matrix-sized).
+            let parts: Vec<kernels::F64Sum> = (0..blocks).into_par_iter().map(run).collect();
+            parts.into_iter().for_each(|p| total.merge(p));
+        }
+        total.value()
+    }
+
     /// Runs `f(j, column j of x)` for every column, split across the backend's threads (rayon)
     /// when the matrix has at least [`Self::PARALLEL_MIN_ELEMENTS`] entries. Each entry is
     /// computed by the same operations either way, so the result does not depend on it.
@@ -281,35 +311,27 @@ impl<T: FaerScalar> MatrixBackend<T> for Faer {
         }
     }
     fn sum(&self, a: &Mat<T>) -> f64 {
-        let mut acc = kernels::F64Sum::default();
-        for j in 0..a.ncols() {
-            kernels::sum_slice(&mut acc, a.col_as_slice(j));
-        }
-        acc.value()
+        self.reduce_cols(a.nrows(), a.ncols(), |j, acc| {
+            kernels::sum_slice(acc, a.col_as_slice(j))
+        })
     }
     fn frobenius_loss(&self, v: &Mat<T>, wh: &Mat<T>) -> f64 {
         assert_same_shape(v, wh, "frobenius_loss");
-        let mut acc = kernels::F64Sum::default();
-        for j in 0..v.ncols() {
-            kernels::frobenius_slice(&mut acc, v.col_as_slice(j), wh.col_as_slice(j));
-        }
-        acc.value()
+        self.reduce_cols(v.nrows(), v.ncols(), |j, acc| {
+            kernels::frobenius_slice(acc, v.col_as_slice(j), wh.col_as_slice(j))
+        })
     }
     fn kl_loss(&self, v: &Mat<T>, wh: &Mat<T>) -> f64 {
         assert_same_shape(v, wh, "kl_loss");
-        let mut acc = kernels::F64Sum::default();
-        for j in 0..v.ncols() {
-            kernels::kl_slice(&mut acc, v.col_as_slice(j), wh.col_as_slice(j));
-        }
-        acc.value()
+        self.reduce_cols(v.nrows(), v.ncols(), |j, acc| {
+            kernels::kl_slice(acc, v.col_as_slice(j), wh.col_as_slice(j))
+        })
     }
     fn beta_loss(&self, v: &Mat<T>, wh: &Mat<T>, beta: f64) -> f64 {
         assert_same_shape(v, wh, "beta_loss");
-        let mut acc = kernels::F64Sum::default();
-        for j in 0..v.ncols() {
-            kernels::beta_slice(&mut acc, v.col_as_slice(j), wh.col_as_slice(j), beta);
-        }
-        acc.value()
+        self.reduce_cols(v.nrows(), v.ncols(), |j, acc| {
+            kernels::beta_slice(acc, v.col_as_slice(j), wh.col_as_slice(j), beta)
+        })
     }
     fn truncated_svd(&self, a: &Mat<T>, k: usize) -> Option<nmf_core::TruncatedSvd<T>> {
         svd::truncated_svd(self.par, a, k)

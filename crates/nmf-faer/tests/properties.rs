@@ -40,7 +40,7 @@ fn parallel_elementwise_passes_match_sequential_bitwise() {
             &[f64],
             &[f64],
         );
-        let ops: [(&str, Op); 6] = [
+        let ops: [(&str, Op); 7] = [
             ("mu_update", |b, x, n, d, _, _, _| {
                 b.mu_update(x, n, d, 1e-3)
             }),
@@ -52,6 +52,9 @@ fn parallel_elementwise_passes_match_sequential_bitwise() {
             }),
             ("mu_update_pow", |b, x, n, d, _, _, _| {
                 b.mu_update_pow(x, n, d, 0.5, 1e-3)
+            }),
+            ("mu_update_l2", |b, x, n, d, _, _, _| {
+                b.mu_update_l2(x, n, d, 0.25, 1e-3)
             }),
             ("kl_ratio_in_place", |b, x, _, _, v, _, _| {
                 b.kl_ratio_in_place(x, v)
@@ -79,5 +82,37 @@ fn parallel_elementwise_passes_match_sequential_bitwise() {
                 "{name} changed nothing"
             );
         }
+    }
+}
+
+/// The loss and sum reductions give the same bits on any number of threads: their blocks of
+/// columns are fixed by the shape, and the partial sums are merged in block order. 600×301
+/// has three blocks of about 65536 entries.
+#[test]
+fn parallel_reductions_match_sequential_bitwise() {
+    use nmf_core::MatrixBackend;
+    let (m, n) = (600, 301);
+    let s = Faer::sequential();
+    let v = MatrixBackend::<f64>::from_fn(&s, m, n, |i, j| {
+        let x = ((i * 7919 + j * 104729) % 1000) as f64;
+        if x < 100.0 { 0.0 } else { x / 37.0 }
+    });
+    let wh = MatrixBackend::<f64>::from_fn(&s, m, n, |i, j| 1.0 + ((i * 31 + j * 17) % 97) as f64);
+    let all = |b: &Faer| {
+        [
+            MatrixBackend::<f64>::sum(b, &v),
+            MatrixBackend::<f64>::frobenius_loss(b, &v, &wh),
+            MatrixBackend::<f64>::kl_loss(b, &v, &wh),
+            MatrixBackend::<f64>::beta_loss(b, &v, &wh, 0.5),
+        ]
+        .map(f64::to_bits)
+    };
+    let want = all(&s);
+    for b in [
+        Faer::with_threads(2),
+        Faer::with_threads(3),
+        Faer::default(),
+    ] {
+        assert_eq!(all(&b), want, "{:?}", b.par());
     }
 }
