@@ -261,6 +261,12 @@ pub struct FitOptions {
     /// with the lowest final loss. Only with --init random.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub n_init: usize,
+    /// Run the --n-init restarts on up to N threads at once (0: one after another). The
+    /// result is identical to the sequential run (the same W, H and loss, bit for bit); with
+    /// the faer backend each restart's products still use --threads. No effect with
+    /// --n-init 1.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub parallel_restarts: usize,
     /// The linear-algebra backend.
     #[arg(long, value_enum, default_value_t = BackendArg::Faer)]
     pub backend: BackendArg,
@@ -355,6 +361,7 @@ mod tests {
         assert_eq!(f.opts.backend, BackendArg::Faer);
         assert_eq!(f.opts.dtype, DtypeArg::F64);
         assert_eq!(f.opts.loss, None);
+        assert_eq!((f.opts.n_init, f.opts.parallel_restarts), (1, 0));
         let cli = Cli::try_parse_from(["nmf", "demo", "--tol", "-1"]).unwrap();
         let Command::Demo(d) = cli.command else {
             panic!("not demo")

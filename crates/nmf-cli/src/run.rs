@@ -5,6 +5,7 @@ use std::io::IsTerminal;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -22,7 +23,8 @@ use crate::read::{CsvOptions, csv, npy, read_matrix};
 use crate::write::Staged;
 use crate::{CliError, digits, picture};
 
-/// Set by the Ctrl-C handler; the fit's observer stops the fit when it sees it.
+/// Set by the Ctrl-C handler; the fit's observer (every restart's, with
+/// `--parallel-restarts`) stops the fit when it sees it.
 pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 /// Installs the Ctrl-C handler: the first Ctrl-C asks the running fit to stop (nothing is
@@ -68,6 +70,8 @@ struct Settings {
     backend: BackendArg,
     dtype: DtypeArg,
     threads: Option<usize>,
+    /// --parallel-restarts: threads running the --n-init restarts (0: one after another).
+    parallel_restarts: usize,
     init: Option<(PathBuf, PathBuf)>,
     init_arg: InitArg,
     out: PathBuf,
@@ -183,6 +187,11 @@ fn settings(
             o.backend.name()
         );
     }
+    if o.parallel_restarts > 0 && o.n_init == 1 && verbosity != Verbosity::Quiet {
+        eprintln!(
+            "warning: --parallel-restarts runs the --n-init restarts in parallel; with --n-init 1 it has no effect"
+        );
+    }
     Ok(Settings {
         params,
         alpha_w: o.alpha_w,
@@ -191,6 +200,7 @@ fn settings(
         backend: o.backend,
         dtype: o.dtype,
         threads: o.threads,
+        parallel_restarts: o.parallel_restarts,
         init,
         init_arg: o.init,
         out: o.out.clone().unwrap_or_else(|| PathBuf::from(default_out)),
@@ -201,14 +211,24 @@ fn settings(
 }
 
 /// The progress display: a bar on a terminal, plain lines otherwise, nothing when quiet.
-/// With `--n-init` restarts the bar runs over all of them and the lines name the restart.
+/// With `--n-init` restarts the bar runs over all of them (the sum of their iterations) and
+/// the lines name the restart; with `--parallel-restarts` the restarts report from their own
+/// threads, through a [`Mutex`] around the reporter.
 struct Reporter {
     mode: Mode,
     verbose: bool,
     max_iter: usize,
     n_init: usize,
-    restart: usize,
-    next_line: usize,
+    /// How many restarts run at once (1, or the --parallel-restarts threads, at most
+    /// n_init): restart r counts as over (all its --max-iter iterations done, or converged)
+    /// once restart r + lanes has begun, as restarts begin in order on each thread.
+    lanes: usize,
+    /// The highest restart seen so far.
+    latest: usize,
+    /// Per restart: its iterations so far.
+    iters: Vec<usize>,
+    /// Per restart: the iteration from which its next plain line is due.
+    next_line: Vec<usize>,
     start: Instant,
 }
 
@@ -219,7 +239,7 @@ enum Mode {
 }
 
 impl Reporter {
-    fn new(verbosity: Verbosity, max_iter: usize, n_init: usize) -> Self {
+    fn new(verbosity: Verbosity, max_iter: usize, n_init: usize, lanes: usize) -> Self {
         let mode = match verbosity {
             Verbosity::Quiet => Mode::Silent,
             _ if std::io::stderr().is_terminal() => {
@@ -244,32 +264,53 @@ impl Reporter {
             }
             _ => Mode::Plain,
         };
+        let n_init = n_init.max(1);
         Self {
             mode,
             verbose: verbosity == Verbosity::Verbose,
             max_iter,
             n_init,
-            restart: 0,
-            next_line: 0,
+            lanes: lanes.clamp(1, n_init),
+            latest: 0,
+            iters: vec![0; n_init],
+            next_line: vec![0; n_init],
             start: Instant::now(),
         }
     }
 
+    fn is_silent(&self) -> bool {
+        matches!(self.mode, Mode::Silent)
+    }
+
+    /// The progress over all restarts, in iterations: a restart that is over counts in full
+    /// (it may have converged early).
+    fn done(&self) -> usize {
+        self.iters
+            .iter()
+            .enumerate()
+            .map(|(r, &it)| {
+                if r + self.lanes <= self.latest {
+                    self.max_iter
+                } else {
+                    it
+                }
+            })
+            .sum()
+    }
+
     fn update(&mut self, p: &Progress) {
-        if p.restart != self.restart {
-            self.restart = p.restart;
-            self.next_line = 0;
-        }
-        let done = p.restart * self.max_iter + p.iteration;
+        let r = p.restart.min(self.n_init - 1);
+        self.iters[r] = p.iteration;
+        self.latest = self.latest.max(r);
         let restart = if self.n_init > 1 {
-            format!("restart {}/{}: ", p.restart + 1, self.n_init)
+            format!("restart {}/{}: ", r + 1, self.n_init)
         } else {
             String::new()
         };
         match &self.mode {
             Mode::Silent => {}
             Mode::Bar(bar) => {
-                bar.set_position(done as u64);
+                bar.set_position(self.done() as u64);
                 if let Some(l) = p.loss {
                     bar.set_message(format!("{restart}{l:.6e}"));
                     if self.verbose {
@@ -282,12 +323,16 @@ impl Reporter {
                 // --verbose), and at the end.
                 if let Some(l) = p.loss
                     && (self.verbose
-                        || p.iteration >= self.next_line
+                        || p.iteration >= self.next_line[r]
                         || p.iteration == self.max_iter)
                 {
                     let secs = self.start.elapsed().as_secs_f64();
-                    let rate = done as f64 / secs.max(1e-9);
-                    let left = (self.max_iter * self.n_init - done) as f64 / rate;
+                    // The rate counts the iterations run, over all threads; the time left
+                    // is for the iterations of the restarts that are not over.
+                    let ran: usize = self.iters.iter().sum();
+                    let rate = ran as f64 / secs.max(1e-9);
+                    let left =
+                        (self.max_iter * self.n_init).saturating_sub(self.done()) as f64 / rate;
                     eprintln!(
                         "{restart}iteration {}/{}  loss {l:.6e}  {rate:.1} it/s  {} left",
                         p.iteration,
@@ -295,7 +340,7 @@ impl Reporter {
                         fmt_duration(left)
                     );
                     let step = (self.max_iter / 10).max(1);
-                    self.next_line = (p.iteration / step + 1) * step;
+                    self.next_line[r] = (p.iteration / step + 1) * step;
                 }
             }
         }
@@ -396,10 +441,10 @@ fn fit_error(e: NmfError, s: &Sources<'_>) -> CliError {
     }
 }
 
-fn fit_on<T: Scalar, B: DenseBackend<T>>(
+fn fit_on<T: Scalar, B: DenseBackend<T> + Sync>(
     b: &B,
     threads: usize,
-    params: &NmfValidParams,
+    s: &Settings,
     v: &Matrix,
     init: Option<(&Matrix, &Matrix)>,
     sources: &Sources<'_>,
@@ -418,9 +463,18 @@ fn fit_on<T: Scalar, B: DenseBackend<T>>(
                 .map_err(lib)?,
         )),
     };
+    let params = &s.params;
     let start = Instant::now();
+    // Shared by the restarts' threads with --parallel-restarts (uncontended otherwise).
+    let silent = reporter.is_silent();
+    let shared = Mutex::new(&mut *reporter);
     let observer = |p: &Progress| {
-        reporter.update(p);
+        if !silent {
+            shared
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .update(p);
+        }
         if INTERRUPTED.load(Ordering::SeqCst) {
             ControlFlow::Break(())
         } else {
@@ -428,6 +482,9 @@ fn fit_on<T: Scalar, B: DenseBackend<T>>(
         }
     };
     let result = match &factors {
+        None if s.parallel_restarts > 0 && params.n_init() > 1 => {
+            params.fit_parallel_observed(b, &vm, s.parallel_restarts, observer)
+        }
         None => params.fit_observed(b, &vm, observer),
         Some((w0, h0)) => params.fit_from_observed(b, &vm, w0, h0, observer),
     };
@@ -451,7 +508,7 @@ fn fit_on<T: Scalar, B: DenseBackend<T>>(
     })
 }
 
-fn fit_with<B: DenseBackend<f32> + DenseBackend<f64>>(
+fn fit_with<B: DenseBackend<f32> + DenseBackend<f64> + Sync>(
     b: &B,
     threads: usize,
     s: &Settings,
@@ -461,8 +518,8 @@ fn fit_with<B: DenseBackend<f32> + DenseBackend<f64>>(
     reporter: &mut Reporter,
 ) -> Result<Fitted, CliError> {
     match s.dtype {
-        DtypeArg::F32 => fit_on::<f32, B>(b, threads, &s.params, v, init, sources, reporter),
-        DtypeArg::F64 => fit_on::<f64, B>(b, threads, &s.params, v, init, sources, reporter),
+        DtypeArg::F32 => fit_on::<f32, B>(b, threads, s, v, init, sources, reporter),
+        DtypeArg::F64 => fit_on::<f64, B>(b, threads, s, v, init, sources, reporter),
     }
 }
 
@@ -472,7 +529,12 @@ fn dispatch(
     init: Option<(&Matrix, &Matrix)>,
     sources: &Sources<'_>,
 ) -> Result<Fitted, CliError> {
-    let mut reporter = Reporter::new(s.verbosity, s.params.max_iter(), s.params.n_init());
+    let mut reporter = Reporter::new(
+        s.verbosity,
+        s.params.max_iter(),
+        s.params.n_init(),
+        s.parallel_restarts,
+    );
     match s.backend {
         BackendArg::Faer => {
             let n = s.threads.unwrap_or(0);
@@ -661,6 +723,7 @@ fn summary(
                 "l2_h": penalty.l2_h,
             },
             "n_init": p.n_init(),
+            "parallel_restarts": s.parallel_restarts,
             "max_iter": p.max_iter(),
             "tol": p.tol(),
             "check_every": p.check_every(),
@@ -703,7 +766,14 @@ fn describe_run(f: &Fitted, s: &Settings) -> String {
     } else {
         format!("{} loss + regularisation", loss_label(s.params.loss()))
     };
-    let restarts = if s.params.n_init() > 1 {
+    let restarts = if s.params.n_init() > 1 && s.parallel_restarts > 0 {
+        let threads = s.parallel_restarts.min(s.params.n_init());
+        format!(
+            " (best of {} restarts, on {threads} thread{})",
+            s.params.n_init(),
+            if threads == 1 { "" } else { "s" }
+        )
+    } else if s.params.n_init() > 1 {
         format!(" (best of {} restarts)", s.params.n_init())
     } else {
         String::new()
@@ -725,7 +795,7 @@ fn print_settings(s: &Settings, v: &Matrix, what: &str) {
     if s.verbosity == Verbosity::Verbose {
         let p = &s.params;
         eprintln!(
-            "{what}: V is {}×{}; rank {}, loss {}, backend {}, {}, max-iter {}, tol {}, check-every {}, seed {}, init {}, n-init {}, alpha-w {}, alpha-h {}, l1-ratio {}",
+            "{what}: V is {}×{}; rank {}, loss {}, backend {}, {}, max-iter {}, tol {}, check-every {}, seed {}, init {}, n-init {}, parallel-restarts {}, alpha-w {}, alpha-h {}, l1-ratio {}",
             v.rows,
             v.cols,
             p.rank(),
@@ -741,6 +811,7 @@ fn print_settings(s: &Settings, v: &Matrix, what: &str) {
             p.seed(),
             init_used(s, v),
             p.n_init(),
+            s.parallel_restarts,
             s.alpha_w,
             s.alpha_h,
             s.l1_ratio,
@@ -1342,6 +1413,33 @@ mod tests {
             "big.csv: the entry 1e300 at row 0, column 1 (0-based) is beyond the range of f32; use --dtype f64 or rescale the data"
         );
         assert_eq!(to_scalar::<f64>(&m, "big.csv").unwrap(), vec![1.0, 1e300]);
+    }
+
+    #[test]
+    fn progress_sums_the_restarts() {
+        let p = |restart, iteration| Progress {
+            iteration,
+            max_iter: 10,
+            loss: None,
+            restart,
+            n_init: 4,
+        };
+        // One after another: earlier restarts are over (even when they converged early).
+        let mut r = Reporter::new(Verbosity::Quiet, 10, 4, 0);
+        r.update(&p(0, 4));
+        assert_eq!(r.done(), 4);
+        r.update(&p(1, 3));
+        assert_eq!(r.done(), 10 + 3);
+        // Two at a time: restart 2 begins when restart 0 is over.
+        let mut r = Reporter::new(Verbosity::Quiet, 10, 4, 2);
+        r.update(&p(0, 5));
+        r.update(&p(1, 3));
+        assert_eq!(r.done(), 5 + 3);
+        r.update(&p(2, 1));
+        assert_eq!(r.done(), 10 + 3 + 1);
+        r.update(&p(1, 10));
+        r.update(&p(3, 2));
+        assert_eq!(r.done(), 10 + 10 + 1 + 2);
     }
 
     #[test]

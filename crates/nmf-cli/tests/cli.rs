@@ -749,11 +749,9 @@ fn a_failure_keeps_earlier_outputs_whole_and_leaves_no_temporary_file() {
     assert_eq!(names.len(), 4, "{names:?}");
 }
 
-#[test]
-fn ctrl_c_stops_the_fit_and_writes_nothing() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
-    // 60×50, rank 5: each iteration is fast, the run is endless without Ctrl-C.
+/// Writes `v.csv`, 60×50: with rank 5 each iteration is fast, and with `--max-iter
+/// 1000000000 --tol 0` a run is endless without Ctrl-C.
+fn write_endless_data(dir: &Path) {
     let mut text = String::new();
     for i in 0..60 {
         let row: Vec<String> = (0..50)
@@ -763,20 +761,15 @@ fn ctrl_c_stops_the_fit_and_writes_nothing() {
         text.push('\n');
     }
     std::fs::write(dir.join("v.csv"), text).unwrap();
+}
+
+/// Runs `nmf` with these arguments (writing into `--out o`), presses Ctrl-C once it reports
+/// its first iterations, and checks that it exits with 130, says so on its last line and
+/// leaves nothing in `o`.
+fn ctrl_c_writes_nothing(dir: &Path, args: &[&str]) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_nmf"))
-        .args([
-            "fit",
-            "v.csv",
-            "-k",
-            "5",
-            "--max-iter",
-            "1000000000",
-            "--tol",
-            "0",
-            "--verbose",
-            "--out",
-            "o",
-        ])
+        .args(args)
+        .args(["--out", "o"])
         .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -785,14 +778,14 @@ fn ctrl_c_stops_the_fit_and_writes_nothing() {
         .unwrap();
     let mut err = BufReader::new(child.stderr.take().unwrap());
     let mut seen = Vec::new();
-    // Wait until the fit reports its first iterations, then press Ctrl-C.
+    // Wait until the run reports its first iterations, then press Ctrl-C.
     loop {
         let mut line = String::new();
         assert!(
             err.read_line(&mut line).unwrap() > 0,
-            "stderr closed: {seen:?}"
+            "{args:?}: stderr closed: {seen:?}"
         );
-        let started = line.starts_with("iteration ");
+        let started = line.starts_with("iteration ") || line.starts_with("restart ");
         seen.push(line);
         if started {
             break;
@@ -806,12 +799,12 @@ fn ctrl_c_stops_the_fit_and_writes_nothing() {
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
     let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(130), "{rest}");
+    assert_eq!(status.code(), Some(130), "{args:?}: {rest}");
     let last = rest.lines().last().unwrap_or("");
     assert!(
         last.starts_with("error: interrupted by Ctrl-C after ")
             && last.ends_with(" iterations; nothing was written"),
-        "{rest}"
+        "{args:?}: {rest}"
     );
     let out = dir.join("o");
     let left: Vec<PathBuf> = if out.exists() {
@@ -822,7 +815,39 @@ fn ctrl_c_stops_the_fit_and_writes_nothing() {
     } else {
         Vec::new()
     };
-    assert!(left.is_empty(), "files left behind: {left:?}");
+    assert!(left.is_empty(), "{args:?}: files left behind: {left:?}");
+}
+
+const ENDLESS: [&str; 4] = ["--max-iter", "1000000000", "--tol", "0"];
+
+#[test]
+fn ctrl_c_stops_the_fit_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    write_endless_data(dir);
+    let mut args = vec!["fit", "v.csv", "-k", "5", "--verbose"];
+    args.extend_from_slice(&ENDLESS);
+    ctrl_c_writes_nothing(dir, &args);
+}
+
+#[test]
+fn ctrl_c_stops_parallel_restarts_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    write_endless_data(dir);
+    // Every restart is endless: all of them must stop, on every thread.
+    let mut args = vec![
+        "fit",
+        "v.csv",
+        "-k",
+        "5",
+        "--n-init",
+        "4",
+        "--parallel-restarts",
+        "2",
+    ];
+    args.extend_from_slice(&ENDLESS);
+    ctrl_c_writes_nothing(dir, &args);
 }
 
 fn png_size(path: &Path) -> (u32, u32) {
@@ -1283,6 +1308,132 @@ fn n_init_keeps_the_best_of_its_restarts() {
 }
 
 #[test]
+fn parallel_restarts_give_the_sequential_result() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    write_every_format(dir, &rank2());
+    let bytes = |out: &str, f: &str| std::fs::read(dir.join(out).join(f)).unwrap();
+    for (backend, dtype) in [("faer", "f64"), ("nalgebra", "f32"), ("ndarray", "f64")] {
+        let common = [
+            "-k",
+            "3",
+            "--max-iter",
+            "30",
+            "--tol",
+            "0",
+            "--n-init",
+            "4",
+            "--backend",
+            backend,
+            "--dtype",
+            dtype,
+        ];
+        let seq = format!("seq-{backend}");
+        let s = fit_summary(dir, &seq, &common);
+        assert_eq!(s["parameters"]["parallel_restarts"], 0);
+        // Two threads for four restarts, and more threads than restarts.
+        for threads in ["2", "8"] {
+            let par = format!("par{threads}-{backend}");
+            let mut args = common.to_vec();
+            args.extend_from_slice(&["--parallel-restarts", threads]);
+            let p = fit_summary(dir, &par, &args);
+            assert_eq!(
+                p["parameters"]["parallel_restarts"],
+                threads.parse::<u64>().unwrap()
+            );
+            for f in ["W.npy", "H.npy", "model.json"] {
+                assert!(
+                    bytes(&seq, f) == bytes(&par, f),
+                    "{backend} {dtype}, {threads} threads: {f} differs"
+                );
+            }
+            assert_eq!(p["final_loss"], s["final_loss"], "{backend}");
+            assert!(p["final_loss"].as_f64().is_some());
+            assert_eq!(p["loss_history"], s["loss_history"], "{backend}");
+            assert_eq!(p["iterations"], s["iterations"], "{backend}");
+        }
+    }
+
+    // Progress: every restart reports, naming itself; the summary line says how it ran.
+    let o = nmf(
+        dir,
+        &[
+            "fit",
+            "v.csv",
+            "-k",
+            "2",
+            "--n-init",
+            "4",
+            "--parallel-restarts",
+            "2",
+            "--max-iter",
+            "20",
+            "--tol",
+            "0",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    for r in 1..=4 {
+        assert!(
+            err.contains(&format!("restart {r}/4: iteration 20/20  loss ")),
+            "{err}"
+        );
+    }
+    assert!(
+        err.lines()
+            .all(|l| l.starts_with("restart ") && l.ends_with(" left")),
+        "{err}"
+    );
+    assert!(
+        stdout(&o).contains("(best of 4 restarts, on 2 threads)"),
+        "{}",
+        stdout(&o)
+    );
+    // Quiet prints nothing from any thread.
+    let o = nmf(
+        dir,
+        &[
+            "fit",
+            "v.csv",
+            "-k",
+            "2",
+            "--n-init",
+            "3",
+            "--parallel-restarts",
+            "3",
+            "--out",
+            "q",
+            "-q",
+        ],
+    );
+    assert!(o.status.success());
+    assert_eq!((stdout(&o), stderr(&o)), (String::new(), String::new()));
+    // Without restarts there is nothing to parallelise: a warning, and the same fit.
+    let o = nmf(
+        dir,
+        &[
+            "fit",
+            "v.csv",
+            "-k",
+            "2",
+            "--parallel-restarts",
+            "2",
+            "--out",
+            "one",
+        ],
+    );
+    assert!(o.status.success());
+    assert_eq!(
+        stderr(&o).lines().next(),
+        Some(
+            "warning: --parallel-restarts runs the --n-init restarts in parallel; with --n-init 1 \
+             it has no effect"
+        )
+    );
+}
+
+#[test]
 fn bad_beta_regularisation_and_restarts_are_one_line_errors() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
@@ -1362,6 +1513,29 @@ fn bad_beta_regularisation_and_restarts_are_one_line_errors() {
         2,
         "--n-init restarts from random starts: --init custom starts the same way every time; \
          use --init random or nndsvdar",
+    ); // --parallel-restarts takes a count of threads (0: sequential).
+    for (bad, why) in [
+        ("-1", "invalid digit found in string"),
+        ("two", "invalid digit found in string"),
+        ("1.5", "invalid digit found in string"),
+        ("", "cannot parse integer from empty string"),
+        (
+            "99999999999999999999999",
+            "number too large to fit in target type",
+        ),
+    ] {
+        fails(
+            d,
+            &fit(&["--n-init", "2", "--parallel-restarts", bad]),
+            2,
+            &format!("invalid value '{bad}' for '--parallel-restarts <N>': {why}"),
+        );
+    }
+    fails(
+        d,
+        &fit(&["--parallel-restarts"]),
+        2,
+        "a value is required for '--parallel-restarts <N>' but none was supplied",
     );
 }
 
