@@ -1,5 +1,5 @@
-//! Running `nmf fit` and `nmf demo`: settings, reading, the fit on the chosen backend and
-//! scalar, progress, Ctrl-C, and the outputs.
+//! Running `nmf fit`, `nmf demo` and `nmf transform`: settings, reading, the fit (or the
+//! transform) on the chosen backend and scalar, progress, Ctrl-C, and the outputs.
 
 use std::io::IsTerminal;
 use std::ops::ControlFlow;
@@ -23,8 +23,8 @@ use crate::read::{CsvOptions, csv, npy, read_matrix};
 use crate::write::Staged;
 use crate::{CliError, digits, picture};
 
-/// Set by the Ctrl-C handler; the fit's observer (every restart's, with
-/// `--parallel-restarts`) stops the fit when it sees it.
+/// Set by the Ctrl-C handler; the observer of the fit (every restart's, with
+/// `--parallel-restarts`) or of the transform stops it when it sees it.
 pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 /// Installs the Ctrl-C handler: the first Ctrl-C asks the running fit to stop (nothing is
@@ -946,6 +946,7 @@ struct Transformed {
     threads: usize,
 }
 
+#[allow(clippy::too_many_arguments)]
 fn transform_on<T: Scalar, B: DenseBackend<T>>(
     b: &B,
     threads: usize,
@@ -954,6 +955,7 @@ fn transform_on<T: Scalar, B: DenseBackend<T>>(
     x: &Matrix,
     x_src: &str,
     params: &TransformParams,
+    reporter: &mut Reporter,
 ) -> Result<Transformed, CliError> {
     let model = saved
         .into_model::<T, B>(b)
@@ -977,7 +979,17 @@ fn transform_on<T: Scalar, B: DenseBackend<T>>(
         .from_row_major(x.rows, x.cols, &to_scalar::<T>(x, x_src)?)
         .map_err(lib)?;
     let start = Instant::now();
-    let h = model.transform(b, &xm, params).map_err(lib)?;
+    let observer = |p: &Progress| {
+        reporter.update(p);
+        if INTERRUPTED.load(Ordering::SeqCst) {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    };
+    let result = model.transform_observed(b, &xm, params, observer);
+    reporter.finish();
+    let h = result.map_err(lib)?;
     let seconds = start.elapsed().as_secs_f64();
     let final_loss = nmf_core::MuSolver::new(
         b,
@@ -1014,10 +1026,15 @@ fn transform_with<B: DenseBackend<f32> + DenseBackend<f64>>(
     x: &Matrix,
     x_src: &str,
     params: &TransformParams,
+    reporter: &mut Reporter,
 ) -> Result<Transformed, CliError> {
     match dtype {
-        DtypeArg::F32 => transform_on::<f32, B>(b, threads, saved, model_src, x, x_src, params),
-        DtypeArg::F64 => transform_on::<f64, B>(b, threads, saved, model_src, x, x_src, params),
+        DtypeArg::F32 => {
+            transform_on::<f32, B>(b, threads, saved, model_src, x, x_src, params, reporter)
+        }
+        DtypeArg::F64 => {
+            transform_on::<f64, B>(b, threads, saved, model_src, x, x_src, params, reporter)
+        }
     }
 }
 
@@ -1088,6 +1105,7 @@ pub fn transform(args: &TransformArgs) -> Result<(), CliError> {
             args.check_every
         );
     }
+    let mut reporter = Reporter::new(verbosity, args.max_iter, 1, 1);
     let t = match args.backend {
         BackendArg::Faer => {
             let n = args.threads.unwrap_or(0);
@@ -1097,7 +1115,17 @@ pub fn transform(args: &TransformArgs) -> Result<(), CliError> {
                 n
             };
             let b = nmf_faer::Faer::with_threads(n);
-            transform_with(&b, threads, dtype, &saved, &model_src, &x, &x_src, &params)?
+            transform_with(
+                &b,
+                threads,
+                dtype,
+                &saved,
+                &model_src,
+                &x,
+                &x_src,
+                &params,
+                &mut reporter,
+            )?
         }
         BackendArg::Nalgebra => transform_with(
             &nmf_nalgebra::Nalgebra,
@@ -1108,6 +1136,7 @@ pub fn transform(args: &TransformArgs) -> Result<(), CliError> {
             &x,
             &x_src,
             &params,
+            &mut reporter,
         )?,
         BackendArg::Ndarray => transform_with(
             &nmf_ndarray::Ndarray,
@@ -1118,6 +1147,7 @@ pub fn transform(args: &TransformArgs) -> Result<(), CliError> {
             &x,
             &x_src,
             &params,
+            &mut reporter,
         )?,
     };
     check_interrupt("while transforming")?;

@@ -461,6 +461,62 @@ fn progress_is_plain_lines_when_stderr_is_not_a_terminal() {
     );
 }
 
+#[test]
+fn transform_progress_is_plain_lines_too() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    write_every_format(dir, &rank2());
+    fit_summary(dir, "m", &["-k", "2", "--max-iter", "50"]);
+    let transform = |extra: &[&str]| {
+        let mut args = vec!["transform", "v.csv", "--model", "m", "--tol", "0"];
+        args.extend_from_slice(extra);
+        let o = nmf(dir, &args);
+        assert!(o.status.success(), "{extra:?}: {}", stderr(&o));
+        o
+    };
+    let o = transform(&["--max-iter", "100"]);
+    let err = stderr(&o);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 10, "one line per tenth of the run: {err}");
+    assert!(lines[0].starts_with("iteration 10/100  loss "), "{err}");
+    assert!(lines[9].starts_with("iteration 100/100  loss "), "{err}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.contains(" it/s ") && l.ends_with(" left"))
+    );
+    let out = stdout(&o);
+    assert!(out.starts_with("transformed 5 samples"), "{out}");
+    assert!(out.contains("wrote nmf-transform/H.npy (2×5)"), "{out}");
+
+    // --verbose: the settings, then a line at every loss evaluation.
+    let o = transform(&[
+        "--verbose",
+        "--check-every",
+        "5",
+        "--max-iter",
+        "30",
+        "--out",
+        "v",
+    ]);
+    let err = stderr(&o);
+    assert!(
+        err.lines()
+            .next()
+            .unwrap()
+            .starts_with("v.csv: X is 6×5; model m/model.json"),
+        "{err}"
+    );
+    assert_eq!(
+        err.lines().filter(|l| l.starts_with("iteration ")).count(),
+        6,
+        "{err}"
+    );
+    // --quiet: nothing at all.
+    let o = transform(&["--max-iter", "100", "--quiet", "--out", "q"]);
+    assert_eq!((stdout(&o), stderr(&o)), (String::new(), String::new()));
+}
+
 /// Runs a command that must fail; checks the exit code, that stderr is exactly one line
 /// `error: {message}`, and that no output directory was made.
 fn fails(dir: &Path, args: &[&str], code: i32, message: &str) {
@@ -846,6 +902,17 @@ fn ctrl_c_stops_parallel_restarts_and_writes_nothing() {
         "--parallel-restarts",
         "2",
     ];
+    args.extend_from_slice(&ENDLESS);
+    ctrl_c_writes_nothing(dir, &args);
+}
+
+#[test]
+fn ctrl_c_stops_the_transform_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    write_endless_data(dir);
+    fit_summary(dir, "m", &["-k", "5", "--max-iter", "20"]);
+    let mut args = vec!["transform", "v.csv", "--model", "m"];
     args.extend_from_slice(&ENDLESS);
     ctrl_c_writes_nothing(dir, &args);
 }
