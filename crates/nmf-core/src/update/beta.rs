@@ -52,17 +52,7 @@ pub(super) fn update_h<T: Scalar, B: DataOps<T, V>, V>(s: &mut MuSolver<'_, T, B
                 Trans::No,
             );
         }
-        if l1 > 0.0 {
-            b.matmul(
-                &mut s.den_h,
-                Accum::Add,
-                T::from_f64(l1),
-                &p.ones_k_col,
-                Trans::No,
-                &p.ones_n_row,
-                Trans::No,
-            );
-        }
+        p.add_l1_h(b, &mut s.den_h, l1);
     }
     let gamma = exponent(s.gamma, s.loss.beta_value(), l2);
     b.mu_update_pow(&mut s.h, &s.num_h, &s.den_h, gamma, s.eps);
@@ -91,17 +81,7 @@ pub(super) fn update_w<T: Scalar, B: DataOps<T, V>, V>(s: &mut MuSolver<'_, T, B
                 Trans::No,
             );
         }
-        if l1 > 0.0 {
-            b.matmul(
-                &mut s.den_w,
-                Accum::Add,
-                T::from_f64(l1),
-                &p.ones_m_col,
-                Trans::No,
-                &p.ones_k_row,
-                Trans::No,
-            );
-        }
+        p.add_l1_w(b, &mut s.den_w, l1);
     }
     let gamma = exponent(s.gamma, s.loss.beta_value(), l2);
     b.mu_update_pow(&mut s.w, &s.num_w, &s.den_w, gamma, s.eps);

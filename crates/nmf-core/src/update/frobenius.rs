@@ -9,7 +9,7 @@ use crate::{Accum, DataOps, Scalar, Trans};
 /// `H ← max(ε, H ∘ (WᵀV) / ((WᵀW + l2·I)·H + l1))`.
 pub(super) fn update_h<T: Scalar, B: DataOps<T, V>, V>(s: &mut MuSolver<'_, T, B, V>) {
     let b = s.backend;
-    let (l1, l2) = (T::from_f64(s.penalty.l1_h), T::from_f64(s.penalty.l2_h));
+    let l2 = T::from_f64(s.penalty.l2_h);
     b.wt_x(&mut s.num_h, &s.w, s.v);
     let (w, h) = (&s.w, &s.h);
     b.matmul(
@@ -43,19 +43,8 @@ pub(super) fn update_h<T: Scalar, B: DataOps<T, V>, V>(s: &mut MuSolver<'_, T, B
         h,
         Trans::No,
     );
-    if let Some(p) = &s.pen
-        && l1 > T::zero()
-    {
-        let (ones_k, ones_n) = (&p.ones_k_col, &p.ones_n_row);
-        b.matmul(
-            &mut s.den_h,
-            Accum::Add,
-            l1,
-            ones_k,
-            Trans::No,
-            ones_n,
-            Trans::No,
-        );
+    if let Some(p) = &s.pen {
+        p.add_l1_h(b, &mut s.den_h, s.penalty.l1_h);
     }
     b.mu_update(&mut s.h, &s.num_h, &s.den_h, s.eps);
 }
@@ -63,7 +52,7 @@ pub(super) fn update_h<T: Scalar, B: DataOps<T, V>, V>(s: &mut MuSolver<'_, T, B
 /// `W ← max(ε, W ∘ (VHᵀ) / (W·(HHᵀ + l2·I) + l1))`.
 pub(super) fn update_w<T: Scalar, B: DataOps<T, V>, V>(s: &mut MuSolver<'_, T, B, V>) {
     let b = s.backend;
-    let (l1, l2) = (T::from_f64(s.penalty.l1_w), T::from_f64(s.penalty.l2_w));
+    let l2 = T::from_f64(s.penalty.l2_w);
     b.x_ht(&mut s.num_w, s.v, &s.h);
     let (w, h) = (&s.w, &s.h);
     b.matmul(
@@ -97,19 +86,8 @@ pub(super) fn update_w<T: Scalar, B: DataOps<T, V>, V>(s: &mut MuSolver<'_, T, B
         &s.gram,
         Trans::No,
     );
-    if let Some(p) = &s.pen
-        && l1 > T::zero()
-    {
-        let (ones_m, ones_k) = (&p.ones_m_col, &p.ones_k_row);
-        b.matmul(
-            &mut s.den_w,
-            Accum::Add,
-            l1,
-            ones_m,
-            Trans::No,
-            ones_k,
-            Trans::No,
-        );
+    if let Some(p) = &s.pen {
+        p.add_l1_w(b, &mut s.den_w, s.penalty.l1_w);
     }
     b.mu_update(&mut s.w, &s.num_w, &s.den_w, s.eps);
 }

@@ -34,17 +34,7 @@ pub(super) fn update_h<T: Scalar, B: DataOps<T, V>, V>(s: &mut MuSolver<'_, T, B
             &p.ones_n_row,
             Trans::No,
         );
-        if l1 > 0.0 {
-            b.matmul(
-                &mut s.den_h,
-                Accum::Add,
-                T::from_f64(l1),
-                &p.ones_k_col,
-                Trans::No,
-                &p.ones_n_row,
-                Trans::No,
-            );
-        }
+        p.add_l1_h(b, &mut s.den_h, l1);
         b.mu_update_l2(&mut s.h, &s.num_h, &s.den_h, T::from_f64(l2), s.eps);
         return;
     }
@@ -82,17 +72,7 @@ pub(super) fn update_w<T: Scalar, B: DataOps<T, V>, V>(s: &mut MuSolver<'_, T, B
             &p.sums_k_row,
             Trans::No,
         );
-        if l1 > 0.0 {
-            b.matmul(
-                &mut s.den_w,
-                Accum::Add,
-                T::from_f64(l1),
-                &p.ones_m_col,
-                Trans::No,
-                &p.ones_k_row,
-                Trans::No,
-            );
-        }
+        p.add_l1_w(b, &mut s.den_w, l1);
         b.mu_update_l2(&mut s.w, &s.num_w, &s.den_w, T::from_f64(l2), s.eps);
         return;
     }

@@ -10,7 +10,7 @@ mod beta;
 mod frobenius;
 mod kl;
 
-use crate::{DataOps, Loss, MatrixBackend, MatrixRole, NmfError, Scalar};
+use crate::{Accum, DataOps, Loss, MatrixBackend, MatrixRole, NmfError, Scalar, Trans};
 
 /// L1 and L2 penalties on the factors: the objective is
 /// `loss + l1_w‖W‖₁ + ½·l2_w‖W‖²_F + l1_h‖H‖₁ + ½·l2_h‖H‖²_F`.
@@ -68,6 +68,39 @@ struct PenaltyBuffers<M> {
     /// that the denominators can be spread over k×n and m×k by products.
     sums_k_col: M,
     sums_k_row: M,
+}
+
+impl<M> PenaltyBuffers<M> {
+    /// `den += l1` on every entry of H's k×n denominator (the outer product l1·1·1ᵀ).
+    fn add_l1_h<T: Scalar, B: MatrixBackend<T, Mat = M>>(&self, b: &B, den: &mut M, l1: f64) {
+        if l1 > 0.0 {
+            let (ones_k, ones_n) = (&self.ones_k_col, &self.ones_n_row);
+            b.matmul(
+                den,
+                Accum::Add,
+                T::from_f64(l1),
+                ones_k,
+                Trans::No,
+                ones_n,
+                Trans::No,
+            );
+        }
+    }
+    /// `den += l1` on every entry of W's m×k denominator.
+    fn add_l1_w<T: Scalar, B: MatrixBackend<T, Mat = M>>(&self, b: &B, den: &mut M, l1: f64) {
+        if l1 > 0.0 {
+            let (ones_m, ones_k) = (&self.ones_m_col, &self.ones_k_row);
+            b.matmul(
+                den,
+                Accum::Add,
+                T::from_f64(l1),
+                ones_m,
+                Trans::No,
+                ones_k,
+                Trans::No,
+            );
+        }
+    }
 }
 
 /// The state of a multiplicative-update run: the factors and the buffers of both half-steps.
