@@ -486,10 +486,6 @@ pub fn check_auxiliary_lemmas<T: Scalar, B: DenseBackend<T>>(b: &B, loss: Loss) 
 /// computes powers λ^(β−2) of k-term sums, which amplifies their relative error by |β − 2|,
 /// so its tolerance is 2·(2m + (1 + |β − 2|)·k + 12)·u.
 pub fn check_auxiliary_lemmas_beta<T: Scalar, B: DenseBackend<T>>(b: &B) {
-    let betas = prop_oneof![
-        prop::sample::select(vec![0.0, 0.5, 1.0, 1.5, 2.0, 3.0]),
-        -0.5f64..3.5
-    ];
     runner()
         .run(
             &(
@@ -497,7 +493,7 @@ pub fn check_auxiliary_lemmas_beta<T: Scalar, B: DenseBackend<T>>(b: &B) {
                 0usize..4,
                 any::<u64>(),
                 penalty_weights(),
-                betas,
+                betas(),
             ),
             |(mut c, warmup, seed, weights, beta)| {
                 if beta <= 0.0 {
@@ -886,46 +882,84 @@ pub fn check_same_seed<T: Scalar, B: DenseBackend<T>>(b: &B) {
 /// auxiliary function up to O(u) relative perturbations of each entry, which change it only at
 /// second order.
 pub fn check_beta_loss_never_increases<T: Scalar, B: DenseBackend<T>>(b: &B) {
-    let betas = prop_oneof![
-        prop::sample::select(vec![0.0, 0.5, 1.0, 1.5, 2.0, 3.0]),
-        -0.5f64..3.5
-    ];
     runner()
-        .run(&(data_case::<T>(12), betas), |(mut c, beta)| {
-            if beta <= 0.0 {
-                fill_zeros(&mut c.v);
-            }
-            let loss = Loss::Beta(beta);
-            let (v, w0, h0, eps) = start(b, &c);
-            let mut s = MuSolver::new(b, &v, w0, h0, loss, eps).unwrap();
-            let scales = |s: &MuSolver<'_, T, B, B::Mat>| -> (f64, f64) {
-                let wh = product(&export(b, s.w()), &export(b, s.h()), c.m, c.k, c.n);
-                beta_scales(&c.v, &wh, beta)
-            };
-            let mut prev = s.loss();
-            let mut prev_scale = scales(&s);
-            for it in 0..15 {
-                for half in ["H", "W"] {
-                    if half == "H" { s.update_h() } else { s.update_w() }
-                    let now = s.loss();
-                    let scale = scales(&s);
-                    let (s1, s2) = (prev_scale.0.max(scale.0), prev_scale.1.max(scale.1));
-                    let tol = 8.0 * (c.k as f64 + 2.0) * T::unit_roundoff() * s1 + 16.0 * U64 * s2;
-                    prop_assert!(now.is_finite(), "β = {beta}: the loss became {now}");
-                    prop_assert!(
-                        now <= prev + tol,
-                        "β = {beta}: the loss rose in the {half} half-step of iteration {it}: {prev} → {now} (by {}, tolerance {tol}; case {:?})",
-                        now - prev, c.pattern
-                    );
-                    prev = now;
-                    prev_scale = scale;
-                }
-            }
-            all_at_least(b, s.w(), eps, "W")?;
-            all_at_least(b, s.h(), eps, "H")?;
-            Ok(())
+        .run(&(data_case::<T>(12), betas()), |(c, beta)| {
+            beta_objective_case(b, c, beta, crate::Penalty::default())
         })
         .unwrap();
+}
+
+/// β drawn from {0, 0.5, 1, 1.5, 2, 3} and from [−0.5, 3.5].
+fn betas() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        prop::sample::select(vec![0.0, 0.5, 1.0, 1.5, 2.0, 3.0]),
+        -0.5f64..3.5
+    ]
+}
+
+/// `l1_w·ΣW + l2_w·ΣW² + l1_h·ΣH + l2_h·ΣH²` (twice the L2 terms): a bound on the size of the
+/// penalty terms, for the tolerances.
+fn penalty_scale(pen: &crate::Penalty, w: &[f64], h: &[f64]) -> f64 {
+    let sq = |x: &[f64]| x.iter().map(|x| x * x).sum::<f64>();
+    pen.l1_w * w.iter().sum::<f64>()
+        + pen.l2_w * sq(w)
+        + pen.l1_h * h.iter().sum::<f64>()
+        + pen.l2_h * sq(h)
+}
+
+/// 15 iterations of the general β path ([`Loss::Beta`]) with the penalty `pen`, asserting after
+/// every half-step that the objective is finite and has not risen beyond the tolerance of
+/// [`check_beta_loss_never_increases`] (plus 8·(k+2)·u·P for the penalty terms P), and at the
+/// end that the factors are ≥ ε. For β ≤ 0 the zeros of V are replaced first.
+fn beta_objective_case<T: Scalar, B: DenseBackend<T>>(
+    b: &B,
+    mut c: DataCase,
+    beta: f64,
+    pen: crate::Penalty,
+) -> Result<(), TestCaseError> {
+    if beta <= 0.0 {
+        fill_zeros(&mut c.v);
+    }
+    let (v, w0, h0, eps) = start(b, &c);
+    let mut s = MuSolver::new(b, &v, w0, h0, Loss::Beta(beta), eps).unwrap();
+    s.set_penalty(pen).unwrap();
+    let scales = |s: &MuSolver<'_, T, B, B::Mat>| -> (f64, f64) {
+        let (w, h) = (export(b, s.w()), export(b, s.h()));
+        let wh = product(&w, &h, c.m, c.k, c.n);
+        let (sens, terms) = beta_scales(&c.v, &wh, beta);
+        let p = penalty_scale(&pen, &w, &h);
+        (sens + p, terms + p)
+    };
+    let mut prev = s.objective();
+    let mut prev_scale = scales(&s);
+    for it in 0..15 {
+        for half in ["H", "W"] {
+            if half == "H" {
+                s.update_h()
+            } else {
+                s.update_w()
+            }
+            let now = s.objective();
+            let scale = scales(&s);
+            let (s1, s2) = (prev_scale.0.max(scale.0), prev_scale.1.max(scale.1));
+            let tol = 8.0 * (c.k as f64 + 2.0) * T::unit_roundoff() * s1 + 16.0 * U64 * s2;
+            prop_assert!(
+                now.is_finite(),
+                "β = {beta} with {pen:?}: the objective became {now}"
+            );
+            prop_assert!(
+                now <= prev + tol,
+                "β = {beta} with {pen:?}: the objective rose in the {half} half-step of iteration {it}: {prev} → {now} (by {}, tolerance {tol}; case {:?})",
+                now - prev,
+                c.pattern
+            );
+            prev = now;
+            prev_scale = scale;
+        }
+    }
+    all_at_least(b, s.w(), eps, "W")?;
+    all_at_least(b, s.h(), eps, "H")?;
+    Ok(())
 }
 
 /// Replaces the zeros of `v` by its smallest positive entry (or 1 if it has none), for the
@@ -1327,9 +1361,7 @@ pub fn check_regularized_objective_never_increases<T: Scalar, B: DenseBackend<T>
                     _ => c.v.iter().chain(&wh).sum::<f64>()
                         + c.v.iter().zip(&wh).map(|(&v, &y)| if v > 0.0 { (v * (v / y).ln()).abs() } else { 0.0 }).sum::<f64>(),
                 };
-                let p = pen.l1_w * w.iter().sum::<f64>() + pen.l2_w * w.iter().map(|x| x * x).sum::<f64>()
-                    + pen.l1_h * h.iter().sum::<f64>() + pen.l2_h * h.iter().map(|x| x * x).sum::<f64>();
-                base + p
+                base + penalty_scale(&pen, &w, &h)
             };
             let mut prev = s.objective();
             let mut prev_scale = scales(&s);
@@ -1357,10 +1389,6 @@ pub fn check_regularized_objective_never_increases<T: Scalar, B: DenseBackend<T>
 /// [`check_beta_loss_never_increases`] (which gives the tolerance of the loss terms), plus
 /// 8·(k+2)·u·P for the penalty terms, as in [`check_regularized_objective_never_increases`].
 pub fn check_regularized_beta_objective_never_increases<T: Scalar, B: DenseBackend<T>>(b: &B) {
-    let betas = prop_oneof![
-        prop::sample::select(vec![0.0, 0.5, 1.0, 1.5, 2.0, 3.0]),
-        -0.5f64..3.5
-    ];
     let weights = (
         0.0f64..1.0,
         0.0f64..1.0,
@@ -1368,46 +1396,14 @@ pub fn check_regularized_beta_objective_never_increases<T: Scalar, B: DenseBacke
         -4i32..=1,
     );
     runner()
-        .run(&(data_case::<T>(12), betas, weights), |(mut c, beta, (aw, ah, ratio, exp))| {
-            if beta <= 0.0 {
-                fill_zeros(&mut c.v);
-            }
-            let scale = c.mean().max(f64::MIN_POSITIVE) * 10f64.powi(exp);
-            let pen = crate::Penalty::sklearn(c.m, c.n, aw * scale, ah * scale, ratio);
-            let (v, w0, h0, eps) = start(b, &c);
-            let mut s = MuSolver::new(b, &v, w0, h0, Loss::Beta(beta), eps).unwrap();
-            s.set_penalty(pen).unwrap();
-            let scales = |s: &MuSolver<'_, T, B, B::Mat>| -> (f64, f64) {
-                let (w, h) = (export(b, s.w()), export(b, s.h()));
-                let wh = product(&w, &h, c.m, c.k, c.n);
-                let (sens, terms) = beta_scales(&c.v, &wh, beta);
-                let p = pen.l1_w * w.iter().sum::<f64>() + pen.l2_w * w.iter().map(|x| x * x).sum::<f64>()
-                    + pen.l1_h * h.iter().sum::<f64>() + pen.l2_h * h.iter().map(|x| x * x).sum::<f64>();
-                (sens + p, terms + p)
-            };
-            let mut prev = s.objective();
-            let mut prev_scale = scales(&s);
-            for it in 0..15 {
-                for half in ["H", "W"] {
-                    if half == "H" { s.update_h() } else { s.update_w() }
-                    let now = s.objective();
-                    let scale = scales(&s);
-                    let (s1, s2) = (prev_scale.0.max(scale.0), prev_scale.1.max(scale.1));
-                    let tol = 8.0 * (c.k as f64 + 2.0) * T::unit_roundoff() * s1 + 16.0 * U64 * s2;
-                    prop_assert!(now.is_finite(), "β = {beta} with {pen:?}: the objective became {now}");
-                    prop_assert!(
-                        now <= prev + tol,
-                        "β = {beta} with {pen:?}: the objective rose in the {half} half-step of iteration {it}: {prev} → {now} (by {}, tolerance {tol}; case {:?})",
-                        now - prev, c.pattern
-                    );
-                    prev = now;
-                    prev_scale = scale;
-                }
-            }
-            all_at_least(b, s.w(), eps, "W")?;
-            all_at_least(b, s.h(), eps, "H")?;
-            Ok(())
-        })
+        .run(
+            &(data_case::<T>(12), betas(), weights),
+            |(c, beta, (aw, ah, ratio, exp))| {
+                let scale = c.mean().max(f64::MIN_POSITIVE) * 10f64.powi(exp);
+                let pen = crate::Penalty::sklearn(c.m, c.n, aw * scale, ah * scale, ratio);
+                beta_objective_case(b, c, beta, pen)
+            },
+        )
         .unwrap();
 }
 
