@@ -59,6 +59,29 @@ pub enum Verbosity {
     Verbose,
 }
 
+impl Verbosity {
+    /// From `--quiet` and `--verbose` (quiet wins).
+    fn from_flags(quiet: bool, verbose: bool) -> Self {
+        if quiet {
+            Verbosity::Quiet
+        } else if verbose {
+            Verbosity::Verbose
+        } else {
+            Verbosity::Normal
+        }
+    }
+}
+
+/// The warning for `--threads` with a backend that ignores it.
+fn warn_threads(threads: Option<usize>, backend: BackendArg, verbosity: Verbosity) {
+    if threads.is_some() && backend != BackendArg::Faer && verbosity != Verbosity::Quiet {
+        eprintln!(
+            "warning: --threads applies to the faer backend only; {} runs on one thread",
+            backend.name()
+        );
+    }
+}
+
 /// Every setting of a fit, defaults resolved.
 #[derive(Debug, Clone)]
 struct Settings {
@@ -174,19 +197,8 @@ fn settings(
             ));
         }
     };
-    let verbosity = if o.quiet {
-        Verbosity::Quiet
-    } else if o.verbose {
-        Verbosity::Verbose
-    } else {
-        Verbosity::Normal
-    };
-    if o.threads.is_some() && o.backend != BackendArg::Faer && verbosity != Verbosity::Quiet {
-        eprintln!(
-            "warning: --threads applies to the faer backend only; {} runs on one thread",
-            o.backend.name()
-        );
-    }
+    let verbosity = Verbosity::from_flags(o.quiet, o.verbose);
+    warn_threads(o.threads, o.backend, verbosity);
     if o.parallel_restarts > 0 && o.n_init == 1 && verbosity != Verbosity::Quiet {
         eprintln!(
             "warning: --parallel-restarts runs the --n-init restarts in parallel; with --n-init 1 it has no effect"
@@ -1056,19 +1068,8 @@ pub fn transform(args: &TransformArgs) -> Result<(), CliError> {
             args.tol
         )));
     }
-    let verbosity = if args.quiet {
-        Verbosity::Quiet
-    } else if args.verbose {
-        Verbosity::Verbose
-    } else {
-        Verbosity::Normal
-    };
-    if args.threads.is_some() && args.backend != BackendArg::Faer && verbosity != Verbosity::Quiet {
-        eprintln!(
-            "warning: --threads applies to the faer backend only; {} runs on one thread",
-            args.backend.name()
-        );
-    }
+    let verbosity = Verbosity::from_flags(args.quiet, args.verbose);
+    warn_threads(args.threads, args.backend, verbosity);
     let (saved, model_src) = load_model(&args.model)?;
     let csv_opts = CsvOptions {
         delimiter: args.delimiter,

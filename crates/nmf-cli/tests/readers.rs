@@ -4,7 +4,9 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+
+mod common;
+use common::{nmf, stderr};
 
 use npyz::WriterBuilder;
 
@@ -12,19 +14,6 @@ use npyz::WriterBuilder;
 const V: [u8; 12] = [1, 2, 0, 3, 1, 4, 0, 5, 2, 6, 0, 1];
 /// A 0/1 matrix, for `bool` files.
 const B: [u8; 12] = [1, 0, 1, 0, 1, 1, 1, 1, 0, 0, 0, 1];
-
-fn nmf(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nmf"))
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .output()
-        .expect("the nmf binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 /// Plain comma-separated text of a 4×3 matrix.
 fn plain_csv(m: &[u8; 12]) -> String {
