@@ -862,12 +862,21 @@ pub fn check_same_seed<T: Scalar, B: DenseBackend<T>>(b: &B) {
             let v = mat::<T, B>(b, c.m, c.n, &c.v);
             let p = Nmf::params(c.k).max_iter(10).seed(c.seed).check().unwrap();
             let (a, bb) = (p.fit(b, &v).unwrap(), p.fit(b, &v).unwrap());
-            prop_assert_eq!(b.to_row_major(a.w()), b.to_row_major(bb.w()));
-            prop_assert_eq!(b.to_row_major(a.h()), b.to_row_major(bb.h()));
-            prop_assert_eq!(a.loss_history(), bb.loss_history());
-            Ok(())
+            same_fit(b, &a, &bb)
         })
         .unwrap();
+}
+
+/// Two fits with the same factors, bit for bit, and the same loss history.
+fn same_fit<T: Scalar, B: DenseBackend<T>>(
+    b: &B,
+    x: &crate::NmfModel<T, B>,
+    y: &crate::NmfModel<T, B>,
+) -> Result<(), TestCaseError> {
+    prop_assert_eq!(b.to_row_major(x.w()), b.to_row_major(y.w()));
+    prop_assert_eq!(b.to_row_major(x.h()), b.to_row_major(y.h()));
+    prop_assert_eq!(x.loss_history(), y.loss_history());
+    Ok(())
 }
 
 /// The β-divergence loss never increases, after every half-step of the general β path
@@ -1295,10 +1304,7 @@ where
                     .unwrap();
                 let seq = p.fit(b, &v).unwrap();
                 let par = p.fit_parallel(b, &v, threads).unwrap();
-                prop_assert_eq!(b.to_row_major(seq.w()), b.to_row_major(par.w()));
-                prop_assert_eq!(b.to_row_major(seq.h()), b.to_row_major(par.h()));
-                prop_assert_eq!(seq.loss_history(), par.loss_history());
-                Ok(())
+                same_fit(b, &seq, &par)
             },
         )
         .unwrap();
