@@ -122,6 +122,10 @@ pub struct TransformArgs {
     /// Also write H.csv.
     #[arg(long)]
     pub csv: bool,
+    /// Replace the outputs of `nmf fit` or `nmf demo` if --out holds them (all of them: W,
+    /// H, the model and the summary); without it, such an --out is an error.
+    #[arg(long)]
+    pub force: bool,
     /// Print nothing but errors.
     #[arg(short, long, conflicts_with = "verbose")]
     pub quiet: bool,

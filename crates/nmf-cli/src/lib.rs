@@ -13,14 +13,25 @@
 //!   and draws the learned basis images, digits beside their reconstructions, and the loss.
 //!
 //! Every error is one line on stderr with a non-zero exit code ([`error::EXIT_DATA`] for a
-//! file or its data, [`error::EXIT_USAGE`] for the command line, [`error::EXIT_INTERRUPTED`]
-//! after Ctrl-C); outputs are written under temporary names and renamed only when all are
-//! complete ([`write::Staged`]).
+//! file or its data, and for standard output or error that cannot be written;
+//! [`error::EXIT_USAGE`] for the command line; [`error::EXIT_INTERRUPTED`] after Ctrl-C,
+//! SIGTERM or SIGHUP, which stop the run at any point: see [`interrupt`]). No message
+//! panics on a closed pipe or a full disk ([`console`]).
+//!
+//! The outputs are all-or-nothing as a set ([`write`]): they are written into a fresh
+//! directory beside `--out`, which then replaces the output directory in one atomic exchange
+//! (Linux `renameat2(RENAME_EXCHANGE)`), so a failed, interrupted or concurrent run never
+//! leaves a partial or mixed set. A manifest (`.nmf-output.json`) lists every file of the
+//! set with its size and CRC-32. nmf only replaces a directory that is new, empty or holds
+//! nothing but an nmf output set, and `nmf transform` replaces the outputs of `nmf fit` only
+//! with `--force`.
 #![warn(missing_docs)]
 
 pub mod cli;
+pub mod console;
 pub mod digits;
 pub mod error;
+pub mod interrupt;
 pub mod matrix;
 pub mod picture;
 pub mod read;
@@ -28,6 +39,7 @@ pub mod run;
 pub mod write;
 
 use std::ffi::OsString;
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -72,13 +84,20 @@ where
                 ErrorKind::DisplayHelp
                 | ErrorKind::DisplayVersion
                 | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-                    let _ = e.print();
-                    ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2))
+                    let code = u8::try_from(e.exit_code()).unwrap_or(2);
+                    match e.print() {
+                        Ok(()) => ExitCode::from(code),
+                        Err(io) => {
+                            let which = if code == 0 {
+                                "standard output"
+                            } else {
+                                "standard error"
+                            };
+                            report(&console::stream_error(which, &io))
+                        }
+                    }
                 }
-                _ => {
-                    eprintln!("error: {}", clap_one_line(&e));
-                    ExitCode::from(error::EXIT_USAGE)
-                }
+                _ => report(&CliError::usage(clap_one_line(&e))),
             };
         }
     };
@@ -87,11 +106,15 @@ where
         cli::Command::Transform(a) => run::transform(a),
         cli::Command::Demo(a) => run::demo(a),
     };
+    interrupt::done();
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(e.code)
-        }
+        Err(e) => report(&e),
     }
+}
+
+/// Prints `error: …` on stderr (if it can) and returns the error's exit code.
+fn report(e: &CliError) -> ExitCode {
+    let _ = writeln!(std::io::stderr(), "error: {e}");
+    ExitCode::from(e.code)
 }

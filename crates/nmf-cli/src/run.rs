@@ -1,10 +1,12 @@
 //! Running `nmf fit`, `nmf demo` and `nmf transform`: settings, reading, the fit (or the
-//! transform) on the chosen backend and scalar, progress, Ctrl-C, and the outputs.
+//! transform) on the chosen backend and scalar, progress, signals (see
+//! [`interrupt`](crate::interrupt)), and the outputs (see [`write`](crate::write)).
 
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -18,35 +20,17 @@ use crate::cli::{
     BackendArg, DEMO_MAX_ITER, DEMO_OUT, DemoArgs, DtypeArg, FIT_OUT, FitArgs, FitOptions, InitArg,
     LossArg, ModelFormat, TransformArgs,
 };
+use crate::console;
+use crate::interrupt::{self, check as check_interrupt};
 use crate::matrix::Matrix;
 use crate::read::{CsvOptions, csv, npy, read_matrix};
-use crate::write::Staged;
+use crate::write::{self, Staged, check_out};
 use crate::{CliError, digits, picture};
 
-/// Set by the Ctrl-C handler; the observer of the fit (every restart's, with
-/// `--parallel-restarts`) or of the transform stops it when it sees it.
-pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-
-/// Installs the Ctrl-C handler: the first Ctrl-C asks the running fit to stop (nothing is
-/// written), a second one exits at once (temporary files may then remain, never a partial W or
-/// H under its final name).
-pub fn install_ctrlc_handler() {
-    let _ = ctrlc::set_handler(|| {
-        if INTERRUPTED.swap(true, Ordering::SeqCst) {
-            std::process::exit(i32::from(crate::error::EXIT_INTERRUPTED));
-        }
-    });
-}
-
-fn check_interrupt(when: &str) -> Result<(), CliError> {
-    if INTERRUPTED.load(Ordering::SeqCst) {
-        Err(CliError::interrupted(format!(
-            "interrupted by Ctrl-C {when}; nothing was written"
-        )))
-    } else {
-        Ok(())
-    }
-}
+/// Set by the handler of Ctrl-C, SIGTERM and SIGHUP (see [`interrupt`](crate::interrupt));
+/// the observer of the fit (every restart's, with `--parallel-restarts`) or of the transform
+/// stops it when it sees it.
+pub use crate::interrupt::INTERRUPTED;
 
 /// How much to print.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,13 +57,29 @@ impl Verbosity {
 }
 
 /// The warning for `--threads` with a backend that ignores it.
-fn warn_threads(threads: Option<usize>, backend: BackendArg, verbosity: Verbosity) {
+fn warn_threads(
+    threads: Option<usize>,
+    backend: BackendArg,
+    verbosity: Verbosity,
+) -> Result<(), CliError> {
     if threads.is_some() && backend != BackendArg::Faer && verbosity != Verbosity::Quiet {
-        eprintln!(
+        console::err(&format!(
             "warning: --threads applies to the faer backend only; {} runs on one thread",
             backend.name()
-        );
+        ))?;
     }
+    Ok(())
+}
+
+/// How many threads run the restarts: `--parallel-restarts`, but at most the restarts and
+/// the cores (more threads than cores would only compete for them, and each holds its own
+/// copy of W and H); 0 (one after another) without restarts.
+fn restart_threads(requested: usize, n_init: usize) -> usize {
+    if requested == 0 || n_init <= 1 {
+        return 0;
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    requested.min(n_init).min(cores)
 }
 
 /// Every setting of a fit, defaults resolved.
@@ -93,8 +93,11 @@ struct Settings {
     backend: BackendArg,
     dtype: DtypeArg,
     threads: Option<usize>,
-    /// --parallel-restarts: threads running the --n-init restarts (0: one after another).
+    /// --parallel-restarts: threads asked for to run the --n-init restarts (0: one after
+    /// another).
     parallel_restarts: usize,
+    /// The threads that run them ([`restart_threads`]).
+    restart_threads: usize,
     init: Option<(PathBuf, PathBuf)>,
     init_arg: InitArg,
     out: PathBuf,
@@ -198,11 +201,20 @@ fn settings(
         }
     };
     let verbosity = Verbosity::from_flags(o.quiet, o.verbose);
-    warn_threads(o.threads, o.backend, verbosity);
-    if o.parallel_restarts > 0 && o.n_init == 1 && verbosity != Verbosity::Quiet {
-        eprintln!(
-            "warning: --parallel-restarts runs the --n-init restarts in parallel; with --n-init 1 it has no effect"
-        );
+    warn_threads(o.threads, o.backend, verbosity)?;
+    let restart_threads = restart_threads(o.parallel_restarts, o.n_init);
+    if verbosity != Verbosity::Quiet {
+        if o.parallel_restarts > 0 && o.n_init == 1 {
+            console::err(
+                "warning: --parallel-restarts runs the --n-init restarts in parallel; with --n-init 1 it has no effect",
+            )?;
+        } else if restart_threads > 0 && restart_threads < o.parallel_restarts.min(o.n_init) {
+            console::err(&format!(
+                "warning: --parallel-restarts {}: running {restart_threads} restarts at a time, \
+                 one per core",
+                o.parallel_restarts
+            ))?;
+        }
     }
     Ok(Settings {
         params,
@@ -213,6 +225,7 @@ fn settings(
         dtype: o.dtype,
         threads: o.threads,
         parallel_restarts: o.parallel_restarts,
+        restart_threads,
         init,
         init_arg: o.init,
         out: o.out.clone().unwrap_or_else(|| PathBuf::from(default_out)),
@@ -225,23 +238,27 @@ fn settings(
 /// The progress display: a bar on a terminal, plain lines otherwise, nothing when quiet.
 /// With `--n-init` restarts the bar runs over all of them (the sum of their iterations) and
 /// the lines name the restart; with `--parallel-restarts` the restarts report from their own
-/// threads, through a [`Mutex`] around the reporter.
+/// threads, through a [`Mutex`] around the reporter. Its memory does not grow with
+/// `--max-iter` or `--n-init`: it keeps only the restarts that may still be running.
 struct Reporter {
     mode: Mode,
     verbose: bool,
     max_iter: usize,
     n_init: usize,
-    /// How many restarts run at once (1, or the --parallel-restarts threads, at most
-    /// n_init): restart r counts as over (all its --max-iter iterations done, or converged)
-    /// once restart r + lanes has begun, as restarts begin in order on each thread.
+    /// How many restarts run at once (1, or the restart threads): restart r counts as over
+    /// (all its --max-iter iterations done, or converged) once restart r + lanes has begun,
+    /// as restarts begin in order on each thread.
     lanes: usize,
     /// The highest restart seen so far.
     latest: usize,
-    /// Per restart: its iterations so far.
-    iters: Vec<usize>,
-    /// Per restart: the iteration from which its next plain line is due.
-    next_line: Vec<usize>,
+    /// The restarts not yet over (at most `lanes`): their iterations so far, and the
+    /// iteration from which their next plain line is due.
+    active: BTreeMap<usize, (usize, usize)>,
+    /// The iterations run, over all restarts and threads.
+    ran: usize,
     start: Instant,
+    /// The first failure to write to standard error: the run stops with it.
+    failed: Option<CliError>,
 }
 
 enum Mode {
@@ -284,9 +301,10 @@ impl Reporter {
             n_init,
             lanes: lanes.clamp(1, n_init),
             latest: 0,
-            iters: vec![0; n_init],
-            next_line: vec![0; n_init],
+            active: BTreeMap::new(),
+            ran: 0,
             start: Instant::now(),
+            failed: None,
         }
     }
 
@@ -297,23 +315,35 @@ impl Reporter {
     /// The progress over all restarts, in iterations: a restart that is over counts in full
     /// (it may have converged early).
     fn done(&self) -> usize {
-        self.iters
+        let over = (self.latest + 1)
+            .saturating_sub(self.lanes)
+            .min(self.n_init);
+        let running: usize = self
+            .active
             .iter()
-            .enumerate()
-            .map(|(r, &it)| {
-                if r + self.lanes <= self.latest {
-                    self.max_iter
-                } else {
-                    it
-                }
-            })
-            .sum()
+            .filter(|&(&r, _)| r + self.lanes > self.latest)
+            .map(|(_, &(it, _))| it)
+            .sum();
+        over.saturating_mul(self.max_iter).saturating_add(running)
     }
 
-    fn update(&mut self, p: &Progress) {
+    /// Shows `p`; false once standard error cannot be written (see `failed`).
+    fn update(&mut self, p: &Progress) -> bool {
+        if self.failed.is_some() {
+            return false;
+        }
         let r = p.restart.min(self.n_init - 1);
-        self.iters[r] = p.iteration;
+        if r + self.lanes <= self.latest {
+            // Over already (counted in full).
+            return true;
+        }
+        let state = self.active.entry(r).or_insert((0, 0));
+        self.ran = self.ran.saturating_add(p.iteration.saturating_sub(state.0));
+        state.0 = p.iteration;
+        let next_line = state.1;
         self.latest = self.latest.max(r);
+        let (lanes, latest) = (self.lanes, self.latest);
+        self.active.retain(|&q, _| q + lanes > latest);
         let restart = if self.n_init > 1 {
             format!("restart {}/{}: ", r + 1, self.n_init)
         } else {
@@ -334,34 +364,46 @@ impl Reporter {
                 // A line at every loss evaluation past each tenth of the run (every one with
                 // --verbose), and at the end.
                 if let Some(l) = p.loss
-                    && (self.verbose
-                        || p.iteration >= self.next_line[r]
-                        || p.iteration == self.max_iter)
+                    && (self.verbose || p.iteration >= next_line || p.iteration == self.max_iter)
                 {
                     let secs = self.start.elapsed().as_secs_f64();
                     // The rate counts the iterations run, over all threads; the time left
                     // is for the iterations of the restarts that are not over.
-                    let ran: usize = self.iters.iter().sum();
-                    let rate = ran as f64 / secs.max(1e-9);
-                    let left =
-                        (self.max_iter * self.n_init).saturating_sub(self.done()) as f64 / rate;
-                    eprintln!(
+                    let rate = self.ran as f64 / secs.max(1e-9);
+                    let left = self
+                        .max_iter
+                        .saturating_mul(self.n_init)
+                        .saturating_sub(self.done()) as f64
+                        / rate;
+                    let line = format!(
                         "{restart}iteration {}/{}  loss {l:.6e}  {rate:.1} it/s  {} left",
                         p.iteration,
                         self.max_iter,
                         fmt_duration(left)
                     );
+                    if let Err(e) = console::err(&line) {
+                        self.failed = Some(e);
+                        return false;
+                    }
                     let step = (self.max_iter / 10).max(1);
-                    self.next_line[r] = (p.iteration / step + 1) * step;
+                    if let Some(state) = self.active.get_mut(&r) {
+                        state.1 = (p.iteration / step).saturating_add(1).saturating_mul(step);
+                    }
                 }
             }
         }
+        true
     }
 
     fn finish(&self) {
         if let Mode::Bar(bar) = &self.mode {
             bar.finish_and_clear();
         }
+    }
+
+    /// The failure to write to standard error, if any.
+    fn take_failure(&mut self) -> Option<CliError> {
+        self.failed.take()
     }
 }
 
@@ -435,7 +477,8 @@ fn fit_error(e: NmfError, s: &Sources<'_>) -> CliError {
         }
         NmfError::Interrupted { iteration } => {
             return CliError::interrupted(format!(
-                "interrupted by Ctrl-C after {iteration} iterations; nothing was written"
+                "interrupted ({}) after {iteration} iterations; nothing was written",
+                interrupt::SIGNALS
             ));
         }
         NmfError::EmptyMatrix { matrix, .. }
@@ -481,26 +524,28 @@ fn fit_on<T: Scalar, B: DenseBackend<T> + Sync>(
     let silent = reporter.is_silent();
     let shared = Mutex::new(&mut *reporter);
     let observer = |p: &Progress| {
-        if !silent {
-            shared
+        let shown = silent
+            || shared
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .update(p);
-        }
-        if INTERRUPTED.load(Ordering::SeqCst) {
+        if !shown || INTERRUPTED.load(Ordering::SeqCst) {
             ControlFlow::Break(())
         } else {
             ControlFlow::Continue(())
         }
     };
     let result = match &factors {
-        None if s.parallel_restarts > 0 && params.n_init() > 1 => {
-            params.fit_parallel_observed(b, &vm, s.parallel_restarts, observer)
+        None if s.restart_threads > 0 => {
+            params.fit_parallel_observed(b, &vm, s.restart_threads, observer)
         }
         None => params.fit_observed(b, &vm, observer),
         Some((w0, h0)) => params.fit_from_observed(b, &vm, w0, h0, observer),
     };
     reporter.finish();
+    if let Some(e) = reporter.take_failure() {
+        return Err(e);
+    }
     let model = result.map_err(lib)?;
     let seconds = start.elapsed().as_secs_f64();
     let export = |a: &B::Mat| {
@@ -545,7 +590,7 @@ fn dispatch(
         s.verbosity,
         s.params.max_iter(),
         s.params.n_init(),
-        s.parallel_restarts,
+        s.restart_threads,
     );
     match s.backend {
         BackendArg::Faer => {
@@ -778,8 +823,8 @@ fn describe_run(f: &Fitted, s: &Settings) -> String {
     } else {
         format!("{} loss + regularisation", loss_label(s.params.loss()))
     };
-    let restarts = if s.params.n_init() > 1 && s.parallel_restarts > 0 {
-        let threads = s.parallel_restarts.min(s.params.n_init());
+    let restarts = if s.restart_threads > 0 {
+        let threads = s.restart_threads;
         format!(
             " (best of {} restarts, on {threads} thread{})",
             s.params.n_init(),
@@ -803,10 +848,10 @@ fn describe_run(f: &Fitted, s: &Settings) -> String {
     }
 }
 
-fn print_settings(s: &Settings, v: &Matrix, what: &str) {
+fn print_settings(s: &Settings, v: &Matrix, what: &str) -> Result<(), CliError> {
     if s.verbosity == Verbosity::Verbose {
         let p = &s.params;
-        eprintln!(
+        console::err(&format!(
             "{what}: V is {}×{}; rank {}, loss {}, backend {}, {}, max-iter {}, tol {}, check-every {}, seed {}, init {}, n-init {}, parallel-restarts {}, alpha-w {}, alpha-h {}, l1-ratio {}",
             v.rows,
             v.cols,
@@ -827,8 +872,9 @@ fn print_settings(s: &Settings, v: &Matrix, what: &str) {
             s.alpha_w,
             s.alpha_h,
             s.l1_ratio,
-        );
+        ))?;
     }
+    Ok(())
 }
 
 /// `nmf fit`.
@@ -845,6 +891,7 @@ pub fn fit(args: &FitArgs) -> Result<(), CliError> {
         1e-4,
         FIT_OUT,
     )?;
+    check_out(&s.out, write::Command::Fit, false)?;
     let csv_opts = CsvOptions {
         delimiter: args.delimiter,
         header: args.header,
@@ -854,7 +901,7 @@ pub fn fit(args: &FitArgs) -> Result<(), CliError> {
     let init = read_init(&s, &v, &v_source, csv_opts)?;
     let read_seconds = total.elapsed().as_secs_f64();
     check_interrupt("while reading")?;
-    print_settings(&s, &v, &v_source);
+    print_settings(&s, &v, &v_source)?;
     let (w0s, h0s) = s
         .init
         .as_ref()
@@ -868,7 +915,7 @@ pub fn fit(args: &FitArgs) -> Result<(), CliError> {
     };
     let f = dispatch(&s, &v, init.as_ref().map(|(a, b)| (a, b)), &sources)?;
 
-    let mut staged = Staged::new(&s.out)?;
+    let mut staged = Staged::new(&s.out, write::Command::Fit, false)?;
     let mut outputs = write_factors(&mut staged, &f, s.dtype, s.csv)?;
     outputs.extend(write_model(&mut staged, &f.saved, s.model_format)?);
     outputs.push("summary.json".into());
@@ -884,12 +931,11 @@ pub fn fit(args: &FitArgs) -> Result<(), CliError> {
         &outputs,
     );
     staged.add("summary.json", text.as_bytes())?;
-    check_interrupt("while writing")?;
     let paths = staged.commit()?;
     if s.verbosity != Verbosity::Quiet {
-        println!("{}", describe_run(&f, &s));
+        console::out(&describe_run(&f, &s))?;
         for p in &paths {
-            println!("wrote {}", shape_note(p, &f));
+            console::out(&format!("wrote {}", shape_note(p, &f)))?;
         }
     }
     Ok(())
@@ -992,8 +1038,7 @@ fn transform_on<T: Scalar, B: DenseBackend<T>>(
         .map_err(lib)?;
     let start = Instant::now();
     let observer = |p: &Progress| {
-        reporter.update(p);
-        if INTERRUPTED.load(Ordering::SeqCst) {
+        if !reporter.update(p) || INTERRUPTED.load(Ordering::SeqCst) {
             ControlFlow::Break(())
         } else {
             ControlFlow::Continue(())
@@ -1001,6 +1046,9 @@ fn transform_on<T: Scalar, B: DenseBackend<T>>(
     };
     let result = model.transform_observed(b, &xm, params, observer);
     reporter.finish();
+    if let Some(e) = reporter.take_failure() {
+        return Err(e);
+    }
     let h = result.map_err(lib)?;
     let seconds = start.elapsed().as_secs_f64();
     let final_loss = nmf_core::MuSolver::new(
@@ -1069,7 +1117,8 @@ pub fn transform(args: &TransformArgs) -> Result<(), CliError> {
         )));
     }
     let verbosity = Verbosity::from_flags(args.quiet, args.verbose);
-    warn_threads(args.threads, args.backend, verbosity);
+    warn_threads(args.threads, args.backend, verbosity)?;
+    check_out(&args.out, write::Command::Transform, args.force)?;
     let (saved, model_src) = load_model(&args.model)?;
     let csv_opts = CsvOptions {
         delimiter: args.delimiter,
@@ -1093,7 +1142,7 @@ pub fn transform(args: &TransformArgs) -> Result<(), CliError> {
         .tol(args.tol)
         .check_every(args.check_every);
     if verbosity == Verbosity::Verbose {
-        eprintln!(
+        console::err(&format!(
             "{x_src}: X is {}×{}; model {model_src} (W {}×{}, loss {}), backend {}, {dtype_name}, max-iter {}, tol {}, check-every {}",
             x.rows,
             x.cols,
@@ -1104,7 +1153,7 @@ pub fn transform(args: &TransformArgs) -> Result<(), CliError> {
             args.max_iter,
             args.tol,
             args.check_every
-        );
+        ))?;
     }
     let mut reporter = Reporter::new(verbosity, args.max_iter, 1, 1);
     let t = match args.backend {
@@ -1153,7 +1202,7 @@ pub fn transform(args: &TransformArgs) -> Result<(), CliError> {
     };
     check_interrupt("while transforming")?;
 
-    let mut staged = Staged::new(&args.out)?;
+    let mut staged = Staged::new(&args.out, write::Command::Transform, args.force)?;
     let h = &t.h;
     let mut outputs = Vec::new();
     let (npy_bytes, csv_text) = match dtype {
@@ -1211,22 +1260,21 @@ pub fn transform(args: &TransformArgs) -> Result<(), CliError> {
     let mut text = serde_json::to_string_pretty(&json).unwrap_or_else(|_| "{}".into());
     text.push('\n');
     staged.add("summary.json", text.as_bytes())?;
-    check_interrupt("while writing")?;
     let paths = staged.commit()?;
     if verbosity != Verbosity::Quiet {
-        println!(
+        console::out(&format!(
             "transformed {} samples with the rank-{} model in {model_src} in {:.2} s: {} loss {:.6e}",
             x.cols,
             t.w_shape.1,
             t.seconds,
             loss_label(t.loss),
             t.final_loss
-        );
+        ))?;
         for p in &paths {
             if p.file_stem().is_some_and(|s| s == "H") {
-                println!("wrote {} ({}×{})", p.display(), h.rows, h.cols);
+                console::out(&format!("wrote {} ({}×{})", p.display(), h.rows, h.cols))?;
             } else {
-                println!("wrote {}", p.display());
+                console::out(&format!("wrote {}", p.display()))?;
             }
         }
     }
@@ -1258,13 +1306,14 @@ pub fn demo(args: &DemoArgs) -> Result<(), CliError> {
         0.0,
         DEMO_OUT,
     )?;
+    check_out(&s.out, write::Command::Demo, false)?;
     let d = digits::load()?;
     let v = &d.pixels;
     let v_source = "the bundled digits";
     let init = read_init(&s, v, v_source, CsvOptions::default())?;
     let read_seconds = total.elapsed().as_secs_f64();
     check_interrupt("while reading")?;
-    print_settings(&s, v, "demo");
+    print_settings(&s, v, "demo")?;
     let (w0s, h0s) = s
         .init
         .as_ref()
@@ -1278,7 +1327,7 @@ pub fn demo(args: &DemoArgs) -> Result<(), CliError> {
     };
     let f = dispatch(&s, v, init.as_ref().map(|(a, b)| (a, b)), &sources)?;
 
-    let mut staged = Staged::new(&s.out)?;
+    let mut staged = Staged::new(&s.out, write::Command::Demo, false)?;
     let mut outputs = write_factors(&mut staged, &f, s.dtype, s.csv)?;
     outputs.extend(write_model(&mut staged, &f.saved, s.model_format)?);
     let pics = ["basis.png", "reconstructions.png", "loss.svg"];
@@ -1304,34 +1353,33 @@ pub fn demo(args: &DemoArgs) -> Result<(), CliError> {
         &outputs,
     );
     staged.add("summary.json", text.as_bytes())?;
-    check_interrupt("while writing")?;
     staged.commit()?;
     if s.verbosity != Verbosity::Quiet {
         let dir = &s.out;
-        println!(
+        console::out(&format!(
             "Factorized the 64×1797 matrix of handwritten digits (pixels × images) as W (64×{k}) times H ({k}×1797).",
             k = f.w.cols
-        );
-        println!("{}", describe_run(&f, &s));
-        println!(
+        ))?;
+        console::out(&describe_run(&f, &s))?;
+        console::out(&format!(
             "  {}  the {} basis images (columns of W as 8×8 pictures, most used first): strokes and parts of digits",
             dir.join(pics[0]).display(),
             f.w.cols
-        );
-        println!(
+        ))?;
+        console::out(&format!(
             "  {}  20 digits (left) beside their reconstructions W·h (right), each a sum of parts",
             dir.join(pics[1]).display()
-        );
-        println!(
+        ))?;
+        console::out(&format!(
             "  {}  the loss against the iteration",
             dir.join(pics[2]).display()
-        );
-        println!(
+        ))?;
+        console::out(&format!(
             "  {}, {}, {}  the factors and the summary",
             dir.join("W.npy").display(),
             dir.join("H.npy").display(),
             dir.join("summary.json").display()
-        );
+        ))?;
     }
     Ok(())
 }
@@ -1501,7 +1549,7 @@ mod tests {
         assert_eq!(e.code, 130);
         assert_eq!(
             e.message,
-            "interrupted by Ctrl-C after 7 iterations; nothing was written"
+            "interrupted (Ctrl-C, SIGTERM or SIGHUP) after 7 iterations; nothing was written"
         );
     }
 }
