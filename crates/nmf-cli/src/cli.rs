@@ -28,7 +28,8 @@ pub const TRANSFORM_OUT: &str = "nmf-transform";
                   or non-finite entry, a zero entry with --beta ≤ 0, shapes that do not fit, a \
                   missing or corrupt model); \
                   2 the command line or its parameters (an unknown option or value, --rank 0, \
-                  --tol -1, a regularisation the loss does not support); 130 Ctrl-C."
+                  --tol -1, a regularisation the loss does not support, an --out that is \
+                  not nmf's); 130 Ctrl-C, SIGTERM or SIGHUP."
 )]
 pub struct Cli {
     /// What to do.

@@ -210,9 +210,10 @@ fn settings(
             )?;
         } else if restart_threads > 0 && restart_threads < o.parallel_restarts.min(o.n_init) {
             console::err(&format!(
-                "warning: --parallel-restarts {}: running {restart_threads} restarts at a time, \
-                 one per core",
-                o.parallel_restarts
+                "warning: --parallel-restarts {}: running {restart_threads} restart{} at a \
+                 time, one per core",
+                o.parallel_restarts,
+                if restart_threads == 1 { "" } else { "s" }
             ))?;
         }
     }
