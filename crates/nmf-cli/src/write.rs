@@ -211,7 +211,13 @@ fn foreign(dir: &Path, name: &OsStr, why: &str) -> CliError {
     ))
 }
 
-/// The files and command of a manifest.
+/// Whether `name` is one of [`OUTPUT_NAMES`].
+fn is_output_name(name: &OsStr) -> bool {
+    name.to_str().is_some_and(|n| OUTPUT_NAMES.contains(&n))
+}
+
+/// The files and command of a manifest; `None` if it is not one nmf writes (only nmf's
+/// output names are accepted, so that no manifest can make nmf remove another file).
 fn parse_manifest(text: &str) -> Option<(Option<String>, Vec<OsString>)> {
     let v: serde_json::Value = serde_json::from_str(text).ok()?;
     if v.get("written_by")?.as_str()? != "nmf" {
@@ -224,6 +230,9 @@ fn parse_manifest(text: &str) -> Option<(Option<String>, Vec<OsString>)> {
         .iter()
         .map(|f| f.get("name").and_then(|n| n.as_str()).map(OsString::from))
         .collect::<Option<Vec<_>>>()?;
+    if !files.iter().all(|f| is_output_name(f)) {
+        return None;
+    }
     Some((command, files))
 }
 
@@ -265,12 +274,11 @@ fn inspect(path: &Path, shown: &Path) -> Result<Existing, CliError> {
                 .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
                 .and_then(|v| v.get("command")?.as_str().map(String::from))
                 .filter(|c| ["fit", "transform", "demo"].contains(&c.as_str()));
+            if let Some((odd, _)) = entries.iter().find(|(n, _)| !is_output_name(n)) {
+                return Err(foreign(shown, odd, ""));
+            }
             if command.is_none() {
-                let odd = entries
-                    .iter()
-                    .find(|(n, _)| n.to_str().is_none_or(|n| !OUTPUT_NAMES.contains(&n)))
-                    .unwrap_or(&entries[0]);
-                return Err(foreign(shown, &odd.0, ""));
+                return Err(foreign(shown, &entries[0].0, ""));
             }
             let files = entries.iter().map(|(n, _)| n.clone()).collect();
             (command, files)
@@ -375,7 +383,7 @@ fn clean_stale(t: &Target) {
             .flatten()
             .filter(|f| f.file_type().is_ok_and(|t| t.is_file()))
             .map(|f| f.file_name())
-            .filter(|n| n.to_str().is_some_and(|n| OUTPUT_NAMES.contains(&n)))
+            .filter(|n| is_output_name(n))
             .collect();
         remove_set(&dir, ours.iter().map(OsString::as_os_str));
     }
@@ -762,8 +770,34 @@ mod tests {
         std::fs::write(out.join("summary.json"), br#"{"command": "fit"}"#).unwrap();
         check_out(&out, Command::Fit, false).unwrap();
         assert!(check_out(&out, Command::Transform, false).is_err());
+        std::fs::write(out.join("notes.txt"), b"mine").unwrap();
+        let e = check_out(&out, Command::Fit, false).unwrap_err();
+        assert!(e.message.contains("holds 'notes.txt'"), "{}", e.message);
+        std::fs::remove_file(out.join("notes.txt")).unwrap();
         std::fs::write(out.join("summary.json"), br#"{"mine": 1}"#).unwrap();
         assert!(check_out(&out, Command::Fit, false).is_err());
+    }
+
+    #[test]
+    fn a_manifest_names_only_outputs() {
+        let root = tempfile::tempdir().unwrap();
+        let out = root.path().join("o");
+        std::fs::create_dir(&out).unwrap();
+        std::fs::write(out.join("notes.txt"), b"mine").unwrap();
+        let m = r#"{"written_by": "nmf", "command": "fit", "files": [{"name": "notes.txt"}]}"#;
+        std::fs::write(out.join(MANIFEST), m).unwrap();
+        let e = check_out(&out, Command::Fit, false).unwrap_err();
+        assert!(
+            e.message
+                .contains("holds '.nmf-output.json' (not an nmf manifest)"),
+            "{}",
+            e.message
+        );
+        let m = r#"{"written_by": "nmf", "command": "fit", "files": [{"name": "W.npy"}]}"#;
+        std::fs::write(out.join(MANIFEST), m).unwrap();
+        std::fs::remove_file(out.join("notes.txt")).unwrap();
+        std::fs::write(out.join("W.npy"), b"w").unwrap();
+        check_out(&out, Command::Fit, false).unwrap();
     }
 
     #[test]

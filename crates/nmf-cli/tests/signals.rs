@@ -263,3 +263,35 @@ fn a_full_disk_on_stdout_or_stderr_is_an_error_not_a_panic() {
     let o = on_dev_full(dir, &["transform", "v.csv", "--model", "nowhere"], 2);
     assert_eq!(o.status.code(), Some(1));
 }
+
+#[test]
+fn a_signal_while_writing_removes_the_staged_files_and_keeps_the_previous_set() {
+    use nmf_cli::interrupt::INTERRUPTED;
+    use nmf_cli::write::{Command as Cmd, Staged};
+    use std::sync::atomic::Ordering;
+    // The writer as `nmf fit` runs it, in this process: the other tests of this file run the
+    // binary, so the flag set here reaches no other test.
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("o");
+    let mut s = Staged::new(&out, Cmd::Fit, false).unwrap();
+    s.add("W.npy", b"old").unwrap();
+    s.commit().unwrap();
+    let mut s = Staged::new(&out, Cmd::Fit, false).unwrap();
+    s.add("W.npy", &vec![1u8; 9 << 20]).unwrap();
+    INTERRUPTED.store(true, Ordering::SeqCst);
+    let e = s.add("H.npy", b"h").unwrap_err();
+    INTERRUPTED.store(false, Ordering::SeqCst);
+    assert_eq!(e.code, 130);
+    assert_eq!(
+        e.message,
+        "interrupted (Ctrl-C, SIGTERM or SIGHUP) while writing; nothing was written"
+    );
+    drop(s);
+    let mut names: Vec<String> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, vec!["o"]);
+    assert_eq!(std::fs::read(out.join("W.npy")).unwrap(), b"old");
+}
