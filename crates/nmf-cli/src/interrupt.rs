@@ -8,7 +8,7 @@
 //!   command returns an error saying after how many; if the main thread has not finished
 //!   within [`GRACE`] (a reader on a huge file, an SVD initialisation), the handler itself
 //!   prints `error: interrupted …; nothing was written` and exits with
-//!   [`EXIT_INTERRUPTED`](crate::error::EXIT_INTERRUPTED) (130).
+//!   [`EXIT_INTERRUPTED`] (130).
 //! - **Writing** (the outputs are being staged in their temporary directory, see
 //!   [`write`](crate::write)): the writer checks the flag between files and between chunks of
 //!   a file; it removes its temporary directory and the command exits with 130, the previous

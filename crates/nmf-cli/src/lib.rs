@@ -18,7 +18,7 @@
 //! SIGTERM or SIGHUP, which stop the run at any point: see [`interrupt`]). No message
 //! panics on a closed pipe or a full disk ([`console`]).
 //!
-//! The outputs are all-or-nothing as a set ([`write`]): they are written into a fresh
+//! The outputs are all-or-nothing as a set ([`write`](mod@write)): they are written into a fresh
 //! directory beside `--out`, which then replaces the output directory in one atomic exchange
 //! (Linux `renameat2(RENAME_EXCHANGE)`), so a failed, interrupted or concurrent run never
 //! leaves a partial or mixed set. A manifest (`.nmf-output.json`) lists every file of the

@@ -1,6 +1,6 @@
 //! Running `nmf fit`, `nmf demo` and `nmf transform`: settings, reading, the fit (or the
 //! transform) on the chosen backend and scalar, progress, signals (see
-//! [`interrupt`](crate::interrupt)), and the outputs (see [`write`](crate::write)).
+//! [`interrupt`]), and the outputs (see [`write`](mod@crate::write)).
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -27,7 +27,7 @@ use crate::read::{CsvOptions, csv, npy, read_matrix};
 use crate::write::{self, Staged, check_out};
 use crate::{CliError, digits, picture};
 
-/// Set by the handler of Ctrl-C, SIGTERM and SIGHUP (see [`interrupt`](crate::interrupt));
+/// Set by the handler of Ctrl-C, SIGTERM and SIGHUP (see [`interrupt`]);
 /// the observer of the fit (every restart's, with `--parallel-restarts`) or of the transform
 /// stops it when it sees it.
 pub use crate::interrupt::INTERRUPTED;

@@ -818,6 +818,26 @@ mod tests {
         assert_eq!(names(root.path()), vec![".other.nmf-dead0000"]);
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn a_symbolic_link_as_out_keeps_pointing_to_the_new_set() {
+        let root = tempfile::tempdir().unwrap();
+        let real = root.path().join("real");
+        let link = root.path().join("link");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        // (A link to nothing is an error: nmf does not create where it points.)
+        assert!(Staged::new(&link, Command::Fit, false).is_err());
+        std::fs::create_dir(&real).unwrap();
+        for content in [&b"w1"[..], b"w2"] {
+            let mut s = Staged::new(&link, Command::Fit, false).unwrap();
+            s.add("W.npy", content).unwrap();
+            assert_eq!(s.commit().unwrap(), vec![link.join("W.npy")]);
+            assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
+            assert_eq!(std::fs::read(real.join("W.npy")).unwrap(), content);
+        }
+        assert_eq!(names(root.path()), vec!["link", "real"]);
+    }
+
     #[test]
     fn an_output_path_that_is_a_file_is_an_error() {
         let root = tempfile::tempdir().unwrap();
