@@ -121,9 +121,30 @@ fn a_signal_while_reading_ends_the_run() {
     // SAFETY: a valid NUL-terminated path.
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
     let mut child = spawn(dir, &["fit", "v.csv", "-k", "2", "--out", "o"]);
-    // Opening the pipe for writing returns once nmf has opened it for reading: it is then
+    // Opening the pipe for writing succeeds once nmf has opened it for reading: it is then
     // reading (its handler installed); the pipe stays open and empty.
-    let writer = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+    let writer = {
+        use std::os::unix::fs::OpenOptionsExt;
+        let start = Instant::now();
+        loop {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .custom_flags(libc::O_NONBLOCK)
+                .open(&fifo)
+            {
+                Ok(w) => break w,
+                // ENXIO: no reader yet.
+                Err(e) if e.raw_os_error() == Some(libc::ENXIO) => {
+                    if let Some(status) = child.try_wait().unwrap() {
+                        panic!("nmf exited before reading: {status:?}");
+                    }
+                    assert!(start.elapsed() < Duration::from_secs(30), "nmf never read");
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+    };
     let start = Instant::now();
     send(&child, libc::SIGTERM);
     let status = wait_at_most(&mut child, Duration::from_secs(30));
