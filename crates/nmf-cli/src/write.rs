@@ -34,16 +34,21 @@
 //! # What is never touched
 //!
 //! nmf replaces a directory only if it is new, empty, or holds an nmf output set and
-//! nothing else: its manifest lists every other entry (or, for directories written before
-//! manifests existed, every entry has one of nmf's output names and `summary.json` names
-//! the command). A directory with any other file (for instance `--out .` in a project) is
-//! refused with an error naming that file, as is an output directory that contains the
-//! current directory. `nmf transform` refuses to replace the outputs of `nmf fit` or `nmf
-//! demo` unless given `--force`.
+//! nothing else: its manifest lists every other entry, and lists only nmf's output names
+//! ([`OUTPUT_NAMES`]); for directories written before manifests existed, every entry must
+//! have one of those names and `summary.json` must name the command. The temporary files
+//! `.W.npy.XXXXXX.tmp` that earlier versions of nmf left inside an output directory when
+//! killed go with the old set. A directory with any other file (for instance `--out .` in a
+//! project) is refused with an error naming that file (exit code 2), as is an output
+//! directory that contains the current directory. `nmf transform` refuses to replace the
+//! outputs of `nmf fit` or `nmf demo` unless given `--force`.
 //!
 //! Outputs of another format from an earlier run (a `model.npz` when the new run writes
 //! only `model.json`) go with the old set. Two runs into one `--out` at once each swap in a
-//! complete set: the directory ends with the set of the one that swapped last.
+//! complete set: the directory ends with the set of the one that swapped last. A symbolic
+//! link given as `--out` is followed: the directory it points to is replaced, and the link
+//! kept. The new directory takes the permissions of the one it replaces. An `--out` that is
+//! a mount point cannot be exchanged: that is an error, and nothing is replaced.
 
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
@@ -216,6 +221,22 @@ fn is_output_name(name: &OsStr) -> bool {
     name.to_str().is_some_and(|n| OUTPUT_NAMES.contains(&n))
 }
 
+/// Whether `name` is a temporary file of an earlier nmf, which wrote each output as
+/// `.NAME.XXXXXX.tmp` inside the output directory and left it behind when killed.
+fn is_old_temporary(name: &OsStr) -> bool {
+    let Some(rest) = name
+        .to_str()
+        .and_then(|n| n.strip_prefix('.'))
+        .and_then(|n| n.strip_suffix(".tmp"))
+    else {
+        return false;
+    };
+    OUTPUT_NAMES.iter().any(|o| {
+        rest.strip_prefix(o)
+            .is_some_and(|r| r.len() > 1 && r.starts_with('.'))
+    })
+}
+
 /// The files and command of a manifest; `None` if it is not one nmf writes (only nmf's
 /// output names are accepted, so that no manifest can make nmf remove another file).
 fn parse_manifest(text: &str) -> Option<(Option<String>, Vec<OsString>)> {
@@ -264,9 +285,16 @@ fn inspect(path: &Path, shown: &Path) -> Result<Existing, CliError> {
             entries.push((name, is_file));
         }
     }
-    let (command, files) = match manifest {
+    // Temporary files of an earlier nmf go with the set they were left beside.
+    let (leftovers, entries): (Vec<_>, Vec<_>) = entries
+        .into_iter()
+        .partition(|(n, is_file)| *is_file && is_old_temporary(n));
+    if manifest.is_none() && entries.is_empty() && leftovers.is_empty() {
+        return Ok(Existing::Empty);
+    }
+    let (command, mut files) = match manifest {
         Some(m) => m,
-        None if entries.is_empty() => return Ok(Existing::Empty),
+        None if entries.is_empty() => (None, Vec::new()),
         // Written before manifests: nmf's names only, and a summary that names the command.
         None => {
             let command = std::fs::read(path.join("summary.json"))
@@ -292,6 +320,7 @@ fn inspect(path: &Path, shown: &Path) -> Result<Existing, CliError> {
             return Err(foreign(shown, name, " (not a regular file)"));
         }
     }
+    files.extend(leftovers.into_iter().map(|(n, _)| n));
     Ok(Existing::Set { command, files })
 }
 
@@ -776,6 +805,26 @@ mod tests {
         std::fs::remove_file(out.join("notes.txt")).unwrap();
         std::fs::write(out.join("summary.json"), br#"{"mine": 1}"#).unwrap();
         assert!(check_out(&out, Command::Fit, false).is_err());
+    }
+
+    #[test]
+    fn temporaries_of_an_earlier_nmf_go_with_their_set() {
+        let root = tempfile::tempdir().unwrap();
+        let out = root.path().join("o");
+        std::fs::create_dir(&out).unwrap();
+        std::fs::write(out.join("W.npy"), b"w").unwrap();
+        std::fs::write(out.join("summary.json"), br#"{"command": "fit"}"#).unwrap();
+        std::fs::write(out.join(".W.npy.a1B2c3.tmp"), b"partial").unwrap();
+        std::fs::write(out.join(".notes.txt.a1B2c3.tmp"), b"mine").unwrap();
+        assert!(check_out(&out, Command::Fit, false).is_err());
+        std::fs::remove_file(out.join(".notes.txt.a1B2c3.tmp")).unwrap();
+        let mut s = Staged::new(&out, Command::Fit, false).unwrap();
+        s.add("H.npy", b"h").unwrap();
+        s.commit().unwrap();
+        assert_eq!(names(&out), vec![MANIFEST, "H.npy"]);
+        assert_eq!(names(root.path()), vec!["o"]);
+        assert!(!is_old_temporary(OsStr::new(".W.npy.tmp")));
+        assert!(!is_old_temporary(OsStr::new("W.npy.abc.tmp")));
     }
 
     #[test]
