@@ -930,7 +930,7 @@ fn model_file(path: &Path) -> Result<PathBuf, CliError> {
 fn load_model(path: &Path, opts: &ReadOptions) -> Result<(SavedModel, String), CliError> {
     let file = model_file(path)?;
     let src = file.display().to_string();
-    let bytes = read_file(&file, false, opts)?;
+    let bytes = read_file(&file, "read the model", false, opts)?;
     let npz = file
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("npz"))

@@ -1093,7 +1093,7 @@ fn threads_eps_and_csv_options_reach_the_fit() {
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(
         stderr(&o),
-        "error: v.tsv:2:1: cannot read '2\t5\t2\t4\t7' as a number\n"
+        "error: v.tsv:2:1: cannot read '2\\t5\\t2\\t4\\t7' as a number\n"
     );
 }
 

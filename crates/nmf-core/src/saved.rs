@@ -242,13 +242,20 @@ impl SavedModel {
         }
         for (name, d, (r, c)) in [("W", &self.w, (m, k)), ("H", &self.h, (k, n))] {
             // A corrupt file may declare a shape whose product wraps around.
-            if r.checked_mul(c) != Some(d.len()) {
-                return Err(invalid(format!(
-                    "{name} has {} values, but its shape {r}×{c} needs {}",
-                    d.len(),
-                    r.checked_mul(c)
-                        .map_or_else(|| "more than 2⁶⁴".to_string(), |n| n.to_string())
-                )));
+            match r.checked_mul(c) {
+                Some(len) if len == d.len() => {}
+                Some(len) => {
+                    return Err(invalid(format!(
+                        "{name} has {} values, its shape needs {len}",
+                        d.len()
+                    )));
+                }
+                None => {
+                    return Err(invalid(format!(
+                        "{name} has {} values, its shape {r}×{c} needs more than 2⁶⁴",
+                        d.len()
+                    )));
+                }
             }
             if let Some(i) = d.iter().position(|x| !(x.is_finite() && *x >= 0.0)) {
                 let cols = if name == "W" { k } else { n };
@@ -665,7 +672,7 @@ mod tests {
         match m.into_model::<f64, _>(&Reference) {
             Err(NmfError::InvalidModel { reason }) => assert_eq!(
                 reason,
-                "W has 0 values, but its shape 9223372036854775808×2 needs more than 2⁶⁴"
+                "W has 0 values, its shape 9223372036854775808×2 needs more than 2⁶⁴"
             ),
             other => panic!("{other:?}"),
         }

@@ -92,7 +92,8 @@ pub type CsvOptions = ReadOptions;
 /// How much is read between two checks of [`ReadOptions::cancel`].
 const CHUNK: u64 = 4 << 20;
 
-/// Reads a whole file, at most `opts.max_bytes` of it (after decompression with `gunzip`:
+/// Reads a whole file (`what` names it in an error: "read", "read the model"), at most
+/// `opts.max_bytes` of it (after decompression with `gunzip`:
 /// also for the members of a multi-member gzip file), in chunks, checking `opts.cancel`
 /// between them.
 ///
@@ -100,9 +101,14 @@ const CHUNK: u64 = 4 << 20;
 /// [`CliError::data`] for a file that cannot be opened or read, a gzip stream that is corrupt,
 /// or more bytes than the limit (naming `--max-input-bytes`); [`CliError::interrupted`] when
 /// cancelled.
-pub fn read_file(path: &Path, gunzip: bool, opts: &ReadOptions) -> Result<Vec<u8>, CliError> {
+pub fn read_file(
+    path: &Path,
+    what: &str,
+    gunzip: bool,
+    opts: &ReadOptions,
+) -> Result<Vec<u8>, CliError> {
     let source = path.display().to_string();
-    let file = File::open(path).map_err(|e| CliError::io("read", path, &e))?;
+    let file = File::open(path).map_err(|e| CliError::io(what, path, &e))?;
     // A regular file's size (what special files such as /dev/zero do not have) is a hint.
     let size = file
         .metadata()
@@ -142,7 +148,7 @@ pub fn read_file(path: &Path, gunzip: bool, opts: &ReadOptions) -> Result<Vec<u8
                 if gunzip && e.kind() != std::io::ErrorKind::OutOfMemory {
                     CliError::data(format!("{source}: cannot decompress: {e}"))
                 } else {
-                    CliError::io("read", path, &e)
+                    CliError::io(what, path, &e)
                 }
             })?;
         if out.len() as u64 > opts.max_bytes {
@@ -194,7 +200,7 @@ pub fn read_matrix(
     let gunzip = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("gz"));
-    let bytes = read_file(path, gunzip, &opts)?;
+    let bytes = read_file(path, "read", gunzip, &opts)?;
     let m = parse_bytes(&bytes, &source, format, opts)?;
     Ok((m, format))
 }
@@ -297,9 +303,14 @@ mod tests {
         let path = dir.path().join("v.csv");
         std::fs::write(&path, b"1,2\n3,4\n").unwrap();
         // Exactly the limit is read; one byte less is refused.
-        assert_eq!(read_file(&path, false, &limited(8)).unwrap().len(), 8);
         assert_eq!(
-            read_file(&path, false, &limited(7)).unwrap_err().message,
+            read_file(&path, "read", false, &limited(8)).unwrap().len(),
+            8
+        );
+        assert_eq!(
+            read_file(&path, "read", false, &limited(7))
+                .unwrap_err()
+                .message,
             format!(
                 "{}: holds more than 7 bytes (--max-input-bytes 7); raise --max-input-bytes to read it",
                 path.display()
