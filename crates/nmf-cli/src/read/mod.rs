@@ -140,9 +140,23 @@ pub fn read_file(
             )));
         }
         // One byte past the limit tells a file of exactly the limit from a larger one.
-        let room = opts.max_bytes.saturating_add(1) - out.len() as u64;
+        let room = (opts.max_bytes.saturating_add(1) - out.len() as u64).min(CHUNK);
+        // Room for the chunk, doubling (as read_to_end would), with an error instead of the
+        // process being killed when the memory is not there.
+        let chunk = usize::try_from(room).unwrap_or(usize::MAX);
+        if out.capacity() - out.len() < chunk {
+            let have = out.len();
+            let cap = usize::try_from(opts.max_bytes.saturating_add(1)).unwrap_or(usize::MAX);
+            let grown = have.saturating_mul(2).min(cap).max(have + chunk);
+            crate::matrix::try_reserve(&mut out, grown, &source, &|| {
+                format!(
+                    "reading the file (more than {} so far)",
+                    fmt_bytes(have as u64)
+                )
+            })?;
+        }
         let n = (&mut reader)
-            .take(room.min(CHUNK))
+            .take(room)
             .read_to_end(&mut out)
             .map_err(|e| {
                 if gunzip && e.kind() != std::io::ErrorKind::OutOfMemory {
