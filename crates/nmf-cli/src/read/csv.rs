@@ -11,6 +11,9 @@
 //!   their quotes) are ignored; a UTF-8 byte-order mark is ignored; lines may end in `\r\n`.
 //! - Every row must have the same number of fields.
 
+use std::sync::atomic::AtomicBool;
+
+use super::{CANCEL_EVERY, check_cancel};
 use crate::CliError;
 use crate::error::excerpt;
 use crate::matrix::{Matrix, describe_invalid, try_reserve, valid_entry};
@@ -240,6 +243,21 @@ pub fn parse(
     delimiter: Delimiter,
     header: Header,
 ) -> Result<Matrix, CliError> {
+    parse_cancellable(text, source, delimiter, header, None)
+}
+
+/// [`parse`], stopping with [`CliError::interrupted`] when `cancel` is set (checked every
+/// few tens of thousands of values).
+///
+/// # Errors
+/// As [`parse`], and [`CliError::interrupted`].
+pub fn parse_cancellable(
+    text: &str,
+    source: &str,
+    delimiter: Delimiter,
+    header: Header,
+    cancel: Option<&AtomicBool>,
+) -> Result<Matrix, CliError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let no_data = || CliError::data(format!("{source}: no data rows"));
     let (_, first_line) = next_data_line(text, 0).ok_or_else(no_data)?;
@@ -306,6 +324,9 @@ pub fn parse(
                     here(pos),
                     describe_invalid(x)
                 )));
+            }
+            if data.len() % CANCEL_EVERY == 0 {
+                check_cancel(cancel, source)?;
             }
             if data.len() == data.capacity() {
                 // Grown by doubling, as push would, but with an error instead of an abort.
@@ -521,6 +542,33 @@ mod tests {
                 "é".repeat(40)
             )
         );
+    }
+
+    #[test]
+    fn parsing_stops_when_cancelled() {
+        let cancel = AtomicBool::new(true);
+        let e = parse_cancellable(
+            "1,2\n",
+            "t.csv",
+            Delimiter::Auto,
+            Header::Auto,
+            Some(&cancel),
+        )
+        .unwrap_err();
+        assert_eq!(e.code, crate::error::EXIT_INTERRUPTED);
+        assert_eq!(
+            e.message,
+            "interrupted by Ctrl-C while reading t.csv; nothing was written"
+        );
+        cancel.store(false, std::sync::atomic::Ordering::Relaxed);
+        let m = parse_cancellable(
+            "1,2\n",
+            "t.csv",
+            Delimiter::Auto,
+            Header::Auto,
+            Some(&cancel),
+        );
+        assert_eq!(m.unwrap().data, vec![1.0, 2.0]);
     }
 
     #[test]

@@ -89,6 +89,22 @@ impl Default for ReadOptions {
 /// callers that still use it.
 pub type CsvOptions = ReadOptions;
 
+/// Stops reading `source` when `cancel` is set (by Ctrl-C).
+///
+/// # Errors
+/// [`CliError::interrupted`] naming the file.
+pub(crate) fn check_cancel(cancel: Option<&AtomicBool>, source: &str) -> Result<(), CliError> {
+    match cancel {
+        Some(flag) if flag.load(Ordering::Relaxed) => Err(CliError::interrupted(format!(
+            "interrupted by Ctrl-C while reading {source}; nothing was written"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// How many values the text parsers read between two checks of [`ReadOptions::cancel`].
+pub(crate) const CANCEL_EVERY: usize = 1 << 16;
+
 /// How much is read between two checks of [`ReadOptions::cancel`].
 const CHUNK: u64 = 4 << 20;
 
@@ -132,13 +148,7 @@ pub fn read_file(
         Box::new(file)
     };
     loop {
-        if let Some(flag) = opts.cancel
-            && flag.load(Ordering::Relaxed)
-        {
-            return Err(CliError::interrupted(format!(
-                "interrupted by Ctrl-C while reading {source}; nothing was written"
-            )));
-        }
+        check_cancel(opts.cancel, &source)?;
         // One byte past the limit tells a file of exactly the limit from a larger one.
         let room = (opts.max_bytes.saturating_add(1) - out.len() as u64).min(CHUNK);
         // Room for the chunk, doubling (as read_to_end would), with an error instead of the
@@ -240,15 +250,17 @@ pub fn parse_bytes(
         })
     };
     match format {
-        Format::Csv => csv::parse(text()?, source, csv.delimiter, csv.header),
+        Format::Csv => {
+            csv::parse_cancellable(text()?, source, csv.delimiter, csv.header, csv.cancel)
+        }
         Format::Tsv => {
             let delimiter = match csv.delimiter {
                 Delimiter::Auto => Delimiter::Tab,
                 d => d,
             };
-            csv::parse(text()?, source, delimiter, csv.header)
+            csv::parse_cancellable(text()?, source, delimiter, csv.header, csv.cancel)
         }
-        Format::Mtx => mtx::parse(text()?, source),
+        Format::Mtx => mtx::parse_cancellable(text()?, source, csv.cancel),
         Format::Npy => {
             let m = npy::parse(bytes, source)?;
             m.check_entries(source)?;

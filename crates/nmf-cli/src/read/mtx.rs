@@ -3,6 +3,9 @@
 //! `symmetric` and `skew-symmetric` (whose negative entries are then reported as such).
 //! Coordinate entries are 1-based; repeated entries are added, as scipy does.
 
+use std::sync::atomic::AtomicBool;
+
+use super::{CANCEL_EVERY, check_cancel};
 use crate::CliError;
 use crate::error::excerpt;
 use crate::matrix::{Matrix, alloc_dense, check_not_empty, describe_invalid, valid_entry};
@@ -89,6 +92,19 @@ fn parse_value(
 /// index or value, an index out of range, a negative, NaN or infinite entry (with its row and
 /// column, 0-based), or a number of entries other than the size line announces.
 pub fn parse(text: &str, source: &str) -> Result<Matrix, CliError> {
+    parse_cancellable(text, source, None)
+}
+
+/// [`parse`], stopping with [`CliError::interrupted`] when `cancel` is set (checked every
+/// few tens of thousands of entries).
+///
+/// # Errors
+/// As [`parse`], and [`CliError::interrupted`].
+pub fn parse_cancellable(
+    text: &str,
+    source: &str,
+    cancel: Option<&AtomicBool>,
+) -> Result<Matrix, CliError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut lines = text
         .split('\n')
@@ -192,6 +208,9 @@ pub fn parse(text: &str, source: &str) -> Result<Matrix, CliError> {
             let per_line = if field == Field::Pattern { 2 } else { 3 };
             let mut count = 0usize;
             for (lineno, text) in content {
+                if count % CANCEL_EVERY == 0 {
+                    check_cancel(cancel, source)?;
+                }
                 let t = tokens(text);
                 if count == nnz {
                     return Err(CliError::data(format!(
@@ -265,6 +284,9 @@ pub fn parse(text: &str, source: &str) -> Result<Matrix, CliError> {
                             "{source}:{lineno}:{}: more values than the {total} a {rows}×{cols} {} array holds",
                             tok.0, words[4]
                         )));
+                    }
+                    if count % CANCEL_EVERY == 0 {
+                        check_cancel(cancel, source)?;
                     }
                     // A value is left (count < total), so this stops at a column of the matrix.
                     while i >= rows {
@@ -404,6 +426,22 @@ mod tests {
                 .message
                 .ends_with("more than any computer can address")
         );
+    }
+
+    #[test]
+    fn parsing_stops_when_cancelled() {
+        let cancel = AtomicBool::new(true);
+        for text in [
+            "%%MatrixMarket matrix coordinate real general\n1 1 1\n1 1 1\n",
+            "%%MatrixMarket matrix array real general\n1 1\n1\n",
+        ] {
+            let e = parse_cancellable(text, "t.mtx", Some(&cancel)).unwrap_err();
+            assert_eq!(e.code, crate::error::EXIT_INTERRUPTED, "{text}");
+            assert_eq!(
+                e.message,
+                "interrupted by Ctrl-C while reading t.mtx; nothing was written"
+            );
+        }
     }
 
     #[test]
