@@ -325,7 +325,7 @@ pub fn parse_cancellable(
                     describe_invalid(x)
                 )));
             }
-            if data.len() % CANCEL_EVERY == 0 {
+            if data.len().is_multiple_of(CANCEL_EVERY) {
                 check_cancel(cancel, source)?;
             }
             if data.len() == data.capacity() {

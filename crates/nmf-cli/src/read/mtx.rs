@@ -208,7 +208,7 @@ pub fn parse_cancellable(
             let per_line = if field == Field::Pattern { 2 } else { 3 };
             let mut count = 0usize;
             for (lineno, text) in content {
-                if count % CANCEL_EVERY == 0 {
+                if count.is_multiple_of(CANCEL_EVERY) {
                     check_cancel(cancel, source)?;
                 }
                 let t = tokens(text);
@@ -285,7 +285,7 @@ pub fn parse_cancellable(
                             tok.0, words[4]
                         )));
                     }
-                    if count % CANCEL_EVERY == 0 {
+                    if count.is_multiple_of(CANCEL_EVERY) {
                         check_cancel(cancel, source)?;
                     }
                     // A value is left (count < total), so this stops at a column of the matrix.
