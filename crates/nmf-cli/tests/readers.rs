@@ -643,4 +643,27 @@ fn saved_models_deflated_or_corrupt() {
     );
     assert!(e.starts_with("wrap.json: "), "{e}");
     assert!(!dir.join("t3").exists());
+    // --max-input-bytes applies to the model too.
+    let e = fails_with(
+        dir,
+        &[
+            "transform",
+            "v.csv",
+            "--model",
+            "m",
+            "--max-input-bytes",
+            "100",
+            "-q",
+            "--out",
+            "t4",
+        ],
+        1,
+    );
+    assert_eq!(
+        e,
+        format!(
+            "{}: holds more than 100 bytes (--max-input-bytes 100); raise --max-input-bytes to read it",
+            Path::new("m").join("model.json").display()
+        )
+    );
 }

@@ -12,7 +12,7 @@
 //!
 //! Every size read from a file is checked (`rows × rank` may not wrap around), `W.npy` and
 //! `H.npy` must agree with `model.json`, and nothing reads more than a limit
-//! ([`DEFAULT_MAX_READ_BYTES`], or the one given to
+//! ([`SavedModel::DEFAULT_MAX_READ_BYTES`], or the one given to
 //! [`read_npz_with_limit`](SavedModel::read_npz_with_limit)): a small compressed file cannot
 //! make the reader take gigabytes.
 //!
@@ -37,9 +37,6 @@ use crate::{Loss, LossRecord, MatrixBackend, NmfError, NmfModel, Penalty, Scalar
 pub const FORMAT: &str = "nmf-rs model";
 /// The version of the format.
 pub const VERSION: u32 = 1;
-/// The most bytes [`SavedModel::read_npz`] decompresses from one member and
-/// [`SavedModel::load`] reads from a file: 4 GiB, a model of half a billion entries.
-pub const DEFAULT_MAX_READ_BYTES: u64 = 4 << 30;
 
 /// A fitted model in a backend-independent form.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -220,6 +217,10 @@ impl<T: Scalar, B: MatrixBackend<T>> NmfModel<T, B> {
 }
 
 impl SavedModel {
+    /// The most bytes [`read_npz`](Self::read_npz) decompresses from one member and
+    /// [`load`](Self::load) reads from a file: 4 GiB, a model of half a billion entries.
+    pub const DEFAULT_MAX_READ_BYTES: u64 = 4 << 30;
+
     /// Checks the format, shapes and entries, and builds the model on `backend` in scalar
     /// `T` (an f64 model loaded as f32 is rounded once).
     ///
@@ -353,12 +354,12 @@ impl SavedModel {
 
     /// Reads a model written by [`write_npz`](Self::write_npz) (or by numpy's `savez` or
     /// `savez_compressed` with the same members), decompressing at most
-    /// [`DEFAULT_MAX_READ_BYTES`] from each member.
+    /// [`DEFAULT_MAX_READ_BYTES`](Self::DEFAULT_MAX_READ_BYTES) from each member.
     ///
     /// # Errors
     /// As [`read_npz_with_limit`](Self::read_npz_with_limit).
     pub fn read_npz<R: Read + Seek>(input: R) -> Result<Self, NmfError> {
-        Self::read_npz_with_limit(input, DEFAULT_MAX_READ_BYTES)
+        Self::read_npz_with_limit(input, Self::DEFAULT_MAX_READ_BYTES)
     }
 
     /// Reads a model from `.npz`, decompressing at most `max_bytes` from each member.
@@ -459,13 +460,16 @@ impl SavedModel {
             let f = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
             let mut text = String::new();
             // (a special file such as /dev/zero never ends)
-            f.take(DEFAULT_MAX_READ_BYTES + 1)
+            f.take(Self::DEFAULT_MAX_READ_BYTES + 1)
                 .read_to_string(&mut text)
                 .map_err(|e| io_error(path, e))?;
-            if text.len() as u64 > DEFAULT_MAX_READ_BYTES {
+            if text.len() as u64 > Self::DEFAULT_MAX_READ_BYTES {
                 return Err(io_error(
                     path,
-                    format!("more than {DEFAULT_MAX_READ_BYTES} bytes: not a saved model"),
+                    format!(
+                        "more than {} bytes: not a saved model",
+                        Self::DEFAULT_MAX_READ_BYTES
+                    ),
                 ));
             }
             Self::from_json(&text)
