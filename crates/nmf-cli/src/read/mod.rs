@@ -131,13 +131,24 @@ pub fn read_file(
         .ok()
         .filter(|m| m.is_file())
         .map(|m| m.len());
+    let too_big = |max: u64| {
+        let what = if gunzip { "decompresses to" } else { "holds" };
+        CliError::data(format!(
+            "{source}: {what} more than {} (--max-input-bytes {max}); \
+             raise --max-input-bytes to read it",
+            fmt_bytes(max)
+        ))
+    };
+    if !gunzip && size.is_some_and(|n| n > opts.max_bytes) {
+        return Err(too_big(opts.max_bytes));
+    }
     let mut out = Vec::new();
     let mut reader: Box<dyn Read> = if gunzip {
         Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(file)))
     } else {
         if let Some(n) = size {
-            // (no more than the limit: a larger file is refused before the end)
-            let n = n.min(opts.max_bytes.saturating_add(1));
+            // (with one byte more, to see the end of the file)
+            let n = n.saturating_add(1);
             crate::matrix::try_reserve(
                 &mut out,
                 usize::try_from(n).unwrap_or(usize::MAX),
@@ -151,13 +162,13 @@ pub fn read_file(
         check_cancel(opts.cancel, &source)?;
         // One byte past the limit tells a file of exactly the limit from a larger one.
         let room = (opts.max_bytes.saturating_add(1) - out.len() as u64).min(CHUNK);
-        // Room for the chunk, doubling (as read_to_end would), with an error instead of the
+        // Reads go into the room reserved (for a regular file, its size and one byte); when
+        // it is full, the buffer doubles (as read_to_end would), with an error instead of the
         // process being killed when the memory is not there.
-        let chunk = usize::try_from(room).unwrap_or(usize::MAX);
-        if out.capacity() - out.len() < chunk {
+        if out.capacity() == out.len() {
             let have = out.len();
             let cap = usize::try_from(opts.max_bytes.saturating_add(1)).unwrap_or(usize::MAX);
-            let grown = have.saturating_mul(2).min(cap).max(have + chunk);
+            let grown = have.saturating_mul(2).min(cap).max(have + room as usize);
             crate::matrix::try_reserve(&mut out, grown, &source, &|| {
                 format!(
                     "reading the file (more than {} so far)",
@@ -165,6 +176,7 @@ pub fn read_file(
                 )
             })?;
         }
+        let room = room.min((out.capacity() - out.len()) as u64);
         let n = (&mut reader)
             .take(room)
             .read_to_end(&mut out)
@@ -176,20 +188,7 @@ pub fn read_file(
                 }
             })?;
         if out.len() as u64 > opts.max_bytes {
-            let max = opts.max_bytes;
-            return Err(CliError::data(if gunzip {
-                format!(
-                    "{source}: decompresses to more than {} (--max-input-bytes {max}); \
-                     raise --max-input-bytes to read it",
-                    fmt_bytes(max)
-                )
-            } else {
-                format!(
-                    "{source}: holds more than {} (--max-input-bytes {max}); \
-                     raise --max-input-bytes to read it",
-                    fmt_bytes(max)
-                )
-            }));
+            return Err(too_big(opts.max_bytes));
         }
         if n == 0 {
             return Ok(out);
