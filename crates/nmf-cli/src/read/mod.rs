@@ -205,7 +205,8 @@ pub fn read_file(
 /// A usage error (exit code 2) when the format cannot be told from the name, and a data error
 /// (exit code 1) for an unreadable file or bad contents, with the file, line and column or the
 /// row and column of the bad entry; a file over the size limit (naming `--max-input-bytes`);
-/// a matrix that does not fit in memory (with the memory it needs).
+/// an empty matrix (no rows or no columns); a matrix that does not fit in memory (with the
+/// memory it needs); [`CliError::interrupted`] when `opts.cancel` is set while reading.
 pub fn read_matrix(
     path: &Path,
     format: Option<Format>,
