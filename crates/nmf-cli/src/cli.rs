@@ -37,6 +37,35 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Parses a size in bytes: `1000`, `64K`, `512M`, `4G`, `1T` (binary multiples; `KiB`,
+/// `MiB`… and lower case are accepted too).
+///
+/// # Errors
+/// A message for clap when the text is not such a size or it overflows 64 bits.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(digits);
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        "t" | "tb" | "tib" => 40,
+        _ => {
+            return Err(format!(
+                "expected a number of bytes, optionally followed by K, M, G or T (e.g. 4G), got '{}'",
+                crate::error::excerpt(text)
+            ));
+        }
+    };
+    let n: u64 = number
+        .parse()
+        .map_err(|e| format!("expected a number of bytes such as 4G ({e})"))?;
+    n.checked_mul(1u64 << shift)
+        .ok_or_else(|| format!("{text} is more than 2⁶⁴ bytes"))
+}
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -72,6 +101,12 @@ pub struct FitArgs {
     /// number).
     #[arg(long, value_enum, default_value_t)]
     pub header: Header,
+    /// The most bytes an input file may hold, after decompression for .gz files (a number of
+    /// bytes, or with a suffix K, M, G or T for 2¹⁰, 2²⁰, 2³⁰ or 2⁴⁰ bytes). Files are read
+    /// whole into memory: this refuses decompression bombs and endless special files such as
+    /// /dev/zero.
+    #[arg(long, value_name = "BYTES", default_value = "4G", value_parser = parse_size)]
+    pub max_input_bytes: u64,
     /// Options shared with `nmf demo`.
     #[command(flatten)]
     pub opts: FitOptions,
@@ -98,6 +133,12 @@ pub struct TransformArgs {
     /// number).
     #[arg(long, value_enum, default_value_t)]
     pub header: Header,
+    /// The most bytes an input file or saved model may hold, after decompression for .gz files (a number of
+    /// bytes, or with a suffix K, M, G or T for 2¹⁰, 2²⁰, 2³⁰ or 2⁴⁰ bytes). Files are read
+    /// whole into memory: this refuses decompression bombs and endless special files such as
+    /// /dev/zero.
+    #[arg(long, value_name = "BYTES", default_value = "4G", value_parser = parse_size)]
+    pub max_input_bytes: u64,
     /// The linear-algebra backend (any backend loads a model fitted with any other).
     #[arg(long, value_enum, default_value_t = BackendArg::Faer)]
     pub backend: BackendArg,
@@ -109,7 +150,12 @@ pub struct TransformArgs {
     pub max_iter: usize,
     /// Stop when the loss decreased by at most this fraction over the last --check-every
     /// updates; 0 runs exactly --max-iter updates.
-    #[arg(long, value_name = "X", default_value_t = 1e-4)]
+    #[arg(
+        long,
+        value_name = "X",
+        default_value_t = 1e-4,
+        allow_hyphen_values = true
+    )]
     pub tol: f64,
     /// Evaluate the loss (for the stopping rule) every N updates.
     #[arg(long, value_name = "N", default_value_t = 10)]
@@ -247,20 +293,35 @@ pub struct FitOptions {
     /// Minimise the β-divergence with this β instead of a named --loss: 2 is frobenius, 1 is
     /// kl, 0 is itakura-saito, any other finite β its own divergence (Févotte & Idier's
     /// updates). With β ≤ 0, V must have no zero entry.
-    #[arg(long, value_name = "X", conflicts_with = "loss")]
+    #[arg(
+        long,
+        value_name = "X",
+        conflicts_with = "loss",
+        allow_hyphen_values = true
+    )]
     pub beta: Option<f64>,
     /// Regularisation weight of W (scikit-learn's alpha_W): the objective gains
     /// n·α_W·(ρ‖W‖₁ + ½(1−ρ)‖W‖²), n the columns of V and ρ the --l1-ratio. Every loss and
     /// β supports it, with updates that keep the penalised objective non-increasing.
-    #[arg(long, value_name = "X", default_value_t = 0.0)]
+    #[arg(
+        long,
+        value_name = "X",
+        default_value_t = 0.0,
+        allow_hyphen_values = true
+    )]
     pub alpha_w: f64,
     /// Regularisation weight of H (scikit-learn's alpha_H), scaled by m, the rows of V
     /// [default: the same as --alpha-w].
-    #[arg(long, value_name = "X")]
+    #[arg(long, value_name = "X", allow_hyphen_values = true)]
     pub alpha_h: Option<f64>,
     /// The share ρ ∈ [0, 1] of L1 in the regularisation: 0 is pure L2 (ridge), 1 pure L1
     /// (sparse factors).
-    #[arg(long, value_name = "X", default_value_t = 0.0)]
+    #[arg(
+        long,
+        value_name = "X",
+        default_value_t = 0.0,
+        allow_hyphen_values = true
+    )]
     pub l1_ratio: f64,
     /// Fit this many times from random starts (seeds --seed, --seed + 1, …) and keep the fit
     /// with the lowest final loss. Only with --init random.
@@ -283,7 +344,7 @@ pub struct FitOptions {
     pub max_iter: Option<usize>,
     /// Stop when the loss decreased by at most this fraction over the last --check-every
     /// iterations; 0 runs exactly --max-iter iterations [default: 1e-4 for fit, 0 for demo].
-    #[arg(long, value_name = "X")]
+    #[arg(long, value_name = "X", allow_hyphen_values = true)]
     pub tol: Option<f64>,
     /// Evaluate the loss (for the stopping rule, the progress and the history) every N
     /// iterations.
@@ -299,7 +360,7 @@ pub struct FitOptions {
     pub threads: Option<usize>,
     /// The lower bound ε on every entry of W and H [default: from the data: 2u·√(mean(V)/k),
     /// u the unit roundoff of --dtype].
-    #[arg(long, value_name = "X")]
+    #[arg(long, value_name = "X", allow_hyphen_values = true)]
     pub eps: Option<f64>,
     /// How W and H start: seeded random (the default), the SVD-based NNDSVD family (auto,
     /// nndsvd, nndsvda, nndsvdar), or custom from --w0 and --h0.
@@ -372,5 +433,68 @@ mod tests {
             panic!("not demo")
         };
         assert_eq!((d.rank, d.opts.tol), (DEMO_RANK, Some(-1.0)));
+        assert_eq!(f.max_input_bytes, crate::read::DEFAULT_MAX_INPUT_BYTES);
+    }
+
+    #[test]
+    fn negative_numbers_in_scientific_notation() {
+        for (text, value) in [
+            ("-1e-300", -1e-300),
+            ("-0.5", -0.5),
+            ("-1E+2", -100.0),
+            ("-2e3", -2000.0),
+            ("1e-3", 1e-3),
+        ] {
+            let cli = Cli::try_parse_from(["nmf", "fit", "v.csv", "-k", "2", "--beta", text])
+                .unwrap_or_else(|e| panic!("--beta {text}: {e}"));
+            let Command::Fit(f) = cli.command else {
+                panic!("not fit")
+            };
+            assert_eq!(f.opts.beta, Some(value), "--beta {text}");
+            // The other real-valued options too (the library judges their values).
+            for opt in ["--alpha-w", "--alpha-h", "--l1-ratio", "--tol", "--eps"] {
+                let args = ["nmf", "fit", "v.csv", "-k", "2", opt, text];
+                assert!(Cli::try_parse_from(args).is_ok(), "{opt} {text}");
+            }
+            let args = ["nmf", "transform", "x.csv", "-m", "d", "--tol", text];
+            assert!(Cli::try_parse_from(args).is_ok(), "transform --tol {text}");
+        }
+        // An option name after --beta is still no number.
+        let e = Cli::try_parse_from(["nmf", "fit", "v.csv", "-k", "2", "--beta", "--csv"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("invalid value '--csv' for '--beta <X>'"), "{e}");
+    }
+
+    #[test]
+    fn sizes_in_bytes() {
+        assert_eq!(parse_size("1000"), Ok(1000));
+        assert_eq!(parse_size("64K"), Ok(64 << 10));
+        assert_eq!(parse_size("512m"), Ok(512 << 20));
+        assert_eq!(parse_size("4G"), Ok(4 << 30));
+        assert_eq!(parse_size("2 GiB"), Ok(2 << 30));
+        assert_eq!(parse_size("1T"), Ok(1 << 40));
+        assert_eq!(parse_size("18446744073709551615"), Ok(u64::MAX));
+        assert_eq!(
+            parse_size("16777216T"),
+            Err("16777216T is more than 2⁶⁴ bytes".into())
+        );
+        assert!(parse_size("4X").unwrap_err().contains("'4X'"));
+        assert!(parse_size("-1").is_err());
+        assert!(parse_size("").is_err());
+        let cli = Cli::try_parse_from([
+            "nmf",
+            "transform",
+            "x.csv",
+            "-m",
+            "d",
+            "--max-input-bytes",
+            "1M",
+        ])
+        .unwrap();
+        let Command::Transform(t) = cli.command else {
+            panic!("not transform")
+        };
+        assert_eq!(t.max_input_bytes, 1 << 20);
     }
 }

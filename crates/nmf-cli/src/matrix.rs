@@ -1,6 +1,7 @@
 //! A dense row-major matrix of `f64`: what every reader returns and every writer takes.
 
 use crate::CliError;
+use crate::error::fmt_bytes;
 
 /// A dense matrix, row-major, in `f64` (every supported file type converts to it exactly,
 /// except 64-bit integers beyond 2⁵³, which are rounded).
@@ -90,25 +91,77 @@ pub fn describe_invalid(x: f64) -> String {
     }
 }
 
+/// The memory the system can give now, in bytes: `MemAvailable` of `/proc/meminfo` on Linux
+/// (free memory and caches it can drop), `None` where unknown.
+pub fn available_memory() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    kib.checked_mul(1024)
+}
+
+/// Reserves room for `len` values of `T` in `v`, or explains how much memory that needs
+/// (never an abort): `what` says what the memory is for ("a dense 30000×30000 matrix").
+///
+/// The request is refused when it exceeds the memory the system has available now: on
+/// Linux, which promises more memory than it has, an allocation that succeeds could still
+/// end with the process killed when the pages are first written.
+///
+/// # Errors
+/// A [`CliError::data`] `"{source}: {what} needs 7.2 GB (7200000000 bytes) of memory, …"`.
+pub fn try_reserve<T>(
+    v: &mut Vec<T>,
+    len: usize,
+    source: &str,
+    what: &dyn Fn() -> String,
+) -> Result<(), CliError> {
+    let need = len.checked_mul(size_of::<T>()).map(|b| b as u64);
+    let refuse = |why: String| {
+        let need = need.map_or_else(|| format!("more than {}", fmt_bytes(u64::MAX)), fmt_bytes);
+        CliError::data(format!(
+            "{source}: {} needs {need} of memory, {why}",
+            what()
+        ))
+    };
+    let Some(bytes) = need.filter(|&b| b <= isize::MAX as u64) else {
+        return Err(refuse("more than any computer can address".into()));
+    };
+    if let Some(free) = available_memory()
+        && bytes > free
+    {
+        return Err(refuse(format!("but only {} is available", fmt_bytes(free))));
+    }
+    v.try_reserve_exact(len.saturating_sub(v.len()))
+        .map_err(|_| refuse("which cannot be allocated".into()))
+}
+
 /// A zero-filled buffer of `rows × cols` entries, or an error (never an abort) when the size
 /// overflows or the memory cannot be had.
 ///
 /// # Errors
-/// A [`CliError::data`] naming the source and the shape.
+/// A [`CliError::data`] naming the source, the shape and the memory it needs.
 pub fn alloc_dense(source: &str, rows: usize, cols: usize) -> Result<Vec<f64>, CliError> {
-    let too_big = || {
-        CliError::data(format!(
-            "{source}: a dense {rows}×{cols} matrix does not fit in memory"
-        ))
-    };
-    let len = rows.checked_mul(cols).ok_or_else(too_big)?;
-    if len > isize::MAX as usize / 8 {
-        return Err(too_big());
-    }
+    let what = || format!("a dense {rows}×{cols} matrix");
+    // (an overflowing product is refused as usize::MAX entries: more than can be addressed)
+    let len = rows.saturating_mul(cols);
     let mut v = Vec::new();
-    v.try_reserve_exact(len).map_err(|_| too_big())?;
+    try_reserve(&mut v, len, source, &what)?;
     v.resize(len, 0.0);
     Ok(v)
+}
+
+/// Refuses a matrix with no rows or no columns at once, before anything loops over the other
+/// dimension (a file may declare 0 × 10¹²).
+///
+/// # Errors
+/// A [`CliError::data`] with the shape.
+pub fn check_not_empty(source: &str, rows: u64, cols: u64) -> Result<(), CliError> {
+    if rows == 0 || cols == 0 {
+        return Err(CliError::data(format!(
+            "{source}: the matrix is empty ({rows}×{cols}): it needs at least one row and one column"
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -139,8 +192,39 @@ mod tests {
 
     #[test]
     fn huge_shapes_are_errors_not_aborts() {
-        assert!(alloc_dense("big.mtx", usize::MAX, 2).is_err());
-        assert!(alloc_dense("big.mtx", 1 << 40, 1 << 20).is_err());
-        assert_eq!(alloc_dense("ok.mtx", 2, 3).unwrap().len(), 6);
+        let e = alloc_dense("big.mtx", usize::MAX, 2).unwrap_err().message;
+        assert!(
+            e.starts_with("big.mtx: a dense 18446744073709551615×2 matrix needs more than "),
+            "{e}"
+        );
+        assert!(e.ends_with("more than any computer can address"), "{e}");
+        // 2⁴⁰·2²⁰ entries overflow usize·8 bytes on a 64-bit machine.
+        let e = alloc_dense("big.mtx", 1 << 40, 1 << 20)
+            .unwrap_err()
+            .message;
+        assert!(e.contains("any computer can address"), "{e}");
+        // 2⁴⁰ entries are 8 TiB: no machine running these tests has that available.
+        let e = alloc_dense("big.mtx", 1 << 20, 1 << 20)
+            .unwrap_err()
+            .message;
+        assert!(
+            e.starts_with(
+                "big.mtx: a dense 1048576×1048576 matrix needs 8.8 TB (8796093022208 bytes) of memory, "
+            ),
+            "{e}"
+        );
+        assert_eq!(alloc_dense("ok.mtx", 2, 3).unwrap(), vec![0.0; 6]);
+        assert_eq!(alloc_dense("ok.mtx", 0, usize::MAX).unwrap().len(), 0);
+    }
+
+    #[test]
+    fn empty_shapes_are_refused() {
+        assert_eq!(
+            check_not_empty("z.npy", 0, 1_000_000_000_000)
+                .unwrap_err()
+                .message,
+            "z.npy: the matrix is empty (0×1000000000000): it needs at least one row and one column"
+        );
+        assert!(check_not_empty("z.npy", 1, 1).is_ok());
     }
 }

@@ -23,7 +23,7 @@ use crate::cli::{
 use crate::console;
 use crate::interrupt::{self, check as check_interrupt};
 use crate::matrix::Matrix;
-use crate::read::{CsvOptions, csv, npy, read_matrix};
+use crate::read::{ReadOptions, csv, npy, read_file, read_matrix};
 use crate::write::{self, Staged, check_out};
 use crate::{CliError, digits, picture};
 
@@ -172,7 +172,7 @@ fn settings(
             NmfError::InvalidTol(t) => format!("--tol must be finite and ≥ 0, got {t}"),
             NmfError::InvalidEps(e) => format!("--eps must be finite and > 0, got {e}"),
             NmfError::InvalidBeta(b) => format!("--beta must be a finite number, got {b}"),
-            other => other.to_string(),
+            other => crate::error::option_error(&other).map_or(other.to_string(), |e| e.message),
         })
     })?;
     match o.init {
@@ -493,7 +493,7 @@ fn fit_error(e: NmfError, s: &Sources<'_>) -> CliError {
         Some(MatrixRole::V) => CliError::data(format!("{}: {e}", s.v)),
         Some(MatrixRole::W0) => CliError::data(format!("{}: {e}", s.w0)),
         Some(MatrixRole::H0) => CliError::data(format!("{}: {e}", s.h0)),
-        _ => CliError::data(e.to_string()),
+        _ => crate::error::option_error(&e).unwrap_or_else(|| CliError::data(e.to_string())),
     }
 }
 
@@ -624,7 +624,7 @@ fn read_init(
     s: &Settings,
     v: &Matrix,
     v_source: &str,
-    csv_opts: CsvOptions,
+    csv_opts: ReadOptions,
 ) -> Result<Option<(Matrix, Matrix)>, CliError> {
     let Some((w0p, h0p)) = &s.init else {
         return Ok(None);
@@ -893,9 +893,11 @@ pub fn fit(args: &FitArgs) -> Result<(), CliError> {
         FIT_OUT,
     )?;
     check_out(&s.out, write::Command::Fit, false)?;
-    let csv_opts = CsvOptions {
+    let csv_opts = ReadOptions {
         delimiter: args.delimiter,
         header: args.header,
+        max_bytes: args.max_input_bytes,
+        cancel: Some(&INTERRUPTED),
     };
     let (v, format) = read_matrix(&args.input, args.format, csv_opts)?;
     let v_source = args.input.display().to_string();
@@ -972,16 +974,16 @@ fn model_file(path: &Path) -> Result<PathBuf, CliError> {
 }
 
 /// Reads a saved model (JSON, or .npz by its extension or its zip signature).
-fn load_model(path: &Path) -> Result<(SavedModel, String), CliError> {
+fn load_model(path: &Path, opts: &ReadOptions) -> Result<(SavedModel, String), CliError> {
     let file = model_file(path)?;
     let src = file.display().to_string();
-    let bytes = std::fs::read(&file).map_err(|e| CliError::io("read the model", &file, &e))?;
+    let bytes = read_file(&file, "read the model", false, opts)?;
     let npz = file
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("npz"))
         || bytes.starts_with(b"PK\x03\x04");
     let saved = if npz {
-        SavedModel::read_npz(std::io::Cursor::new(bytes))
+        SavedModel::read_npz_with_limit(std::io::Cursor::new(bytes), opts.max_bytes)
     } else {
         let text = std::str::from_utf8(&bytes).map_err(|_| {
             CliError::data(format!(
@@ -1120,11 +1122,13 @@ pub fn transform(args: &TransformArgs) -> Result<(), CliError> {
     let verbosity = Verbosity::from_flags(args.quiet, args.verbose);
     warn_threads(args.threads, args.backend, verbosity)?;
     check_out(&args.out, write::Command::Transform, args.force)?;
-    let (saved, model_src) = load_model(&args.model)?;
-    let csv_opts = CsvOptions {
+    let csv_opts = ReadOptions {
         delimiter: args.delimiter,
         header: args.header,
+        max_bytes: args.max_input_bytes,
+        cancel: Some(&INTERRUPTED),
     };
+    let (saved, model_src) = load_model(&args.model, &csv_opts)?;
     let (x, format) = read_matrix(&args.input, args.format, csv_opts)?;
     let x_src = args.input.display().to_string();
     let read_seconds = total.elapsed().as_secs_f64();
@@ -1311,7 +1315,7 @@ pub fn demo(args: &DemoArgs) -> Result<(), CliError> {
     let d = digits::load()?;
     let v = &d.pixels;
     let v_source = "the bundled digits";
-    let init = read_init(&s, v, v_source, CsvOptions::default())?;
+    let init = read_init(&s, v, v_source, ReadOptions::default())?;
     let read_seconds = total.elapsed().as_secs_f64();
     check_interrupt("while reading")?;
     print_settings(&s, v, "demo")?;

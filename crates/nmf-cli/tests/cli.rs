@@ -9,7 +9,7 @@ mod common;
 use common::{nmf, stderr, stdout};
 
 use nmf_cli::matrix::Matrix;
-use nmf_cli::read::{CsvOptions, Format, mtx, npy, parse_bytes};
+use nmf_cli::read::{Format, ReadOptions, mtx, npy, parse_bytes};
 
 const BACKENDS: &[&str] = &["faer", "nalgebra", "ndarray"];
 
@@ -299,7 +299,7 @@ fn csv_output_matches_npy_and_factors_restart_a_fit() {
     for name in ["W", "H"] {
         let from_npy = read_npy(&dir.join(format!("o/{name}.npy")));
         let text = std::fs::read(dir.join(format!("o/{name}.csv"))).unwrap();
-        let from_csv = parse_bytes(&text, name, Format::Csv, CsvOptions::default()).unwrap();
+        let from_csv = parse_bytes(&text, name, Format::Csv, ReadOptions::default()).unwrap();
         assert_eq!(
             from_npy, from_csv,
             "{name}.csv holds the same numbers as {name}.npy"
@@ -1101,7 +1101,7 @@ fn threads_eps_and_csv_options_reach_the_fit() {
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(
         stderr(&o),
-        "error: v.tsv:2:1: cannot read '2\t5\t2\t4\t7' as a number\n"
+        "error: v.tsv:2:1: cannot read '2\\t5\\t2\\t4\\t7' as a number\n"
     );
 }
 
@@ -1728,7 +1728,7 @@ fn fit_saves_the_model_and_transform_recovers_h() {
         let err = rel_err(&product(&fitted_w, &h), &rank2());
         assert!(err < 1e-2, "W·H reconstructs V: {err}");
         let text = std::fs::read(dir.join(out).join("H.csv")).unwrap();
-        let from_csv = parse_bytes(&text, "H", Format::Csv, CsvOptions::default()).unwrap();
+        let from_csv = parse_bytes(&text, "H", Format::Csv, ReadOptions::default()).unwrap();
         assert_eq!(from_csv, h);
         let s = read_json(&dir.join(out).join("summary.json"));
         assert_eq!(s["command"], "transform");

@@ -1,6 +1,11 @@
 //! End-to-end tests of the readers: quoted CSV fields (RFC 4180) and NumPy files of every
 //! element type, byte order and layout, plain and gzipped, through the `nmf` binary. Each input
 //! must give bit for bit the factors of the same numbers written as plain CSV.
+//!
+//! And hostile inputs: declared shapes larger than the file, zero dimensions, sizes that wrap
+//! around, decompression bombs and endless special files, control characters in cells, saved
+//! models that disagree with themselves: each gets a one-line error that names the problem,
+//! quickly and without taking the memory it declares.
 
 use std::io::Write;
 use std::path::Path;
@@ -315,5 +320,350 @@ fn gzipped_npy_reads_as_plain() {
     assert!(
         failure(dir, "bad.npy.gz").starts_with("bad.npy.gz: cannot decompress: "),
         "truncated gzip"
+    );
+}
+
+/// A `.npy` file (version 1.0) with any declared shape and payload.
+fn npy_declaring(descr: &str, shape: &str, payload: &[u8]) -> Vec<u8> {
+    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+    header.push_str(&" ".repeat((64 - (10 + header.len() + 1) % 64) % 64));
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    out.extend_from_slice(payload);
+    out
+}
+
+/// Runs `nmf` with `args`, which must fail with `code` and one line on stderr: that line,
+/// after `error: `. The run must also be quick (none of these inputs needs a second: a
+/// generous bound of 20 s still tells a 10-minute spin apart).
+fn fails_with(dir: &Path, args: &[&str], code: i32) -> String {
+    let t = std::time::Instant::now();
+    let o = nmf(dir, args);
+    let err = stderr(&o);
+    assert!(
+        t.elapsed().as_secs() < 20,
+        "{args:?} took {:?}",
+        t.elapsed()
+    );
+    assert_eq!(o.status.code(), Some(code), "{args:?}: {err}");
+    assert_eq!(err.lines().count(), 1, "{args:?}: one line, got {err:?}");
+    err.trim_end()
+        .strip_prefix("error: ")
+        .unwrap_or_else(|| panic!("{args:?}: {err:?}"))
+        .to_string()
+}
+
+#[test]
+fn declared_shapes_are_checked_against_the_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    // 192 bytes declaring 30000×30000 (once 6.9 GB allocated before noticing).
+    let big = npy_declaring("<f8", "(30000, 30000)", &[0; 64]);
+    assert_eq!(big.len(), 192);
+    std::fs::write(dir.join("big.npy"), &big).unwrap();
+    assert_eq!(
+        failure(dir, "big.npy"),
+        "big.npy: a 30000×30000 array of '<f8' needs 7200000000 bytes of data, but the file has 64"
+    );
+    // 0 × 10¹² (once 100% CPU for minutes) and (2⁶⁴−1) × 0 (once a panic).
+    for (name, shape, shown) in [
+        ("wide.npy", "(0, 1000000000000)", "0×1000000000000"),
+        (
+            "wrap.npy",
+            "(18446744073709551615, 0)",
+            "18446744073709551615×0",
+        ),
+    ] {
+        std::fs::write(dir.join(name), npy_declaring("<f8", shape, &[])).unwrap();
+        assert_eq!(
+            failure(dir, name),
+            format!(
+                "{name}: the matrix is empty ({shown}): it needs at least one row and one column"
+            )
+        );
+    }
+    std::fs::write(
+        dir.join("wide.mtx"),
+        "%%MatrixMarket matrix coordinate real general\n0 1000000000000 0\n",
+    )
+    .unwrap();
+    assert_eq!(
+        failure(dir, "wide.mtx"),
+        "wide.mtx: the matrix is empty (0×1000000000000): it needs at least one row and one column"
+    );
+    // One entry of a dense 10⁶×10⁶ (8 TB): refused with the memory it needs, not an abort.
+    std::fs::write(
+        dir.join("one.mtx"),
+        "%%MatrixMarket matrix coordinate real general\n1000000 1000000 1\n1 1 1\n",
+    )
+    .unwrap();
+    let e = failure(dir, "one.mtx");
+    assert!(
+        e.starts_with(
+            "one.mtx: a dense 1000000×1000000 matrix needs 8.0 TB (8000000000000 bytes) of memory, "
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn decompression_and_special_files_are_capped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    // 256 MiB of one CSV digit, gzipped to about 250 kB.
+    let bomb = gzip(&vec![b'1'; 256 << 20]);
+    assert!(bomb.len() < 1 << 20, "{}", bomb.len());
+    std::fs::write(dir.join("bomb.csv.gz"), &bomb).unwrap();
+    let e = fails_with(
+        dir,
+        &["fit", "bomb.csv.gz", "-k", "2", "--max-input-bytes", "16M"],
+        1,
+    );
+    assert_eq!(
+        e,
+        "bomb.csv.gz: decompresses to more than 16.8 MB (16777216 bytes) (--max-input-bytes 16777216); raise --max-input-bytes to read it"
+    );
+    if Path::new("/dev/zero").exists() {
+        let e = fails_with(
+            dir,
+            &[
+                "fit",
+                "/dev/zero",
+                "--format",
+                "npy",
+                "-k",
+                "2",
+                "--max-input-bytes",
+                "1M",
+            ],
+            1,
+        );
+        assert_eq!(
+            e,
+            "/dev/zero: holds more than 1.0 MB (1048576 bytes) (--max-input-bytes 1048576); raise --max-input-bytes to read it"
+        );
+    }
+    // A bad limit is a usage error.
+    let e = fails_with(
+        dir,
+        &["fit", "v.csv", "-k", "2", "--max-input-bytes", "lots"],
+        2,
+    );
+    assert!(e.contains("'lots'"), "{e}");
+}
+
+#[test]
+fn cells_are_escaped_and_cut_in_messages() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    // A terminal escape (clear screen, set the title, ring the bell) in a cell.
+    std::fs::write(dir.join("esc.csv"), "1,2\n3,\u{1b}[2J\u{1b}]0;x\u{7}\n").unwrap();
+    let o = nmf(dir, &["fit", "esc.csv", "-k", "1"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        !o.stderr.iter().any(|&b| b == 0x1b || b == 0x07),
+        "control bytes reached stderr: {:?}",
+        stderr(&o)
+    );
+    assert_eq!(
+        stderr(&o).trim_end(),
+        "error: esc.csv:2:3: cannot read '\\u{1b}[2J\\u{1b}]0;x\\u{7}' as a number"
+    );
+    // A 10 MB bad field gives a short line.
+    let mut text = b"1,2\n3,".to_vec();
+    text.extend(std::iter::repeat_n(b'x', 10 << 20));
+    text.push(b'\n');
+    std::fs::write(dir.join("long.csv"), &text).unwrap();
+    let e = failure(dir, "long.csv");
+    assert_eq!(
+        e,
+        format!(
+            "long.csv:2:3: cannot read '{}… (10485760 characters)' as a number",
+            "x".repeat(40)
+        )
+    );
+}
+
+#[test]
+fn negative_numbers_in_scientific_notation_are_values() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(dir.join("v.csv"), "1,2,3\n4,5,6\n2,1,2\n").unwrap();
+    for beta in ["-1e-300", "-0.5", "-1E+2"] {
+        let o = nmf(
+            dir,
+            &[
+                "fit",
+                "v.csv",
+                "-k",
+                "1",
+                "--beta",
+                beta,
+                "--max-iter",
+                "5",
+                "-q",
+                "--out",
+                "o",
+            ],
+        );
+        let err = stderr(&o);
+        assert!(
+            !err.contains("unexpected argument") && !err.contains("--beta <X>"),
+            "--beta {beta}: {err}"
+        );
+    }
+    let o = nmf(
+        dir,
+        &[
+            "fit",
+            "v.csv",
+            "-k",
+            "1",
+            "--beta",
+            "-0.5",
+            "--max-iter",
+            "5",
+            "-q",
+            "--out",
+            "o",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn rejected_parameters_name_their_option() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(dir.join("v.csv"), "1,2,3\n4,5,6\n2,1,2\n").unwrap();
+    // An ε that is 0 in f32.
+    let e = fails_with(
+        dir,
+        &[
+            "fit", "v.csv", "-k", "1", "--eps", "1e-50", "--dtype", "f32",
+        ],
+        2,
+    );
+    assert!(e.starts_with("--eps"), "{e}");
+    assert!(e.contains("rounds to 0"), "{e}");
+    // Penalty weights that overflow once scaled by the size of V.
+    let e = fails_with(dir, &["fit", "v.csv", "-k", "1", "--alpha-w", "1e308"], 2);
+    assert!(e.starts_with("--alpha-w"), "{e}");
+    assert!(!e.contains("Penalty {"), "a debug dump: {e}");
+}
+
+/// The .npz of `fit --model-format npz` rewritten with every member deflated, as
+/// numpy.savez_compressed writes it.
+fn deflated(npz: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut zin = zip::ZipArchive::new(std::io::Cursor::new(npz)).unwrap();
+    let mut zout = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for i in 0..zin.len() {
+        let mut f = zin.by_index(i).unwrap();
+        let mut bytes = Vec::new();
+        f.read_to_end(&mut bytes).unwrap();
+        zout.start_file(f.name().unwrap().to_string(), opts)
+            .unwrap();
+        zout.write_all(&bytes).unwrap();
+    }
+    zout.finish().unwrap().into_inner()
+}
+
+#[test]
+fn saved_models_deflated_or_corrupt() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(dir.join("v.csv"), plain_csv(&V)).unwrap();
+    let o = nmf(
+        dir,
+        &[
+            "fit",
+            "v.csv",
+            "-k",
+            "2",
+            "--max-iter",
+            "20",
+            "--model-format",
+            "both",
+            "-q",
+            "--out",
+            "m",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let stored = std::fs::read(dir.join("m/model.npz")).unwrap();
+    std::fs::write(dir.join("deflated.npz"), deflated(&stored)).unwrap();
+    let transform = |model: &str, out: &str| {
+        nmf(
+            dir,
+            &[
+                "transform",
+                "v.csv",
+                "--model",
+                model,
+                "--max-iter",
+                "10",
+                "-q",
+                "--out",
+                out,
+            ],
+        )
+    };
+    let o = transform("m/model.npz", "t1");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = transform("deflated.npz", "t2");
+    assert!(o.status.success(), "deflated: {}", stderr(&o));
+    assert_eq!(
+        read_output(&dir.join("t1/H.npy")),
+        read_output(&dir.join("t2/H.npy"))
+    );
+    // rows × rank wraps around to 0 in 64 bits, with no W.
+    let mut json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("m/model.json")).unwrap()).unwrap();
+    json["rows"] = serde_json::json!(1u64 << 63);
+    json["rank"] = serde_json::json!(2);
+    json["w"] = serde_json::json!([]);
+    std::fs::write(dir.join("wrap.json"), json.to_string()).unwrap();
+    let e = fails_with(
+        dir,
+        &[
+            "transform",
+            "v.csv",
+            "--model",
+            "wrap.json",
+            "-q",
+            "--out",
+            "t3",
+        ],
+        1,
+    );
+    assert!(e.starts_with("wrap.json: "), "{e}");
+    assert!(!dir.join("t3").exists());
+    // --max-input-bytes applies to the model too.
+    let e = fails_with(
+        dir,
+        &[
+            "transform",
+            "v.csv",
+            "--model",
+            "m",
+            "--max-input-bytes",
+            "100",
+            "-q",
+            "--out",
+            "t4",
+        ],
+        1,
+    );
+    assert_eq!(
+        e,
+        format!(
+            "{}: holds more than 100 bytes (--max-input-bytes 100); raise --max-input-bytes to read it",
+            Path::new("m").join("model.json").display()
+        )
     );
 }

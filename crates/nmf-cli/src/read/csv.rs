@@ -11,8 +11,12 @@
 //!   their quotes) are ignored; a UTF-8 byte-order mark is ignored; lines may end in `\r\n`.
 //! - Every row must have the same number of fields.
 
+use std::sync::atomic::AtomicBool;
+
+use super::{CANCEL_EVERY, check_cancel};
 use crate::CliError;
-use crate::matrix::{Matrix, describe_invalid, valid_entry};
+use crate::error::excerpt;
+use crate::matrix::{Matrix, describe_invalid, try_reserve, valid_entry};
 
 /// The field separator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -239,6 +243,21 @@ pub fn parse(
     delimiter: Delimiter,
     header: Header,
 ) -> Result<Matrix, CliError> {
+    parse_cancellable(text, source, delimiter, header, None)
+}
+
+/// [`parse`], stopping with [`CliError::interrupted`] when `cancel` is set (checked every
+/// few tens of thousands of values).
+///
+/// # Errors
+/// As [`parse`], and [`CliError::interrupted`].
+pub fn parse_cancellable(
+    text: &str,
+    source: &str,
+    delimiter: Delimiter,
+    header: Header,
+    cancel: Option<&AtomicBool>,
+) -> Result<Matrix, CliError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let no_data = || CliError::data(format!("{source}: no data rows"));
     let (_, first_line) = next_data_line(text, 0).ok_or_else(no_data)?;
@@ -293,7 +312,11 @@ pub fn parse(
                 )));
             }
             let x: f64 = value.parse().map_err(|_| {
-                CliError::data(format!("{}: cannot read '{value}' as a number", here(pos)))
+                CliError::data(format!(
+                    "{}: cannot read '{}' as a number",
+                    here(pos),
+                    excerpt(value)
+                ))
             })?;
             if !valid_entry(x) {
                 return Err(CliError::data(format!(
@@ -301,6 +324,16 @@ pub fn parse(
                     here(pos),
                     describe_invalid(x)
                 )));
+            }
+            if data.len().is_multiple_of(CANCEL_EVERY) {
+                check_cancel(cancel, source)?;
+            }
+            if data.len() == data.capacity() {
+                // Grown by doubling, as push would, but with an error instead of an abort.
+                let (have, len) = (data.len(), data.len().saturating_mul(2).max(1024));
+                try_reserve(&mut data, len, source, &|| {
+                    format!("a matrix of more than {have} values")
+                })?;
             }
             data.push(x);
             n += 1;
@@ -374,7 +407,8 @@ mod tests {
     fn explicit_delimiter() {
         // With a comma delimiter, a tab inside a field is part of the value.
         let e = parse("1,2\t3\n", "t.csv", Delimiter::Comma, Header::No).unwrap_err();
-        assert_eq!(e.message, "t.csv:1:3: cannot read '2\t3' as a number");
+        // (the tab is escaped in the message)
+        assert_eq!(e.message, "t.csv:1:3: cannot read '2\\t3' as a number");
         let m = parse("1\t2\n", "t.tsv", Delimiter::Tab, Header::No).unwrap();
         assert_eq!(m.data, vec![1.0, 2.0]);
     }
@@ -475,6 +509,66 @@ mod tests {
             p("1,\"2\"\"\"").unwrap_err().message,
             "t.csv:1:4: cannot read '2\"' as a number"
         );
+    }
+
+    #[test]
+    fn bad_cells_are_escaped_and_cut_in_messages() {
+        // Terminal escape codes and other control characters are shown escaped.
+        assert_eq!(
+            p("1,2\n3,\u{1b}[2J\u{7}x\n").unwrap_err().message,
+            "t.csv:2:3: cannot read '\\u{1b}[2J\\u{7}x' as a number"
+        );
+        // A quoted line break too (the message stays one line).
+        assert_eq!(
+            p("1,2\n3,\"a\nb\"\n").unwrap_err().message,
+            "t.csv:2:4: cannot read 'a\\nb' as a number"
+        );
+        // A long cell is cut after 40 characters, with its length.
+        let long = "x".repeat(5_000_000);
+        let e = p(&format!("1,2\n3,{long}\n")).unwrap_err().message;
+        assert_eq!(
+            e,
+            format!(
+                "t.csv:2:3: cannot read '{}… (5000000 characters)' as a number",
+                "x".repeat(40)
+            )
+        );
+        // Characters, not bytes: a cut never splits one.
+        let e = p(&format!("1,{}\n", "é".repeat(41))).unwrap_err().message;
+        assert_eq!(
+            e,
+            format!(
+                "t.csv:1:3: cannot read '{}… (41 characters)' as a number",
+                "é".repeat(40)
+            )
+        );
+    }
+
+    #[test]
+    fn parsing_stops_when_cancelled() {
+        let cancel = AtomicBool::new(true);
+        let e = parse_cancellable(
+            "1,2\n",
+            "t.csv",
+            Delimiter::Auto,
+            Header::Auto,
+            Some(&cancel),
+        )
+        .unwrap_err();
+        assert_eq!(e.code, crate::error::EXIT_INTERRUPTED);
+        assert_eq!(
+            e.message,
+            "interrupted by Ctrl-C while reading t.csv; nothing was written"
+        );
+        cancel.store(false, std::sync::atomic::Ordering::Relaxed);
+        let m = parse_cancellable(
+            "1,2\n",
+            "t.csv",
+            Delimiter::Auto,
+            Header::Auto,
+            Some(&cancel),
+        );
+        assert_eq!(m.unwrap().data, vec![1.0, 2.0]);
     }
 
     #[test]

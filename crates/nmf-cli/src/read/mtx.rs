@@ -3,8 +3,12 @@
 //! `symmetric` and `skew-symmetric` (whose negative entries are then reported as such).
 //! Coordinate entries are 1-based; repeated entries are added, as scipy does.
 
+use std::sync::atomic::AtomicBool;
+
+use super::{CANCEL_EVERY, check_cancel};
 use crate::CliError;
-use crate::matrix::{Matrix, alloc_dense, describe_invalid, valid_entry};
+use crate::error::excerpt;
+use crate::matrix::{Matrix, alloc_dense, check_not_empty, describe_invalid, valid_entry};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Layout {
@@ -52,7 +56,8 @@ fn tokens(line: &str) -> Vec<(usize, &str)> {
 fn parse_index(source: &str, line: usize, (col, tok): (usize, &str)) -> Result<usize, CliError> {
     tok.parse::<usize>().map_err(|_| {
         CliError::data(format!(
-            "{source}:{line}:{col}: cannot read '{tok}' as a non-negative integer"
+            "{source}:{line}:{col}: cannot read '{}' as a non-negative integer",
+            excerpt(tok)
         ))
     })
 }
@@ -66,12 +71,14 @@ fn parse_value(
     match field {
         Field::Integer => tok.parse::<i64>().map(|x| x as f64).map_err(|_| {
             CliError::data(format!(
-                "{source}:{line}:{col}: cannot read '{tok}' as an integer (the header says integer)"
+                "{source}:{line}:{col}: cannot read '{}' as an integer (the header says integer)",
+                excerpt(tok)
             ))
         }),
         _ => tok.parse::<f64>().map_err(|_| {
             CliError::data(format!(
-                "{source}:{line}:{col}: cannot read '{tok}' as a number"
+                "{source}:{line}:{col}: cannot read '{}' as a number",
+                excerpt(tok)
             ))
         }),
     }
@@ -85,6 +92,19 @@ fn parse_value(
 /// index or value, an index out of range, a negative, NaN or infinite entry (with its row and
 /// column, 0-based), or a number of entries other than the size line announces.
 pub fn parse(text: &str, source: &str) -> Result<Matrix, CliError> {
+    parse_cancellable(text, source, None)
+}
+
+/// [`parse`], stopping with [`CliError::interrupted`] when `cancel` is set (checked every
+/// few tens of thousands of entries).
+///
+/// # Errors
+/// As [`parse`], and [`CliError::interrupted`].
+pub fn parse_cancellable(
+    text: &str,
+    source: &str,
+    cancel: Option<&AtomicBool>,
+) -> Result<Matrix, CliError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut lines = text
         .split('\n')
@@ -109,7 +129,8 @@ pub fn parse(text: &str, source: &str) -> Result<Matrix, CliError> {
     let bad = |k: usize, what: &str| {
         CliError::data(format!(
             "{source}:1:{}: unsupported {what} '{}'",
-            toks[k].0, toks[k].1
+            toks[k].0,
+            excerpt(toks[k].1)
         ))
     };
     if words[1] != "matrix" {
@@ -161,6 +182,8 @@ pub fn parse(text: &str, source: &str) -> Result<Matrix, CliError> {
     }
     let rows = parse_index(source, size_line, size[0])?;
     let cols = parse_index(source, size_line, size[1])?;
+    // Before anything loops over rows or columns (a size line may say 0 × 10¹²).
+    check_not_empty(source, rows as u64, cols as u64)?;
     if symmetry != Symmetry::General && rows != cols {
         return Err(CliError::data(format!(
             "{source}:{size_line}:1: a {} matrix must be square, but it is {rows}×{cols}",
@@ -185,6 +208,9 @@ pub fn parse(text: &str, source: &str) -> Result<Matrix, CliError> {
             let per_line = if field == Field::Pattern { 2 } else { 3 };
             let mut count = 0usize;
             for (lineno, text) in content {
+                if count.is_multiple_of(CANCEL_EVERY) {
+                    check_cancel(cancel, source)?;
+                }
                 let t = tokens(text);
                 if count == nnz {
                     return Err(CliError::data(format!(
@@ -237,28 +263,36 @@ pub fn parse(text: &str, source: &str) -> Result<Matrix, CliError> {
         }
         Layout::Array => {
             // Column-major; symmetric: the lower triangle with the diagonal, skew: without.
-            let mut positions = Vec::new();
-            for j in 0..cols {
-                let from = match symmetry {
-                    Symmetry::General => 0,
-                    Symmetry::Symmetric => j,
-                    Symmetry::Skew => j + 1,
-                };
-                for i in from..rows {
-                    positions.push((i, j));
-                }
-            }
-            let mut next = positions.iter();
-            let total = positions.len();
+            // (rows × cols ≥ 1 entries were allocated, 8 bytes each: these counts fit in usize)
+            let from = |j: usize| match symmetry {
+                Symmetry::General => 0,
+                Symmetry::Symmetric => j,
+                Symmetry::Skew => j + 1,
+            };
+            let total = match symmetry {
+                Symmetry::General => rows * cols,
+                Symmetry::Symmetric => rows * (rows + 1) / 2,
+                Symmetry::Skew => rows * (rows - 1) / 2,
+            };
+            // The position of the next value.
+            let (mut i, mut j) = (from(0), 0);
             let mut count = 0usize;
             for (lineno, text) in content {
                 for tok in tokens(text) {
-                    let Some(&(i, j)) = next.next() else {
+                    if count == total {
                         return Err(CliError::data(format!(
                             "{source}:{lineno}:{}: more values than the {total} a {rows}×{cols} {} array holds",
                             tok.0, words[4]
                         )));
-                    };
+                    }
+                    if count.is_multiple_of(CANCEL_EVERY) {
+                        check_cancel(cancel, source)?;
+                    }
+                    // A value is left (count < total), so this stops at a column of the matrix.
+                    while i >= rows {
+                        j += 1;
+                        i = from(j);
+                    }
                     let x = parse_value(source, lineno, field, tok)?;
                     check(x, lineno, tok.0, i, j)?;
                     data[i * cols + j] = x;
@@ -269,6 +303,7 @@ pub fn parse(text: &str, source: &str) -> Result<Matrix, CliError> {
                             Symmetry::Skew => check(-x, lineno, tok.0, j, i)?,
                         }
                     }
+                    i += 1;
                     count += 1;
                 }
             }
@@ -389,8 +424,24 @@ mod tests {
             p(&format!("{h}100000000000 100000000000 0\n"))
                 .unwrap_err()
                 .message
-                .contains("does not fit in memory")
+                .ends_with("more than any computer can address")
         );
+    }
+
+    #[test]
+    fn parsing_stops_when_cancelled() {
+        let cancel = AtomicBool::new(true);
+        for text in [
+            "%%MatrixMarket matrix coordinate real general\n1 1 1\n1 1 1\n",
+            "%%MatrixMarket matrix array real general\n1 1\n1\n",
+        ] {
+            let e = parse_cancellable(text, "t.mtx", Some(&cancel)).unwrap_err();
+            assert_eq!(e.code, crate::error::EXIT_INTERRUPTED, "{text}");
+            assert_eq!(
+                e.message,
+                "interrupted by Ctrl-C while reading t.mtx; nothing was written"
+            );
+        }
     }
 
     #[test]
@@ -399,5 +450,94 @@ mod tests {
         let m = p(&to_mtx_array_string(3, 2, &data)).unwrap();
         assert_eq!((m.rows, m.cols), (3, 2));
         assert_eq!(m.data, data);
+    }
+
+    #[test]
+    fn declared_sizes_are_bounded() {
+        let h = "%%MatrixMarket matrix coordinate real general\n";
+        let t = std::time::Instant::now();
+        assert_eq!(
+            p(&format!("{h}0 1000000000000 0\n")).unwrap_err().message,
+            "t.mtx: the matrix is empty (0×1000000000000): it needs at least one row and one column"
+        );
+        assert_eq!(
+            p("%%MatrixMarket matrix array real general\n1000000000000 0\n")
+                .unwrap_err()
+                .message,
+            "t.mtx: the matrix is empty (1000000000000×0): it needs at least one row and one column"
+        );
+        // (a loop over 10¹² columns would take minutes)
+        assert!(t.elapsed().as_secs() < 5, "{:?}", t.elapsed());
+        // One entry of a 10⁶×10⁶ dense matrix: 8 TB, refused with what it needs.
+        let e = p(&format!("{h}1000000 1000000 1\n1 1 1\n"))
+            .unwrap_err()
+            .message;
+        assert!(
+            e.starts_with(
+                "t.mtx: a dense 1000000×1000000 matrix needs 8.0 TB (8000000000000 bytes) of memory, "
+            ),
+            "{e}"
+        );
+        // A product that overflows 64 bits.
+        let e = p(&format!("{h}18446744073709551615 2 1\n1 1 1\n"))
+            .unwrap_err()
+            .message;
+        assert!(e.ends_with("more than any computer can address"), "{e}");
+        // A size beyond 64 bits.
+        assert_eq!(
+            p(&format!("{h}18446744073709551616 2 1\n"))
+                .unwrap_err()
+                .message,
+            "t.mtx:2:1: cannot read '18446744073709551616' as a non-negative integer"
+        );
+    }
+
+    #[test]
+    fn skew_symmetric_array_and_too_many_values() {
+        let a = "%%MatrixMarket matrix array real skew-symmetric\n3 3\n";
+        // The strict lower triangle, column after column: (1,0), (2,0), (2,1).
+        assert_eq!(p(&format!("{a}0\n0\n0\n")).unwrap().data, vec![0.0; 9]);
+        assert_eq!(
+            p(&format!("{a}0\n0\n2\n")).unwrap_err().message,
+            "t.mtx:5:1: negative entry -2 at row 1, column 2 (0-based)"
+        );
+        assert_eq!(
+            p(&format!("{a}0 0 0 0\n")).unwrap_err().message,
+            "t.mtx:3:7: more values than the 3 a 3×3 skew-symmetric array holds"
+        );
+        assert_eq!(
+            p(&format!("{a}0 0\n")).unwrap_err().message,
+            "t.mtx: a 3×3 skew-symmetric array needs 3 values, but the file has 2"
+        );
+        let m = p("%%MatrixMarket matrix array real symmetric\n3 3\n1 2 3 4 5 6\n").unwrap();
+        assert_eq!(m.data, vec![1.0, 2.0, 3.0, 2.0, 4.0, 5.0, 3.0, 5.0, 6.0]);
+        // A 1×1 skew-symmetric array holds no value.
+        let m = p("%%MatrixMarket matrix array real skew-symmetric\n1 1\n").unwrap();
+        assert_eq!(m.data, vec![0.0]);
+    }
+
+    #[test]
+    fn tokens_are_escaped_and_cut_in_messages() {
+        let h = "%%MatrixMarket matrix coordinate real general\n";
+        assert_eq!(
+            p(&format!("{h}1 1 1\n1 1 \u{1b}]0;pwned\u{7}\n"))
+                .unwrap_err()
+                .message,
+            "t.mtx:3:5: cannot read '\\u{1b}]0;pwned\\u{7}' as a number"
+        );
+        let long = "7".repeat(100_000) + "x";
+        assert_eq!(
+            p(&format!("{h}1 1 1\n{long} 1 1\n")).unwrap_err().message,
+            format!(
+                "t.mtx:3:1: cannot read '{}… (100001 characters)' as a non-negative integer",
+                "7".repeat(40)
+            )
+        );
+        assert_eq!(
+            p("%%MatrixMarket matrix coordinate real \u{9b}31m\n1 1 1\n")
+                .unwrap_err()
+                .message,
+            "t.mtx:1:39: unsupported symmetry (general, symmetric or skew-symmetric are) '\\u{9b}31m'"
+        );
     }
 }

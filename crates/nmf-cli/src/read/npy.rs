@@ -12,7 +12,8 @@ use std::borrow::Cow;
 use npyz::{DType, NpyFile, NpyHeader, Order, TypeChar, WriterBuilder};
 
 use crate::CliError;
-use crate::matrix::{Matrix, alloc_dense};
+use crate::error::{excerpt, excerpt_with};
+use crate::matrix::{Matrix, alloc_dense, check_not_empty};
 
 const MAGIC: &[u8] = b"\x93NUMPY";
 
@@ -39,6 +40,46 @@ fn normalise_header(text: &[u8]) -> Cow<'_, [u8]> {
         }
     }
     Cow::Owned(out)
+}
+
+/// What a header's text declares, read before `npyz` does: the shape, and the `descr` when it
+/// is a string. `None` when the text is not a dict with a shape of non-negative 64-bit
+/// integers (then `npyz` says what is wrong).
+///
+/// `npyz` multiplies the dimensions without checking for overflow (a panic in debug builds,
+/// a wrapped-around size otherwise), so a shape such as 2³² × 2³² must be refused first.
+fn declared(text: &[u8]) -> Option<(Vec<u64>, Option<String>)> {
+    use py_literal::Value;
+    let text = std::str::from_utf8(text).ok()?;
+    let Ok(Value::Dict(dict)) = text.strip_suffix('\n').unwrap_or(text).parse::<Value>() else {
+        return None;
+    };
+    // (the last of repeated keys, as npyz reads them into a map)
+    let get = |key: &str| {
+        dict.iter()
+            .rev()
+            .find(|(k, _)| k.as_string().is_some_and(|k| k == key))
+            .map(|(_, v)| v)
+    };
+    let dims = match get("shape")? {
+        Value::Tuple(d) | Value::List(d) => d,
+        _ => return None,
+    };
+    let shape = dims
+        .iter()
+        .map(|d| u64::try_from(d.as_integer()?).ok())
+        .collect::<Option<Vec<u64>>>()?;
+    Some((shape, get("descr").and_then(Value::as_string).cloned()))
+}
+
+/// "(3,)", "(2, 2, 2)": a shape as numpy prints it.
+fn shape_text(dims: &[u64]) -> String {
+    let dims: Vec<String> = dims.iter().map(u64::to_string).collect();
+    format!(
+        "({}{})",
+        dims.join(", "),
+        if dims.len() == 1 { "," } else { "" }
+    )
 }
 
 /// Reads the elements, of type `T`, into `out`: the `p`-th in the file's order at `index(p)`.
@@ -88,7 +129,23 @@ pub fn parse(bytes: &[u8], source: &str) -> Result<Matrix, CliError> {
         .checked_add(header_len)
         .filter(|&e| e <= bytes.len())
         .ok_or_else(truncated)?;
-    let header = match normalise_header(&bytes[start..data_start]) {
+    let text = normalise_header(&bytes[start..data_start]);
+    if let Some((dims, descr)) = declared(&text) {
+        let &[rows, cols] = &dims[..] else {
+            return Err(err(format!(
+                "expected a 2-D array, found shape {}",
+                shape_text(&dims)
+            )));
+        };
+        if rows.checked_mul(cols).is_none() {
+            let of = descr.map_or_else(String::new, |d| format!(" of '{}'", excerpt(&d)));
+            return Err(err(format!(
+                "a {rows}×{cols} array{of} needs more than 2⁶⁴ bytes of data, but the file has {}",
+                bytes.len() - data_start
+            )));
+        }
+    }
+    let header = match text {
         Cow::Borrowed(_) => NpyHeader::from_reader(&bytes[..data_start]),
         Cow::Owned(text) => {
             // The same preamble with the new length (never longer than the old one).
@@ -109,7 +166,7 @@ pub fn parse(bytes: &[u8], source: &str) -> Result<Matrix, CliError> {
         let first: Vec<&str> = first.split_whitespace().collect();
         err(format!(
             "cannot parse the .npy header ({})",
-            first.join(" ")
+            excerpt_with(&first.join(" "), 200)
         ))
     })?;
 
@@ -130,33 +187,33 @@ pub fn parse(bytes: &[u8], source: &str) -> Result<Matrix, CliError> {
             | (TypeChar::Bool, 1)
     ) {
         return Err(err(format!(
-            "unsupported element type '{descr}' (supported: float32, float64, int8–int64, uint8–uint64, bool)"
+            "unsupported element type '{}' (supported: float32, float64, int8–int64, uint8–uint64, bool)",
+            excerpt(&descr.to_string())
         )));
     }
     let &[rows, cols] = header.shape() else {
-        let dims: Vec<String> = header.shape().iter().map(u64::to_string).collect();
         return Err(err(format!(
-            "expected a 2-D array, found shape ({}{})",
-            dims.join(", "),
-            if dims.len() == 1 { "," } else { "" }
+            "expected a 2-D array, found shape {}",
+            shape_text(header.shape())
         )));
     };
-    let too_big = || err(format!("a {rows}×{cols} array does not fit in memory"));
-    let (rows, cols) = (
-        usize::try_from(rows).map_err(|_| too_big())?,
-        usize::try_from(cols).map_err(|_| too_big())?,
-    );
-    let mut data = alloc_dense(source, rows, cols)?;
+    // The declared shape is checked against the bytes the file really holds before anything
+    // is allocated or looped over: a header of a few bytes may declare 30000×30000 or 0×10¹².
+    check_not_empty(source, rows, cols)?;
+    let payload = &bytes[data_start..];
+    let need = rows.checked_mul(cols).and_then(|n| n.checked_mul(size));
     // npyz reads a short payload as an I/O error and ignores a long one: both are errors here,
     // with the sizes.
-    let payload = &bytes[data_start..];
-    let need = data.len() * size as usize;
-    if payload.len() != need {
+    if need != Some(payload.len() as u64) {
+        let need = need.map_or_else(|| "more than 2⁶⁴".to_string(), |n| n.to_string());
         return Err(err(format!(
             "a {rows}×{cols} array of '{descr}' needs {need} bytes of data, but the file has {}",
             payload.len()
         )));
     }
+    // (both fit in usize: their product, in bytes, is the payload's length)
+    let (rows, cols) = (rows as usize, cols as usize);
+    let mut data = alloc_dense(source, rows, cols)?;
     let fortran = header.order() == Order::Fortran;
     let index = move |p: usize| {
         if fortran {
@@ -365,5 +422,58 @@ mod tests {
         )
         .unwrap();
         assert_eq!((m.rows, m.cols, m.data), (1, 1, vec![2.5]));
+    }
+
+    #[test]
+    fn declared_shapes_are_checked_before_allocating() {
+        let e = |b: &[u8]| parse(b, "e.npy").unwrap_err().message;
+        // A 192-byte file declaring 30000×30000: refused from the sizes, nothing allocated.
+        let b = npy_raw("<f8", false, "(30000, 30000)", &[0; 64]);
+        assert_eq!(b.len(), 192);
+        assert_eq!(
+            e(&b),
+            "e.npy: a 30000×30000 array of '<f8' needs 7200000000 bytes of data, but the file has 64"
+        );
+        // Sizes whose product overflows 64 bits.
+        assert_eq!(
+            e(&npy_raw("<f8", false, "(4294967296, 4294967296)", &[])),
+            "e.npy: a 4294967296×4294967296 array of '<f8' needs more than 2⁶⁴ bytes of data, but the file has 0"
+        );
+        assert_eq!(
+            e(&npy_raw("|u1", false, "(18446744073709551615, 2)", &[0; 8])),
+            "e.npy: a 18446744073709551615×2 array of '|u1' needs more than 2⁶⁴ bytes of data, but the file has 8"
+        );
+        // A zero dimension is an empty matrix at once, whatever the other one.
+        let t = std::time::Instant::now();
+        assert_eq!(
+            e(&npy_raw("<f8", false, "(0, 1000000000000)", &[])),
+            "e.npy: the matrix is empty (0×1000000000000): it needs at least one row and one column"
+        );
+        assert_eq!(
+            e(&npy_raw("<f8", true, "(18446744073709551615, 0)", &[])),
+            "e.npy: the matrix is empty (18446744073709551615×0): it needs at least one row and one column"
+        );
+        // (a generous bound: a loop over 10¹² columns would take minutes)
+        assert!(t.elapsed().as_secs() < 5, "{:?}", t.elapsed());
+        // A version-2 header length of 4 GiB in a short file.
+        let mut b = to_npy_bytes(1, 1, &[1.0f64]);
+        b[6] = 2;
+        b.splice(8..10, [0xff, 0xff, 0xff, 0xff]);
+        assert_eq!(e(&b), "e.npy: truncated .npy header");
+    }
+
+    #[test]
+    fn header_text_is_escaped_in_messages() {
+        // The descr of a shape refused before npyz reads it, as the file has it.
+        let e = parse(
+            &npy_raw("\x1b[2J\x07", false, "(4294967296, 4294967296)", &[]),
+            "e.npy",
+        )
+        .unwrap_err()
+        .message;
+        assert_eq!(
+            e,
+            "e.npy: a 4294967296×4294967296 array of '\\u{1b}[2J\\u{7}' needs more than 2⁶⁴ bytes of data, but the file has 0"
+        );
     }
 }
