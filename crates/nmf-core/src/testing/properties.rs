@@ -7,7 +7,7 @@ use proptest::test_runner::TestCaseError;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::{DataCase, data_case, runner, runner_with_cases};
+use super::{DataCase, ExtremeCase, data_case, extreme_case, runner, runner_with_cases};
 use crate::auxiliary::Subproblem;
 use crate::reference::Reference;
 use crate::{
@@ -1587,4 +1587,128 @@ pub fn check_initialisations<T: Scalar, B: DenseBackend<T>>(b: &B) {
             },
         )
         .unwrap();
+}
+
+/// The guarantee at extreme scales, through the fitting API: V of scale 10^e for e across
+/// ±30, in `f64` and in `f32` (both ends drawn often), dense, sparse or with a single
+/// non-zero, fitted with the default ε or the smallest the library accepts
+/// ([`NmfValidParams::eps_range`](crate::NmfValidParams::eps_range)), from random and
+/// NNDSVDA starts: every fit succeeds, its factors are finite and ≥ ε, and the loss after
+/// j + 1 iterations is at most the loss after j (for j < 6) plus the rounding bound of
+/// [`check_loss_never_increases`] (or [`check_beta_loss_never_increases`]).
+///
+/// The bound is computed from V and the returned factors, in V's units: 8·(k+2)·u·S + 16·u64·M
+/// with S and M the sizes of the loss's terms (not the loss). The library fits V/c² for
+/// extreme V; the loss and S then both carry the factor c^(2β) exactly, so the bound is the
+/// same relative to the scaled problem's terms. For β ≤ 0 the zeros of V (infinite loss there)
+/// are replaced by 10⁻³ times its smallest non-zero (by the scale if V is all zero).
+pub fn check_extreme_scales<T: Scalar, B: DenseBackend<T>>(b: &B, loss: Loss) {
+    runner_with_cases(48)
+        .run(&(extreme_case::<T>(8), any::<bool>()), |(c, random)| {
+            extreme_scale_case(b, c, loss, random)
+        })
+        .unwrap();
+}
+
+/// [`check_extreme_scales`] for the β-divergences: Itakura–Saito and β drawn as in
+/// [`check_beta_loss_never_increases`] (through [`Loss::beta`], so the dedicated paths at
+/// β = 0, 1, 2).
+pub fn check_extreme_scales_beta<T: Scalar, B: DenseBackend<T>>(b: &B) {
+    let betas = prop_oneof![1 => Just(0.0), 3 => betas()];
+    runner_with_cases(64)
+        .run(
+            &(extreme_case::<T>(8), any::<bool>(), betas),
+            |(c, random, beta)| extreme_scale_case(b, c, Loss::beta(beta), random),
+        )
+        .unwrap();
+}
+
+fn extreme_scale_case<T: Scalar, B: DenseBackend<T>>(
+    b: &B,
+    mut c: ExtremeCase,
+    loss: Loss,
+    random: bool,
+) -> Result<(), TestCaseError> {
+    let beta = loss.beta_value();
+    if beta <= 0.0 {
+        let fill =
+            c.v.iter()
+                .copied()
+                .filter(|&x| x > 0.0)
+                .fold(f64::INFINITY, f64::min)
+                * 1e-3;
+        // An all-zero V (a sparse draw) becomes constant at the scale.
+        let fill = if fill.is_finite() {
+            fill
+        } else {
+            10f64.powi(c.scale_exp)
+        };
+        let fill = T::from_f64(fill).as_f64();
+        c.v.iter_mut()
+            .filter(|x| **x == 0.0)
+            .for_each(|x| *x = fill);
+    }
+    let v = mat::<T, B>(b, c.m, c.n, &c.v);
+    let init = if random {
+        crate::Init::Random
+    } else {
+        crate::Init::Auto
+    };
+    let mut p = Nmf::params(c.k).loss(loss).init(init).tol(0.0).seed(c.seed);
+    if c.smallest_eps {
+        let (lo, _) = p.clone().check().unwrap().eps_range::<T>(c.mean());
+        p = p.eps(lo);
+    }
+    let u = T::unit_roundoff();
+    let mut prev: Option<(f64, f64, f64)> = None;
+    for iters in 1..=6 {
+        let model = match p.clone().max_iter(iters).fit(b, &v) {
+            Ok(model) => model,
+            Err(e) => {
+                return Err(TestCaseError::fail(format!(
+                    "{loss} at 1e{} ({:?}, k = {}, smallest ε: {}): {e}",
+                    c.scale_exp, c.pattern, c.k, c.smallest_eps
+                )));
+            }
+        };
+        let eps = model.eps();
+        all_at_least(b, model.w(), eps, "W")?;
+        all_at_least(b, model.h(), eps, "H")?;
+        let (w, h) = (export(b, model.w()), export(b, model.h()));
+        let wh = product(&w, &h, c.m, c.k, c.n);
+        let (s, m) = match loss {
+            Loss::Frobenius => (c.v.iter().chain(&wh).map(|x| 0.5 * x * x).sum(), 0.0),
+            Loss::KullbackLeibler => (
+                c.v.iter().chain(&wh).sum(),
+                c.v.iter()
+                    .zip(&wh)
+                    .map(|(&v, &y)| {
+                        if v > 0.0 {
+                            (v * (v / y).ln()).abs()
+                        } else {
+                            0.0
+                        }
+                    })
+                    .sum(),
+            ),
+            _ => beta_scales(&c.v, &wh, beta),
+        };
+        let now = model.final_loss();
+        prop_assert!(now.is_finite(), "{loss}: the loss is {now}");
+        if let Some((before, s0, m0)) = prev {
+            let tol = 8.0 * (c.k as f64 + 2.0) * u * s.max(s0) + 16.0 * U64 * m.max(m0);
+            prop_assert!(
+                now <= before + tol,
+                "{loss} at 1e{} ({:?}, k = {}, smallest ε: {}): the loss rose from {before:e} \
+                 after {} iterations to {now:e} after {iters} (tolerance {tol:e})",
+                c.scale_exp,
+                c.pattern,
+                c.k,
+                c.smallest_eps,
+                iters - 1
+            );
+        }
+        prev = Some((now, s, m));
+    }
+    Ok(())
 }
