@@ -345,21 +345,30 @@ impl NmfValidParams {
             threads /= 2;
         }
         let prep = &prep;
-        let work = |t: usize| {
-            (t..self.n_init)
-                .step_by(threads)
-                .map(|restart| {
-                    let (w0, h0) = self.start(backend, prep, restart);
-                    let mut go = |p: &Progress| observer(p);
-                    (
-                        restart,
-                        self.run(backend, data, prep, w0, h0, restart, &mut go),
-                    )
-                })
-                .collect::<Vec<_>>()
+        // Each thread keeps only the best of its restarts (lowest loss, the first on a tie)
+        // and stops at its first error: memory does not grow with n_init.
+        type Share<M> = (Option<(usize, M)>, Option<(usize, NmfError)>);
+        let work = |t: usize| -> Share<NmfModel<T, B>> {
+            let mut best: Option<(usize, NmfModel<T, B>)> = None;
+            for restart in (t..self.n_init).step_by(threads) {
+                let (w0, h0) = self.start(backend, prep, restart);
+                let mut go = |p: &Progress| observer(p);
+                match self.run(backend, data, prep, w0, h0, restart, &mut go) {
+                    Err(e) => return (best, Some((restart, e))),
+                    Ok(model) => {
+                        if best
+                            .as_ref()
+                            .is_none_or(|(_, b)| model.final_loss() < b.final_loss())
+                        {
+                            best = Some((restart, model));
+                        }
+                    }
+                }
+            }
+            (best, None)
         };
         let work = &work;
-        let mut results: Vec<_> = std::thread::scope(|scope| {
+        let shares: Vec<Share<NmfModel<T, B>>> = std::thread::scope(|scope| {
             // A thread that cannot be spawned (the system's limit) runs its share here.
             let mut here = Vec::new();
             let handles: Vec<_> = (0..threads)
@@ -373,26 +382,37 @@ impl NmfValidParams {
                     }
                 })
                 .collect();
-            let mut results: Vec<_> = here.into_iter().flat_map(work).collect();
+            let mut shares: Vec<_> = here.into_iter().map(work).collect();
             for h in handles {
                 match h.join() {
-                    Ok(r) => results.extend(r),
+                    Ok(r) => shares.push(r),
                     Err(panic) => std::panic::resume_unwind(panic),
                 }
             }
-            results
+            shares
         });
-        results.sort_by_key(|(restart, _)| *restart);
-        let mut best: Option<NmfModel<T, B>> = None;
-        for (_, model) in results {
-            let model = model?;
-            if best
-                .as_ref()
-                .is_none_or(|b| model.final_loss() < b.final_loss())
+        // As the sequential fit: the error of the first failing restart, else the lowest
+        // loss, the first restart on a tie.
+        let mut first_error: Option<(usize, NmfError)> = None;
+        let mut best: Option<(usize, NmfModel<T, B>)> = None;
+        for (share_best, share_error) in shares {
+            if let Some((r, e)) = share_error
+                && first_error.as_ref().is_none_or(|(f, _)| r < *f)
             {
-                best = Some(model);
+                first_error = Some((r, e));
+            }
+            if let Some((r, m)) = share_best
+                && best.as_ref().is_none_or(|(br, b)| {
+                    m.final_loss() < b.final_loss() || (m.final_loss() == b.final_loss() && r < *br)
+                })
+            {
+                best = Some((r, m));
             }
         }
+        if let Some((_, e)) = first_error {
+            return Err(e);
+        }
+        let best = best.map(|(_, m)| m);
         Ok(best.expect("n_init ≥ 1 is checked by NmfParams::check"))
     }
 
@@ -448,6 +468,7 @@ impl NmfValidParams {
         let c = scaling.factor();
         let (lo, hi) = scaling.eps_range::<T>();
         let eps = match self.eps {
+            Some(eps) if eps < lo && self.eps_raised => lo,
             Some(eps) if !(lo..=hi).contains(&eps) => {
                 return Err(NmfError::EpsOutOfRange {
                     eps,
@@ -808,6 +829,7 @@ impl<T: Scalar, B: MatrixBackend<T>> NmfModel<T, B> {
             .check_every(p.check_every)
             .eps(self.eps.as_f64())
             .fixed(Fixed::W)
+            .raise_eps()
             .penalty_weights(Penalty {
                 l1_h: self.penalty.l1_h,
                 l2_h: self.penalty.l2_h,
@@ -833,7 +855,9 @@ impl<T: Scalar, B: MatrixBackend<T>> NmfModel<T, B> {
     }
 
     /// H for new data X (m×n′, the same m rows as the training data) with W fixed: the
-    /// multiplicative H-updates of the model's loss and ε, from every entry equal to
+    /// multiplicative H-updates of the model's loss and ε (raised to the lower end of
+    /// [`NmfValidParams::eps_range`] for X if below it, as for an `f64` model applied in
+    /// `f32`), from every entry equal to
     /// `√(mean(X)/k)` (scikit-learn's start; ε for an all-zero X), for at most
     /// `params.max_iter` half-steps. The columns of X are the new samples.
     ///

@@ -173,6 +173,7 @@ impl Nmf {
             alpha_h: None,
             l1_ratio: 0.0,
             penalty_override: None,
+            eps_raised: false,
         })
     }
 }
@@ -204,6 +205,10 @@ pub struct NmfValidParams {
     /// Penalty weights used as they are, instead of scaling α by the data's shape (for
     /// `transform`, which keeps the fit's per-entry weights on H).
     pub(crate) penalty_override: Option<crate::Penalty>,
+    /// An ε below [`NmfValidParams::eps_range`] is raised to its lower end instead of refused
+    /// (for `transform`, whose ε is the model's: an `f64` model's ε can be below what `f32`
+    /// can use).
+    pub(crate) eps_raised: bool,
 }
 
 impl NmfParams {
@@ -306,6 +311,11 @@ impl NmfParams {
     /// Uses these penalty weights as they are (see `penalty_override`).
     pub(crate) fn penalty_weights(mut self, p: crate::Penalty) -> Self {
         self.0.penalty_override = Some(p);
+        self
+    }
+    /// Raise an ε below its range to the lower end (see `eps_raised`).
+    pub(crate) fn raise_eps(mut self) -> Self {
+        self.0.eps_raised = true;
         self
     }
     /// Validates the parameters.

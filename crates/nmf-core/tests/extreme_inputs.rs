@@ -327,3 +327,60 @@ fn a_rising_objective_is_an_error_not_convergence() {
     );
     assert!(after > before + bound && bound > 0.0 && bound < 1e-6 * before);
 }
+
+/// The rescaling is exact: in f32 a V of mean 2^39 is fitted as V/2^40, and for the Frobenius
+/// and KL losses (sums, products and quotients only) the fit of 2^40·V is bit for bit 2^20 times
+/// the factors of the fit of V, with the loss history times 2^(40β), with an L1 penalty whose
+/// weight is scaled to match.
+#[test]
+fn the_rescaled_fit_is_the_unscaled_fit_scaled() {
+    let v = random_matrix::<f32>(1.0);
+    let big = Reference
+        .from_row_major(
+            30,
+            20,
+            &Reference
+                .to_row_major(&v)
+                .iter()
+                .map(|x| x * 2f32.powi(40))
+                .collect::<Vec<_>>(),
+        )
+        .unwrap();
+    for (loss, beta) in [(Loss::Frobenius, 2), (Loss::KullbackLeibler, 1)] {
+        let p = Nmf::params(3)
+            .loss(loss)
+            .init(nmf_core::Init::Random)
+            .max_iter(50)
+            .tol(0.0)
+            .l1_ratio(1.0)
+            .seed(3);
+        // An L1 weight l1·‖W‖₁ of the small problem is l1·2^(40β − 20) in the large one.
+        let alpha = 1e-3;
+        let small = p.clone().alpha_w(alpha).fit(&Reference, &v).unwrap();
+        let large = p
+            .alpha_w(alpha * 2f64.powi(40 * beta - 20))
+            .fit(&Reference, &big)
+            .unwrap();
+        let up = |a: &<Reference as MatrixBackend<f32>>::Mat| -> Vec<f32> {
+            Reference
+                .to_row_major(a)
+                .iter()
+                .map(|x| x * 2f32.powi(20))
+                .collect()
+        };
+        assert_eq!(
+            Reference.to_row_major(large.w()),
+            up(small.w()),
+            "{loss}: W"
+        );
+        assert_eq!(
+            Reference.to_row_major(large.h()),
+            up(small.h()),
+            "{loss}: H"
+        );
+        assert_eq!(large.eps(), small.eps() * 2f32.powi(20));
+        for (a, b) in small.loss_history().iter().zip(large.loss_history()) {
+            assert_eq!(a.loss * 2f64.powi(40 * beta), b.loss, "{loss}");
+        }
+    }
+}

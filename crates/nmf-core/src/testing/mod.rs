@@ -169,6 +169,10 @@ macro_rules! backend_test_suite {
                 suite::check_bad_input::<$t, _>(&$backend);
             }
             #[test]
+            fn evaluation_bounds_the_rounding_scales() {
+                suite::check_evaluation_bounds::<$t, _>(&$backend);
+            }
+            #[test]
             fn extreme_scales_frobenius() {
                 suite::check_extreme_scales::<$t, _>(&$backend, Frobenius);
             }

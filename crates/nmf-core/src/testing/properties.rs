@@ -1712,3 +1712,93 @@ fn extreme_scale_case<T: Scalar, B: DenseBackend<T>>(
     }
     Ok(())
 }
+
+/// The sizes that [`MuSolver::evaluate`] returns bound the exact ones the suite's tolerances
+/// use, so the library's own check ([`crate::NmfError::ObjectiveIncreased`]) never fires where
+/// the suite's bound holds: `scale ≥ S + P` and `f64_terms ≥ M`, with S, M and P computed
+/// exactly in `f64` from V and WH as in [`check_loss_never_increases`],
+/// [`check_beta_loss_never_increases`] and [`check_regularized_objective_never_increases`],
+/// for every loss, with and without penalties, after 0–3 iterations; and its objective is
+/// [`MuSolver::objective`].
+///
+/// Tolerance: the bounds are sums of the same non-negative terms computed in `T` (column and
+/// row sums, powers), so they may fall below the exact ones by a relative
+/// 4·(m + n + k + 4)·u at most (the `f64` sums add a few u64), plus |ln λ|·(|β| + 2)·u for
+/// the powers λ^β taken at β rounded to `T`, plus the terms that underflow `T`: less than its
+/// smallest normal number each.
+pub fn check_evaluation_bounds<T: Scalar, B: DenseBackend<T>>(b: &B) {
+    let losses = prop_oneof![
+        1 => Just(Loss::Frobenius),
+        1 => Just(Loss::KullbackLeibler),
+        2 => betas().prop_map(Loss::Beta),
+    ];
+    runner_with_cases(128)
+        .run(
+            &(data_case::<T>(9), losses, 0usize..4, penalty_weights()),
+            |(mut c, loss, warmup, weights)| {
+                let beta = loss.beta_value();
+                if beta <= 0.0 {
+                    fill_zeros(&mut c.v);
+                }
+                let pen = weights.map_or(crate::Penalty::default(), |(aw, ah, ratio, exp)| {
+                    let scale = c.mean().max(f64::MIN_POSITIVE) * 10f64.powi(exp);
+                    crate::Penalty::sklearn(c.m, c.n, aw * scale, ah * scale, ratio)
+                });
+                let (v, w0, h0, eps) = start(b, &c);
+                let mut s = MuSolver::new(b, &v, w0, h0, loss, eps).unwrap();
+                s.set_penalty(pen).unwrap();
+                for _ in 0..warmup {
+                    s.step();
+                }
+                let e = s.evaluate();
+                let objective = s.objective();
+                prop_assert_eq!(e.objective, objective);
+                let (w, h) = (export(b, s.w()), export(b, s.h()));
+                let wh = product(&w, &h, c.m, c.k, c.n);
+                let (sens, terms) = match loss {
+                    Loss::Frobenius => (c.v.iter().chain(&wh).map(|x| 0.5 * x * x).sum(), 0.0),
+                    Loss::KullbackLeibler => (
+                        c.v.iter().chain(&wh).sum(),
+                        c.v.iter()
+                            .zip(&wh)
+                            .map(|(&v, &y)| {
+                                if v > 0.0 {
+                                    (v * (v / y).ln()).abs()
+                                } else {
+                                    0.0
+                                }
+                            })
+                            .sum(),
+                    ),
+                    _ => beta_scales(&c.v, &wh, beta),
+                };
+                let want = sens + penalty_scale(&pen, &w, &h);
+                let u = T::unit_roundoff();
+                // The β bounds raise λ to the exponent β rounded to T (as (β + 1) − 1), which
+                // moves λ^β by a relative |ln λ|·(|β| + 2)·u.
+                let ln_max = wh.iter().map(|y| y.ln().abs()).fold(0.0, f64::max);
+                let power = if matches!(loss, Loss::Beta(_)) {
+                    ln_max * (beta.abs() + 2.0) * u
+                } else {
+                    0.0
+                };
+                let slack = 1.0 - 4.0 * (c.m + c.n + c.k + 4) as f64 * u - power;
+                // Terms below the smallest normal number of T (or of f64, for subnormal penalty
+                // weights) can be lost entirely: at most that much each.
+                let entries = (c.m * c.n + c.m * c.k + c.k * c.n) as f64;
+                let abs = 4.0 * entries * T::min_positive_value().as_f64();
+                prop_assert!(
+                    e.scale >= slack * want - abs,
+                    "{loss} {pen:?}: scale {} below the exact S + P = {want}",
+                    e.scale
+                );
+                prop_assert!(
+                    e.f64_terms >= slack * terms - abs,
+                    "{loss}: f64 terms {} below the exact M = {terms}",
+                    e.f64_terms
+                );
+                Ok(())
+            },
+        )
+        .unwrap();
+}
