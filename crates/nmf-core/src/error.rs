@@ -222,9 +222,9 @@ pub enum NmfError {
     },
     /// β of a magnitude for which the powers (WH)^(β−2) of the updates over- or underflow.
     #[error(
-        "beta = {beta} is outside [{}, {}]: beyond that the powers (WH)^(β−2) of the updates \
+        "beta = {} is outside [{}, {}]: beyond that the powers (WH)^(β−2) of the updates \
          overflow or underflow f64 for any data whose entries differ by more than a few \
-         orders of magnitude", -max, max
+         orders of magnitude", short(*beta), -max, max
     )]
     BetaOutOfRange {
         /// The β given.
@@ -283,5 +283,14 @@ fn eps_message(eps: f64, min: f64, max: f64, scalar: &str) -> String {
             "eps = {eps:e} is too large for this V: it must be at most {max:e} (1024·√mean(V)); \
              ε bounds every entry of W and H from below, so WH ≥ k·ε² would dwarf the data"
         )
+    }
+}
+
+/// A number as `{}` prints it, or in scientific notation when that would be long.
+fn short(x: f64) -> String {
+    if x != 0.0 && !(1e-4..1e6).contains(&x.abs()) {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
     }
 }

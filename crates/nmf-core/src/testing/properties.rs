@@ -1593,9 +1593,11 @@ pub fn check_initialisations<T: Scalar, B: DenseBackend<T>>(b: &B) {
 /// ±30, in `f64` and in `f32` (both ends drawn often), dense, sparse or with a single
 /// non-zero, fitted with the default ε or the smallest the library accepts
 /// ([`NmfValidParams::eps_range`](crate::NmfValidParams::eps_range)), from random and
-/// NNDSVDA starts: every fit succeeds, its factors are finite and ≥ ε, and the loss after
-/// j + 1 iterations is at most the loss after j (for j < 6) plus the rounding bound of
-/// [`check_loss_never_increases`] (or [`check_beta_loss_never_increases`]).
+/// NNDSVDA starts, without or with an L1 or L2 penalty whose share of the objective does not
+/// depend on the scale: every fit succeeds, its factors are finite and ≥ ε, and the objective
+/// after j + 1 iterations is at most the objective after j (for j < 6) plus the rounding bound
+/// of [`check_loss_never_increases`] (or [`check_beta_loss_never_increases`]), plus
+/// 8·(k+2)·u·P for the penalty terms as in [`check_regularized_objective_never_increases`].
 ///
 /// The bound is computed from V and the returned factors, in V's units: 8·(k+2)·u·S + 16·u64·M
 /// with S and M the sizes of the loss's terms (not the loss). The library fits V/c² for
@@ -1604,10 +1606,22 @@ pub fn check_initialisations<T: Scalar, B: DenseBackend<T>>(b: &B) {
 /// are replaced by 10⁻³ times its smallest non-zero (by the scale if V is all zero).
 pub fn check_extreme_scales<T: Scalar, B: DenseBackend<T>>(b: &B, loss: Loss) {
     runner_with_cases(48)
-        .run(&(extreme_case::<T>(8), any::<bool>()), |(c, random)| {
-            extreme_scale_case(b, c, loss, random)
-        })
+        .run(
+            &(extreme_case::<T>(8), any::<bool>(), extreme_penalty()),
+            |(c, random, pen)| extreme_scale_case(b, c, loss, random, pen),
+        )
         .unwrap();
+}
+
+/// No penalty in half the cases; else pure L1 or pure L2 (`l1_ratio` 1 or 0) with the weight
+/// a·mean(V)^(β−½) or a·mean(V)^(β−1), a ∈ [0, 1): the weights that keep the penalty's share
+/// of the objective the same at every scale of V (with W, H ∝ √mean(V), the loss scales as
+/// mean^β, ‖W‖₁ as mean^½ and ‖W‖² as mean).
+fn extreme_penalty() -> impl Strategy<Value = Option<(f64, bool)>> {
+    prop_oneof![
+        1 => Just(None),
+        1 => (0.0f64..1.0, any::<bool>()).prop_map(Some),
+    ]
 }
 
 /// [`check_extreme_scales`] for the β-divergences: Itakura–Saito and β drawn as in
@@ -1617,8 +1631,13 @@ pub fn check_extreme_scales_beta<T: Scalar, B: DenseBackend<T>>(b: &B) {
     let betas = prop_oneof![1 => Just(0.0), 3 => betas()];
     runner_with_cases(64)
         .run(
-            &(extreme_case::<T>(8), any::<bool>(), betas),
-            |(c, random, beta)| extreme_scale_case(b, c, Loss::beta(beta), random),
+            &(
+                extreme_case::<T>(8),
+                any::<bool>(),
+                betas,
+                extreme_penalty(),
+            ),
+            |(c, random, beta, pen)| extreme_scale_case(b, c, Loss::beta(beta), random, pen),
         )
         .unwrap();
 }
@@ -1628,6 +1647,7 @@ fn extreme_scale_case<T: Scalar, B: DenseBackend<T>>(
     mut c: ExtremeCase,
     loss: Loss,
     random: bool,
+    penalty: Option<(f64, bool)>,
 ) -> Result<(), TestCaseError> {
     let beta = loss.beta_value();
     if beta <= 0.0 {
@@ -1658,6 +1678,11 @@ fn extreme_scale_case<T: Scalar, B: DenseBackend<T>>(
     if c.smallest_eps {
         let (lo, _) = p.clone().check().unwrap().eps_range::<T>(c.mean());
         p = p.eps(lo);
+    }
+    if let Some((a, l1)) = penalty {
+        let power = if l1 { beta - 0.5 } else { beta - 1.0 };
+        let alpha = a * c.mean().max(f64::MIN_POSITIVE).powf(power);
+        p = p.alpha_w(alpha).l1_ratio(if l1 { 1.0 } else { 0.0 });
     }
     let u = T::unit_roundoff();
     let mut prev: Option<(f64, f64, f64)> = None;
@@ -1693,6 +1718,7 @@ fn extreme_scale_case<T: Scalar, B: DenseBackend<T>>(
             ),
             _ => beta_scales(&c.v, &wh, beta),
         };
+        let (s, m) = (s + penalty_scale(&model.penalty(), &w, &h), m);
         let now = model.final_loss();
         prop_assert!(now.is_finite(), "{loss}: the loss is {now}");
         if let Some((before, s0, m0)) = prev {
