@@ -42,7 +42,8 @@
 //!   in V's units. This costs one more m×n buffer for such V only, made once per fit.
 //!   Tested for V from 10⁻³⁰ to 10³⁰, in `f64` and in `f32`, with single
 //!   non-zero matrices, every loss, β in [−0.5, 3.5] and the smallest accepted ε
-//!   ([`testing`](crate::testing), feature `testing`, on every backend).
+//!   (the shared property suite, `nmf_core::testing` with the feature `testing`, on every
+//!   backend).
 //! - **Refused inputs.** ε outside [`NmfValidParams::eps_range`] (ε′³ must be a normal
 //!   number on the rescaled problem, and ε at most 1024·√mean(V)), |β| above [`MAX_BETA`],
 //!   penalty weights that overflow `f64`, and ranks whose buffers cannot be allocated

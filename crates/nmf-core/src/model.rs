@@ -161,8 +161,9 @@ impl<T: Scalar, B: MatrixBackend<T>> NmfModel<T, B> {
         self.penalty
     }
     /// Every evaluation of the loss (with regularisation, of the penalised objective): at the
-    /// initial factors, every `check_every` iterations, and after the last iteration.
-    /// Non-increasing (up to rounding).
+    /// initial factors, every `check_every` iterations, and after the last iteration, in V's
+    /// units. Non-increasing up to the rounding bound of the evaluation: a larger rise ends
+    /// the fit with [`NmfError::ObjectiveIncreased`](crate::NmfError::ObjectiveIncreased).
     pub fn loss_history(&self) -> &[LossRecord] {
         &self.history
     }

@@ -88,7 +88,8 @@ pub enum Init {
     Auto,
     /// Seeded random, scaled like scikit-learn's `init='random'`: every entry is
     /// `|N(0, 1)|·√(mean(V)/k)`, drawn from a ChaCha8 generator seeded with the `seed`
-    /// parameter, H first (row-major) then W (row-major), in `f64` and rounded to the scalar.
+    /// parameter, H first (row-major) then W (row-major), in `f64` and rounded to the scalar
+    /// (for a V the fit rescales to V/c², drawn at that scale: √(mean(V)/k)/c).
     /// The same seed gives the same factors on every backend and every run.
     Random,
     /// NNDSVD (Boutsidis & Gallopoulos 2008), from a truncated SVD of V: sparse factors with
@@ -483,8 +484,8 @@ impl NmfValidParams {
     /// (`2u`: 1.2e-7 for f32, 2.2e-16 for f64) times the typical size of a factor entry (the
     /// scale of the random initialisation). So ε scales with the data, is far below any entry
     /// that matters, and stays well above underflow (the smallest denominator, about
-    /// `m·ε³`, is representable for any V with mean entry between about 1e-12 and 1e30 in f32,
-    /// and far wider in f64). For an all-zero V (mean 0) the scale 1 is used. A fit raises
+    /// `m·ε³`, is a normal number on the data the solver sees, which V rescaled when its mean
+    /// is extreme, see the crate docs). For an all-zero V (mean 0) the scale 1 is used. A fit raises
     /// this default to the lower end of [`eps_range`](Self::eps_range) if it is below (an
     /// explicit ε outside that range is an error).
     ///
