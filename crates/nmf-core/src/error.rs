@@ -232,6 +232,27 @@ pub enum NmfError {
         /// The largest |β| allowed.
         max: f64,
     },
+    /// V has an entry so much smaller than its mean that it underflows to 0 in the scalar
+    /// type once V is scaled to a mean near 1 (see the crate docs), where a β-divergence with
+    /// β ≤ 0 is infinite.
+    #[error(
+        "V's entry at row {row}, column {col} (0-based) is too small for {scalar} next to the \
+         rest of V (mean {mean:e}): the fit works on V scaled to a mean near 1, where this \
+         entry underflows to 0, and the β-divergence with β = {beta} is infinite at 0; use f64 \
+         or a β > 0"
+    )]
+    EntryBelowRange {
+        /// Row of the first such entry in row-major order.
+        row: usize,
+        /// Its column.
+        col: usize,
+        /// The mean entry of V.
+        mean: f64,
+        /// The β of the loss.
+        beta: f64,
+        /// The scalar type.
+        scalar: &'static str,
+    },
     /// The buffers of a fit at this rank cannot be allocated.
     #[error(
         "rank {rank} needs {} for a {rows}×{cols} V (W, H, their numerators and denominators{}, \

@@ -466,6 +466,19 @@ impl NmfValidParams {
         if scaled.is_none() {
             scaling = scaling.without_rescaling();
         }
+        // Entries far below the mean can underflow to 0 in V/c², which β ≤ 0 cannot take.
+        if let Some(scaled) = &scaled
+            && self.loss.beta_value() <= 0.0
+            && let Some((row, col)) = backend.data_first_zero(scaled)
+        {
+            return Err(NmfError::EntryBelowRange {
+                row,
+                col,
+                mean: mean_v,
+                beta: self.loss.beta_value(),
+                scalar: T::NAME,
+            });
+        }
         let c = scaling.factor();
         let (lo, hi) = scaling.eps_range::<T>();
         let eps = match self.eps {

@@ -417,10 +417,8 @@ fn scan_of_scale_beta_eps_and_penalty() {
                         );
                         match p.fit(&Reference, &v) {
                             Err(e) => failures.push(format!("{what}: {e}")),
-                            Ok(m) if !(m.final_loss() < m.loss_history()[0].loss) => {
-                                failures.push(format!("{what}: {:?}", m.loss_history()))
-                            }
-                            Ok(_) => {}
+                            Ok(m) if m.final_loss() < m.loss_history()[0].loss => {}
+                            Ok(m) => failures.push(format!("{what}: {:?}", m.loss_history())),
                         }
                     }
                 }
@@ -431,4 +429,26 @@ fn scan_of_scale_beta_eps_and_penalty() {
     run::<f32>(&mut failures);
     run::<f64>(&mut failures);
     assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// In f32, a V whose entries are 1e-30 and 1e30 is fitted as V/2^96, where 1e-30 underflows to
+/// 0. With β ≤ 0 that used to be reported as "V has a zero at row 0, column 0", which V does
+/// not have; the message now says what happened. With β > 0 the fit runs.
+#[test]
+fn entries_that_underflow_after_rescaling_are_named() {
+    let d: Vec<f32> = (0..20)
+        .map(|i| if i % 3 == 0 { 1e-30 } else { 1e30 })
+        .collect();
+    let v = Reference.from_row_major(4, 5, &d).unwrap();
+    let err = Nmf::params(2)
+        .loss(Loss::ItakuraSaito)
+        .fit(&Reference, &v)
+        .unwrap_err();
+    assert!(
+        matches!(err, NmfError::EntryBelowRange { row: 0, col: 0, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("too small for f32"), "{err}");
+    let model = Nmf::params(2).fit(&Reference, &v).unwrap();
+    assert!(model.final_loss() < model.loss_history()[0].loss);
 }
