@@ -36,10 +36,16 @@
 //!   the fit with [`NmfError::NonFiniteResult`], which says which.
 //! - **Scale.** V is fitted at a scale where the updates stay in range: when mean(V) is
 //!   outside about 2^±17 in `f32` (2^±65 in `f64`), the fit runs on V/c² with c = 2^e ≈
-//!   √mean(V), W/c, H/c and ε/c, an exact rescaling of the same problem (the objective is
-//!   c^(2β) times the user's, the penalty weights are adjusted so, see the module `scale` in
-//!   the source and [`DataOps::data_scaled`]), and the factors, ε and the losses are reported
-//!   in V's units. This costs one more m×n buffer for such V only, made once per fit.
+//!   √mean(V), W/c, H/c and ε/c, an exact rescaling of the same problem: since
+//!   d_β(c²v | c²y) = c^(2β)·d_β(v | y), the user's objective is c^(2β) times the objective
+//!   of the scaled problem when its penalty weights are l1·c^(1−2β) and l2·c^(2−2β) (as
+//!   l1‖W‖₁ = l1·c‖W/c‖₁ and ½l2‖W‖² = ½l2·c²‖W/c‖²). Dividing by a power of two is exact, so
+//!   V/c², the starts and ε/c are exactly the user's, scaled; only the penalty weights and the
+//!   reported losses are rounded, once, in `f64`. The factors, ε and the losses are reported
+//!   in V's units. V itself must be scaled (not only the factors): WH approximates V, so the
+//!   powers (WH)^(β−2) have V's magnitude whatever the split between W and H. This costs one
+//!   more m×n buffer ([`DataOps::data_scaled`]) for such V only, made once per fit and shared
+//!   by its restarts, never in the iterations.
 //!   Tested for V from 10⁻³⁰ to 10³⁰, in `f64` and in `f32`, with single
 //!   non-zero matrices, every loss, β in [−0.5, 3.5] and the smallest accepted ε
 //!   (the shared property suite, `nmf_core::testing` with the feature `testing`, on every
@@ -52,7 +58,9 @@
 //! Outside these conditions the updates themselves still never make a step that is not a
 //! finite number: such a step keeps the entry where it was ([`kernels::mu_step`]), which is
 //! always monotone. Data whose entries span more orders of magnitude than the scalar type
-//! holds (beyond about 10^±30 around the mean in `f32`) can still overflow, which is reported.
+//! holds around their mean (beyond about 10^±30 in `f32`) can still overflow, which is
+//! reported ([`NmfError::NonFiniteResult`]), or underflow to 0 once rescaled, which β ≤ 0
+//! cannot take ([`NmfError::EntryBelowRange`]).
 //!
 //! ```
 //! use nmf_core::{Loss, MatrixBackend, Nmf, reference::Reference};
