@@ -714,7 +714,9 @@ pub fn check_recovery<T: Scalar, B: DenseBackend<T>>(b: &B, loss: Loss) {
         .unwrap();
 }
 
-/// Every kind of bad input gives its own error, with the place of the bad entry.
+/// Every kind of bad input gives its own error, with the place of the bad entry; ε outside
+/// [`NmfValidParams::eps_range`](crate::NmfValidParams::eps_range), |β| above
+/// [`MAX_BETA`](crate::MAX_BETA) and ranks whose buffers cannot be allocated are refused.
 pub fn check_bad_input<T: Scalar, B: DenseBackend<T>>(b: &B) {
     let strategy = (1usize..=8, 1usize..=8, 1usize..=4, any::<u64>());
     runner()
@@ -778,6 +780,31 @@ pub fn check_bad_input<T: Scalar, B: DenseBackend<T>>(b: &B) {
                 p.clone().eps(0.0).fit(b, &v).err(),
                 Some(NmfError::InvalidEps(0.0))
             );
+            // ε outside its range for the data and scalar, |β| too large, a rank whose buffers
+            // cannot be counted or allocated: refused before any iteration.
+            let mean = good.iter().map(|&x| T::from_f64(x).as_f64()).sum::<f64>() / (m * n) as f64;
+            let (lo, hi) = p.clone().check().unwrap().eps_range::<T>(mean);
+            for eps in [1e-300, lo / 4.0, 4.0 * hi] {
+                let err = p.clone().eps(eps).fit(b, &v).err();
+                prop_assert!(
+                    matches!(err, Some(NmfError::EpsOutOfRange { eps: e, .. }) if e == eps),
+                    "eps = {eps}: {err:?}"
+                );
+            }
+            prop_assert_eq!(
+                p.clone().loss(Loss::Beta(1e3)).fit(b, &v).err(),
+                Some(NmfError::BetaOutOfRange {
+                    beta: 1e3,
+                    max: crate::MAX_BETA
+                })
+            );
+            for rank in [usize::MAX, 1 << 40] {
+                let err = Nmf::params(rank).fit(b, &v).err();
+                prop_assert!(
+                    matches!(err, Some(NmfError::RankTooLarge { rank: r, .. }) if r == rank),
+                    "rank {rank}: {err:?}"
+                );
+            }
             // Custom initial factors: shape, sign and finiteness, on the fit_from path too.
             let w0 = b.from_fn(m, k, |_, _| T::one());
             let h0 = b.from_fn(k, n, |_, _| T::one());
@@ -1605,7 +1632,7 @@ pub fn check_initialisations<T: Scalar, B: DenseBackend<T>>(b: &B) {
 /// same relative to the scaled problem's terms. For β ≤ 0 the zeros of V (infinite loss there)
 /// are replaced by 10⁻³ times its smallest non-zero (by the scale if V is all zero).
 pub fn check_extreme_scales<T: Scalar, B: DenseBackend<T>>(b: &B, loss: Loss) {
-    runner_with_cases(48)
+    runner_with_cases(128)
         .run(
             &(extreme_case::<T>(8), any::<bool>(), extreme_penalty()),
             |(c, random, pen)| extreme_scale_case(b, c, loss, random, pen),
@@ -1629,7 +1656,7 @@ fn extreme_penalty() -> impl Strategy<Value = Option<(f64, bool)>> {
 /// β = 0, 1, 2).
 pub fn check_extreme_scales_beta<T: Scalar, B: DenseBackend<T>>(b: &B) {
     let betas = prop_oneof![1 => Just(0.0), 3 => betas()];
-    runner_with_cases(64)
+    runner_with_cases(128)
         .run(
             &(
                 extreme_case::<T>(8),
