@@ -457,14 +457,32 @@ impl NmfValidParams {
             });
         };
         self.checked_penalty(m, n)?;
+        // ε (in V's units) for a scale, checked against its range: before the scaled copy is
+        // made, and again if the data type cannot be rescaled.
+        let eps_at = |scaling: &Scaling| -> Result<f64, NmfError> {
+            let (lo, hi) = scaling.eps_range::<T>();
+            match self.eps {
+                Some(eps) if eps < lo && self.eps_raised => Ok(lo),
+                Some(eps) if !(lo..=hi).contains(&eps) => Err(NmfError::EpsOutOfRange {
+                    eps,
+                    min: lo,
+                    max: hi,
+                    scalar: T::NAME,
+                }),
+                Some(eps) => Ok(eps),
+                None => Ok(self.eps_for(mean_v, T::unit_roundoff()).clamp(lo, hi)),
+            }
+        };
+        let mut eps = eps_at(&scaling)?;
         let c = scaling.factor();
         let scaled = if scaling.applied() {
             backend.data_scaled(v, T::from_f64(c * c))
         } else {
             None
         };
-        if scaled.is_none() {
+        if scaled.is_none() && scaling.applied() {
             scaling = scaling.without_rescaling();
+            eps = eps_at(&scaling)?;
         }
         // Entries far below the mean can underflow to 0 in V/c², which β ≤ 0 cannot take.
         if let Some(scaled) = &scaled
@@ -480,20 +498,6 @@ impl NmfValidParams {
             });
         }
         let c = scaling.factor();
-        let (lo, hi) = scaling.eps_range::<T>();
-        let eps = match self.eps {
-            Some(eps) if eps < lo && self.eps_raised => lo,
-            Some(eps) if !(lo..=hi).contains(&eps) => {
-                return Err(NmfError::EpsOutOfRange {
-                    eps,
-                    min: lo,
-                    max: hi,
-                    scalar: T::NAME,
-                });
-            }
-            Some(eps) => eps,
-            None => self.eps_for(mean_v, T::unit_roundoff()).clamp(lo, hi),
-        };
         let eps = T::from_f64(eps / c);
         let mean = mean_v / (c * c);
         let data = scaled.as_ref().unwrap_or(v);
