@@ -331,6 +331,15 @@ pub trait DataOps<T: Scalar, V>: MatrixBackend<T> {
     fn data_frobenius_loss(&self, v: &V, w: &Self::Mat, h: &Self::Mat, scratch: &mut V) -> f64;
     /// `D(V‖WH)` in `f64`; `scratch` is overwritten.
     fn data_kl_loss(&self, v: &V, w: &Self::Mat, h: &Self::Mat, scratch: &mut V) -> f64;
+    /// A new buffer holding `V / d`, entry by entry, for a power of two `d` (so exact): the
+    /// data of a fit rescaled for floating point (see the crate docs, "The guarantee"). Made
+    /// once per fit, and only for data whose mean lies outside the range where the fit is
+    /// safe as it is. `None` (the default) if this data type cannot be rescaled; the fit
+    /// then runs on V as it is.
+    fn data_scaled(&self, v: &V, d: T) -> Option<V> {
+        let _ = (v, d);
+        None
+    }
 }
 
 /// `dst = W·H` inside [`dense_data_ops!`] (not part of the API).
@@ -473,6 +482,17 @@ macro_rules! dense_data_ops {
         ) -> f64 {
             $crate::__dense_wh!(self, $t, scratch, w, h);
             <Self as $crate::MatrixBackend<$t>>::frobenius_loss(self, v, scratch)
+        }
+        fn data_scaled(
+            &self,
+            v: &<Self as $crate::MatrixBackend<$t>>::Mat,
+            d: $t,
+        ) -> Option<<Self as $crate::MatrixBackend<$t>>::Mat> {
+            let (m, n) = <Self as $crate::MatrixBackend<$t>>::shape(self, v);
+            let mut out = <Self as $crate::MatrixBackend<$t>>::from_fn(self, m, n, |_, _| d);
+            // kl_ratio_in_place: out ← v / out, exactly 0 where v is 0.
+            <Self as $crate::MatrixBackend<$t>>::kl_ratio_in_place(self, &mut out, v);
+            Some(out)
         }
         fn data_kl_loss(
             &self,

@@ -171,12 +171,11 @@ pub enum NmfError {
         /// Iterations completed.
         iteration: usize,
     },
-    /// The iteration left the range of the scalar type (an overflow to infinity), which
-    /// happens only when V's entries are near the largest representable number.
-    #[error(
-        "the loss became {loss} at iteration {iteration}: the data exceed the range of {scalar}; \
-         rescale V (NMF of c·V is c times that of V) or use f64"
-    )]
+    /// The loss or the factors stopped being finite numbers. `reason` says why: the loss of
+    /// V ≈ WH in V's own units beyond the range of `f64` (V's scale to the power β), or an
+    /// overflow inside the scalar type (entries of V spanning too many orders of magnitude
+    /// for it).
+    #[error("the loss became {loss} at iteration {iteration} ({scalar}): {reason}")]
     NonFiniteResult {
         /// The iteration at which it was seen (0: at the initial factors).
         iteration: usize,
@@ -184,5 +183,135 @@ pub enum NmfError {
         loss: f64,
         /// The scalar type.
         scalar: &'static str,
+        /// The cause, in words.
+        reason: String,
     },
+    /// The objective rose between two evaluations by more than the rounding bound of the
+    /// loss evaluation (see [`NmfValidParams::tol`](crate::NmfValidParams::tol)): the updates
+    /// could not keep their guarantee in floating point, so the fit stops with this error
+    /// rather than reporting convergence. Figures are in V's own units.
+    #[error(
+        "the objective rose from {before:e} to {after:e} at iteration {iteration}, more than \
+         rounding allows ({bound:e}): the multiplicative updates could not keep their guarantee \
+         in {scalar} on this input, so the fit stops instead of reporting convergence{hint}",
+        hint = if *scalar == "f32" { "; try f64" } else { "" }
+    )]
+    ObjectiveIncreased {
+        /// The iteration at which the rise was seen.
+        iteration: usize,
+        /// The objective at the previous evaluation.
+        before: f64,
+        /// The objective at this one.
+        after: f64,
+        /// The largest rise rounding can explain (8·(k+2)·u·S + 16·u₆₄·M, see the crate docs).
+        bound: f64,
+        /// The scalar type.
+        scalar: &'static str,
+    },
+    /// ε is outside the range a fit can use for this V and scalar type.
+    #[error("{}", eps_message(*eps, *min, *max, scalar))]
+    EpsOutOfRange {
+        /// The ε given.
+        eps: f64,
+        /// The smallest ε allowed for this V and scalar type.
+        min: f64,
+        /// The largest ε allowed for this V.
+        max: f64,
+        /// The scalar type.
+        scalar: &'static str,
+    },
+    /// β of a magnitude for which the powers (WH)^(β−2) of the updates over- or underflow.
+    #[error(
+        "beta = {} is outside [{}, {}]: beyond that the powers (WH)^(β−2) of the updates \
+         overflow or underflow f64 for any data whose entries differ by more than a few \
+         orders of magnitude", short(*beta), -max, max
+    )]
+    BetaOutOfRange {
+        /// The β given.
+        beta: f64,
+        /// The largest |β| allowed.
+        max: f64,
+    },
+    /// V has an entry so much smaller than its mean that it underflows to 0 in the scalar
+    /// type once V is scaled to a mean near 1 (see the crate docs), where a β-divergence with
+    /// β ≤ 0 is infinite.
+    #[error(
+        "V's entry at row {row}, column {col} (0-based) is too small for {scalar} next to the \
+         rest of V (mean {mean:e}): the fit works on V scaled to a mean near 1, where this \
+         entry underflows to 0, and the β-divergence with β = {beta} is infinite at 0; use f64 \
+         or a β > 0"
+    )]
+    EntryBelowRange {
+        /// Row of the first such entry in row-major order.
+        row: usize,
+        /// Its column.
+        col: usize,
+        /// The mean entry of V.
+        mean: f64,
+        /// The β of the loss.
+        beta: f64,
+        /// The scalar type.
+        scalar: &'static str,
+    },
+    /// The buffers of a fit at this rank cannot be allocated.
+    #[error(
+        "rank {rank} needs {} for a {rows}×{cols} V (W, H, their numerators and denominators{}, \
+         the m×n work buffers and the initialisation), more than can be allocated: use a \
+         lower rank", bytes_text(*bytes), if *gram { ", the k×k Gram matrices" } else { "" }
+    )]
+    RankTooLarge {
+        /// The rank asked for.
+        rank: usize,
+        /// Rows of V.
+        rows: usize,
+        /// Columns of V.
+        cols: usize,
+        /// The bytes needed, `None` when the count itself exceeds the address space.
+        bytes: Option<usize>,
+        /// Whether the count includes k×k matrices.
+        gram: bool,
+    },
+}
+
+fn bytes_text(bytes: Option<usize>) -> String {
+    match bytes {
+        None => "more bytes than the address space holds".to_string(),
+        Some(b) if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64),
+        Some(b) if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
+        Some(b) => format!("{b} bytes"),
+    }
+}
+
+fn eps_message(eps: f64, min: f64, max: f64, scalar: &str) -> String {
+    if eps < min {
+        let tiny = if scalar == "f32" {
+            f64::from(f32::MIN_POSITIVE)
+        } else {
+            f64::MIN_POSITIVE
+        };
+        let below = if eps < tiny {
+            format!(", below the smallest normal {scalar} ({tiny:e}) too")
+        } else {
+            String::new()
+        };
+        format!(
+            "eps = {eps:e} is too small for a fit in {scalar}{below}: it must be at least \
+             {min:e} for this V (ε³, on V scaled to entries near 1, must be a normal {scalar} \
+             number, or the denominators of the updates lose their precision)"
+        )
+    } else {
+        format!(
+            "eps = {eps:e} is too large for this V: it must be at most {max:e} (1024·√mean(V)); \
+             ε bounds every entry of W and H from below, so WH ≥ k·ε² would dwarf the data"
+        )
+    }
+}
+
+/// A number as `{}` prints it, or in scientific notation when that would be long.
+fn short(x: f64) -> String {
+    if x != 0.0 && !(1e-4..1e6).contains(&x.abs()) {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
+    }
 }

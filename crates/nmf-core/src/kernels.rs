@@ -19,24 +19,25 @@ use crate::Scalar;
 /// `(x·num)/den`.
 ///
 /// This is the exact minimiser over `{h ≥ ε}` of the separable auxiliary function (see
-/// [`crate::auxiliary`]), so the loss cannot rise. Two guards keep floating point from
-/// breaking that, and neither changes a finite result:
-/// - `0/0` (an entry whose numerator and denominator both underflowed) gives NaN, and
-///   `max(ε, NaN) = ε`;
-/// - `q = +∞` (a denominator that underflowed to 0 under a positive numerator) keeps `x`,
-///   which is feasible and leaves the auxiliary function at `F(x)`, so monotonicity holds.
+/// [`crate::auxiliary`]), so the loss cannot rise. One guard keeps floating point from
+/// breaking that without changing any finite result: a step that is not a finite number
+/// (`x/0` from a denominator that underflowed to 0, `0/0`, or `∞/∞` from an overflow) keeps
+/// `x`. That is always safe: the auxiliary function is a sum of one term per entry, each
+/// equal to its share of `F(xᵗ)` at `x = xᵗ` and no larger at its minimiser, so keeping any
+/// entries at `xᵗ` while the others move to their minimisers still leaves `G ≤ F(xᵗ)`.
 ///
 /// ```
 /// use nmf_core::kernels::mu_step;
 /// assert_eq!(mu_step(2.0_f64, 3.0, 4.0, 1e-9), 1.5);
 /// assert_eq!(mu_step(2.0_f64, 0.0, 4.0, 1e-9), 1e-9); // a zero numerator lands on ε
-/// assert_eq!(mu_step(2.0_f64, 0.0, 0.0, 1e-9), 1e-9); // 0/0
+/// assert_eq!(mu_step(2.0_f64, 0.0, 0.0, 1e-9), 2.0); // 0/0: keep x
 /// assert_eq!(mu_step(2.0_f64, 1.0, 0.0, 1e-9), 2.0); // x/0: keep x
+/// assert_eq!(mu_step(2.0_f64, f64::INFINITY, f64::INFINITY, 1e-9), 2.0); // ∞/∞: keep x
 /// ```
 #[inline(always)]
 pub fn mu_step<T: Scalar>(x: T, num: T, den: T, eps: T) -> T {
     let q = x * num / den;
-    let q = if q == T::infinity() { x } else { q };
+    let q = if q.is_finite() { q } else { x };
     q.max(eps)
 }
 
@@ -78,8 +79,8 @@ pub fn mu_step_slice_scalar_den<T: Scalar>(x: &mut [T], num: &[T], den: T, eps: 
 /// exact minimiser over `{x ≥ ε}` of Lee & Seung's auxiliary function plus the penalty
 /// `l1·x + ½·l2·x²`: that sum is `den·x − d·log x + ½·l2·x²` up to a constant, convex in x,
 /// and its derivative vanishes at the root. With `l2 = 0` it is [`mu_step`] up to rounding.
-/// Guards as in [`mu_step`]: `0/0` gives ε, and an overflowing `x·num` (or a zero
-/// denominator) keeps `x`.
+/// Guard as in [`mu_step`]: a step that is not a finite number (`0/0`, an overflowing `x·num`,
+/// a zero denominator) keeps `x`.
 ///
 /// ```
 /// use nmf_core::kernels::mu_step_l2;
@@ -93,11 +94,7 @@ pub fn mu_step_l2<T: Scalar>(x: T, num: T, den: T, l2: T, eps: T) -> T {
     let d = x * num;
     let half = den * T::from_f64(0.5);
     let q = d / (half + half.hypot(l2.sqrt() * d.sqrt()));
-    let q = if q == T::infinity() || d == T::infinity() {
-        x
-    } else {
-        q
-    };
+    let q = if q.is_finite() && d.is_finite() { q } else { x };
     q.max(eps)
 }
 
@@ -266,7 +263,7 @@ pub fn beta_gamma(beta: f64) -> f64 {
 }
 
 /// The ε-lower-bounded β-divergence step for one entry: `max(ε, x·(num/den)^γ)`, with the
-/// guards of [`mu_step`] (a NaN ratio gives ε, an infinite one keeps `x`). Like
+/// guard of [`mu_step`] (a step that is not a finite number keeps `x`). Like
 /// [`mu_step`], it is the exact minimiser over `{x ≥ ε}` of an auxiliary function that is
 /// separable and convex in each entry (Févotte & Idier 2011, with the ε bound).
 ///
@@ -278,7 +275,7 @@ pub fn beta_gamma(beta: f64) -> f64 {
 #[inline(always)]
 pub fn mu_step_pow<T: Scalar>(x: T, num: T, den: T, gamma: T, eps: T) -> T {
     let q = x * (num / den).powf(gamma);
-    let q = if q == T::infinity() { x } else { q };
+    let q = if q.is_finite() { q } else { x };
     q.max(eps)
 }
 

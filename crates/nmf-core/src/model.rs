@@ -2,7 +2,8 @@
 
 use core::ops::ControlFlow;
 
-use crate::update::{MuSolver, check_data};
+use crate::scale::Scaling;
+use crate::update::{MuSolver, check_beta, check_data};
 use crate::{
     DataOps, Fixed, Loss, MatrixBackend, MatrixRole, Nmf, NmfError, NmfParams, NmfValidParams,
     Penalty, Scalar,
@@ -18,11 +19,42 @@ pub struct LossRecord {
 }
 
 /// What every restart of a fit shares (see `NmfValidParams::prepare`).
-struct Prepared<T> {
+struct Prepared<T, V> {
     m: usize,
     n: usize,
+    /// The mean entry of the data the solver sees (V/c² when rescaled).
     mean: f64,
+    /// The power-of-two scale of the fit.
+    scaling: Scaling,
+    /// V/c², when the data is rescaled.
+    scaled: Option<V>,
+    /// ε in the solver's units (ε/c).
+    eps: T,
+    /// The bytes of one restart's buffers (see `NmfValidParams::buffer_bytes`).
+    bytes: usize,
     svd: Option<(crate::TruncatedSvd<T>, crate::nndsvd::NndsvdVariant)>,
+}
+
+impl<T, V> Prepared<T, V> {
+    /// The data the solver works on: V/c² when rescaled, else V.
+    fn data<'a>(&'a self, v: &'a V) -> &'a V {
+        self.scaled.as_ref().unwrap_or(v)
+    }
+}
+
+/// `f·a` for a power of two `f` (exact away from overflow), as a new matrix.
+fn times<T: Scalar, B: MatrixBackend<T>>(b: &B, a: &B::Mat, f: f64) -> B::Mat {
+    let (rows, cols) = b.shape(a);
+    let mut out = b.from_fn(rows, cols, |_, _| T::from_f64(1.0 / f));
+    // kl_ratio_in_place: out ← a / out = a·f, exactly 0 where a is 0.
+    b.kl_ratio_in_place(&mut out, a);
+    out
+}
+
+/// Whether `bytes` can be allocated at all: a reservation that is dropped at once, never
+/// touched (the system refuses single allocations far above the memory it has).
+fn can_allocate(bytes: usize) -> bool {
+    Vec::<u8>::new().try_reserve_exact(bytes).is_ok()
 }
 
 /// What an observer passed to [`NmfValidParams::fit_observed`] sees after each iteration.
@@ -129,8 +161,9 @@ impl<T: Scalar, B: MatrixBackend<T>> NmfModel<T, B> {
         self.penalty
     }
     /// Every evaluation of the loss (with regularisation, of the penalised objective): at the
-    /// initial factors, every `check_every` iterations, and after the last iteration.
-    /// Non-increasing (up to rounding).
+    /// initial factors, every `check_every` iterations, and after the last iteration, in V's
+    /// units. Non-increasing up to the rounding bound of the evaluation: a larger rise ends
+    /// the fit with [`NmfError::ObjectiveIncreased`](crate::NmfError::ObjectiveIncreased).
     pub fn loss_history(&self) -> &[LossRecord] {
         &self.history
     }
@@ -177,8 +210,12 @@ impl NmfValidParams {
     /// ```
     ///
     /// # Errors
-    /// Any [`NmfError`] for bad V (empty, negative, NaN or infinite entries, with their place),
-    /// and [`NmfError::NonFiniteResult`] if the iteration overflowed the scalar type.
+    /// Any [`NmfError`] for bad V (empty, negative, NaN or infinite entries, with their place);
+    /// [`NmfError::EpsOutOfRange`], [`NmfError::InvalidRegularization`] (penalty weights that
+    /// overflow) or [`NmfError::RankTooLarge`] (buffers that cannot be allocated) before the
+    /// first iteration; [`NmfError::ObjectiveIncreased`] if the objective rose beyond rounding
+    /// and [`NmfError::NonFiniteResult`] if the loss or the factors left the range of the
+    /// scalar type (see the crate docs, "In floating point").
     pub fn fit<T: Scalar, B: DataOps<T, V>, V>(
         &self,
         backend: &B,
@@ -210,11 +247,12 @@ impl NmfValidParams {
         v: &V,
         mut observer: impl FnMut(&Progress) -> ControlFlow<()>,
     ) -> Result<NmfModel<T, B>, NmfError> {
-        let prep = self.prepare(backend, v)?;
+        let prep = self.prepare(backend, v, true)?;
+        let data = prep.data(v);
         let mut best: Option<NmfModel<T, B>> = None;
         for restart in 0..self.n_init {
             let (w0, h0) = self.start(backend, &prep, restart);
-            let model = self.run(backend, v, w0, h0, prep.mean, restart, &mut observer)?;
+            let model = self.run(backend, data, &prep, w0, h0, restart, &mut observer)?;
             if best
                 .as_ref()
                 .is_none_or(|b| model.final_loss() < b.final_loss())
@@ -226,7 +264,10 @@ impl NmfValidParams {
     }
 
     /// As [`fit`](Self::fit), with the [`n_init`](crate::NmfParams::n_init) restarts spread
-    /// over up to `threads` threads (restart r runs on thread r mod `threads`). The result is
+    /// over up to `threads` threads (restart r runs on thread r mod the number of threads),
+    /// never more than `n_init` or the cores available, and halved while their buffers cannot
+    /// all be allocated; a thread the system refuses to start runs its share on the calling
+    /// thread instead. The result is
     /// bit-identical to [`fit`](Self::fit): each restart computes the same values whichever
     /// thread runs it, and the best is chosen in restart order (ties go to the first), as is
     /// the error reported if restarts fail. Each running restart holds its own buffers (about
@@ -295,59 +336,107 @@ impl NmfValidParams {
         V: Sync,
     {
         let observer = &observer;
-        let prep = self.prepare(backend, v)?;
-        let threads = threads.clamp(1, self.n_init);
+        let prep = self.prepare(backend, v, true)?;
+        let data = prep.data(v);
+        // No more threads than restarts or cores, and no more than whose buffers can be
+        // allocated together (each running restart holds its own).
+        let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+        let mut threads = threads.clamp(1, self.n_init).min(cores);
+        while threads > 1 && !prep.bytes.checked_mul(threads).is_some_and(can_allocate) {
+            threads /= 2;
+        }
         let prep = &prep;
-        let mut results: Vec<_> = std::thread::scope(|scope| {
+        // Each thread keeps only the best of its restarts (lowest loss, the first on a tie)
+        // and stops at its first error: memory does not grow with n_init.
+        type Share<M> = (Option<(usize, M)>, Option<(usize, NmfError)>);
+        let work = |t: usize| -> Share<NmfModel<T, B>> {
+            let mut best: Option<(usize, NmfModel<T, B>)> = None;
+            for restart in (t..self.n_init).step_by(threads) {
+                let (w0, h0) = self.start(backend, prep, restart);
+                let mut go = |p: &Progress| observer(p);
+                match self.run(backend, data, prep, w0, h0, restart, &mut go) {
+                    Err(e) => return (best, Some((restart, e))),
+                    Ok(model) => {
+                        if best
+                            .as_ref()
+                            .is_none_or(|(_, b)| model.final_loss() < b.final_loss())
+                        {
+                            best = Some((restart, model));
+                        }
+                    }
+                }
+            }
+            (best, None)
+        };
+        let work = &work;
+        let shares: Vec<Share<NmfModel<T, B>>> = std::thread::scope(|scope| {
+            // A thread that cannot be spawned (the system's limit) runs its share here.
+            let mut here = Vec::new();
             let handles: Vec<_> = (0..threads)
-                .map(|t| {
-                    scope.spawn(move || {
-                        (t..self.n_init)
-                            .step_by(threads)
-                            .map(|restart| {
-                                let (w0, h0) = self.start(backend, prep, restart);
-                                let mut go = |p: &Progress| observer(p);
-                                let model =
-                                    self.run(backend, v, w0, h0, prep.mean, restart, &mut go);
-                                (restart, model)
-                            })
-                            .collect::<Vec<_>>()
-                    })
+                .filter_map(|t| {
+                    match std::thread::Builder::new().spawn_scoped(scope, move || work(t)) {
+                        Ok(h) => Some(h),
+                        Err(_) => {
+                            here.push(t);
+                            None
+                        }
+                    }
                 })
                 .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| match h.join() {
-                    Ok(r) => r,
+            let mut shares: Vec<_> = here.into_iter().map(work).collect();
+            for h in handles {
+                match h.join() {
+                    Ok(r) => shares.push(r),
                     Err(panic) => std::panic::resume_unwind(panic),
-                })
-                .collect()
+                }
+            }
+            shares
         });
-        results.sort_by_key(|(restart, _)| *restart);
-        let mut best: Option<NmfModel<T, B>> = None;
-        for (_, model) in results {
-            let model = model?;
-            if best
-                .as_ref()
-                .is_none_or(|b| model.final_loss() < b.final_loss())
+        // As the sequential fit: the error of the first failing restart, else the lowest
+        // loss, the first restart on a tie.
+        let mut first_error: Option<(usize, NmfError)> = None;
+        let mut best: Option<(usize, NmfModel<T, B>)> = None;
+        for (share_best, share_error) in shares {
+            if let Some((r, e)) = share_error
+                && first_error.as_ref().is_none_or(|(f, _)| r < *f)
             {
-                best = Some(model);
+                first_error = Some((r, e));
+            }
+            if let Some((r, m)) = share_best
+                && best.as_ref().is_none_or(|(br, b)| {
+                    m.final_loss() < b.final_loss() || (m.final_loss() == b.final_loss() && r < *br)
+                })
+            {
+                best = Some((r, m));
             }
         }
+        if let Some((_, e)) = first_error {
+            return Err(e);
+        }
+        let best = best.map(|(_, m)| m);
         Ok(best.expect("n_init ≥ 1 is checked by NmfParams::check"))
     }
 
-    /// Checks V and computes what every restart shares: the shape, the mean and, for the
-    /// NNDSVD starts, one truncated SVD (only nndsvdar's fill depends on the seed).
+    /// Checks V and the parameters that depend on it (β against zeros, the penalty weights,
+    /// ε against its range, the rank against memory), chooses the scale of the fit and makes
+    /// the scaled copy of V if needed, and computes what every restart shares: the mean and,
+    /// for the NNDSVD starts (`with_svd`), one truncated SVD (only nndsvdar's fill depends
+    /// on the seed), all of the data the solver sees.
     fn prepare<T: Scalar, B: DataOps<T, V>, V>(
         &self,
         backend: &B,
         v: &V,
-    ) -> Result<Prepared<T>, NmfError> {
+        with_svd: bool,
+    ) -> Result<Prepared<T, V>, NmfError> {
         let (m, n) = check_data(backend, v)?;
+        check_beta(backend, v, self.loss)?;
         let k = self.rank;
-        let mean = backend.data_sum(v) / (m as f64 * n as f64);
-        let variant = self.init.nndsvd_variant(k, m, n);
+        let mean_v = backend.data_sum(v) / (m as f64 * n as f64);
+        let variant = if with_svd {
+            self.init.nndsvd_variant(k, m, n)
+        } else {
+            None
+        };
         if variant.is_some() && k > m.min(n) {
             return Err(NmfError::RankTooLargeForSvdInit {
                 init: self.init,
@@ -356,24 +445,126 @@ impl NmfValidParams {
                 cols: n,
             });
         }
+        let mut scaling = Scaling::for_mean::<T>(mean_v);
+        let (bytes, gram) = self.buffer_bytes::<T>(m, n, scaling.applied(), variant.is_some());
+        let Some(bytes) = bytes.filter(|&b| can_allocate(b)) else {
+            return Err(NmfError::RankTooLarge {
+                rank: k,
+                rows: m,
+                cols: n,
+                bytes,
+                gram,
+            });
+        };
+        self.checked_penalty(m, n)?;
+        // ε (in V's units) for a scale, checked against its range: before the scaled copy is
+        // made, and again if the data type cannot be rescaled.
+        let eps_at = |scaling: &Scaling| -> Result<f64, NmfError> {
+            let (lo, hi) = scaling.eps_range::<T>();
+            match self.eps {
+                Some(eps) if eps < lo && self.eps_raised => Ok(lo),
+                Some(eps) if !(lo..=hi).contains(&eps) => Err(NmfError::EpsOutOfRange {
+                    eps,
+                    min: lo,
+                    max: hi,
+                    scalar: T::NAME,
+                }),
+                Some(eps) => Ok(eps),
+                None => Ok(self.eps_for(mean_v, T::unit_roundoff()).clamp(lo, hi)),
+            }
+        };
+        let mut eps = eps_at(&scaling)?;
+        let c = scaling.factor();
+        let scaled = if scaling.applied() {
+            backend.data_scaled(v, T::from_f64(c * c))
+        } else {
+            None
+        };
+        if scaled.is_none() && scaling.applied() {
+            scaling = scaling.without_rescaling();
+            eps = eps_at(&scaling)?;
+        }
+        // Entries far below the mean can underflow to 0 in V/c², which β ≤ 0 cannot take.
+        if let Some(scaled) = &scaled
+            && self.loss.beta_value() <= 0.0
+            && let Some((row, col)) = backend.data_first_zero(scaled)
+        {
+            return Err(NmfError::EntryBelowRange {
+                row,
+                col,
+                mean: mean_v,
+                beta: self.loss.beta_value(),
+                scalar: T::NAME,
+            });
+        }
+        let c = scaling.factor();
+        let eps = T::from_f64(eps / c);
+        let mean = mean_v / (c * c);
+        let data = scaled.as_ref().unwrap_or(v);
         // The backend's own SVD is exact but computes every singular triplet; when k is well
         // below min(m, n), the randomized SVD is far faster and as accurate as NNDSVD needs.
         let svd = variant.map(|variant| {
             let svd = if m.min(n) <= 4 * (k + crate::svd::OVERSAMPLES) {
-                crate::svd::truncated_svd(backend, v, k, self.seed)
+                crate::svd::truncated_svd(backend, data, k, self.seed)
             } else {
-                crate::svd::randomized_svd(backend, v, k, self.seed)
+                crate::svd::randomized_svd(backend, data, k, self.seed)
             };
             (svd, variant)
         });
-        Ok(Prepared { m, n, mean, svd })
+        Ok(Prepared {
+            m,
+            n,
+            mean,
+            scaling,
+            scaled,
+            eps,
+            bytes,
+            svd,
+        })
     }
 
-    /// The initial factors of restart `restart` (seed `seed + restart`).
-    fn start<T: Scalar, B: MatrixBackend<T>>(
+    /// The bytes one restart allocates for a V of m×n (not counting V itself), and whether
+    /// k×k matrices are among them: W, H, their numerators and denominators (and the zero
+    /// matrices of the penalties), the Gram matrix and identity (Frobenius, penalties), the
+    /// m×n buffers (one, two for the general β path, plus the scaled copy of V), and the
+    /// initialisation in `f64` ((m + n)·(k + 12) for the factors and the SVD's, plus m·n for
+    /// the SVD's copy of V). `None` when the count overflows `usize`.
+    fn buffer_bytes<T: Scalar>(
+        &self,
+        m: usize,
+        n: usize,
+        scaled: bool,
+        svd: bool,
+    ) -> (Option<usize>, bool) {
+        let k = self.rank;
+        let penalised = self.alpha_w > 0.0 || self.alpha_h.is_some_and(|a| a > 0.0);
+        let gram = self.loss == Loss::Frobenius || penalised;
+        let general = !matches!(self.loss, Loss::Frobenius | Loss::KullbackLeibler);
+        let count = || -> Option<usize> {
+            let factors = m.checked_mul(k)?.checked_add(k.checked_mul(n)?)?;
+            let mut elems = factors.checked_mul(if penalised { 5 } else { 4 })?;
+            if gram {
+                elems = elems.checked_add(k.checked_mul(k)?.checked_mul(2)?)?;
+            }
+            let mn = m.checked_mul(n)?;
+            let copies = 1 + usize::from(general) + usize::from(scaled);
+            elems = elems.checked_add(mn.checked_mul(copies)?)?;
+            let mut f64s = m.checked_add(n)?.checked_mul(k.checked_add(12)?)?;
+            if svd {
+                f64s = f64s.checked_add(mn)?;
+            }
+            elems
+                .checked_mul(core::mem::size_of::<T>())?
+                .checked_add(f64s.checked_mul(8)?)
+        };
+        (count(), gram)
+    }
+
+    /// The initial factors of restart `restart` (seed `seed + restart`), in the solver's units.
+    fn start<T: Scalar, B: MatrixBackend<T>, V>(
         &self,
         backend: &B,
-        prep: &Prepared<T>,
+        prep: &Prepared<T, V>,
         restart: usize,
     ) -> (B::Mat, B::Mat) {
         let (m, n, k) = (prep.m, prep.n, self.rank);
@@ -417,44 +608,77 @@ impl NmfValidParams {
         h0: &B::Mat,
         observer: impl FnMut(&Progress) -> ControlFlow<()>,
     ) -> Result<NmfModel<T, B>, NmfError> {
-        let (m, n) = check_data(backend, v)?;
-        let mean = backend.data_sum(v) / (m as f64 * n as f64);
-        // Shapes are checked here against the rank (MuSolver checks them against each other).
+        let prep = self.prepare(backend, v, false)?;
+        let (m, n) = (prep.m, prep.n);
+        // Shapes are checked here against the rank (MuSolver checks them against each other),
+        // and entries before they are scaled (so that a bad entry is reported as given).
         crate::update::check_factor(backend, crate::MatrixRole::W0, w0, (m, self.rank))?;
         crate::update::check_factor(backend, crate::MatrixRole::H0, h0, (self.rank, n))?;
+        let (w0, h0) = if prep.scaling.applied() {
+            let f = 1.0 / prep.scaling.factor();
+            (times(backend, w0, f), times(backend, h0, f))
+        } else {
+            (w0.clone(), h0.clone())
+        };
         let mut observer = observer;
-        self.run(backend, v, w0.clone(), h0.clone(), mean, 0, &mut observer)
+        self.run(backend, prep.data(v), &prep, w0, h0, 0, &mut observer)
     }
 
+    /// One fit from (W0, H0) in the solver's units on the data the solver sees (V/c² when
+    /// rescaled), returning the model in V's units.
     #[allow(clippy::too_many_arguments)]
     fn run<T: Scalar, B: DataOps<T, V>, V>(
         &self,
         backend: &B,
         v: &V,
+        prep: &Prepared<T, V>,
         w0: B::Mat,
         h0: B::Mat,
-        mean: f64,
         restart: usize,
         observer: &mut impl FnMut(&Progress) -> ControlFlow<()>,
     ) -> Result<NmfModel<T, B>, NmfError> {
-        let eps = T::from_f64(self.eps_for(mean, T::unit_roundoff()));
-        let mut solver = MuSolver::new(backend, v, w0, h0, self.loss, eps)?;
-        let (m, n) = backend.data_shape(v);
-        solver.set_penalty(self.penalty(m, n))?;
-        let mut history = Vec::with_capacity(self.max_iter / self.check_every + 2);
-        let finite = |iteration: usize, loss: f64| {
+        let mut solver = MuSolver::new(backend, v, w0, h0, self.loss, prep.eps)?;
+        let beta = self.loss.beta_value();
+        let scaling = prep.scaling;
+        let penalty = self.checked_penalty(prep.m, prep.n)?;
+        solver.set_penalty(scaling.penalty(penalty, beta))?;
+        let to_user = scaling.objective_factor(beta);
+        let (k, u) = (self.rank, T::unit_roundoff());
+        // Grown as needed: never sized from max_iter, which may be huge.
+        let cap = (self.max_iter / self.check_every)
+            .saturating_add(2)
+            .min(1024);
+        let mut history = Vec::with_capacity(cap);
+        let record = |iteration: usize, objective: f64| -> Result<LossRecord, NmfError> {
+            let loss = objective * to_user;
             if loss.is_finite() {
-                Ok(LossRecord { iteration, loss })
-            } else {
-                Err(NmfError::NonFiniteResult {
-                    iteration,
-                    loss,
-                    scalar: T::NAME,
-                })
+                return Ok(LossRecord { iteration, loss });
             }
+            let reason = if objective.is_finite() {
+                format!(
+                    "the loss in V's own units exceeds the range of f64 (the fit runs on V/2^{}, \
+                     where it is {objective:e}, and the loss scales as V's scale to the power \
+                     β = {beta}); rescale V",
+                    2 * scaling.exponent()
+                )
+            } else {
+                format!(
+                    "an intermediate value of the updates left the range of {}: the entries of \
+                     V span too many orders of magnitude for β = {beta} in {}{}",
+                    T::NAME,
+                    T::NAME,
+                    if T::NAME == "f32" { "; use f64" } else { "" }
+                )
+            };
+            Err(NmfError::NonFiniteResult {
+                iteration,
+                loss,
+                scalar: T::NAME,
+                reason,
+            })
         };
-        let mut prev = solver.objective();
-        history.push(finite(0, prev)?);
+        let mut prev = solver.evaluate();
+        history.push(record(0, prev.objective)?);
         let mut converged = false;
         let mut n_iter = 0;
         for it in 1..=self.max_iter {
@@ -464,32 +688,48 @@ impl NmfValidParams {
                 Fixed::H => solver.update_w(),
             }
             n_iter = it;
-            let mut loss = None;
+            let mut now = None;
             if it % self.check_every == 0 || it == self.max_iter {
-                let l = solver.objective();
-                history.push(finite(it, l)?);
-                loss = Some(l);
+                let e = solver.evaluate();
+                history.push(record(it, e.objective)?);
+                let bound = prev.rise_bound(&e, k, u);
+                if e.objective > prev.objective + bound {
+                    return Err(NmfError::ObjectiveIncreased {
+                        iteration: it,
+                        before: prev.objective * to_user,
+                        after: e.objective * to_user,
+                        bound: bound * to_user,
+                        scalar: T::NAME,
+                    });
+                }
+                now = Some(e);
             }
             let progress = Progress {
                 iteration: it,
                 max_iter: self.max_iter,
-                loss,
+                loss: now.map(|e| e.objective * to_user),
                 restart,
                 n_init: self.n_init,
             };
             if observer(&progress).is_break() {
                 return Err(NmfError::Interrupted { iteration: it });
             }
-            if let Some(l) = loss {
-                if self.tol > 0.0 && prev - l <= self.tol * prev {
+            if let Some(e) = now {
+                // A rise within the rounding bound is a relative decrease ≤ 0 ≤ tol.
+                if self.tol > 0.0 && prev.objective - e.objective <= self.tol * prev.objective {
                     converged = true;
                     break;
                 }
-                prev = l;
+                prev = e;
             }
         }
-        let penalty = solver.penalty();
         let (w, h) = solver.into_factors();
+        let c = scaling.factor();
+        let (w, h) = if scaling.applied() {
+            (times(backend, &w, c), times(backend, &h, c))
+        } else {
+            (w, h)
+        };
         // A finite loss implies finite WH; the factors are checked too, so NaN never leaves.
         for a in [&w, &h] {
             if backend.first_invalid(a).is_some() {
@@ -497,6 +737,13 @@ impl NmfValidParams {
                     iteration: n_iter,
                     loss: f64::NAN,
                     scalar: T::NAME,
+                    reason: format!(
+                        "W or H, scaled back from the fit on V/2^{} by 2^{}, exceed the range \
+                         of {}",
+                        2 * scaling.exponent(),
+                        scaling.exponent(),
+                        T::NAME
+                    ),
                 });
             }
         }
@@ -507,7 +754,7 @@ impl NmfValidParams {
             history,
             n_iter,
             converged,
-            eps,
+            eps: T::from_f64(prep.eps.as_f64() * c),
             penalty,
         })
     }
@@ -600,6 +847,7 @@ impl<T: Scalar, B: MatrixBackend<T>> NmfModel<T, B> {
             .check_every(p.check_every)
             .eps(self.eps.as_f64())
             .fixed(Fixed::W)
+            .raise_eps()
             .penalty_weights(Penalty {
                 l1_h: self.penalty.l1_h,
                 l2_h: self.penalty.l2_h,
@@ -625,7 +873,9 @@ impl<T: Scalar, B: MatrixBackend<T>> NmfModel<T, B> {
     }
 
     /// H for new data X (m×n′, the same m rows as the training data) with W fixed: the
-    /// multiplicative H-updates of the model's loss and ε, from every entry equal to
+    /// multiplicative H-updates of the model's loss and ε (raised to the lower end of
+    /// [`NmfValidParams::eps_range`] for X if below it, as for an `f64` model applied in
+    /// `f32`), from every entry equal to
     /// `√(mean(X)/k)` (scikit-learn's start; ε for an all-zero X), for at most
     /// `params.max_iter` half-steps. The columns of X are the new samples.
     ///

@@ -88,7 +88,8 @@ pub enum Init {
     Auto,
     /// Seeded random, scaled like scikit-learn's `init='random'`: every entry is
     /// `|N(0, 1)|·√(mean(V)/k)`, drawn from a ChaCha8 generator seeded with the `seed`
-    /// parameter, H first (row-major) then W (row-major), in `f64` and rounded to the scalar.
+    /// parameter, H first (row-major) then W (row-major), in `f64` and rounded to the scalar
+    /// (for a V the fit rescales to V/c², drawn at that scale: √(mean(V)/k)/c).
     /// The same seed gives the same factors on every backend and every run.
     Random,
     /// NNDSVD (Boutsidis & Gallopoulos 2008), from a truncated SVD of V: sparse factors with
@@ -137,6 +138,12 @@ pub enum Fixed {
     H,
 }
 
+/// The largest |β| a fit accepts. The β updates raise the entries λ of WH to the powers β − 1
+/// and β − 2; beyond |β| = 100 those overflow or underflow `f64` as soon as the entries of V
+/// differ by more than a factor of about 2^(1024/98) ≈ 1400, and the exponent γ(β) ≈ 1/|β| of
+/// the update leaves the factors almost where they are.
+pub const MAX_BETA: f64 = 100.0;
+
 /// The entry point, in the style of linfa: `Nmf::params(rank)` starts a parameter set.
 ///
 /// ```
@@ -167,6 +174,7 @@ impl Nmf {
             alpha_h: None,
             l1_ratio: 0.0,
             penalty_override: None,
+            eps_raised: false,
         })
     }
 }
@@ -198,6 +206,10 @@ pub struct NmfValidParams {
     /// Penalty weights used as they are, instead of scaling α by the data's shape (for
     /// `transform`, which keeps the fit's per-entry weights on H).
     pub(crate) penalty_override: Option<crate::Penalty>,
+    /// An ε below [`NmfValidParams::eps_range`] is raised to its lower end instead of refused
+    /// (for `transform`, whose ε is the model's: an `f64` model's ε can be below what `f32`
+    /// can use).
+    pub(crate) eps_raised: bool,
 }
 
 impl NmfParams {
@@ -233,8 +245,9 @@ impl NmfParams {
         self.0.seed = seed;
         self
     }
-    /// The lower bound ε on every entry of W and H (must be finite and > 0); by default it is
-    /// chosen from the data ([`NmfValidParams::eps_for`]).
+    /// The lower bound ε on every entry of W and H (must be finite and > 0, and, when
+    /// fitting, inside [`NmfValidParams::eps_range`] for the data and scalar type); by default
+    /// it is chosen from the data ([`NmfValidParams::eps_for`]).
     pub fn eps(mut self, eps: f64) -> Self {
         self.0.eps = Some(eps);
         self
@@ -301,17 +314,29 @@ impl NmfParams {
         self.0.penalty_override = Some(p);
         self
     }
+    /// Raise an ε below its range to the lower end (see `eps_raised`).
+    pub(crate) fn raise_eps(mut self) -> Self {
+        self.0.eps_raised = true;
+        self
+    }
     /// Validates the parameters.
     ///
     /// # Errors
     /// [`NmfError::ZeroRank`], [`NmfError::ZeroMaxIter`], [`NmfError::ZeroCheckEvery`],
-    /// [`NmfError::InvalidTol`], [`NmfError::InvalidEps`] or [`NmfError::InvalidBeta`].
+    /// [`NmfError::InvalidTol`], [`NmfError::InvalidEps`], [`NmfError::InvalidBeta`] or
+    /// [`NmfError::BetaOutOfRange`] (|β| above [`MAX_BETA`]).
     pub fn check(self) -> Result<NmfValidParams, NmfError> {
         let p = self.0;
-        if let Loss::Beta(b) = p.loss
-            && !b.is_finite()
-        {
-            return Err(NmfError::InvalidBeta(b));
+        if let Loss::Beta(b) = p.loss {
+            if !b.is_finite() {
+                return Err(NmfError::InvalidBeta(b));
+            }
+            if b.abs() > MAX_BETA {
+                return Err(NmfError::BetaOutOfRange {
+                    beta: b,
+                    max: MAX_BETA,
+                });
+            }
         }
         if p.rank == 0 {
             return Err(NmfError::ZeroRank);
@@ -368,7 +393,10 @@ impl NmfValidParams {
     /// and after every `check_every` iterations; with `L_prev` the previous evaluation, the fit
     /// stops as converged when `tol > 0` and `L_prev − L ≤ tol · L_prev` (a relative decrease
     /// of at most `tol` over the last `check_every` iterations, which includes an exact fit,
-    /// `L = 0`). With `tol = 0` it runs `max_iter` iterations.
+    /// `L = 0`). With `tol = 0` it runs `max_iter` iterations. A rise `L > L_prev` within the
+    /// rounding bound of the evaluation ([`Evaluation::rise_bound`](crate::Evaluation::rise_bound))
+    /// counts as convergence; a larger rise is the error
+    /// [`NmfError::ObjectiveIncreased`], never convergence.
     pub fn tol(&self) -> f64 {
         self.tol
     }
@@ -400,6 +428,52 @@ impl NmfValidParams {
         let alpha_h = self.alpha_h.unwrap_or(self.alpha_w);
         crate::Penalty::sklearn(m, n, self.alpha_w, alpha_h, self.l1_ratio)
     }
+    /// The penalties for V of m rows and n columns, checked: every weight finite.
+    ///
+    /// # Errors
+    /// [`NmfError::InvalidRegularization`], naming `alpha_W` or `alpha_H` and its value,
+    /// when α times the number of columns or rows overflows `f64`.
+    pub(crate) fn checked_penalty(&self, m: usize, n: usize) -> Result<crate::Penalty, NmfError> {
+        let p = self.penalty(m, n);
+        if self.penalty_override.is_some() {
+            return Ok(p);
+        }
+        let alpha_h = self.alpha_h.unwrap_or(self.alpha_w);
+        // The weights are α times the number of columns (W) or rows (H), times ρ or 1 − ρ.
+        let bad = [
+            ("alpha_W", self.alpha_w, "columns", n),
+            ("alpha_H", alpha_h, "rows", m),
+        ];
+        match bad.iter().find(|b| !(b.1 * b.3 as f64).is_finite()) {
+            None => Ok(p),
+            Some((name, alpha, what, count)) => Err(NmfError::InvalidRegularization {
+                reason: format!(
+                    "{name} = {alpha:e} times the {count} {what} of V (scikit-learn's scaling \
+                     of the penalty weights) exceeds the range of f64; use a smaller {name}"
+                ),
+            }),
+        }
+    }
+    /// The range `[min, max]` of ε that a fit in scalar type `T` accepts for a V with the given
+    /// mean entry: at most `1024·√mean(V)` (ε bounds every entry of W and H from below; far
+    /// above the factors' typical size √(mean/k) it makes WH ≥ k·ε² dwarf the data), and at
+    /// least 2^-40 (9.1e-13) in `f32` or 2^-330 (4.6e-100) in `f64`, times √mean(V) when
+    /// V is rescaled (mean(V) outside about 2^±17 in `f32`, 2^±65 in `f64`; see the crate
+    /// docs): then ε³, on V scaled to entries near 1, is a normal number, so the denominators
+    /// of the updates keep their precision. The default ε ([`eps_for`](Self::eps_for)) is
+    /// raised to `min` if it is below.
+    ///
+    /// ```
+    /// use nmf_core::Nmf;
+    /// let p = Nmf::params(2).check().unwrap();
+    /// let (lo, hi) = p.eps_range::<f32>(1.0);
+    /// assert_eq!((lo, hi), (2f64.powi(-40), 1024.0));
+    /// // A V of mean 2^60 is fitted as V/2^60: ε scales with it.
+    /// assert_eq!(p.eps_range::<f32>(2f64.powi(60)), (2f64.powi(-10), 2f64.powi(40)));
+    /// ```
+    pub fn eps_range<T: crate::Scalar>(&self, mean_v: f64) -> (f64, f64) {
+        crate::scale::Scaling::for_mean::<T>(mean_v).eps_range::<T>()
+    }
     /// The ε given with [`NmfParams::eps`], if any.
     pub fn eps(&self) -> Option<f64> {
         self.eps
@@ -410,8 +484,10 @@ impl NmfValidParams {
     /// (`2u`: 1.2e-7 for f32, 2.2e-16 for f64) times the typical size of a factor entry (the
     /// scale of the random initialisation). So ε scales with the data, is far below any entry
     /// that matters, and stays well above underflow (the smallest denominator, about
-    /// `m·ε³`, is representable for any V with mean entry between about 1e-12 and 1e30 in f32,
-    /// and far wider in f64). For an all-zero V (mean 0) the scale 1 is used.
+    /// `m·ε³`, is a normal number on the data the solver sees, which V rescaled when its mean
+    /// is extreme, see the crate docs). For an all-zero V (mean 0) the scale 1 is used. A fit raises
+    /// this default to the lower end of [`eps_range`](Self::eps_range) if it is below (an
+    /// explicit ε outside that range is an error).
     ///
     /// ```
     /// use nmf_core::Nmf;

@@ -175,3 +175,122 @@ fn draw_matrix<T: Scalar>(m: usize, n: usize, pattern: Pattern, seed: u64) -> Ve
     // Round to the scalar type, so the f64 copy is exactly what the backend sees.
     v.iter().map(|&x| T::from_f64(x).as_f64()).collect()
 }
+
+/// The kind of matrix drawn for the extreme-scale properties.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExtremePattern {
+    /// Every entry positive, within two orders of magnitude of the scale.
+    Dense,
+    /// Most entries zero (60–90%), the others within two orders of the scale.
+    Sparse,
+    /// A single non-zero entry.
+    SingleNonZero,
+}
+
+/// One case of the extreme-scale properties: V (row-major, rounded to the scalar type) of
+/// global scale `10^scale_exp`, a rank, a seed, and whether to fit with the smallest valid ε.
+#[derive(Debug, Clone)]
+pub struct ExtremeCase {
+    /// Rows of V.
+    pub m: usize,
+    /// Columns of V.
+    pub n: usize,
+    /// The rank, from 1 to min(m, n) + 2.
+    pub k: usize,
+    /// V in row-major order, already rounded to the scalar type.
+    pub v: Vec<f64>,
+    /// The decimal exponent of V's scale, −30…30.
+    pub scale_exp: i32,
+    /// The pattern drawn.
+    pub pattern: ExtremePattern,
+    /// The seed of the initialisation.
+    pub seed: u64,
+    /// Fit with the smallest ε the library accepts for this V
+    /// ([`NmfValidParams::eps_range`](crate::NmfValidParams::eps_range)) instead of the default.
+    pub smallest_eps: bool,
+}
+
+impl ExtremeCase {
+    /// The mean entry of V.
+    pub fn mean(&self) -> f64 {
+        self.v.iter().sum::<f64>() / self.v.len() as f64
+    }
+}
+
+/// The largest decimal exponent of the extreme scales: 30, in `f64` and in `f32` (whose
+/// range, about 10^±38, still holds V's entries at 10^±30 times their spread of 10^±2).
+pub fn extreme_exponent<T: Scalar>() -> i32 {
+    let _ = T::NAME;
+    30
+}
+
+/// Extreme cases with `1 ≤ m, n ≤ max_dim`: V of scale 10^e for every e in
+/// ±[`extreme_exponent`] (the ends drawn as often as the middle), dense, sparse or with a single
+/// non-zero, fitted with the default or the smallest valid ε.
+pub fn extreme_case<T: Scalar>(max_dim: usize) -> impl Strategy<Value = ExtremeCase> {
+    let top = extreme_exponent::<T>();
+    let exps = prop_oneof![
+        1 => Just(top),
+        1 => Just(-top),
+        2 => -top..=top,
+    ];
+    let patterns = prop_oneof![
+        2 => Just(ExtremePattern::Dense),
+        1 => Just(ExtremePattern::Sparse),
+        1 => Just(ExtremePattern::SingleNonZero),
+    ];
+    (
+        1..=max_dim,
+        1..=max_dim,
+        exps,
+        patterns,
+        any::<u64>(),
+        any::<u64>(),
+        any::<bool>(),
+    )
+        .prop_flat_map(|(m, n, e, pattern, data_seed, seed, smallest_eps)| {
+            (
+                Just((m, n, e, pattern, data_seed, seed, smallest_eps)),
+                1..=m.min(n) + 2,
+            )
+        })
+        .prop_map(
+            |((m, n, scale_exp, pattern, data_seed, seed, smallest_eps), k)| {
+                let mut rng = ChaCha8Rng::seed_from_u64(data_seed);
+                let scale = 10f64.powi(scale_exp);
+                let entry = |rng: &mut ChaCha8Rng| {
+                    rng.random_range(1.0..10.0) * 10f64.powi(rng.random_range(-2..=1)) * scale
+                };
+                let v: Vec<f64> = match pattern {
+                    ExtremePattern::Dense => (0..m * n).map(|_| entry(&mut rng)).collect(),
+                    ExtremePattern::Sparse => {
+                        let density = rng.random_range(0.1..0.4);
+                        (0..m * n)
+                            .map(|_| {
+                                if rng.random_bool(density) {
+                                    entry(&mut rng)
+                                } else {
+                                    0.0
+                                }
+                            })
+                            .collect()
+                    }
+                    ExtremePattern::SingleNonZero => {
+                        let at = rng.random_range(0..m * n);
+                        let x = entry(&mut rng);
+                        (0..m * n).map(|i| if i == at { x } else { 0.0 }).collect()
+                    }
+                };
+                ExtremeCase {
+                    m,
+                    n,
+                    k,
+                    v: v.iter().map(|&x| T::from_f64(x).as_f64()).collect(),
+                    scale_exp,
+                    pattern,
+                    seed,
+                    smallest_eps,
+                }
+            },
+        )
+}

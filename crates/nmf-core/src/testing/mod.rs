@@ -14,7 +14,9 @@
 mod cases;
 mod properties;
 
-pub use cases::{DataCase, Pattern, data_case};
+pub use cases::{
+    DataCase, ExtremeCase, ExtremePattern, Pattern, data_case, extreme_case, extreme_exponent,
+};
 pub use properties::*;
 
 use proptest::test_runner::{Config, RngSeed, TestRunner};
@@ -165,6 +167,22 @@ macro_rules! backend_test_suite {
             #[test]
             fn bad_input_is_an_error() {
                 suite::check_bad_input::<$t, _>(&$backend);
+            }
+            #[test]
+            fn evaluation_bounds_the_rounding_scales() {
+                suite::check_evaluation_bounds::<$t, _>(&$backend);
+            }
+            #[test]
+            fn extreme_scales_frobenius() {
+                suite::check_extreme_scales::<$t, _>(&$backend, Frobenius);
+            }
+            #[test]
+            fn extreme_scales_kl() {
+                suite::check_extreme_scales::<$t, _>(&$backend, KullbackLeibler);
+            }
+            #[test]
+            fn extreme_scales_beta() {
+                suite::check_extreme_scales_beta::<$t, _>(&$backend);
             }
             #[test]
             fn same_seed_same_factors() {

@@ -7,7 +7,7 @@ use proptest::test_runner::TestCaseError;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::{DataCase, data_case, runner, runner_with_cases};
+use super::{DataCase, ExtremeCase, data_case, extreme_case, runner, runner_with_cases};
 use crate::auxiliary::Subproblem;
 use crate::reference::Reference;
 use crate::{
@@ -714,7 +714,9 @@ pub fn check_recovery<T: Scalar, B: DenseBackend<T>>(b: &B, loss: Loss) {
         .unwrap();
 }
 
-/// Every kind of bad input gives its own error, with the place of the bad entry.
+/// Every kind of bad input gives its own error, with the place of the bad entry; ε outside
+/// [`NmfValidParams::eps_range`](crate::NmfValidParams::eps_range), |β| above
+/// [`MAX_BETA`](crate::MAX_BETA) and ranks whose buffers cannot be allocated are refused.
 pub fn check_bad_input<T: Scalar, B: DenseBackend<T>>(b: &B) {
     let strategy = (1usize..=8, 1usize..=8, 1usize..=4, any::<u64>());
     runner()
@@ -778,6 +780,31 @@ pub fn check_bad_input<T: Scalar, B: DenseBackend<T>>(b: &B) {
                 p.clone().eps(0.0).fit(b, &v).err(),
                 Some(NmfError::InvalidEps(0.0))
             );
+            // ε outside its range for the data and scalar, |β| too large, a rank whose buffers
+            // cannot be counted or allocated: refused before any iteration.
+            let mean = good.iter().map(|&x| T::from_f64(x).as_f64()).sum::<f64>() / (m * n) as f64;
+            let (lo, hi) = p.clone().check().unwrap().eps_range::<T>(mean);
+            for eps in [1e-300, lo / 4.0, 4.0 * hi] {
+                let err = p.clone().eps(eps).fit(b, &v).err();
+                prop_assert!(
+                    matches!(err, Some(NmfError::EpsOutOfRange { eps: e, .. }) if e == eps),
+                    "eps = {eps}: {err:?}"
+                );
+            }
+            prop_assert_eq!(
+                p.clone().loss(Loss::Beta(1e3)).fit(b, &v).err(),
+                Some(NmfError::BetaOutOfRange {
+                    beta: 1e3,
+                    max: crate::MAX_BETA
+                })
+            );
+            for rank in [usize::MAX, 1 << 40] {
+                let err = Nmf::params(rank).fit(b, &v).err();
+                prop_assert!(
+                    matches!(err, Some(NmfError::RankTooLarge { rank: r, .. }) if r == rank),
+                    "rank {rank}: {err:?}"
+                );
+            }
             // Custom initial factors: shape, sign and finiteness, on the fit_from path too.
             let w0 = b.from_fn(m, k, |_, _| T::one());
             let h0 = b.from_fn(k, n, |_, _| T::one());
@@ -1583,6 +1610,246 @@ pub fn check_initialisations<T: Scalar, B: DenseBackend<T>>(b: &B) {
                         model.loss_history()
                     );
                 }
+                Ok(())
+            },
+        )
+        .unwrap();
+}
+
+/// The guarantee at extreme scales, through the fitting API: V of scale 10^e for e across
+/// ±30, in `f64` and in `f32` (both ends drawn often), dense, sparse or with a single
+/// non-zero, fitted with the default ε or the smallest the library accepts
+/// ([`NmfValidParams::eps_range`](crate::NmfValidParams::eps_range)), from random and
+/// NNDSVDA starts, without or with an L1 or L2 penalty whose share of the objective does not
+/// depend on the scale: every fit succeeds, its factors are finite and ≥ ε, and the objective
+/// after j + 1 iterations is at most the objective after j (for j < 6) plus the rounding bound
+/// of [`check_loss_never_increases`] (or [`check_beta_loss_never_increases`]), plus
+/// 8·(k+2)·u·P for the penalty terms as in [`check_regularized_objective_never_increases`].
+///
+/// The bound is computed from V and the returned factors, in V's units: 8·(k+2)·u·S + 16·u64·M
+/// with S and M the sizes of the loss's terms (not the loss). The library fits V/c² for
+/// extreme V; the loss and S then both carry the factor c^(2β) exactly, so the bound is the
+/// same relative to the scaled problem's terms. For β ≤ 0 the zeros of V (infinite loss there)
+/// are replaced by 10⁻³ times its smallest non-zero (by the scale if V is all zero).
+pub fn check_extreme_scales<T: Scalar, B: DenseBackend<T>>(b: &B, loss: Loss) {
+    runner_with_cases(128)
+        .run(
+            &(extreme_case::<T>(8), any::<bool>(), extreme_penalty()),
+            |(c, random, pen)| extreme_scale_case(b, c, loss, random, pen),
+        )
+        .unwrap();
+}
+
+/// No penalty in half the cases; else pure L1 or pure L2 (`l1_ratio` 1 or 0) with the weight
+/// a·mean(V)^(β−½) or a·mean(V)^(β−1), a ∈ [0, 1): the weights that keep the penalty's share
+/// of the objective the same at every scale of V (with W, H ∝ √mean(V), the loss scales as
+/// mean^β, ‖W‖₁ as mean^½ and ‖W‖² as mean).
+fn extreme_penalty() -> impl Strategy<Value = Option<(f64, bool)>> {
+    prop_oneof![
+        1 => Just(None),
+        1 => (0.0f64..1.0, any::<bool>()).prop_map(Some),
+    ]
+}
+
+/// [`check_extreme_scales`] for the β-divergences: Itakura–Saito and β drawn as in
+/// [`check_beta_loss_never_increases`] (through [`Loss::beta`], so the dedicated paths at
+/// β = 0, 1, 2).
+pub fn check_extreme_scales_beta<T: Scalar, B: DenseBackend<T>>(b: &B) {
+    let betas = prop_oneof![1 => Just(0.0), 3 => betas()];
+    runner_with_cases(128)
+        .run(
+            &(
+                extreme_case::<T>(8),
+                any::<bool>(),
+                betas,
+                extreme_penalty(),
+            ),
+            |(c, random, beta, pen)| extreme_scale_case(b, c, Loss::beta(beta), random, pen),
+        )
+        .unwrap();
+}
+
+fn extreme_scale_case<T: Scalar, B: DenseBackend<T>>(
+    b: &B,
+    mut c: ExtremeCase,
+    loss: Loss,
+    random: bool,
+    penalty: Option<(f64, bool)>,
+) -> Result<(), TestCaseError> {
+    let beta = loss.beta_value();
+    if beta <= 0.0 {
+        let fill =
+            c.v.iter()
+                .copied()
+                .filter(|&x| x > 0.0)
+                .fold(f64::INFINITY, f64::min)
+                * 1e-3;
+        // An all-zero V (a sparse draw) becomes constant at the scale.
+        let fill = if fill.is_finite() {
+            fill
+        } else {
+            10f64.powi(c.scale_exp)
+        };
+        let fill = T::from_f64(fill).as_f64();
+        c.v.iter_mut()
+            .filter(|x| **x == 0.0)
+            .for_each(|x| *x = fill);
+    }
+    let v = mat::<T, B>(b, c.m, c.n, &c.v);
+    let init = if random {
+        crate::Init::Random
+    } else {
+        crate::Init::Auto
+    };
+    let mut p = Nmf::params(c.k).loss(loss).init(init).tol(0.0).seed(c.seed);
+    if c.smallest_eps {
+        let (lo, _) = p.clone().check().unwrap().eps_range::<T>(c.mean());
+        p = p.eps(lo);
+    }
+    if let Some((a, l1)) = penalty {
+        let power = if l1 { beta - 0.5 } else { beta - 1.0 };
+        let alpha = a * c.mean().max(f64::MIN_POSITIVE).powf(power);
+        p = p.alpha_w(alpha).l1_ratio(if l1 { 1.0 } else { 0.0 });
+    }
+    let u = T::unit_roundoff();
+    let mut prev: Option<(f64, f64, f64)> = None;
+    for iters in 1..=6 {
+        let model = match p.clone().max_iter(iters).fit(b, &v) {
+            Ok(model) => model,
+            Err(e) => {
+                return Err(TestCaseError::fail(format!(
+                    "{loss} at 1e{} ({:?}, k = {}, smallest ε: {}): {e}",
+                    c.scale_exp, c.pattern, c.k, c.smallest_eps
+                )));
+            }
+        };
+        let eps = model.eps();
+        all_at_least(b, model.w(), eps, "W")?;
+        all_at_least(b, model.h(), eps, "H")?;
+        let (w, h) = (export(b, model.w()), export(b, model.h()));
+        let wh = product(&w, &h, c.m, c.k, c.n);
+        let (s, m) = match loss {
+            Loss::Frobenius => (c.v.iter().chain(&wh).map(|x| 0.5 * x * x).sum(), 0.0),
+            Loss::KullbackLeibler => (
+                c.v.iter().chain(&wh).sum(),
+                c.v.iter()
+                    .zip(&wh)
+                    .map(|(&v, &y)| {
+                        if v > 0.0 {
+                            (v * (v / y).ln()).abs()
+                        } else {
+                            0.0
+                        }
+                    })
+                    .sum(),
+            ),
+            _ => beta_scales(&c.v, &wh, beta),
+        };
+        let (s, m) = (s + penalty_scale(&model.penalty(), &w, &h), m);
+        let now = model.final_loss();
+        prop_assert!(now.is_finite(), "{loss}: the loss is {now}");
+        if let Some((before, s0, m0)) = prev {
+            let tol = 8.0 * (c.k as f64 + 2.0) * u * s.max(s0) + 16.0 * U64 * m.max(m0);
+            prop_assert!(
+                now <= before + tol,
+                "{loss} at 1e{} ({:?}, k = {}, smallest ε: {}): the loss rose from {before:e} \
+                 after {} iterations to {now:e} after {iters} (tolerance {tol:e})",
+                c.scale_exp,
+                c.pattern,
+                c.k,
+                c.smallest_eps,
+                iters - 1
+            );
+        }
+        prev = Some((now, s, m));
+    }
+    Ok(())
+}
+
+/// The sizes that [`MuSolver::evaluate`] returns bound the exact ones the suite's tolerances
+/// use, so the library's own check ([`crate::NmfError::ObjectiveIncreased`]) never fires where
+/// the suite's bound holds: `scale ≥ S + P` and `f64_terms ≥ M`, with S, M and P computed
+/// exactly in `f64` from V and WH as in [`check_loss_never_increases`],
+/// [`check_beta_loss_never_increases`] and [`check_regularized_objective_never_increases`],
+/// for every loss, with and without penalties, after 0–3 iterations; and its objective is
+/// [`MuSolver::objective`].
+///
+/// Tolerance: the bounds are sums of the same non-negative terms computed in `T` (column and
+/// row sums, powers), so they may fall below the exact ones by a relative
+/// 4·(m + n + k + 4)·u at most (the `f64` sums add a few u64), plus |ln λ|·(|β| + 2)·u for
+/// the powers λ^β taken at β rounded to `T`, plus the terms that underflow `T`: less than its
+/// smallest normal number each.
+pub fn check_evaluation_bounds<T: Scalar, B: DenseBackend<T>>(b: &B) {
+    let losses = prop_oneof![
+        1 => Just(Loss::Frobenius),
+        1 => Just(Loss::KullbackLeibler),
+        2 => betas().prop_map(Loss::Beta),
+    ];
+    runner_with_cases(128)
+        .run(
+            &(data_case::<T>(9), losses, 0usize..4, penalty_weights()),
+            |(mut c, loss, warmup, weights)| {
+                let beta = loss.beta_value();
+                if beta <= 0.0 {
+                    fill_zeros(&mut c.v);
+                }
+                let pen = weights.map_or(crate::Penalty::default(), |(aw, ah, ratio, exp)| {
+                    let scale = c.mean().max(f64::MIN_POSITIVE) * 10f64.powi(exp);
+                    crate::Penalty::sklearn(c.m, c.n, aw * scale, ah * scale, ratio)
+                });
+                let (v, w0, h0, eps) = start(b, &c);
+                let mut s = MuSolver::new(b, &v, w0, h0, loss, eps).unwrap();
+                s.set_penalty(pen).unwrap();
+                for _ in 0..warmup {
+                    s.step();
+                }
+                let e = s.evaluate();
+                let objective = s.objective();
+                prop_assert_eq!(e.objective, objective);
+                let (w, h) = (export(b, s.w()), export(b, s.h()));
+                let wh = product(&w, &h, c.m, c.k, c.n);
+                let (sens, terms) = match loss {
+                    Loss::Frobenius => (c.v.iter().chain(&wh).map(|x| 0.5 * x * x).sum(), 0.0),
+                    Loss::KullbackLeibler => (
+                        c.v.iter().chain(&wh).sum(),
+                        c.v.iter()
+                            .zip(&wh)
+                            .map(|(&v, &y)| {
+                                if v > 0.0 {
+                                    (v * (v / y).ln()).abs()
+                                } else {
+                                    0.0
+                                }
+                            })
+                            .sum(),
+                    ),
+                    _ => beta_scales(&c.v, &wh, beta),
+                };
+                let want = sens + penalty_scale(&pen, &w, &h);
+                let u = T::unit_roundoff();
+                // The β bounds raise λ to the exponent β rounded to T (as (β + 1) − 1), which
+                // moves λ^β by a relative |ln λ|·(|β| + 2)·u.
+                let ln_max = wh.iter().map(|y| y.ln().abs()).fold(0.0, f64::max);
+                let power = if matches!(loss, Loss::Beta(_)) {
+                    ln_max * (beta.abs() + 2.0) * u
+                } else {
+                    0.0
+                };
+                let slack = 1.0 - 4.0 * (c.m + c.n + c.k + 4) as f64 * u - power;
+                // Terms below the smallest normal number of T (or of f64, for subnormal penalty
+                // weights) can be lost entirely: at most that much each.
+                let entries = (c.m * c.n + c.m * c.k + c.k * c.n) as f64;
+                let abs = 4.0 * entries * T::min_positive_value().as_f64();
+                prop_assert!(
+                    e.scale >= slack * want - abs,
+                    "{loss} {pen:?}: scale {} below the exact S + P = {want}",
+                    e.scale
+                );
+                prop_assert!(
+                    e.f64_terms >= slack * terms - abs,
+                    "{loss}: f64 terms {} below the exact M = {terms}",
+                    e.f64_terms
+                );
                 Ok(())
             },
         )

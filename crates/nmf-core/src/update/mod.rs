@@ -144,6 +144,39 @@ pub struct MuSolver<'a, T: Scalar, B: DataOps<T, V>, V> {
     scratch: V,
     penalty: Penalty,
     pen: Option<PenaltyBuffers<B::Mat>>,
+    /// The data sums of [`MuSolver::evaluate`] (`½‖V‖²` or `ΣV`), computed at its first call.
+    data_scale: Option<f64>,
+    /// KL: the column sums of W and the row sums of H, for ΣWH in [`MuSolver::evaluate`].
+    wh_sums: Vec<T>,
+}
+
+/// The objective at the current factors and the sizes of what its evaluation sums, from which
+/// the rounding bound of a comparison of two evaluations follows (see [`MuSolver::evaluate`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Evaluation {
+    /// The objective (the loss plus the penalties), in `f64`.
+    pub objective: f64,
+    /// An upper bound on the scale S + P of the terms whose entries of WH carry the rounding
+    /// of `T` (see [`Evaluation::rise_bound`]).
+    pub scale: f64,
+    /// An upper bound on the sum M of the absolute values of the terms evaluated in `f64`.
+    pub f64_terms: f64,
+}
+
+impl Evaluation {
+    /// The largest rise of the computed objective from `self` to `next` that rounding can
+    /// explain when the exact objective did not rise: `8·(k+2)·u·max(S) + 16·u₆₄·max(M)`,
+    /// the bound of the shared property suite (see `nmf_core::testing`), with u the unit
+    /// roundoff of the scalar type and k the rank. Each evaluation rounds the entries of WH
+    /// by at most k·u relative (k-term sums of non-negative products), which moves the loss by
+    /// at most k·u·S; the `f64` sums and logarithms add a few u₆₄ of M; the half-steps
+    /// themselves are exact minimisers up to perturbations of O(u) per entry, which change the
+    /// objective only at second order. The bound is absolute, never relative to the loss, so
+    /// it does not hide a rise when the loss is small.
+    pub fn rise_bound(&self, next: &Evaluation, rank: usize, unit_roundoff: f64) -> f64 {
+        8.0 * (rank as f64 + 2.0) * unit_roundoff * self.scale.max(next.scale)
+            + 16.0 * (f64::EPSILON / 2.0) * self.f64_terms.max(next.f64_terms)
+    }
 }
 
 impl<'a, T: Scalar, B: DataOps<T, V>, V> MuSolver<'a, T, B, V> {
@@ -173,6 +206,15 @@ impl<'a, T: Scalar, B: DataOps<T, V>, V> MuSolver<'a, T, B, V> {
         if !(eps.is_finite() && eps > T::zero()) {
             return Err(NmfError::InvalidEps(eps.as_f64()));
         }
+        if eps < T::min_positive_value() {
+            // A subnormal ε: the denominators at ε would lose their precision.
+            return Err(NmfError::EpsOutOfRange {
+                eps: eps.as_f64(),
+                min: T::min_positive_value().as_f64(),
+                max: f64::INFINITY,
+                scalar: T::NAME,
+            });
+        }
         check_beta(backend, v, loss)?;
         backend.clamp_min(&mut w0, eps);
         backend.clamp_min(&mut h0, eps);
@@ -200,6 +242,8 @@ impl<'a, T: Scalar, B: DataOps<T, V>, V> MuSolver<'a, T, B, V> {
             scratch: backend.data_buffer(v),
             penalty: Penalty::default(),
             pen: None,
+            data_scale: None,
+            wh_sums: vec![T::zero(); if kl { 2 * k } else { 0 }],
         })
     }
 
@@ -270,10 +314,15 @@ impl<'a, T: Scalar, B: DataOps<T, V>, V> MuSolver<'a, T, B, V> {
     /// # Errors
     /// [`NmfError::InvalidRegularization`] for negative or non-finite weights.
     pub fn set_penalty(&mut self, penalty: Penalty) -> Result<(), NmfError> {
-        let weights = [penalty.l1_w, penalty.l2_w, penalty.l1_h, penalty.l2_h];
-        if weights.iter().any(|w| !(w.is_finite() && *w >= 0.0)) {
+        let weights = [
+            ("l1_w (the L1 weight on W)", penalty.l1_w),
+            ("l2_w (the L2 weight on W)", penalty.l2_w),
+            ("l1_h (the L1 weight on H)", penalty.l1_h),
+            ("l2_h (the L2 weight on H)", penalty.l2_h),
+        ];
+        if let Some((name, w)) = weights.iter().find(|(_, w)| !(w.is_finite() && *w >= 0.0)) {
             return Err(NmfError::InvalidRegularization {
-                reason: format!("penalty weights must be finite and ≥ 0, got {penalty:?}"),
+                reason: format!("the penalty weight {name} must be finite and ≥ 0, got {w}"),
             });
         }
         self.penalty = penalty;
@@ -313,14 +362,97 @@ impl<'a, T: Scalar, B: DataOps<T, V>, V> MuSolver<'a, T, B, V> {
 
     /// The objective: [`loss`](Self::loss) plus the penalties (equal to the loss without them).
     pub fn objective(&mut self) -> f64 {
-        let loss = self.loss();
-        let (p, b) = (self.penalty, self.backend);
-        let Some(buf) = &self.pen else { return loss };
         // frobenius_loss(x, 0) = ½‖x‖²; the factors are ≥ ε > 0, so ‖x‖₁ = Σx.
-        loss + p.l1_w * b.sum(&self.w)
+        self.loss() + self.penalty_value()
+    }
+
+    /// The penalty terms `l1_w‖W‖₁ + ½·l2_w‖W‖² + l1_h‖H‖₁ + ½·l2_h‖H‖²` at the current
+    /// factors (0 without penalties).
+    fn penalty_value(&self) -> f64 {
+        let (p, b) = (self.penalty, self.backend);
+        let Some(buf) = &self.pen else { return 0.0 };
+        p.l1_w * b.sum(&self.w)
             + p.l2_w * b.frobenius_loss(&self.w, &buf.zeros_w)
             + p.l1_h * b.sum(&self.h)
             + p.l2_h * b.frobenius_loss(&self.h, &buf.zeros_h)
+    }
+
+    /// The [`objective`](Self::objective) with upper bounds on the sizes that its rounding
+    /// error is proportional to ([`Evaluation::rise_bound`] turns two of them into the largest
+    /// rise rounding can explain). Written for the loss L and the penalty terms P ≥ 0:
+    /// - Frobenius: S = ½‖V‖² + ½‖WH‖² ≤ 3·½‖V‖² + 2L (as ½‖WH‖² ≤ (‖V‖ + ‖V − WH‖)²/2);
+    /// - KL: S = ΣV + ΣWH (ΣWH from the column sums of W and row sums of H), and the `f64`
+    ///   terms M = Σ|V log(V/WH)| ≤ L + ΣV + ΣWH;
+    /// - other β: S = Σ λ^(β−1)|λ − v| ≤ B + C with B = Σλ^β and C = Σ v·λ^(β−1) (λ = WH,
+    ///   from one more pass of the β kernels), and M ≤ L + 2B/|β| + 2C/|β−1| (the identity
+    ///   L = A/(β(β−1)) + B/β − C/(β−1) with A = Σv^β bounds |A/(β(β−1))|; at β = 0 and 1,
+    ///   L + 2B + 2C);
+    ///
+    /// and P = l1·ΣW + l2·ΣW² + … ≤ 2·(penalty terms) joins S. It costs about one more loss
+    /// evaluation for the general β path, a few O(mk + kn) sums otherwise, and allocates
+    /// nothing after its first call (which computes ½‖V‖² for Frobenius with two vectors of
+    /// zeros).
+    pub fn evaluate(&mut self) -> Evaluation {
+        let loss = self.loss();
+        let pen = self.penalty_value();
+        let b = self.backend;
+        let (scale, f64_terms) = match self.loss {
+            Loss::Frobenius => {
+                let sv = match self.data_scale {
+                    Some(s) => s,
+                    None => {
+                        let (m, n) = b.data_shape(self.v);
+                        let (zw, zh) = (b.zeros(m, 1), b.zeros(1, n));
+                        let s = b.data_frobenius_loss(self.v, &zw, &zh, &mut self.scratch);
+                        self.data_scale = Some(s);
+                        s
+                    }
+                };
+                (3.0 * sv + 2.0 * loss, 0.0)
+            }
+            Loss::KullbackLeibler => {
+                let sv = *self.data_scale.get_or_insert_with(|| b.data_sum(self.v));
+                let k = self.wh_sums.len() / 2;
+                let (cols, rows) = self.wh_sums.split_at_mut(k);
+                b.col_sums(&self.w, cols);
+                b.row_sums(&self.h, rows);
+                let swh: f64 = cols
+                    .iter()
+                    .zip(rows.iter())
+                    .map(|(c, r)| c.as_f64() * r.as_f64())
+                    .sum();
+                (sv + swh, loss + sv + swh)
+            }
+            Loss::ItakuraSaito | Loss::Beta(_) => {
+                let beta = self.loss.beta_value();
+                let b2 = self
+                    .scratch2
+                    .as_mut()
+                    .expect("β buffers are allocated for β losses");
+                // scratch ← V∘λ^(β−1), scratch2 ← λ^β (the update recomputes both).
+                b.beta_parts(
+                    &mut self.scratch,
+                    b2,
+                    self.v,
+                    &self.w,
+                    &self.h,
+                    T::from_f64(beta + 1.0),
+                );
+                let c = b.data_sum(&self.scratch);
+                let bb = b.data_sum(b2);
+                let terms = if beta == 0.0 || beta == 1.0 {
+                    loss + 2.0 * bb + 2.0 * c
+                } else {
+                    loss + 2.0 * bb / beta.abs() + 2.0 * c / (beta - 1.0).abs()
+                };
+                (bb + c, terms)
+            }
+        };
+        Evaluation {
+            objective: loss + pen,
+            scale: scale + 2.0 * pen,
+            f64_terms,
+        }
     }
 
     /// The current W (m×k).
