@@ -62,13 +62,15 @@ impl std::error::Error for CliError {}
 /// `-k/--rank`, `--eps`, `--alpha-w`…
 pub fn option_of(e: &NmfError) -> Option<&'static str> {
     Some(match e {
-        NmfError::ZeroRank | NmfError::RankTooLargeForSvdInit { .. } => "-k/--rank",
+        NmfError::ZeroRank
+        | NmfError::RankTooLargeForSvdInit { .. }
+        | NmfError::RankTooLarge { .. } => "-k/--rank",
         NmfError::ZeroMaxIter => "--max-iter",
         NmfError::ZeroCheckEvery => "--check-every",
         NmfError::ZeroNInit => "--n-init",
         NmfError::InvalidTol(_) => "--tol",
-        NmfError::InvalidEps(_) => "--eps",
-        NmfError::InvalidBeta(_) => "--beta",
+        NmfError::InvalidEps(_) | NmfError::EpsOutOfRange { .. } => "--eps",
+        NmfError::InvalidBeta(_) | NmfError::BetaOutOfRange { .. } => "--beta",
         // The library names its parameters in the reason (alpha_W, alpha_H, l1_ratio); the
         // penalty weights it derives from them (scaled by n and m) are --alpha-w and --alpha-h.
         NmfError::InvalidRegularization { reason } => {
@@ -220,6 +222,40 @@ mod tests {
             "--eps must be finite and > 0, got 0 (--eps is below the smallest positive number \
              of --dtype and rounds to 0 there: use a larger value)"
         );
+        // The range errors of the library, found once V is known, name their option too.
+        let e = m(NmfError::EpsOutOfRange {
+            eps: 1e-50,
+            min: 1e-12,
+            max: 1e3,
+            scalar: "f32",
+        })
+        .unwrap();
+        assert!(
+            e.0.starts_with("--eps = 1e-50 is too small for a fit in f32"),
+            "{}",
+            e.0
+        );
+        assert_eq!(e.1, EXIT_USAGE);
+        let e = m(NmfError::BetaOutOfRange {
+            beta: 1e308,
+            max: 100.0,
+        })
+        .unwrap()
+        .0;
+        assert!(
+            e.starts_with("--beta = 1e308 is outside [-100, 100]"),
+            "{e}"
+        );
+        let e = m(NmfError::RankTooLarge {
+            rank: 1_000_000_000,
+            rows: 5,
+            cols: 5,
+            bytes: None,
+            gram: true,
+        })
+        .unwrap()
+        .0;
+        assert!(e.starts_with("-k/--rank: rank 1000000000 needs"), "{e}");
         let reg = |reason: &str| NmfError::InvalidRegularization {
             reason: reason.into(),
         };
