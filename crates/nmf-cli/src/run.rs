@@ -248,12 +248,13 @@ struct Reporter {
     n_init: usize,
     /// How many restarts run at once (1, or the restart threads): restart r counts as over
     /// (all its --max-iter iterations done, or converged) once restart r + lanes has begun,
-    /// as restarts begin in order on each thread.
+    /// as restart r + lanes runs on the thread of restart r, after it. (Restarts on other
+    /// threads say nothing about r: one thread may be several restarts ahead of another.)
     lanes: usize,
-    /// The highest restart seen so far.
-    latest: usize,
-    /// The restarts not yet over (at most `lanes`): their iterations so far, and the
-    /// iteration from which their next plain line is due.
+    /// How many restarts are over.
+    over: usize,
+    /// The restarts begun and not yet over (one per thread): their iterations so far, and
+    /// the iteration from which their next plain line is due.
     active: BTreeMap<usize, (usize, usize)>,
     /// The iterations run, over all restarts and threads.
     ran: usize,
@@ -301,7 +302,7 @@ impl Reporter {
             max_iter,
             n_init,
             lanes: lanes.clamp(1, n_init),
-            latest: 0,
+            over: 0,
             active: BTreeMap::new(),
             ran: 0,
             start: Instant::now(),
@@ -316,16 +317,10 @@ impl Reporter {
     /// The progress over all restarts, in iterations: a restart that is over counts in full
     /// (it may have converged early).
     fn done(&self) -> usize {
-        let over = (self.latest + 1)
-            .saturating_sub(self.lanes)
-            .min(self.n_init);
-        let running: usize = self
-            .active
-            .iter()
-            .filter(|&(&r, _)| r + self.lanes > self.latest)
-            .map(|(_, &(it, _))| it)
-            .sum();
-        over.saturating_mul(self.max_iter).saturating_add(running)
+        let running: usize = self.active.values().map(|&(it, _)| it).sum();
+        self.over
+            .saturating_mul(self.max_iter)
+            .saturating_add(running)
     }
 
     /// Shows `p`; false once standard error cannot be written (see `failed`).
@@ -334,17 +329,17 @@ impl Reporter {
             return false;
         }
         let r = p.restart.min(self.n_init - 1);
-        if r + self.lanes <= self.latest {
-            // Over already (counted in full).
-            return true;
+        if !self.active.contains_key(&r)
+            && let Some(before) = r.checked_sub(self.lanes)
+            && self.active.remove(&before).is_some()
+        {
+            // Restart r follows `before` on its thread: `before` is over (counted in full).
+            self.over += 1;
         }
         let state = self.active.entry(r).or_insert((0, 0));
         self.ran = self.ran.saturating_add(p.iteration.saturating_sub(state.0));
         state.0 = p.iteration;
         let next_line = state.1;
-        self.latest = self.latest.max(r);
-        let (lanes, latest) = (self.lanes, self.latest);
-        self.active.retain(|&q, _| q + lanes > latest);
         let restart = if self.n_init > 1 {
             format!("restart {}/{}: ", r + 1, self.n_init)
         } else {
@@ -1524,6 +1519,16 @@ mod tests {
         r.update(&p(1, 10));
         r.update(&p(3, 2));
         assert_eq!(r.done(), 10 + 10 + 1 + 2);
+        // One thread may run ahead: restarts 1 and 3 (thread 1) before restart 0 (thread 0)
+        // reports; restart 0 is still running, and only restart 1 is over.
+        let mut r = Reporter::new(Verbosity::Quiet, 10, 4, 2);
+        r.update(&p(1, 10));
+        r.update(&p(3, 4));
+        assert_eq!(r.done(), 10 + 4);
+        r.update(&p(0, 6));
+        assert_eq!(r.done(), 10 + 4 + 6);
+        r.update(&p(2, 1));
+        assert_eq!(r.done(), 10 + 10 + 4 + 1);
     }
 
     #[test]
