@@ -538,7 +538,7 @@ fn rejected_parameters_name_their_option() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     std::fs::write(dir.join("v.csv"), "1,2,3\n4,5,6\n2,1,2\n").unwrap();
-    // An ε that is 0 in f32.
+    // An ε below f32's range (it would be 0 there).
     let e = fails_with(
         dir,
         &[
@@ -547,7 +547,8 @@ fn rejected_parameters_name_their_option() {
         2,
     );
     assert!(e.starts_with("--eps"), "{e}");
-    assert!(e.contains("rounds to 0"), "{e}");
+    assert!(e.contains("too small for a fit in f32"), "{e}");
+    assert!(e.contains("smallest normal f32"), "{e}");
     // Penalty weights that overflow once scaled by the size of V.
     let e = fails_with(dir, &["fit", "v.csv", "-k", "1", "--alpha-w", "1e308"], 2);
     assert!(e.starts_with("--alpha-w"), "{e}");
