@@ -1,7 +1,19 @@
 #!/usr/bin/env python3
 """Writes the seed corpus of the reader targets (fuzz/corpus/read_*), a few hundred bytes each:
 valid files of every supported kind and a few invalid ones that stop at each check. The model
-seeds (corpus/model_json, corpus/model_npz) are written by `nmf fit` itself; see README.md.
+seeds (corpus/model_json, corpus/model_npz) were written by `nmf fit` itself:
+
+    printf '1,2,3\n4,5,6\n' > v.csv; printf '1,0,3,2\n4,5,0,1\n2,2,2,2\n' > w.csv
+    nmf fit v.csv -k 1 --out a -q --model-format both                       # ok-f64.*
+    nmf fit w.csv -k 2 --dtype f32 --alpha-w 0.01 --l1-ratio 0.5 --out b -q \
+        --model-format both --max-iter 30                                   # ok-f32-penalty.*
+    nmf fit w.csv -k 2 --beta 0.5 --out c -q --model-format npz --max-iter 20  # ok-beta.npz
+
+then edited with Python's json and zipfile: bad-*.json (rows × rank wrapping to 0, rank 0 with
+rows 2⁶⁴ − 1, a negative entry, W one value short, cut after 80 bytes), ok-*-deflated.npz (the
+same members compressed with deflate, as numpy.savez_compressed writes them), bad-shape.npz
+(model.json's rows one more than W.npy's) and bad-missing-w.npz.
+
 Run from anywhere: python3 fuzz/make_seeds.py"""
 import os
 import struct

@@ -34,14 +34,17 @@ for t in "${targets[@]}"; do
     cargo +nightly fuzz run "${flags[@]}" "$t" "fuzz/corpus-run/$t" "fuzz/corpus/$t" -- \
         -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=4096 \
         -print_final_stats=1 >"$log" 2>&1 || status=$?
-    runs=$(grep -o 'stat::number_of_executed_runs: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
+    # libFuzzer's final stats (-print_final_stats=1), printed on a crash too.
+    runs=$( (grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" || true) | grep -o '[0-9]*$' | tail -1 || true)
     if [[ $status -eq 0 ]]; then
         line="$t: ${secs} s, ${runs:-?} executions, 0 crashes"
     else
         failed=1
-        artifact=$(grep -o 'Test unit written to [^ ]*' "$log" | tail -1 | sed 's/Test unit written to //')
-        what=$(grep -m1 -E "panicked at|ERROR: libFuzzer|ERROR: AddressSanitizer|out-of-memory|timeout" "$log" || true)
-        line="$t: ${secs} s, ${runs:-?} executions, 1 crash: ${artifact:-no artifact} (${what:-exit $status}; log $log)"
+        artifact=$( (grep -o 'Test unit written to [^ ]*' "$log" || true) | tail -1 | sed 's/Test unit written to //')
+        # The first line saying what happened: the panic's message, or libFuzzer's or the
+        # sanitizer's error (out-of-memory, timeout, deadly signal).
+        what=$( (grep -A1 -m1 -E "panicked at" "$log" || grep -m1 -E "==[0-9]+== ?ERROR" "$log" || true) | tr '\n' ' ' | cut -c1-300)
+        line="$t: stopped within ${secs} s after ${runs:-?} executions, 1 crash: ${artifact:-no artifact} (${what:-exit $status}; log $log)"
     fi
     echo "$line"
     summary+=("$line")
