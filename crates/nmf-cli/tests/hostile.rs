@@ -527,10 +527,7 @@ fn thousands_of_parallel_restarts_run_or_fail_cleanly() {
     let r = run(d, &args);
     r.assert_no_crash("5000 restarts");
     if r.code() == Some(0) {
-        assert_eq!(
-            listing(&d.join("o")),
-            ["H.npy", "W.npy", "model.json", "summary.json"]
-        );
+        assert_eq!(listing(&d.join("o")), FIT_OUTPUTS);
     } else {
         // A clear refusal is acceptable too, naming the option.
         let msg = r.error("5000 restarts");
@@ -689,8 +686,14 @@ fn huge_alpha_w_gives_no_debug_struct() {
 
 // ---- Broken pipes and full disks ---------------------------------------------------------
 
-/// The files of a successful default fit.
-const FIT_OUTPUTS: [&str; 4] = ["H.npy", "W.npy", "model.json", "summary.json"];
+/// The files of a successful default fit, with the manifest of the set (sorted: '.' first).
+const FIT_OUTPUTS: [&str; 5] = [
+    nmf_cli::write::MANIFEST,
+    "H.npy",
+    "W.npy",
+    "model.json",
+    "summary.json",
+];
 
 /// Checks that `o` holds either every output of a fit or nothing at all.
 fn assert_whole_or_nothing(d: &Path, before: &[String], what: &str, succeeded: bool) {

@@ -42,6 +42,28 @@ fn normalise_header(text: &[u8]) -> Cow<'_, [u8]> {
     Cow::Owned(out)
 }
 
+/// The deepest nesting of brackets (`[`, `(`, `{`) a header may have.
+const MAX_NESTING: usize = 8;
+
+/// The deepest nesting of brackets in a header's text, outside quoted strings.
+fn nesting(text: &[u8]) -> usize {
+    let (mut depth, mut deepest, mut quote) = (0usize, 0usize, None);
+    for &c in text {
+        match (quote, c) {
+            (Some(q), _) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, b'\'' | b'"') => quote = Some(c),
+            (None, b'[' | b'(' | b'{') => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            (None, b']' | b')' | b'}') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
 /// What a header's text declares, read before `npyz` does: the shape, and the `descr` when it
 /// is a string. `None` when the text is not a dict with a shape of non-negative 64-bit
 /// integers (then `npyz` says what is wrong).
@@ -130,6 +152,17 @@ pub fn parse(bytes: &[u8], source: &str) -> Result<Matrix, CliError> {
         .filter(|&e| e <= bytes.len())
         .ok_or_else(truncated)?;
     let text = normalise_header(&bytes[start..data_start]);
+    // The header parser (py_literal, also inside npyz) takes time exponential in the nesting
+    // of brackets: 20 nested `[` took 6 s and 30 would take hours. A plain array's header
+    // nests 2 deep (the dict and the shape tuple), so anything beyond MAX_NESTING is refused
+    // before it is parsed.
+    let depth = nesting(&text);
+    if depth > MAX_NESTING {
+        return Err(err(format!(
+            "the .npy header nests brackets {depth} deep (at most {MAX_NESTING} are read; a plain \
+             array's header nests 2)"
+        )));
+    }
     if let Some((dims, descr)) = declared(&text) {
         let &[rows, cols] = &dims[..] else {
             return Err(err(format!(
@@ -460,6 +493,30 @@ mod tests {
         b[6] = 2;
         b.splice(8..10, [0xff, 0xff, 0xff, 0xff]);
         assert_eq!(e(&b), "e.npy: truncated .npy header");
+    }
+
+    #[test]
+    fn deeply_nested_headers_are_refused_before_parsing() {
+        let e = |dict: &str| {
+            parse(&npy_dict(dict, &[0; 8]), "e.npy")
+                .unwrap_err()
+                .message
+        };
+        let deep = format!(
+            "{{'descr': {}'<f8'{}, 'fortran_order': False, 'shape': (1, 1), }}",
+            "[".repeat(30),
+            "]".repeat(30)
+        );
+        let start = std::time::Instant::now();
+        assert_eq!(
+            e(&deep),
+            "e.npy: the .npy header nests brackets 31 deep (at most 8 are read; a plain array's \
+             header nests 2)"
+        );
+        // (before the check, 20 brackets took 6 s; the check itself is one pass)
+        assert!(start.elapsed().as_secs() < 2);
+        // Brackets inside strings do not count; a plain header nests 2.
+        assert_eq!(nesting(b"{'descr': '<f8[[[[[[[[[[', 'shape': (1, 2), }"), 2);
     }
 
     #[test]
