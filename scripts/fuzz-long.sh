@@ -9,7 +9,9 @@
 #   scripts/fuzz-long.sh 5        # the short run of CI
 #
 # Needs the nightly toolchain and cargo-fuzz (.ci/run installs both when absent).
-# FUZZ_SANITIZER (default: address) is passed to `cargo fuzz --sanitizer`.
+# FUZZ_SANITIZER (default: address) is passed to `cargo fuzz --sanitizer`; FUZZ_TARGETS (a
+# space-separated list, default every target) chooses the targets, so that two runs can share
+# the targets out between two cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +22,9 @@ flags=(--debug-assertions --sanitizer "$sanitizer")
 
 cargo +nightly fuzz build "${flags[@]}"
 mapfile -t targets < <(cargo +nightly fuzz list)
+if [[ -n "${FUZZ_TARGETS:-}" ]]; then
+    read -ra targets <<<"$FUZZ_TARGETS"
+fi
 
 logs="fuzz/corpus-run/logs"
 mkdir -p "$logs"

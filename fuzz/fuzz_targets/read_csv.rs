@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use nmf_cli::read::{CsvOptions, Delimiter, Format, Header, parse_bytes};
+use nmf_cli::read::{Delimiter, Format, Header, ReadOptions, parse_bytes};
 
 fuzz_target!(|bytes: &[u8]| {
     let Some((&opts, text)) = bytes.split_first() else {
@@ -21,6 +21,10 @@ fuzz_target!(|bytes: &[u8]| {
         text,
         nmf_fuzz::SOURCE,
         format,
-        CsvOptions { delimiter, header },
+        ReadOptions {
+            delimiter,
+            header,
+            ..ReadOptions::default()
+        },
     ));
 });

@@ -9,7 +9,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use nmf_cli::read::{CsvOptions, Format, parse_bytes};
+use nmf_cli::read::{Format, ReadOptions, parse_bytes};
 
 /// 2²² entries: 32 MiB dense, well under libFuzzer's default malloc limit of 2 GiB.
 const MAX_DENSE: u128 = 1 << 22;
@@ -48,6 +48,6 @@ fuzz_target!(|bytes: &[u8]| {
         bytes,
         nmf_fuzz::SOURCE,
         Format::Mtx,
-        CsvOptions::default(),
+        ReadOptions::default(),
     ));
 });

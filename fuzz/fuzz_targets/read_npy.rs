@@ -3,13 +3,13 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use nmf_cli::read::{CsvOptions, Format, parse_bytes};
+use nmf_cli::read::{Format, ReadOptions, parse_bytes};
 
 fuzz_target!(|bytes: &[u8]| {
     nmf_fuzz::check_read(parse_bytes(
         bytes,
         nmf_fuzz::SOURCE,
         Format::Npy,
-        CsvOptions::default(),
+        ReadOptions::default(),
     ));
 });

@@ -190,6 +190,26 @@ pub fn parse_cancellable(
             words[4]
         )));
     }
+    if layout == Layout::Array {
+        // An array file holds every value, each at least one character and a separator:
+        // a size line that asks for more than the text can hold is refused before the
+        // matrix is allocated (a 50-byte file may declare 30000×30000).
+        let (r, c) = (rows as u128, cols as u128);
+        let total = match symmetry {
+            Symmetry::General => r * c,
+            Symmetry::Symmetric => r * (r + 1) / 2,
+            Symmetry::Skew => r * (r - 1) / 2,
+        };
+        let most = (text.len() as u128 + 1) / 2;
+        if total > most {
+            return Err(CliError::data(format!(
+                "{source}: a {rows}×{cols} {} array needs {total} values, but the file ({} bytes) \
+                 can hold at most {most}",
+                words[4],
+                text.len()
+            )));
+        }
+    }
     let mut data = alloc_dense(source, rows, cols)?;
     let check = |x: f64, line: usize, col: usize, i: usize, j: usize| {
         if valid_entry(x) {
@@ -489,6 +509,27 @@ mod tests {
                 .unwrap_err()
                 .message,
             "t.mtx:2:1: cannot read '18446744073709551616' as a non-negative integer"
+        );
+    }
+
+    #[test]
+    fn array_sizes_beyond_the_text_are_refused_before_allocating() {
+        let text = "%%MatrixMarket matrix array real general\n30000 30000\n1\n";
+        assert_eq!(
+            p(text).unwrap_err().message,
+            format!(
+                "t.mtx: a 30000×30000 general array needs 900000000 values, but the file ({} \
+                 bytes) can hold at most {}",
+                text.len(),
+                (text.len() + 1) / 2
+            )
+        );
+        // The bound is only an upper bound: a file that is merely short still says how short.
+        assert_eq!(
+            p("%%MatrixMarket matrix array real general\n2 2\n1 2 3\n")
+                .unwrap_err()
+                .message,
+            "t.mtx: a 2×2 general array needs 4 values, but the file has 3"
         );
     }
 
