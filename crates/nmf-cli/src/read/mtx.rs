@@ -200,7 +200,7 @@ pub fn parse_cancellable(
             Symmetry::Symmetric => r * (r + 1) / 2,
             Symmetry::Skew => r * (r - 1) / 2,
         };
-        let most = (text.len() as u128 + 1) / 2;
+        let most = (text.len() as u128).div_ceil(2);
         if total > most {
             return Err(CliError::data(format!(
                 "{source}: a {rows}×{cols} {} array needs {total} values, but the file ({} bytes) \
@@ -521,7 +521,7 @@ mod tests {
                 "t.mtx: a 30000×30000 general array needs 900000000 values, but the file ({} \
                  bytes) can hold at most {}",
                 text.len(),
-                (text.len() + 1) / 2
+                text.len().div_ceil(2)
             )
         );
         // The bound is only an upper bound: a file that is merely short still says how short.
