@@ -334,11 +334,22 @@ pub fn beta_parts_slice<T: Scalar>(a: &mut [T], b: &mut [T], v: &[T], beta: T) {
 /// [`kl_term`] at β = 1 and `v/y − log(v/y) − 1` (Itakura–Saito) at β = 0. Where `v = 0` and
 /// β > 0 it is `y^β/β`; at β ≤ 0 it is +∞ there.
 ///
+/// For `v > 0` it is computed as `v^β·(e₁(β, t) − e₁(β − 1, t))` with `t = ln(y/v)` and
+/// `e₁(b, t) = expm1(b·t)/b` (→ `t` as b → 0), the same function rearranged: the three-term
+/// form adds terms of size 1/|β| and 1/|β − 1| that cancel, so near β = 0 or β = 1 it loses
+/// every digit (at β = 1e-300 it returns `v/y` where the divergence is `v/y − ln(v/y) − 1`).
+/// Here the rounding error is a few units of `v^β·(|e₁(β, t)| + |e₁(β − 1, t)|)`, whatever β.
+///
 /// ```
 /// use nmf_core::kernels::beta_term;
 /// assert_eq!(beta_term(3.0, 1.0, 2.0), 2.0);
 /// assert!((beta_term(2.0, 1.0, 0.0) - (2.0 - 2f64.ln() - 1.0)).abs() < 1e-15);
 /// assert!((beta_term(3.0, 1.0, 1.999_999_999) - 2.0).abs() < 1e-6);
+/// // Near β = 0 the divergence is Itakura–Saito's, near β = 1 KL's.
+/// let is = 2.0 - 2f64.ln() - 1.0;
+/// assert!((beta_term(2.0, 1.0, 1e-300) - is).abs() < 1e-15);
+/// let kl = 2.0 * 2f64.ln() - 2.0 + 1.0;
+/// assert!((beta_term(2.0, 1.0, 1.0 + 1e-15) - kl).abs() < 1e-14);
 /// ```
 #[inline]
 pub fn beta_term(v: f64, y: f64, beta: f64) -> f64 {
@@ -352,11 +363,41 @@ pub fn beta_term(v: f64, y: f64, beta: f64) -> f64 {
         } else {
             f64::INFINITY
         }
-    } else if beta == 0.0 {
-        v / y - (v / y).ln() - 1.0
+    } else if y == 0.0 {
+        // (WH ≥ kε² > 0 in a fit; the limits, for completeness)
+        if beta > 1.0 {
+            v.powf(beta) / (beta * (beta - 1.0))
+        } else {
+            f64::INFINITY
+        }
     } else {
-        v.powf(beta) / (beta * (beta - 1.0)) + y.powf(beta) / beta
-            - v * y.powf(beta - 1.0) / (beta - 1.0)
+        // t = ln(y/v): through ln_1p near y = v (where y − v is exact), through the logarithms
+        // of each where y/v would over- or underflow.
+        let t = if (0.5 * v..=2.0 * v).contains(&y) {
+            ((y - v) / v).ln_1p()
+        } else {
+            let r = y / v;
+            if r.is_normal() {
+                r.ln()
+            } else {
+                y.ln() - v.ln()
+            }
+        };
+        let f = expm1_over(beta, t) - expm1_over(beta - 1.0, t);
+        // f = 0 only at y = v, where v^β may be infinite: the term is 0.
+        if f == 0.0 { 0.0 } else { v.powf(beta) * f }
+    }
+}
+
+/// `expm1(b·t)/b`, and its limit `t` at b = 0, to a few units of its size for every b.
+#[inline]
+fn expm1_over(b: f64, t: f64) -> f64 {
+    let x = b * t;
+    if x.abs() < 1e-5 {
+        // expm1(x)/b = t·(1 + x/2 + x²/6 + …): the next term, x³/24, is below 1e-16 of it.
+        t * (1.0 + x * (0.5 + x / 6.0))
+    } else {
+        x.exp_m1() / b
     }
 }
 
@@ -369,5 +410,61 @@ pub fn beta_slice<T: Scalar>(acc: &mut F64Sum, v: &[T], wh: &[T], beta: f64) {
     assert!(v.len() == wh.len(), "beta_slice: length mismatch");
     for (&v, &wh) in v.iter().zip(wh) {
         acc.add(beta_term(v.as_f64(), wh.as_f64(), beta));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::beta_term;
+
+    /// The three-term form, in f64, where it is accurate: β away from 0 and 1, moderate v, y.
+    fn three_terms(v: f64, y: f64, beta: f64) -> f64 {
+        v.powf(beta) / (beta * (beta - 1.0)) + y.powf(beta) / beta
+            - v * y.powf(beta - 1.0) / (beta - 1.0)
+    }
+
+    #[test]
+    fn beta_term_agrees_with_the_three_term_form_away_from_0_and_1() {
+        for beta in [-0.5, 0.5, 1.5, 3.0, 3.5] {
+            for (v, y) in [
+                (1.0_f64, 2.0_f64),
+                (3.0, 0.25),
+                (0.7, 0.7),
+                (5.0, 4.0),
+                (1e-3, 10.0),
+            ] {
+                let (a, b) = (beta_term(v, y, beta), three_terms(v, y, beta));
+                // Each form rounds to a few units (u = 2⁻⁵³) of the size S of the three terms
+                // (powf, ln and expm1 are each within an ulp or two, and each term carries at
+                // most four roundings): 64u·S bounds both errors together.
+                let size = v.powf(beta) / (beta * (beta - 1.0)).abs()
+                    + y.powf(beta) / beta.abs()
+                    + v * y.powf(beta - 1.0) / (beta - 1.0).abs();
+                let bound = 64.0 * f64::EPSILON / 2.0 * size;
+                assert!(
+                    (a - b).abs() <= bound,
+                    "β = {beta}, v = {v}, y = {y}: {a} vs {b}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn beta_term_near_0_and_1_is_the_limit_divergence() {
+        // The limits: Itakura–Saito at β → 0 and KL at β → 1, to first order in β or β − 1
+        // (d/dβ of the term is O(t²·v^β), here below 10), so |β| ≤ 1e-12 moves it by 1e-11.
+        for (v, y) in [(2.0_f64, 1.0_f64), (1.0, 3.0), (1e-5, 1e-3), (1e10, 3e10)] {
+            let is = v / y - (v / y).ln() - 1.0;
+            let kl = v * (v / y).ln() - v + y;
+            for d in [1e-300, -1e-300, 1e-200, 1e-12] {
+                let scale = 1.0 + is.abs();
+                assert!((beta_term(v, y, d) - is).abs() < 1e-11 * scale, "β = {d}");
+                let scale = 1.0 + kl.abs() + v + y;
+                assert!(
+                    (beta_term(v, y, 1.0 + d) - kl).abs() < 1e-11 * scale,
+                    "β = 1 + {d}"
+                );
+            }
+        }
     }
 }

@@ -78,6 +78,8 @@ pub mod init;
 pub mod kernels;
 mod model;
 pub mod nndsvd;
+#[cfg(feature = "io")]
+pub mod npy_header;
 mod params;
 pub mod reference;
 #[cfg(feature = "io")]

@@ -92,6 +92,16 @@ fn npy_f64(name: &str, bytes: &[u8], (rows, cols): (usize, usize)) -> Result<Vec
             dims.join(", ")
         ))
     };
+    // Headers nested deeper than any array's take exponential time to parse (see
+    // crate::npy_header).
+    if let Some(text) = npy_header_text(bytes) {
+        let depth = crate::npy_header::nesting(text);
+        if depth > crate::npy_header::MAX_NESTING {
+            return Err(invalid(format!(
+                "{name}: the .npy header nests brackets {depth} deep (an array's nests 2)"
+            )));
+        }
+    }
     // npyz multiplies the declared dimensions unchecked: they are compared with model.json's
     // first, and their product checked.
     if let Some(shape) = npy_declared_shape(bytes) {
@@ -141,10 +151,8 @@ fn npy_f64(name: &str, bytes: &[u8], (rows, cols): (usize, usize)) -> Result<Vec
         .map_err(|e| invalid(format!("{name}: {e} (float64 expected)")))
 }
 
-/// The shape a `.npy` file's header declares, read with the parser npyz uses (`None` when the
-/// header is not a dict with a shape of 64-bit dimensions: npyz then says what is wrong).
-fn npy_declared_shape(bytes: &[u8]) -> Option<Vec<u64>> {
-    use py_literal::Value;
+/// The header text of a `.npy` file (after the preamble), if the preamble is sound.
+fn npy_header_text(bytes: &[u8]) -> Option<&[u8]> {
     let (start, len): (usize, usize) = match bytes.get(6..8)? {
         [1, 0] => (
             10,
@@ -156,7 +164,14 @@ fn npy_declared_shape(bytes: &[u8]) -> Option<Vec<u64>> {
         }
         _ => return None,
     };
-    let text = std::str::from_utf8(bytes.get(start..start.checked_add(len)?)?).ok()?;
+    bytes.get(start..start.checked_add(len)?)
+}
+
+/// The shape a `.npy` file's header declares, read with the parser npyz uses (`None` when the
+/// header is not a dict with a shape of 64-bit dimensions: npyz then says what is wrong).
+fn npy_declared_shape(bytes: &[u8]) -> Option<Vec<u64>> {
+    use py_literal::Value;
+    let text = std::str::from_utf8(npy_header_text(bytes)?).ok()?;
     let Ok(Value::Dict(dict)) = text.strip_suffix('\n').unwrap_or(text).parse::<Value>() else {
         return None;
     };
@@ -267,6 +282,17 @@ impl SavedModel {
                     i % cols
                 )));
             }
+            // An f64 model loaded into f32: every entry must be finite there too.
+            if let Some(i) = d.iter().position(|&x| !T::from_f64(x).is_finite()) {
+                let cols = if name == "W" { k } else { n };
+                return Err(invalid(format!(
+                    "{name} has the entry {:e} at row {}, column {}, beyond the range of {}",
+                    d[i],
+                    i / cols,
+                    i % cols,
+                    T::NAME
+                )));
+            }
         }
         if !(self.eps.is_finite() && self.eps > 0.0 && self.beta.is_finite()) {
             return Err(invalid(format!(
@@ -280,7 +306,9 @@ impl SavedModel {
             .any(|x: &f64| !(x.is_finite() && *x >= 0.0))
         {
             return Err(invalid(format!(
-                "penalty weights must be finite and ≥ 0, got {p:?}"
+                "penalty weights must be finite and ≥ 0, got l1_w = {}, l2_w = {}, l1_h = {}, \
+                 l2_h = {}",
+                p.l1_w, p.l2_w, p.l1_h, p.l2_h
             )));
         }
         let to = |rows, cols, d: &[f64]| {
@@ -517,6 +545,38 @@ mod tests {
             s.save(dir.path().join(name)).unwrap();
             assert_eq!(SavedModel::load(dir.path().join(name)).unwrap(), s);
         }
+    }
+
+    #[test]
+    fn entries_beyond_the_scalar_type_are_errors() {
+        // Found by the model_json fuzz target: an f64 entry beyond f32's range became +∞.
+        let mut s = model().to_saved(&Reference);
+        s.h[5] = 1e300;
+        assert!(s.into_model::<f64, _>(&Reference).is_ok());
+        let e = s.into_model::<f32, _>(&Reference).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "invalid saved model: H has the entry 1e300 at row 1, column 1, beyond the range of f32"
+        );
+    }
+
+    #[test]
+    fn npz_members_nested_too_deep_are_refused_before_parsing() {
+        let s = model().to_saved(&Reference);
+        let mut npy = Vec::from(&b"\x93NUMPY\x01\x00"[..]);
+        let header = format!("{{'descr': '<f8', {}", "[".repeat(40));
+        npy.extend_from_slice(&(header.len() as u16).to_le_bytes());
+        npy.extend_from_slice(header.as_bytes());
+        let start = std::time::Instant::now();
+        let e = npy_f64("W.npy", &npy, (s.rows, s.rank))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "invalid saved model: W.npy: the .npy header nests brackets 41 deep (an array's nests 2)"
+        );
+        // (unchecked, 30 brackets take hours)
+        assert!(start.elapsed().as_secs() < 2);
     }
 
     #[test]
