@@ -18,7 +18,7 @@
 //!
 //! This crate re-exports the whole API of [`nmf_core`] (parameters, [`NmfModel`],
 //! [`TransformParams`], [`Fixed`], [`Penalty`], [`Progress`], [`LossRecord`], [`NmfError`], the
-//! backend traits and the [`reference`] backend), so it is the only dependency to add:
+//! backend traits and the [`reference::Reference`] backend), so it is the only dependency to add:
 //! `nmf-faer = { path = "../nmf-rs/crates/nmf-faer" }` from a clone of the repository, or
 //! `nmf-faer = "0.1"` once published. Its feature `io` adds saving and loading models
 //! (`SavedModel`, JSON and `.npz`); a saved model loads into any backend in either scalar type,

@@ -17,7 +17,7 @@
 //!
 //! This crate re-exports the whole API of [`nmf_core`] (parameters, [`NmfModel`],
 //! [`TransformParams`], [`Fixed`], [`Penalty`], [`Progress`], [`LossRecord`], [`NmfError`], the
-//! backend traits and the [`reference`] backend), so it is the only dependency to add:
+//! backend traits and the [`reference::Reference`] backend), so it is the only dependency to add:
 //! `nmf-nalgebra = { path = "../nmf-rs/crates/nmf-nalgebra" }` from a clone of the repository, or
 //! `nmf-nalgebra = "0.1"` once published. Its feature `io` adds saving and loading models
 //! (`SavedModel`, JSON and `.npz`); a saved model loads into any backend in either scalar type,
