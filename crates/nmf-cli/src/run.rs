@@ -1376,7 +1376,10 @@ fn demo_pictures(
     let per_row = (k as f64).sqrt().ceil() as usize;
     let labels: Vec<String> = order.iter().map(|&(c, _)| format!("W[:,{c}]")).collect();
     let title = [
-        format!("{k} basis images (columns of W)"),
+        format!(
+            "{k} basis image{} (columns of W)",
+            if k == 1 { "" } else { "s" }
+        ),
         "most used first".to_string(),
     ];
     let basis = picture::image_grid(&images, &labels, per_row, grid, &title).to_png()?;
