@@ -383,3 +383,34 @@ fn restarts_work_with_the_starts_the_help_names_and_are_refused_with_the_others(
         );
     }
 }
+
+#[test]
+fn the_readme_starts_with_the_demo_and_the_tests_and_says_how_to_install() {
+    let root = read("../../README.md");
+    let blocks: Vec<&str> = root
+        .split("```sh\n")
+        .skip(1)
+        .map(|b| b.split("```").next().unwrap().trim())
+        .collect();
+    assert_eq!(
+        blocks[..2],
+        [
+            "cargo run --release -p nmf-cli -- demo",
+            "cargo test --workspace"
+        ],
+        "the first two shell blocks of README.md are the set-up commands"
+    );
+    assert!(blocks.contains(&"cargo install --locked --path crates/nmf-cli"));
+    // The demo's default output folder and the fit's are ignored by git.
+    let ignore = read("../../.gitignore");
+    for dir in [
+        nmf_cli::cli::DEMO_OUT,
+        nmf_cli::cli::FIT_OUT,
+        nmf_cli::cli::TRANSFORM_OUT,
+    ] {
+        assert!(
+            ignore.lines().any(|l| l == format!("{dir}/")),
+            "{dir}/ not in .gitignore"
+        );
+    }
+}
