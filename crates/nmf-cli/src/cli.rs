@@ -28,8 +28,8 @@ pub const TRANSFORM_OUT: &str = "nmf-transform";
                   or non-finite entry, a zero entry with --beta ≤ 0, shapes that do not fit, a \
                   missing or corrupt model); \
                   2 the command line or its parameters (an unknown option or value, --rank 0, \
-                  --tol -1, a regularisation the loss does not support, an --out that is \
-                  not nmf's); 130 Ctrl-C, SIGTERM or SIGHUP."
+                  --tol -1, --n-init 2 with a start that is the same every time, an --out \
+                  that is not nmf's); 130 Ctrl-C, SIGTERM or SIGHUP."
 )]
 pub struct Cli {
     /// What to do.
@@ -324,7 +324,8 @@ pub struct FitOptions {
     )]
     pub l1_ratio: f64,
     /// Fit this many times from random starts (seeds --seed, --seed + 1, …) and keep the fit
-    /// with the lowest final loss. Only with --init random.
+    /// with the lowest final loss. With --init random or nndsvdar (the other starts are the
+    /// same every time).
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub n_init: usize,
     /// Run the --n-init restarts on up to N threads at once (0: one after another). The

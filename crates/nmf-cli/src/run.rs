@@ -1374,12 +1374,20 @@ pub fn demo(args: &DemoArgs) -> Result<(), CliError> {
             "  {}  the loss against the iteration",
             dir.join(pics[2]).display()
         ))?;
-        console::out(&format!(
-            "  {}, {}, {}  the factors and the summary",
-            dir.join("W.npy").display(),
-            dir.join("H.npy").display(),
-            dir.join("summary.json").display()
-        ))?;
+        let data: Vec<String> = outputs
+            .iter()
+            .filter(|o| !pics.contains(&o.as_str()))
+            .map(|o| dir.join(o).display().to_string())
+            .collect();
+        let what = if outputs.iter().any(|o| o.starts_with("model.")) {
+            format!(
+                "the factors, the model (for `nmf transform --model {}`) and the summary",
+                dir.display()
+            )
+        } else {
+            "the factors and the summary".to_string()
+        };
+        console::out(&format!("  {}  {what}", data.join(", ")))?;
     }
     Ok(())
 }
@@ -1414,7 +1422,15 @@ fn demo_pictures(
         .map(|&(c, _)| (0..w.rows).map(|i| w.get(i, c)).collect())
         .collect();
     let per_row = (k as f64).sqrt().ceil() as usize;
-    let basis = picture::image_grid(&images, per_row, grid).to_png()?;
+    let labels: Vec<String> = order.iter().map(|&(c, _)| format!("W[:,{c}]")).collect();
+    let title = [
+        format!(
+            "{k} basis image{} (columns of W)",
+            if k == 1 { "" } else { "s" }
+        ),
+        "most used first".to_string(),
+    ];
+    let basis = picture::image_grid(&images, &labels, per_row, grid, &title).to_png()?;
 
     // Two examples of each digit: originals beside W·H[:, j].
     let mut picked = Vec::new();
@@ -1443,7 +1459,11 @@ fn demo_pictures(
             (orig, rec)
         })
         .collect();
-    let recon = picture::pair_grid(&pairs, 5, 16.0, grid).to_png()?;
+    let title = [
+        format!("{} digits beside their NMF reconstructions", pairs.len()),
+        "left: original, right: W·h, a sum of basis images".to_string(),
+    ];
+    let recon = picture::pair_grid(&pairs, 5, 16.0, grid, &title, ("original", "W·h")).to_png()?;
 
     let points: Vec<(usize, f64)> = f.history.iter().map(|r| (r.iteration, r.loss)).collect();
     let (title, label) = match loss {

@@ -928,16 +928,38 @@ fn demo_writes_three_pictures_and_says_where() {
     let o = nmf(dir, &["demo", "--max-iter", "20"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
-    for f in ["basis.png", "reconstructions.png", "loss.svg"] {
-        assert!(out.contains(&format!("nmf-demo/{f}")), "{out}");
-    }
+    // Every file written is printed.
     let d = dir.join("nmf-demo");
-    // 16 basis images of 8×8 at 12 pixels per pixel, 4 to a row, 6-pixel gaps.
-    assert_eq!(png_size(&d.join("basis.png")), (6 + 4 * 102, 6 + 4 * 102));
-    // 20 pairs, 5 to a row: each pair 2·96 + 2 wide, 18-pixel gaps.
+    let mut written: Vec<String> = std::fs::read_dir(&d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    written.sort();
+    assert_eq!(
+        written,
+        [
+            "H.npy",
+            "W.npy",
+            "basis.png",
+            "loss.svg",
+            "model.json",
+            "reconstructions.png",
+            "summary.json"
+        ]
+    );
+    for f in &written {
+        assert!(out.contains(&format!("nmf-demo/{f}")), "{f} not in {out}");
+    }
+    // 16 basis images of 8×8 at 12 pixels per pixel, 4 to a row, 6-pixel gaps, under a
+    // title band of two lines (44 pixels), each with a 20-pixel label band.
+    assert_eq!(
+        png_size(&d.join("basis.png")),
+        (6 + 4 * 102, 44 + 6 + 4 * 122)
+    );
+    // 20 pairs, 5 to a row: each pair 2·96 + 2 wide, 18-pixel gaps, the same bands.
     assert_eq!(
         png_size(&d.join("reconstructions.png")),
-        (18 + 5 * 212, 18 + 4 * 114)
+        (18 + 5 * 212, 44 + 18 + 4 * 134)
     );
     let svg = std::fs::read_to_string(d.join("loss.svg")).unwrap();
     let doc = roxmltree::Document::parse(&svg).unwrap();
@@ -993,7 +1015,12 @@ fn demo_takes_the_fit_options() {
         assert!(o.status.success(), "{}", stderr(&o));
         assert_eq!(stdout(&o), "");
         let d = dir.join(&out);
-        assert_eq!(png_size(&d.join("basis.png")), (6 + 3 * 102, 6 + 2 * 102));
+        // 3 to a row, 2 rows; the picture widens to its title "5 basis images (columns of
+        // W)" (29 characters of 12 pixels less 2, and 6-pixel margins).
+        assert_eq!(
+            png_size(&d.join("basis.png")),
+            (29 * 12 - 2 + 12, 44 + 6 + 2 * 122)
+        );
         let s = read_json(&d.join("summary.json"));
         assert_eq!(
             (s["scalar"].as_str(), s["backend"].as_str()),

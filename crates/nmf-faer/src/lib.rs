@@ -16,6 +16,14 @@
 //! # Ok::<(), nmf_faer::NmfError>(())
 //! ```
 //!
+//! This crate re-exports the whole API of [`nmf_core`] (parameters, [`NmfModel`],
+//! [`TransformParams`], [`Fixed`], [`Penalty`], [`Progress`], [`LossRecord`], [`NmfError`], the
+//! backend traits and the [`reference::Reference`] backend), so it is the only dependency to add:
+//! `nmf-faer = { path = "../nmf-rs/crates/nmf-faer" }` from a clone of the repository, or
+//! `nmf-faer = "0.1"` once published. Its feature `io` adds saving and loading models
+//! (`SavedModel`, JSON and `.npz`); a saved model loads into any backend in either scalar type,
+//! which `into_model` is told: `SavedModel::load(path)?.into_model::<f64, _>(&backend)?`.
+//!
 //! Threads: products use faer's [`Par`]: [`Faer::default`] uses every thread of rayon's global
 //! pool for products of at least [`Faer::PARALLEL_MIN_FLOPS`] flops and
 //! [`Faer::PARALLEL_MIN_OUTPUT`] output entries, and runs smaller ones (the k×k Gram matrices,
@@ -24,16 +32,23 @@
 
 pub use faer;
 pub use faer::Par;
+// The whole public API of nmf-core, so that this crate is the only dependency a user adds
+// (checked against nmf-core's lib.rs by nmf-crosscheck's `reexports` test, and used through
+// this crate alone by tests/one_crate.rs).
 pub use nmf_core::{
-    self, DataOps, DenseBackend, Init, Loss, LossRecord, MatrixBackend, MatrixRole, MuSolver, Nmf,
-    NmfError, NmfModel, NmfParams, NmfValidParams, Progress, Scalar,
+    self, Accum, DataOps, DenseBackend, Fixed, Init, Loss, LossRecord, MatrixBackend, MatrixRole,
+    MuSolver, Nmf, NmfError, NmfModel, NmfParams, NmfValidParams, Penalty, Progress, Scalar, Trans,
+    TransformParams, TruncatedSvd, auxiliary, init, kernels, nndsvd, reference, update,
 };
+// Saving and loading fitted models (feature `io`). nmf-core's `svd` module is reachable as
+// `nmf_core::svd` (this crate has its own private `svd`).
+#[cfg(feature = "io")]
+pub use nmf_core::{FORMAT, SavedModel, VERSION};
 
 mod svd;
 
 use faer::linalg::matmul::matmul;
 use faer::{Mat, MatRef};
-use nmf_core::{Accum, Trans, kernels};
 
 /// The scalar types this backend computes in: `f32` and `f64`.
 pub trait FaerScalar: Scalar + faer::traits::ComplexField {}

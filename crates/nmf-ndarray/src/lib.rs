@@ -15,6 +15,14 @@
 //! # Ok::<(), nmf_ndarray::NmfError>(())
 //! ```
 //!
+//! This crate re-exports the whole API of [`nmf_core`] (parameters, [`NmfModel`],
+//! [`TransformParams`], [`Fixed`], [`Penalty`], [`Progress`], [`LossRecord`], [`NmfError`], the
+//! backend traits and the [`reference::Reference`] backend), so it is the only dependency to add:
+//! `nmf-ndarray = { path = "../nmf-rs/crates/nmf-ndarray" }` from a clone of the repository, or
+//! `nmf-ndarray = "0.1"` once published. Its feature `io` adds saving and loading models
+//! (`SavedModel`, JSON and `.npz`); a saved model loads into any backend in either scalar type,
+//! which `into_model` is told: `SavedModel::load(path)?.into_model::<f64, _>(&backend)?`.
+//!
 //! V may have any memory layout (row-major, column-major, or a transposed array); W, H and the
 //! work buffers are row-major. Products are `ndarray::linalg::general_mat_mul` on `.t()` views
 //! (a transpose is a change of strides, never a copy), which runs matrixmultiply's kernels
@@ -22,14 +30,20 @@
 #![warn(missing_docs)]
 
 pub use ndarray;
+// The whole public API of nmf-core, so that this crate is the only dependency a user adds
+// (checked against nmf-core's lib.rs by nmf-crosscheck's `reexports` test, and used through
+// this crate alone by tests/one_crate.rs).
 pub use nmf_core::{
-    self, DataOps, DenseBackend, Init, Loss, LossRecord, MatrixBackend, MatrixRole, MuSolver, Nmf,
-    NmfError, NmfModel, NmfParams, NmfValidParams, Progress, Scalar,
+    self, Accum, DataOps, DenseBackend, Fixed, Init, Loss, LossRecord, MatrixBackend, MatrixRole,
+    MuSolver, Nmf, NmfError, NmfModel, NmfParams, NmfValidParams, Penalty, Progress, Scalar, Trans,
+    TransformParams, TruncatedSvd, auxiliary, init, kernels, nndsvd, reference, svd, update,
 };
+// Saving and loading fitted models (feature `io`).
+#[cfg(feature = "io")]
+pub use nmf_core::{FORMAT, SavedModel, VERSION};
 
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayView2, Axis, Zip};
-use nmf_core::{Accum, Trans, kernels};
 
 /// The scalar types this backend computes in: `f32` and `f64`.
 pub trait NdarrayScalar: Scalar + ndarray::LinalgScalar {}
