@@ -558,7 +558,7 @@ mod tests {
         assert_eq!(e.code, crate::error::EXIT_INTERRUPTED);
         assert_eq!(
             e.message,
-            "interrupted by Ctrl-C while reading t.csv; nothing was written"
+            "interrupted (Ctrl-C, SIGTERM or SIGHUP) while reading t.csv; nothing was written"
         );
         cancel.store(false, std::sync::atomic::Ordering::Relaxed);
         let m = parse_cancellable(

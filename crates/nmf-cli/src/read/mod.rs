@@ -85,14 +85,15 @@ impl Default for ReadOptions {
     }
 }
 
-/// Stops reading `source` when `cancel` is set (by Ctrl-C).
+/// Stops reading `source` when `cancel` is set (by Ctrl-C, SIGTERM or SIGHUP).
 ///
 /// # Errors
 /// [`CliError::interrupted`] naming the file.
 pub(crate) fn check_cancel(cancel: Option<&AtomicBool>, source: &str) -> Result<(), CliError> {
     match cancel {
         Some(flag) if flag.load(Ordering::Relaxed) => Err(CliError::interrupted(format!(
-            "interrupted by Ctrl-C while reading {source}; nothing was written"
+            "interrupted ({}) while reading {source}; nothing was written",
+            crate::interrupt::SIGNALS
         ))),
         _ => Ok(()),
     }
@@ -402,7 +403,7 @@ mod tests {
         assert_eq!(
             e.message,
             format!(
-                "interrupted by Ctrl-C while reading {}; nothing was written",
+                "interrupted (Ctrl-C, SIGTERM or SIGHUP) while reading {}; nothing was written",
                 path.display()
             )
         );

@@ -459,7 +459,7 @@ mod tests {
             assert_eq!(e.code, crate::error::EXIT_INTERRUPTED, "{text}");
             assert_eq!(
                 e.message,
-                "interrupted by Ctrl-C while reading t.mtx; nothing was written"
+                "interrupted (Ctrl-C, SIGTERM or SIGHUP) while reading t.mtx; nothing was written"
             );
         }
     }
