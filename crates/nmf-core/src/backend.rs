@@ -14,6 +14,7 @@
 //! with the right shape). User data is checked before it reaches a kernel, and problems with it
 //! are returned as [`NmfError`](crate::NmfError) values by the fitting API.
 
+use crate::lane::{Lane, LaneMut, Lanes};
 use crate::{NmfError, Scalar};
 
 /// Whether an operand of a product is used as it is or transposed.
@@ -182,6 +183,34 @@ pub trait MatrixBackend<T: Scalar> {
     /// # Panics
     /// If the shapes differ.
     fn kl_ratio_in_place(&self, r: &mut Self::Mat, v: &Self::Mat);
+
+    // ---- lane traversal (coordinate descent) ------------------------------------------
+
+    /// Runs `f(lane of x, the same lane of num)` on every lane of `x` (its columns for
+    /// [`Lanes::Columns`], its rows for [`Lanes::Rows`]) and stores its result for lane `l`
+    /// in `out[l]`. The lanes are views of the storage, never copies; `f` is applied to each
+    /// lane exactly once, so the lanes are independent and may run on several threads, but
+    /// each lane's result must not depend on that (the kernels of [`crate::kernels`] see the
+    /// same values in the same order on every backend: bit-identical results). This is how
+    /// nmf-core's [`coordinate_sweep`](crate::kernels::coordinate_sweep) reaches the columns
+    /// of H and the rows of W (HALS).
+    ///
+    /// # Panics
+    /// If the shapes of `x` and `num` differ or `out` does not have one entry per lane.
+    fn for_each_lane(
+        &self,
+        x: &mut Self::Mat,
+        num: &Self::Mat,
+        lanes: Lanes,
+        out: &mut [f64],
+        f: &(dyn Fn(&mut LaneMut<'_, T>, &Lane<'_, T>) -> f64 + Sync),
+    );
+    /// Writes the entries of `a` into `out` in row-major order, allocating nothing (for the
+    /// k×k Gram matrices of the coordinate sweeps).
+    ///
+    /// # Panics
+    /// If `out.len()` is not the number of entries of `a`.
+    fn copy_to_row_major(&self, a: &Self::Mat, out: &mut [T]);
 
     // ---- reductions -----------------------------------------------------------------
 

@@ -76,6 +76,7 @@ mod backend;
 mod error;
 pub mod init;
 pub mod kernels;
+pub mod lane;
 mod model;
 pub mod nndsvd;
 mod params;
@@ -91,6 +92,7 @@ pub mod update;
 
 pub use backend::{Accum, DataOps, DenseBackend, MatrixBackend, Trans, TruncatedSvd};
 pub use error::{MatrixRole, NmfError};
+pub use lane::Lanes;
 pub use model::{LossRecord, NmfModel, Progress, TransformParams};
 pub use params::{Fixed, Init, Loss, MAX_BETA, Nmf, NmfParams, NmfValidParams};
 #[cfg(feature = "io")]

@@ -4,6 +4,7 @@
 //! shared test suite checks every backend's kernels against, and it lets the documentation of
 //! this crate run without a linear-algebra crate.
 
+use crate::lane::{Lane, LaneMut, Lanes};
 use crate::{Accum, MatrixBackend, Scalar, Trans, kernels};
 
 /// The reference backend. Its matrices are [`RefMat`].
@@ -173,6 +174,33 @@ impl<T: Scalar> MatrixBackend<T> for Reference {
         kernels::kl_ratio_slice(&mut r.data, &v.data);
     }
 
+    fn for_each_lane(
+        &self,
+        x: &mut RefMat<T>,
+        num: &RefMat<T>,
+        lanes: Lanes,
+        out: &mut [f64],
+        f: &(dyn Fn(&mut LaneMut<'_, T>, &Lane<'_, T>) -> f64 + Sync),
+    ) {
+        same_shape(x, num, "for_each_lane");
+        let (rows, cols) = (x.rows, x.cols);
+        // Row-major: a row is contiguous, a column has stride `cols`.
+        let (count, len, stride, step) = match lanes {
+            Lanes::Columns => (cols, rows, cols, 1),
+            Lanes::Rows => (rows, cols, 1, cols),
+        };
+        assert_eq!(out.len(), count, "for_each_lane: one result per lane");
+        for (l, o) in out.iter_mut().enumerate() {
+            let mut xl = LaneMut::from_slice(&mut x.data[l * step..], len, stride);
+            *o = f(
+                &mut xl,
+                &Lane::from_slice(&num.data[l * step..], len, stride),
+            );
+        }
+    }
+    fn copy_to_row_major(&self, a: &RefMat<T>, out: &mut [T]) {
+        out.copy_from_slice(&a.data);
+    }
     fn row_sums(&self, a: &RefMat<T>, out: &mut [T]) {
         assert_eq!(out.len(), a.rows, "row_sums: one output per row");
         for (i, o) in out.iter_mut().enumerate() {

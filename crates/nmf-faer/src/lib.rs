@@ -33,6 +33,7 @@ mod svd;
 
 use faer::linalg::matmul::matmul;
 use faer::{Mat, MatRef};
+use nmf_core::lane::{Lane, LaneMut, Lanes};
 use nmf_core::{Accum, Trans, kernels};
 
 /// The scalar types this backend computes in: `f32` and `f64`.
@@ -295,6 +296,80 @@ impl<T: FaerScalar> MatrixBackend<T> for Faer {
         self.for_each_col(r, |j, col| kernels::kl_ratio_slice(col, v.col_as_slice(j)));
     }
 
+    fn for_each_lane(
+        &self,
+        x: &mut Mat<T>,
+        num: &Mat<T>,
+        lanes: Lanes,
+        out: &mut [f64],
+        f: &(dyn Fn(&mut LaneMut<'_, T>, &Lane<'_, T>) -> f64 + Sync),
+    ) {
+        assert_same_shape(x, num, "for_each_lane");
+        let (rows, cols) = (x.nrows(), x.ncols());
+        match lanes {
+            Lanes::Columns => {
+                assert_eq!(out.len(), cols, "for_each_lane: one result per lane");
+                // Columns are contiguous and independent: split across threads in blocks
+                // of columns when large (each column's result is the same either way).
+                let run = |j: usize, col: &mut [T], o: &mut f64| {
+                    let mut xl = LaneMut::from_slice(col, rows, 1);
+                    *o = f(&mut xl, &Lane::from_slice(num.col_as_slice(j), rows, 1));
+                };
+                let threads = self.par.degree();
+                if threads <= 1 || cols < 2 || rows * cols < Self::PARALLEL_MIN_ELEMENTS / 4 {
+                    for (j, o) in out.iter_mut().enumerate() {
+                        run(j, x.col_as_slice_mut(j), o);
+                    }
+                    return;
+                }
+                use faer::reborrow::ReborrowMut;
+                use rayon::prelude::*;
+                let chunk = cols.div_ceil(threads);
+                x.as_mut()
+                    .par_col_chunks_mut(chunk)
+                    .zip(out.par_chunks_mut(chunk))
+                    .enumerate()
+                    .for_each(|(c, (mut block, outs))| {
+                        for (jj, o) in outs.iter_mut().enumerate() {
+                            let col = block.rb_mut().col_mut(jj).try_as_col_major_mut();
+                            let col = col.expect("a faer::Mat has contiguous columns");
+                            run(c * chunk + jj, col.as_slice_mut(), o);
+                        }
+                    });
+            }
+            Lanes::Rows => {
+                assert_eq!(out.len(), rows, "for_each_lane: one result per lane");
+                // Row i: entries col_stride apart from (i, 0); one row at a time.
+                let (xm, nm) = (x.as_mut(), num.as_ref());
+                let (xcs, ncs) = (xm.col_stride(), nm.col_stride());
+                let (xrs, nrs) = (xm.row_stride(), nm.row_stride());
+                let (xp, np) = (xm.as_ptr_mut(), nm.as_ptr());
+                for (i, o) in out.iter_mut().enumerate() {
+                    let i = i as isize;
+                    // SAFETY: entry (i, a) of a faer matrix lies at i·row_stride +
+                    // a·col_stride from its first entry, distinct entries at distinct places;
+                    // i < rows and the lane has `cols` entries. `x` is borrowed mutably for
+                    // the whole call and each lane is dropped before the next is made.
+                    let (mut xl, nl) = unsafe {
+                        (
+                            LaneMut::from_raw_parts(xp.offset(i * xrs), cols, xcs),
+                            Lane::from_raw_parts(np.offset(i * nrs), cols, ncs),
+                        )
+                    };
+                    *o = f(&mut xl, &nl);
+                }
+            }
+        }
+    }
+    fn copy_to_row_major(&self, a: &Mat<T>, out: &mut [T]) {
+        let cols = a.ncols();
+        assert_eq!(out.len(), a.nrows() * cols, "copy_to_row_major: length");
+        for j in 0..cols {
+            for (i, &x) in a.col_as_slice(j).iter().enumerate() {
+                out[i * cols + j] = x;
+            }
+        }
+    }
     fn row_sums(&self, a: &Mat<T>, out: &mut [T]) {
         assert_eq!(out.len(), a.nrows(), "row_sums: one output per row");
         out.fill(T::zero());

@@ -33,6 +33,7 @@ pub use nmf_core::{
 mod svd;
 
 use nalgebra::DMatrix;
+use nmf_core::lane::{Lane, LaneMut, Lanes};
 use nmf_core::{Accum, Trans, kernels};
 
 /// The scalar types this backend computes in: `f32` and `f64`.
@@ -257,6 +258,37 @@ impl<T: NalgebraScalar> MatrixBackend<T> for Nalgebra {
         kernels::kl_ratio_slice(r.as_mut_slice(), v.as_slice());
     }
 
+    fn for_each_lane(
+        &self,
+        x: &mut DMatrix<T>,
+        num: &DMatrix<T>,
+        lanes: Lanes,
+        out: &mut [f64],
+        f: &(dyn Fn(&mut LaneMut<'_, T>, &Lane<'_, T>) -> f64 + Sync),
+    ) {
+        assert_eq!(x.shape(), num.shape(), "for_each_lane: shapes differ");
+        let (rows, cols) = x.shape();
+        // Column-major and contiguous: a column is contiguous, a row has stride `rows`.
+        let (count, len, stride, step) = match lanes {
+            Lanes::Columns => (cols, rows, 1, rows),
+            Lanes::Rows => (rows, cols, rows, 1),
+        };
+        assert_eq!(out.len(), count, "for_each_lane: one result per lane");
+        let (xs, ns) = (x.as_mut_slice(), num.as_slice());
+        for (l, o) in out.iter_mut().enumerate() {
+            let mut xl = LaneMut::from_slice(&mut xs[l * step..], len, stride);
+            *o = f(&mut xl, &Lane::from_slice(&ns[l * step..], len, stride));
+        }
+    }
+    fn copy_to_row_major(&self, a: &DMatrix<T>, out: &mut [T]) {
+        let (rows, cols) = a.shape();
+        assert_eq!(out.len(), rows * cols, "copy_to_row_major: length");
+        for (j, col) in a.column_iter().enumerate() {
+            for (i, &x) in col.iter().enumerate() {
+                out[i * cols + j] = x;
+            }
+        }
+    }
     fn row_sums(&self, a: &DMatrix<T>, out: &mut [T]) {
         assert_eq!(out.len(), a.nrows(), "row_sums: one output per row");
         out.fill(T::zero());

@@ -29,6 +29,7 @@ pub use nmf_core::{
 
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayView2, Axis, Zip};
+use nmf_core::lane::{Lane, LaneMut, Lanes};
 use nmf_core::{Accum, Trans, kernels};
 
 /// The scalar types this backend computes in: `f32` and `f64`.
@@ -202,6 +203,51 @@ impl<T: NdarrayScalar> MatrixBackend<T> for Ndarray {
             .for_each(|r, &v| *r = kernels::kl_ratio(v, *r));
     }
 
+    fn for_each_lane(
+        &self,
+        x: &mut Array2<T>,
+        num: &Array2<T>,
+        lanes: Lanes,
+        out: &mut [f64],
+        f: &(dyn Fn(&mut LaneMut<'_, T>, &Lane<'_, T>) -> f64 + Sync),
+    ) {
+        assert_eq!(x.dim(), num.dim(), "for_each_lane: shapes differ");
+        let (rows, cols) = x.dim();
+        // Any layout: lane l starts `l·step` elements from entry (0, 0), its entries `stride`
+        // apart (either may be negative).
+        let pick = |s: &[isize]| match lanes {
+            Lanes::Columns => (s[1], s[0]),
+            Lanes::Rows => (s[0], s[1]),
+        };
+        let (count, len) = match lanes {
+            Lanes::Columns => (cols, rows),
+            Lanes::Rows => (rows, cols),
+        };
+        assert_eq!(out.len(), count, "for_each_lane: one result per lane");
+        let ((xstep, xstride), (nstep, nstride)) = (pick(x.strides()), pick(num.strides()));
+        let (xp, np) = (x.as_mut_ptr(), num.as_ptr());
+        for (l, o) in out.iter_mut().enumerate() {
+            let l = l as isize;
+            // SAFETY: entry (i, j) of an owned Array2 lies at i·s0 + j·s1 from its first
+            // entry, distinct entries at distinct places; lane l's entries are those of one
+            // column (or row) l < count, i < len. `x` is borrowed mutably for the whole call
+            // and each lane is dropped before the next is made; `num` is borrowed shared.
+            let (mut xl, nl) = unsafe {
+                (
+                    LaneMut::from_raw_parts(xp.offset(l * xstep), len, xstride),
+                    Lane::from_raw_parts(np.offset(l * nstep), len, nstride),
+                )
+            };
+            *o = f(&mut xl, &nl);
+        }
+    }
+    fn copy_to_row_major(&self, a: &Array2<T>, out: &mut [T]) {
+        let cols = a.ncols();
+        assert_eq!(out.len(), a.len(), "copy_to_row_major: length");
+        for ((i, j), &x) in a.indexed_iter() {
+            out[i * cols + j] = x;
+        }
+    }
     fn row_sums(&self, a: &Array2<T>, out: &mut [T]) {
         assert_eq!(out.len(), a.nrows(), "row_sums: one output per row");
         for (o, row) in out.iter_mut().zip(a.axis_iter(Axis(0))) {
