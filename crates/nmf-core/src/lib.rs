@@ -94,11 +94,11 @@ pub use backend::{Accum, DataOps, DenseBackend, MatrixBackend, Trans, TruncatedS
 pub use error::{MatrixRole, NmfError};
 pub use lane::Lanes;
 pub use model::{LossRecord, NmfModel, Progress, TransformParams};
-pub use params::{Fixed, Init, Loss, MAX_BETA, Nmf, NmfParams, NmfValidParams};
+pub use params::{Fixed, Init, Loss, MAX_BETA, Nmf, NmfParams, NmfValidParams, Solver};
 #[cfg(feature = "io")]
 pub use saved::{FORMAT, SavedModel, VERSION};
 pub use scalar::Scalar;
-pub use update::{Evaluation, MuSolver, Penalty};
+pub use update::{Evaluation, HalsOptions, HalsSolver, MuSolver, Penalty};
 
 #[doc(hidden)]
 pub use num_traits;
