@@ -1123,6 +1123,55 @@ fn losses(s: &serde_json::Value) -> Vec<f64> {
         .collect()
 }
 
+/// `--solver`: auto is HALS for frobenius and MU for kl, recorded in summary.json as the
+/// solver used; an explicit choice gives the same factors as auto's; hals with kl is a usage
+/// error naming both options.
+#[test]
+fn solver_is_chosen_and_recorded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    write_every_format(dir, &rank2());
+    let base = ["-k", "2", "--max-iter", "30", "--tol", "0"];
+    let run = |out: &str, extra: &[&str]| {
+        let mut args = base.to_vec();
+        args.extend_from_slice(extra);
+        fit_summary(dir, out, &args)
+    };
+    for (out, extra, used) in [
+        ("auto", &[][..], "hals"),
+        ("hals", &["--solver", "hals"][..], "hals"),
+        ("mu", &["--solver", "mu"][..], "mu"),
+        ("auto-kl", &["--loss", "kl"][..], "mu"),
+        ("mu-kl", &["--loss", "kl", "--solver", "mu"][..], "mu"),
+    ] {
+        let s = run(out, extra);
+        assert_eq!(s["parameters"]["solver"], used, "{extra:?}");
+        let l = losses(&s);
+        assert!(
+            l.windows(2).all(|p| p[1] <= p[0] * (1.0 + 1e-12)),
+            "{extra:?}: {l:?}"
+        );
+    }
+    for (a, b) in [("auto", "hals"), ("auto-kl", "mu-kl")] {
+        assert_eq!(
+            read_npy(&dir.join(a).join("W.npy")),
+            read_npy(&dir.join(b).join("W.npy"))
+        );
+    }
+    assert_ne!(
+        read_npy(&dir.join("hals/W.npy")),
+        read_npy(&dir.join("mu/W.npy"))
+    );
+    fails(
+        dir,
+        &[
+            "fit", "v.csv", "-k", "2", "--loss", "kl", "--solver", "hals",
+        ],
+        2,
+        "--solver hals supports only --loss frobenius, not kl: use --solver mu or auto",
+    );
+}
+
 #[test]
 fn beta_selects_the_divergence() {
     let tmp = tempfile::tempdir().unwrap();
