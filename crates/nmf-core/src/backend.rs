@@ -14,8 +14,14 @@
 //! with the right shape). User data is checked before it reaches a kernel, and problems with it
 //! are returned as [`NmfError`](crate::NmfError) values by the fitting API.
 
-use crate::lane::{Lane, LaneMut, Lanes};
+#[allow(unused_imports)] // for the docs
+use crate::lane::BlockShape;
+use crate::lane::{LaneBlock, LaneBlockMut, Lanes};
 use crate::{NmfError, Scalar};
+
+/// What [`MatrixBackend::for_each_lane`] applies to each block of lanes.
+pub type LaneFn<'f, T> =
+    dyn Fn(&mut LaneBlockMut<'_, T>, &LaneBlock<'_, T>, &mut [f64]) + Sync + 'f;
 
 /// Whether an operand of a product is used as it is or transposed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -186,13 +192,15 @@ pub trait MatrixBackend<T: Scalar> {
 
     // ---- lane traversal (coordinate descent) ------------------------------------------
 
-    /// Runs `f(lane of x, the same lane of num)` on every lane of `x` (its columns for
-    /// [`Lanes::Columns`], its rows for [`Lanes::Rows`]) and stores its result for lane `l`
-    /// in `out[l]`. The lanes are views of the storage, never copies; `f` is applied to each
-    /// lane exactly once, so the lanes are independent and may run on several threads, but
-    /// each lane's result must not depend on that (the kernels of [`crate::kernels`] see the
-    /// same values in the same order on every backend: bit-identical results). This is how
-    /// nmf-core's [`coordinate_sweep`](crate::kernels::coordinate_sweep) reaches the columns
+    /// Hands the lanes of `x` (its columns for [`Lanes::Columns`], its rows for
+    /// [`Lanes::Rows`]) with the same lanes of `num` to `f`, in one or more blocks of
+    /// consecutive lanes: for the block of lanes `l0..l1`, `f(block of x, block of num,
+    /// &mut out[l0..l1])`. The blocks are views of the storage ([`BlockShape`] says where each
+    /// entry is), never copies; each lane is in exactly one block, so blocks may run on
+    /// several threads, but a lane's result must not depend on how the lanes are blocked (the
+    /// kernels of [`crate::kernels`] give each lane the same operations in the same order:
+    /// bit-identical results on every backend). This is how nmf-core's
+    /// [`coordinate_sweep_block`](crate::kernels::coordinate_sweep_block) reaches the columns
     /// of H and the rows of W (HALS).
     ///
     /// # Panics
@@ -203,7 +211,7 @@ pub trait MatrixBackend<T: Scalar> {
         num: &Self::Mat,
         lanes: Lanes,
         out: &mut [f64],
-        f: &(dyn Fn(&mut LaneMut<'_, T>, &Lane<'_, T>) -> f64 + Sync),
+        f: &LaneFn<'_, T>,
     );
     /// Writes the entries of `a` into `out` in row-major order, allocating nothing (for the
     /// k×k Gram matrices of the coordinate sweeps).

@@ -81,6 +81,14 @@ impl<'a, T: Copy> Lane<'a, T> {
         self.len == 0
     }
 
+    /// The entries as a slice, when they are contiguous (stride 1).
+    #[inline]
+    pub fn as_slice(&self) -> Option<&'a [T]> {
+        // SAFETY: stride 1: entries 0..len are valid, consecutive, and unmodified for 'a.
+        (self.stride == 1 || self.len <= 1)
+            .then(|| unsafe { core::slice::from_raw_parts(self.ptr, self.len) })
+    }
+
     /// Entry `i`.
     ///
     /// # Panics
@@ -161,6 +169,15 @@ impl<'a, T: Copy> LaneMut<'a, T> {
         self.len == 0
     }
 
+    /// The entries as a mutable slice, when they are contiguous (stride 1).
+    #[inline]
+    pub fn as_mut_slice(&mut self) -> Option<&mut [T]> {
+        // SAFETY: stride 1: entries 0..len are valid, consecutive and exclusively borrowed
+        // (for as long as `self` is borrowed here).
+        (self.stride == 1 || self.len <= 1)
+            .then(|| unsafe { core::slice::from_raw_parts_mut(self.ptr, self.len) })
+    }
+
     /// Entry `i`.
     ///
     /// # Panics
@@ -181,5 +198,244 @@ impl<'a, T: Copy> LaneMut<'a, T> {
         assert!(i < self.len, "LaneMut::set: index {i} of {}", self.len);
         // SAFETY: i < len, entries 0..len are valid and exclusively borrowed.
         unsafe { *self.ptr.offset(i as isize * self.stride) = x }
+    }
+}
+
+/// Where the entries of a block of lanes lie: entry `a` of lane `l` is
+/// `l·lane_stride + a·coord_stride` elements from the first (either stride may be negative).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockShape {
+    /// The number of lanes.
+    pub lanes: usize,
+    /// The entries of each lane.
+    pub len: usize,
+    /// From one lane to the next.
+    pub lane_stride: isize,
+    /// From one entry of a lane to the next.
+    pub coord_stride: isize,
+}
+
+impl BlockShape {
+    /// Whether every entry lies inside a slice of `data_len` elements from the start, for
+    /// non-negative strides.
+    fn fits(&self, data_len: usize) -> bool {
+        if self.lanes == 0 || self.len == 0 {
+            return true;
+        }
+        if self.lane_stride < 0 || self.coord_stride < 0 {
+            return false;
+        }
+        let last = (self.lanes - 1) as u128 * self.lane_stride as u128
+            + (self.len - 1) as u128 * self.coord_stride as u128;
+        last < data_len as u128
+    }
+}
+
+/// A read-only block of lanes (several columns of H, several rows of W), see [`BlockShape`].
+#[derive(Debug, Clone, Copy)]
+pub struct LaneBlock<'a, T> {
+    ptr: *const T,
+    shape: BlockShape,
+    _life: PhantomData<&'a [T]>,
+}
+
+// SAFETY: a shared borrow of `T`s, like `&[T]`.
+unsafe impl<T: Sync> Send for LaneBlock<'_, T> {}
+// SAFETY: as above.
+unsafe impl<T: Sync> Sync for LaneBlock<'_, T> {}
+
+impl<'a, T: Copy> LaneBlock<'a, T> {
+    /// A block inside `data`, from its first element.
+    ///
+    /// # Panics
+    /// If an entry lies outside `data` or a stride is negative.
+    pub fn from_slice(data: &'a [T], shape: BlockShape) -> Self {
+        assert!(
+            shape.fits(data.len()),
+            "LaneBlock::from_slice: {shape:?} exceeds {} elements",
+            data.len()
+        );
+        Self {
+            ptr: data.as_ptr(),
+            shape,
+            _life: PhantomData,
+        }
+    }
+    /// A block from a pointer to entry 0 of lane 0.
+    ///
+    /// # Safety
+    /// Every entry of the shape must be an initialised `T`, valid and unmodified for `'a`.
+    pub unsafe fn from_raw_parts(ptr: *const T, shape: BlockShape) -> Self {
+        Self {
+            ptr,
+            shape,
+            _life: PhantomData,
+        }
+    }
+    /// Its shape.
+    pub fn shape(&self) -> BlockShape {
+        self.shape
+    }
+    /// The pointer to entry 0 of lane 0 (every entry of the shape is readable through it).
+    pub fn as_ptr(&self) -> *const T {
+        self.ptr
+    }
+    /// Lane `l`.
+    ///
+    /// # Panics
+    /// If `l ≥ lanes`.
+    pub fn lane(&self, l: usize) -> Lane<'a, T> {
+        assert!(
+            l < self.shape.lanes,
+            "LaneBlock::lane: {l} of {}",
+            self.shape.lanes
+        );
+        // SAFETY: lane l's entries are entries of the block, valid for 'a.
+        unsafe {
+            Lane::from_raw_parts(
+                self.ptr.offset(l as isize * self.shape.lane_stride),
+                self.shape.len,
+                self.shape.coord_stride,
+            )
+        }
+    }
+    /// Entry `a` of every lane, as a slice, when the lanes are adjacent (`lane_stride` 1).
+    ///
+    /// # Panics
+    /// If `a ≥ len`.
+    #[inline]
+    pub fn coordinate(&self, a: usize) -> Option<&'a [T]> {
+        assert!(
+            a < self.shape.len,
+            "LaneBlock::coordinate: {a} of {}",
+            self.shape.len
+        );
+        // SAFETY: lane_stride 1: entries a of lanes 0..lanes are consecutive and valid.
+        (self.shape.lane_stride == 1).then(|| unsafe {
+            core::slice::from_raw_parts(
+                self.ptr.offset(a as isize * self.shape.coord_stride),
+                self.shape.lanes,
+            )
+        })
+    }
+}
+
+/// A mutable block of lanes, see [`BlockShape`].
+#[derive(Debug)]
+pub struct LaneBlockMut<'a, T> {
+    ptr: *mut T,
+    shape: BlockShape,
+    _life: PhantomData<&'a mut [T]>,
+}
+
+// SAFETY: an exclusive borrow of `T`s, like `&mut [T]`.
+unsafe impl<T: Send> Send for LaneBlockMut<'_, T> {}
+// SAFETY: shared access only reads.
+unsafe impl<T: Sync> Sync for LaneBlockMut<'_, T> {}
+
+impl<'a, T: Copy> LaneBlockMut<'a, T> {
+    /// A block inside `data`, from its first element.
+    ///
+    /// # Panics
+    /// If an entry lies outside `data`, a stride is negative, or two entries coincide (a
+    /// stride of 0 with more than one lane or entry).
+    pub fn from_slice(data: &'a mut [T], shape: BlockShape) -> Self {
+        assert!(
+            shape.fits(data.len()),
+            "LaneBlockMut::from_slice: {shape:?} exceeds {} elements",
+            data.len()
+        );
+        assert!(
+            (shape.lanes <= 1 || shape.lane_stride != 0)
+                && (shape.len <= 1 || shape.coord_stride != 0),
+            "LaneBlockMut::from_slice: entries coincide in {shape:?}"
+        );
+        Self {
+            ptr: data.as_mut_ptr(),
+            shape,
+            _life: PhantomData,
+        }
+    }
+    /// A block from a pointer to entry 0 of lane 0.
+    ///
+    /// # Safety
+    /// Every entry of the shape must be an initialised `T`, distinct entries at distinct
+    /// places, that nothing else reads or writes during `'a`.
+    pub unsafe fn from_raw_parts(ptr: *mut T, shape: BlockShape) -> Self {
+        Self {
+            ptr,
+            shape,
+            _life: PhantomData,
+        }
+    }
+    /// Its shape.
+    pub fn shape(&self) -> BlockShape {
+        self.shape
+    }
+    /// The pointer to entry 0 of lane 0 (every entry of the shape is readable and writable
+    /// through it while `self` is borrowed mutably, and no other).
+    pub fn as_mut_ptr(&mut self) -> *mut T {
+        self.ptr
+    }
+    /// Lane `l`, borrowed from the block.
+    ///
+    /// # Panics
+    /// If `l ≥ lanes`.
+    pub fn lane(&mut self, l: usize) -> LaneMut<'_, T> {
+        assert!(
+            l < self.shape.lanes,
+            "LaneBlockMut::lane: {l} of {}",
+            self.shape.lanes
+        );
+        // SAFETY: lane l's entries are distinct entries of the block, exclusively borrowed
+        // through `&mut self`.
+        unsafe {
+            LaneMut::from_raw_parts(
+                self.ptr.offset(l as isize * self.shape.lane_stride),
+                self.shape.len,
+                self.shape.coord_stride,
+            )
+        }
+    }
+    /// Entry `a` of every lane, as a slice, when the lanes are adjacent (`lane_stride` 1).
+    ///
+    /// # Panics
+    /// If `a ≥ len`.
+    #[inline]
+    pub fn coordinate(&self, a: usize) -> Option<&[T]> {
+        assert!(
+            a < self.shape.len,
+            "LaneBlockMut::coordinate: {a} of {}",
+            self.shape.len
+        );
+        // SAFETY: lane_stride 1: entries a of lanes 0..lanes are consecutive and valid; no
+        // `&mut` to them exists while `self` is borrowed.
+        (self.shape.lane_stride == 1).then(|| unsafe {
+            core::slice::from_raw_parts(
+                self.ptr.offset(a as isize * self.shape.coord_stride),
+                self.shape.lanes,
+            )
+        })
+    }
+    /// Entry `a` of every lane, as a mutable slice, when the lanes are adjacent
+    /// (`lane_stride` 1).
+    ///
+    /// # Panics
+    /// If `a ≥ len`.
+    #[inline]
+    pub fn coordinate_mut(&mut self, a: usize) -> Option<&mut [T]> {
+        assert!(
+            a < self.shape.len,
+            "LaneBlockMut::coordinate_mut: {a} of {}",
+            self.shape.len
+        );
+        // SAFETY: lane_stride 1: entries a of lanes 0..lanes are consecutive, valid and
+        // exclusively borrowed through `&mut self`.
+        (self.shape.lane_stride == 1).then(|| unsafe {
+            core::slice::from_raw_parts_mut(
+                self.ptr.offset(a as isize * self.shape.coord_stride),
+                self.shape.lanes,
+            )
+        })
     }
 }

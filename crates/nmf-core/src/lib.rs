@@ -95,7 +95,7 @@ pub mod svd;
 pub mod testing;
 pub mod update;
 
-pub use backend::{Accum, DataOps, DenseBackend, MatrixBackend, Trans, TruncatedSvd};
+pub use backend::{Accum, DataOps, DenseBackend, LaneFn, MatrixBackend, Trans, TruncatedSvd};
 pub use error::{MatrixRole, NmfError};
 pub use lane::Lanes;
 pub use model::{LossRecord, NmfModel, Progress, TransformParams};

@@ -4,8 +4,8 @@
 //! shared test suite checks every backend's kernels against, and it lets the documentation of
 //! this crate run without a linear-algebra crate.
 
-use crate::lane::{Lane, LaneMut, Lanes};
-use crate::{Accum, MatrixBackend, Scalar, Trans, kernels};
+use crate::lane::{BlockShape, LaneBlock, LaneBlockMut, Lanes};
+use crate::{Accum, LaneFn, MatrixBackend, Scalar, Trans, kernels};
 
 /// The reference backend. Its matrices are [`RefMat`].
 ///
@@ -180,23 +180,31 @@ impl<T: Scalar> MatrixBackend<T> for Reference {
         num: &RefMat<T>,
         lanes: Lanes,
         out: &mut [f64],
-        f: &(dyn Fn(&mut LaneMut<'_, T>, &Lane<'_, T>) -> f64 + Sync),
+        f: &LaneFn<'_, T>,
     ) {
         same_shape(x, num, "for_each_lane");
         let (rows, cols) = (x.rows, x.cols);
-        // Row-major: a row is contiguous, a column has stride `cols`.
-        let (count, len, stride, step) = match lanes {
-            Lanes::Columns => (cols, rows, cols, 1),
-            Lanes::Rows => (rows, cols, 1, cols),
+        // Row-major: entry (i, j) at i·cols + j.
+        let shape = match lanes {
+            Lanes::Columns => BlockShape {
+                lanes: cols,
+                len: rows,
+                lane_stride: 1,
+                coord_stride: cols as isize,
+            },
+            Lanes::Rows => BlockShape {
+                lanes: rows,
+                len: cols,
+                lane_stride: cols as isize,
+                coord_stride: 1,
+            },
         };
-        assert_eq!(out.len(), count, "for_each_lane: one result per lane");
-        for (l, o) in out.iter_mut().enumerate() {
-            let mut xl = LaneMut::from_slice(&mut x.data[l * step..], len, stride);
-            *o = f(
-                &mut xl,
-                &Lane::from_slice(&num.data[l * step..], len, stride),
-            );
-        }
+        assert_eq!(out.len(), shape.lanes, "for_each_lane: one result per lane");
+        f(
+            &mut LaneBlockMut::from_slice(&mut x.data, shape),
+            &LaneBlock::from_slice(&num.data, shape),
+            out,
+        );
     }
     fn copy_to_row_major(&self, a: &RefMat<T>, out: &mut [T]) {
         out.copy_from_slice(&a.data);

@@ -282,10 +282,7 @@ impl MatrixBackend<f64> for Overshooting {
         num: &Mat,
         lanes: nmf_core::Lanes,
         out: &mut [f64],
-        f: &(
-             dyn Fn(&mut nmf_core::lane::LaneMut<'_, f64>, &nmf_core::lane::Lane<'_, f64>) -> f64
-                 + Sync
-         ),
+        f: &nmf_core::LaneFn<'_, f64>,
     ) {
         Reference.for_each_lane(x, num, lanes, out, f);
         self.calls.set(self.calls.get() + 1);

@@ -33,7 +33,8 @@ mod svd;
 
 use faer::linalg::matmul::matmul;
 use faer::{Mat, MatRef};
-use nmf_core::lane::{Lane, LaneMut, Lanes};
+use nmf_core::LaneFn;
+use nmf_core::lane::{BlockShape, LaneBlock, LaneBlockMut, Lanes};
 use nmf_core::{Accum, Trans, kernels};
 
 /// The scalar types this backend computes in: `f32` and `f64`.
@@ -152,6 +153,33 @@ impl Faer {
     /// The parallelism setting.
     pub fn par(&self) -> faer::Par {
         self.par
+    }
+}
+
+/// A pointer to the entries of a matrix that the blocks of [`MatrixBackend::for_each_lane`]
+/// share across threads (each thread touches its own lanes only).
+#[derive(Clone, Copy)]
+struct SendPtr<T>(*mut T);
+// SAFETY: used only to reach disjoint entries from several threads, see for_each_lane.
+unsafe impl<T> Send for SendPtr<T> {}
+// SAFETY: as above.
+unsafe impl<T> Sync for SendPtr<T> {}
+impl<T> SendPtr<T> {
+    fn get(self) -> *mut T {
+        self.0
+    }
+}
+
+/// As [`SendPtr`], read-only.
+#[derive(Clone, Copy)]
+struct SendConstPtr<T>(*const T);
+// SAFETY: only read, while no one writes, see for_each_lane.
+unsafe impl<T> Send for SendConstPtr<T> {}
+// SAFETY: as above.
+unsafe impl<T> Sync for SendConstPtr<T> {}
+impl<T> SendConstPtr<T> {
+    fn get(self) -> *const T {
+        self.0
     }
 }
 
@@ -302,64 +330,70 @@ impl<T: FaerScalar> MatrixBackend<T> for Faer {
         num: &Mat<T>,
         lanes: Lanes,
         out: &mut [f64],
-        f: &(dyn Fn(&mut LaneMut<'_, T>, &Lane<'_, T>) -> f64 + Sync),
+        f: &LaneFn<'_, T>,
     ) {
+        use rayon::prelude::*;
         assert_same_shape(x, num, "for_each_lane");
         let (rows, cols) = (x.nrows(), x.ncols());
-        match lanes {
-            Lanes::Columns => {
-                assert_eq!(out.len(), cols, "for_each_lane: one result per lane");
-                // Columns are contiguous and independent: split across threads in blocks
-                // of columns when large (each column's result is the same either way).
-                let run = |j: usize, col: &mut [T], o: &mut f64| {
-                    let mut xl = LaneMut::from_slice(col, rows, 1);
-                    *o = f(&mut xl, &Lane::from_slice(num.col_as_slice(j), rows, 1));
-                };
-                let threads = self.par.degree();
-                if threads <= 1 || cols < 2 || rows * cols < Self::PARALLEL_MIN_ELEMENTS / 4 {
-                    for (j, o) in out.iter_mut().enumerate() {
-                        run(j, x.col_as_slice_mut(j), o);
-                    }
-                    return;
-                }
-                use faer::reborrow::ReborrowMut;
-                use rayon::prelude::*;
-                let chunk = cols.div_ceil(threads);
-                x.as_mut()
-                    .par_col_chunks_mut(chunk)
-                    .zip(out.par_chunks_mut(chunk))
-                    .enumerate()
-                    .for_each(|(c, (mut block, outs))| {
-                        for (jj, o) in outs.iter_mut().enumerate() {
-                            let col = block.rb_mut().col_mut(jj).try_as_col_major_mut();
-                            let col = col.expect("a faer::Mat has contiguous columns");
-                            run(c * chunk + jj, col.as_slice_mut(), o);
-                        }
-                    });
-            }
-            Lanes::Rows => {
-                assert_eq!(out.len(), rows, "for_each_lane: one result per lane");
-                // Row i: entries col_stride apart from (i, 0); one row at a time.
-                let (xm, nm) = (x.as_mut(), num.as_ref());
-                let (xcs, ncs) = (xm.col_stride(), nm.col_stride());
-                let (xrs, nrs) = (xm.row_stride(), nm.row_stride());
-                let (xp, np) = (xm.as_ptr_mut(), nm.as_ptr());
-                for (i, o) in out.iter_mut().enumerate() {
-                    let i = i as isize;
-                    // SAFETY: entry (i, a) of a faer matrix lies at i·row_stride +
-                    // a·col_stride from its first entry, distinct entries at distinct places;
-                    // i < rows and the lane has `cols` entries. `x` is borrowed mutably for
-                    // the whole call and each lane is dropped before the next is made.
-                    let (mut xl, nl) = unsafe {
-                        (
-                            LaneMut::from_raw_parts(xp.offset(i * xrs), cols, xcs),
-                            Lane::from_raw_parts(np.offset(i * nrs), cols, ncs),
-                        )
-                    };
-                    *o = f(&mut xl, &nl);
-                }
-            }
+        let (xm, nm) = (x.as_mut(), num.as_ref());
+        // Entry (i, j) at i·row_stride + j·col_stride from entry (0, 0).
+        let shape = |rs: isize, cs: isize, count: usize| match lanes {
+            Lanes::Columns => BlockShape {
+                lanes: count,
+                len: rows,
+                lane_stride: cs,
+                coord_stride: rs,
+            },
+            Lanes::Rows => BlockShape {
+                lanes: count,
+                len: cols,
+                lane_stride: rs,
+                coord_stride: cs,
+            },
+        };
+        let total = match lanes {
+            Lanes::Columns => cols,
+            Lanes::Rows => rows,
+        };
+        assert_eq!(out.len(), total, "for_each_lane: one result per lane");
+        let (xrs, xcs, nrs, ncs) = (
+            xm.row_stride(),
+            xm.col_stride(),
+            nm.row_stride(),
+            nm.col_stride(),
+        );
+        let (xs, ns) = (shape(xrs, xcs, 0), shape(nrs, ncs, 0));
+        let (xp, np) = (SendPtr(xm.as_ptr_mut()), SendConstPtr(nm.as_ptr()));
+        // Lanes l0..l0 + count as one block.
+        let block = |l0: usize, out: &mut [f64]| {
+            let count = out.len();
+            // SAFETY: the entries of a faer matrix lie at those offsets from entry (0, 0),
+            // distinct entries at distinct places; the blocks cover disjoint lanes l0..l0 +
+            // count of `total`; `x` is borrowed mutably and `num` shared for the whole call.
+            let (mut bx, bn) = unsafe {
+                (
+                    LaneBlockMut::from_raw_parts(
+                        xp.get().offset(l0 as isize * xs.lane_stride),
+                        BlockShape { lanes: count, ..xs },
+                    ),
+                    LaneBlock::from_raw_parts(
+                        np.get().offset(l0 as isize * ns.lane_stride),
+                        BlockShape { lanes: count, ..ns },
+                    ),
+                )
+            };
+            f(&mut bx, &bn, out);
+        };
+        let threads = self.par.degree();
+        if threads <= 1 || total < 2 || rows * cols < Self::PARALLEL_MIN_ELEMENTS / 4 {
+            block(0, out);
+            return;
         }
+        // Blocks of lanes on the threads; each lane's result is the same on any blocking.
+        let chunk = total.div_ceil(threads);
+        out.par_chunks_mut(chunk)
+            .enumerate()
+            .for_each(|(c, o)| block(c * chunk, o));
     }
     fn copy_to_row_major(&self, a: &Mat<T>, out: &mut [T]) {
         let cols = a.ncols();

@@ -122,8 +122,7 @@ fn parallel_reductions_match_sequential_bitwise() {
 /// (here a 16×6000 H, above the parallel threshold).
 #[test]
 fn parallel_hals_sweeps_match_sequential_bitwise() {
-    use nmf_core::kernels::coordinate_sweep;
-    use nmf_core::lane::{Lane, LaneMut};
+    use nmf_core::kernels::coordinate_sweep_block;
     use nmf_core::{Lanes, MatrixBackend};
     let (k, n) = (16, 6000);
     let s = Faer::sequential();
@@ -141,9 +140,10 @@ fn parallel_hals_sweeps_match_sequential_bitwise() {
         })
         .collect();
     let order: Vec<usize> = (0..k).collect();
-    let sweep = |x: &mut LaneMut<'_, f64>, nl: &Lane<'_, f64>| {
-        coordinate_sweep(x, nl, &gram, 0.5, 1e-9, &order)
-    };
+    let sweep =
+        |x: &mut nmf_core::lane::LaneBlockMut<'_, f64>,
+         nl: &nmf_core::lane::LaneBlock<'_, f64>,
+         out: &mut [f64]| { coordinate_sweep_block(x, nl, &gram, 0.5, 1e-9, &order, out) };
     let run = |b: &Faer| {
         let mut x = x0.clone();
         let mut out = vec![0.0; n];

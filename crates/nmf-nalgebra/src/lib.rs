@@ -33,7 +33,8 @@ pub use nmf_core::{
 mod svd;
 
 use nalgebra::DMatrix;
-use nmf_core::lane::{Lane, LaneMut, Lanes};
+use nmf_core::LaneFn;
+use nmf_core::lane::{BlockShape, LaneBlock, LaneBlockMut, Lanes};
 use nmf_core::{Accum, Trans, kernels};
 
 /// The scalar types this backend computes in: `f32` and `f64`.
@@ -264,21 +265,31 @@ impl<T: NalgebraScalar> MatrixBackend<T> for Nalgebra {
         num: &DMatrix<T>,
         lanes: Lanes,
         out: &mut [f64],
-        f: &(dyn Fn(&mut LaneMut<'_, T>, &Lane<'_, T>) -> f64 + Sync),
+        f: &LaneFn<'_, T>,
     ) {
         assert_eq!(x.shape(), num.shape(), "for_each_lane: shapes differ");
         let (rows, cols) = x.shape();
-        // Column-major and contiguous: a column is contiguous, a row has stride `rows`.
-        let (count, len, stride, step) = match lanes {
-            Lanes::Columns => (cols, rows, 1, rows),
-            Lanes::Rows => (rows, cols, rows, 1),
+        // Column-major and contiguous: entry (i, j) at i + j·rows.
+        let shape = match lanes {
+            Lanes::Columns => BlockShape {
+                lanes: cols,
+                len: rows,
+                lane_stride: rows as isize,
+                coord_stride: 1,
+            },
+            Lanes::Rows => BlockShape {
+                lanes: rows,
+                len: cols,
+                lane_stride: 1,
+                coord_stride: rows as isize,
+            },
         };
-        assert_eq!(out.len(), count, "for_each_lane: one result per lane");
-        let (xs, ns) = (x.as_mut_slice(), num.as_slice());
-        for (l, o) in out.iter_mut().enumerate() {
-            let mut xl = LaneMut::from_slice(&mut xs[l * step..], len, stride);
-            *o = f(&mut xl, &Lane::from_slice(&ns[l * step..], len, stride));
-        }
+        assert_eq!(out.len(), shape.lanes, "for_each_lane: one result per lane");
+        f(
+            &mut LaneBlockMut::from_slice(x.as_mut_slice(), shape),
+            &LaneBlock::from_slice(num.as_slice(), shape),
+            out,
+        );
     }
     fn copy_to_row_major(&self, a: &DMatrix<T>, out: &mut [T]) {
         let (rows, cols) = a.shape();

@@ -29,7 +29,8 @@ pub use nmf_core::{
 
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayView2, Axis, Zip};
-use nmf_core::lane::{Lane, LaneMut, Lanes};
+use nmf_core::LaneFn;
+use nmf_core::lane::{BlockShape, LaneBlock, LaneBlockMut, Lanes};
 use nmf_core::{Accum, Trans, kernels};
 
 /// The scalar types this backend computes in: `f32` and `f64`.
@@ -209,37 +210,37 @@ impl<T: NdarrayScalar> MatrixBackend<T> for Ndarray {
         num: &Array2<T>,
         lanes: Lanes,
         out: &mut [f64],
-        f: &(dyn Fn(&mut LaneMut<'_, T>, &Lane<'_, T>) -> f64 + Sync),
+        f: &LaneFn<'_, T>,
     ) {
         assert_eq!(x.dim(), num.dim(), "for_each_lane: shapes differ");
         let (rows, cols) = x.dim();
-        // Any layout: lane l starts `l·step` elements from entry (0, 0), its entries `stride`
-        // apart (either may be negative).
-        let pick = |s: &[isize]| match lanes {
-            Lanes::Columns => (s[1], s[0]),
-            Lanes::Rows => (s[0], s[1]),
+        // Any layout: entry (i, j) at i·s0 + j·s1 from entry (0, 0) (either may be negative).
+        let shape = |s: &[isize]| match lanes {
+            Lanes::Columns => BlockShape {
+                lanes: cols,
+                len: rows,
+                lane_stride: s[1],
+                coord_stride: s[0],
+            },
+            Lanes::Rows => BlockShape {
+                lanes: rows,
+                len: cols,
+                lane_stride: s[0],
+                coord_stride: s[1],
+            },
         };
-        let (count, len) = match lanes {
-            Lanes::Columns => (cols, rows),
-            Lanes::Rows => (rows, cols),
+        let (sx, sn) = (shape(x.strides()), shape(num.strides()));
+        assert_eq!(out.len(), sx.lanes, "for_each_lane: one result per lane");
+        // SAFETY: the entries of an owned Array2 lie at those offsets from its first entry,
+        // distinct entries at distinct places; `x` is borrowed mutably and `num` shared for
+        // the whole call, and the blocks do not outlive it.
+        let (mut bx, bn) = unsafe {
+            (
+                LaneBlockMut::from_raw_parts(x.as_mut_ptr(), sx),
+                LaneBlock::from_raw_parts(num.as_ptr(), sn),
+            )
         };
-        assert_eq!(out.len(), count, "for_each_lane: one result per lane");
-        let ((xstep, xstride), (nstep, nstride)) = (pick(x.strides()), pick(num.strides()));
-        let (xp, np) = (x.as_mut_ptr(), num.as_ptr());
-        for (l, o) in out.iter_mut().enumerate() {
-            let l = l as isize;
-            // SAFETY: entry (i, j) of an owned Array2 lies at i·s0 + j·s1 from its first
-            // entry, distinct entries at distinct places; lane l's entries are those of one
-            // column (or row) l < count, i < len. `x` is borrowed mutably for the whole call
-            // and each lane is dropped before the next is made; `num` is borrowed shared.
-            let (mut xl, nl) = unsafe {
-                (
-                    LaneMut::from_raw_parts(xp.offset(l * xstep), len, xstride),
-                    Lane::from_raw_parts(np.offset(l * nstep), len, nstride),
-                )
-            };
-            *o = f(&mut xl, &nl);
-        }
+        f(&mut bx, &bn, out);
     }
     fn copy_to_row_major(&self, a: &Array2<T>, out: &mut [T]) {
         let cols = a.ncols();

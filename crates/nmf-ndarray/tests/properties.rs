@@ -10,7 +10,7 @@ nmf_core::backend_test_suite!(ndarray_f32, Ndarray, f32);
 #[test]
 fn hals_sweeps_on_any_layout() {
     use ndarray::{Array2, ShapeBuilder};
-    use nmf_core::kernels::coordinate_sweep;
+    use nmf_core::kernels::coordinate_sweep_block;
     use nmf_core::{Lanes, MatrixBackend};
     let (rows, cols) = (7, 5);
     let f = |i: usize, j: usize| 0.25 + ((i * 13 + j * 7) % 11) as f64 / 3.0;
@@ -21,9 +21,10 @@ fn hals_sweeps_on_any_layout() {
             .map(|x| if x / k == x % k { 3.0 } else { 0.5 })
             .collect();
         let order: Vec<usize> = (0..k).rev().collect();
-        let sweep = |x: &mut nmf_core::lane::LaneMut<'_, f64>,
-                     n: &nmf_core::lane::Lane<'_, f64>| {
-            coordinate_sweep(x, n, &gram, 0.1, 1e-9, &order)
+        let sweep = |x: &mut nmf_core::lane::LaneBlockMut<'_, f64>,
+                     n: &nmf_core::lane::LaneBlock<'_, f64>,
+                     out: &mut [f64]| {
+            coordinate_sweep_block(x, n, &gram, 0.1, 1e-9, &order, out)
         };
         let count = if lanes == Lanes::Columns { cols } else { rows };
         let run = |mut x: Array2<f64>, num: &Array2<f64>| {

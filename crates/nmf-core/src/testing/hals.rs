@@ -11,7 +11,7 @@ use super::properties::{
     U64, all_at_least, export, mat, penalty_scale, penalty_weights, product, start,
 };
 use super::{DataCase, data_case, runner};
-use crate::kernels::coordinate_sweep;
+use crate::kernels::coordinate_sweep_block;
 use crate::lane::Lanes;
 use crate::reference::Reference;
 use crate::{
@@ -294,9 +294,10 @@ where
                     let (mut xb, nb) = (mat(b, rows, cols, &x0), mat(b, rows, cols, &num));
                     let (mut xr, nr) = (mat(&r, rows, cols, &x0), mat(&r, rows, cols, &num));
                     let (mut ob, mut or) = (vec![0.0; count], vec![0.0; count]);
-                    let sweep = |x: &mut crate::lane::LaneMut<'_, T>,
-                                 n: &crate::lane::Lane<'_, T>| {
-                        coordinate_sweep(x, n, &gram, l1, eps, &order)
+                    let sweep = |x: &mut crate::lane::LaneBlockMut<'_, T>,
+                                 n: &crate::lane::LaneBlock<'_, T>,
+                                 out: &mut [f64]| {
+                        coordinate_sweep_block(x, n, &gram, l1, eps, &order, out)
                     };
                     b.for_each_lane(&mut xb, &nb, lanes, &mut ob, &sweep);
                     r.for_each_lane(&mut xr, &nr, lanes, &mut or, &sweep);

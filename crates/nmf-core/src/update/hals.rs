@@ -6,7 +6,7 @@
 //! half-step, WᵀV (k×n) and WᵀW (k×k), computed by the same products
 //! ([`DataOps::wt_x`], [`MatrixBackend::matmul`]); for W, VHᵀ and HHᵀ. It then sweeps the
 //! coordinates of each column of H (each row of W) with
-//! [`coordinate_sweep`](crate::kernels::coordinate_sweep), each coordinate step the exact
+//! [`coordinate_sweep_block`](crate::kernels::coordinate_sweep_block), each coordinate step the exact
 //! minimiser of the penalised objective in that coordinate over `{x ≥ ε}`: so the objective
 //! cannot rise, whatever the number of sweeps and their order.
 
@@ -15,7 +15,7 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use super::{Evaluation, MuSolver, Penalty};
-use crate::kernels::coordinate_sweep;
+use crate::kernels::coordinate_sweep_block;
 use crate::lane::Lanes;
 use crate::{Accum, DataOps, Loss, NmfError, Scalar, Trans};
 
@@ -238,8 +238,8 @@ impl<'a, T: Scalar, B: DataOps<T, V>, V> HalsSolver<'a, T, B, V> {
                 self.order.shuffle(&mut self.rng);
             }
             let (gram, order) = (&self.gram[..], &self.order[..]);
-            b.for_each_lane(x, num, lanes, changes, &|xl, nl| {
-                coordinate_sweep(xl, nl, gram, l1, eps, order)
+            b.for_each_lane(x, num, lanes, changes, &|xb, nb, out| {
+                coordinate_sweep_block(xb, nb, gram, l1, eps, order, out)
             });
             made += 1;
             // In lane order: the same bits on any number of threads.
