@@ -34,19 +34,14 @@ fn main() {
     );
     let w0 = MatrixBackend::<f64>::from_fn(&b, m, k, |i, a| w0[i * k + a]);
     let h0 = MatrixBackend::<f64>::from_fn(&b, k, n, |a, j| h0[a * n + j]);
-    let eps = Nmf::params(k)
-        .check()
-        .unwrap()
-        .eps_for(1.0, f64::EPSILON / 2.0)
-        * 0.0
-        + 1e-12;
+    let eps = 1e-12;
     {
         let o = HalsOptions {
             alpha: 0.0,
             ..HalsOptions::default()
         };
-        let mut s = HalsSolver::new(&b, &v, w0.clone(), h0.clone(), 1e-12, o).unwrap();
-        let mut mu = MuSolver::new(&b, &v, w0.clone(), h0.clone(), Loss::Frobenius, 1e-12).unwrap();
+        let mut s = HalsSolver::new(&b, &v, w0.clone(), h0.clone(), eps, o).unwrap();
+        let mut mu = MuSolver::new(&b, &v, w0.clone(), h0.clone(), Loss::Frobenius, eps).unwrap();
         let t = Instant::now();
         for _ in 0..100 {
             s.update_h();
