@@ -232,8 +232,10 @@ impl Nmf {
 /// Parameters of a fit, not yet validated. Every setter takes and returns `self`.
 ///
 /// Defaults (as scikit-learn's `NMF` where it has the setting): loss [`Loss::Frobenius`],
-/// `max_iter` 200, `tol` 1e-4, `check_every` 10, [`Init::Auto`] (NNDSVDA when the rank allows,
-/// else random), `seed` 0, and ε chosen from the data ([`NmfValidParams::eps_for`]).
+/// [`Solver::Auto`] (HALS for Frobenius, as scikit-learn's default `cd`; the multiplicative
+/// updates otherwise), `max_iter` 200, `tol` 1e-4, `check_every` 10, [`Init::Auto`] (NNDSVDA
+/// when the rank allows, else random), `seed` 0, and ε chosen from the data
+/// ([`NmfValidParams::eps_for`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NmfParams(NmfValidParams);
 
