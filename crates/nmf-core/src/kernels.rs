@@ -425,17 +425,8 @@ pub fn coordinate_sweep<T: Scalar>(
     let mut change = 0.0;
     if let (Some(xs), Some(ns)) = (x.as_mut_slice(), num.as_slice()) {
         // Contiguous lane (a column of a column-major H, a row of a row-major W): the same
-        // operations on slices, which the compiler vectorises.
-        for &a in order {
-            let row = &gram[a * k..(a + 1) * k];
-            let dot = gram_dot(row, |b| xs[b]);
-            let xa = xs[a];
-            let new = coordinate_step(xa, ns[a], l1, dot, row[a], eps);
-            let d = new.as_f64() - xa.as_f64();
-            change += d * d;
-            xs[a] = new;
-        }
-        return change;
+        // operations on slices.
+        return sweep_contiguous(xs, ns, gram, l1, eps, order);
     }
     for &a in order {
         let row = &gram[a * k..(a + 1) * k];
@@ -445,6 +436,31 @@ pub fn coordinate_sweep<T: Scalar>(
         let d = new.as_f64() - xa.as_f64();
         change += d * d;
         x.set(a, new);
+    }
+    change
+}
+
+/// The contiguous-lane path of [`coordinate_sweep`], compiled for several instruction sets
+/// like the slice kernels (the same operations in the same order on each).
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx512bw", "x86_64+avx2+fma"))]
+fn sweep_contiguous<T: Scalar>(
+    xs: &mut [T],
+    ns: &[T],
+    gram: &[T],
+    l1: T,
+    eps: T,
+    order: &[usize],
+) -> f64 {
+    let k = xs.len();
+    let mut change = 0.0;
+    for &a in order {
+        let row = &gram[a * k..(a + 1) * k];
+        let dot = gram_dot(row, |b| xs[b]);
+        let xa = xs[a];
+        let new = coordinate_step(xa, ns[a], l1, dot, row[a], eps);
+        let d = new.as_f64() - xa.as_f64();
+        change += d * d;
+        xs[a] = new;
     }
     change
 }
