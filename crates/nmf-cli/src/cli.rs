@@ -205,6 +205,18 @@ pub enum LossArg {
     ItakuraSaito,
 }
 
+/// The update rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum SolverArg {
+    /// HALS for the frobenius loss, the multiplicative updates for the others.
+    #[default]
+    Auto,
+    /// The multiplicative updates (every loss).
+    Mu,
+    /// Hierarchical ALS, accelerated (scikit-learn's cd; frobenius only).
+    Hals,
+}
+
 /// The linear-algebra backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum BackendArg {
@@ -334,6 +346,10 @@ pub struct FitOptions {
     /// --n-init 1.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub parallel_restarts: usize,
+    /// The update rule; every one keeps the objective non-increasing. Recorded in
+    /// summary.json as the one used.
+    #[arg(long, value_enum, default_value_t = SolverArg::Auto)]
+    pub solver: SolverArg,
     /// The linear-algebra backend.
     #[arg(long, value_enum, default_value_t = BackendArg::Faer)]
     pub backend: BackendArg,

@@ -13,12 +13,12 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use nmf_core::{
     DenseBackend, Init, Loss, LossRecord, MatrixRole, Nmf, NmfError, NmfValidParams, Progress,
-    SavedModel, Scalar, TransformParams,
+    SavedModel, Scalar, Solver, TransformParams,
 };
 
 use crate::cli::{
     BackendArg, DEMO_MAX_ITER, DEMO_OUT, DemoArgs, DtypeArg, FIT_OUT, FitArgs, FitOptions, InitArg,
-    LossArg, ModelFormat, TransformArgs,
+    LossArg, ModelFormat, SolverArg, TransformArgs,
 };
 use crate::console;
 use crate::interrupt::{self, check as check_interrupt};
@@ -159,7 +159,12 @@ fn settings(
         .n_init(o.n_init)
         .alpha_w(o.alpha_w)
         .alpha_h(alpha_h)
-        .l1_ratio(o.l1_ratio);
+        .l1_ratio(o.l1_ratio)
+        .solver(match o.solver {
+            SolverArg::Auto => Solver::Auto,
+            SolverArg::Mu => Solver::Mu,
+            SolverArg::Hals => Solver::Hals,
+        });
     if let Some(eps) = o.eps {
         p = p.eps(eps);
     }
@@ -172,6 +177,10 @@ fn settings(
             NmfError::InvalidTol(t) => format!("--tol must be finite and ≥ 0, got {t}"),
             NmfError::InvalidEps(e) => format!("--eps must be finite and > 0, got {e}"),
             NmfError::InvalidBeta(b) => format!("--beta must be a finite number, got {b}"),
+            NmfError::SolverLossMismatch { loss, .. } => format!(
+                "--solver hals supports only --loss frobenius, not {loss}: use --solver mu or \
+                 auto"
+            ),
             other => crate::error::option_error(&other).map_or(other.to_string(), |e| e.message),
         })
     })?;
@@ -766,6 +775,7 @@ fn summary(
             "rank": p.rank(),
             "loss": loss_name(p.loss()),
             "beta": p.loss().beta_value(),
+            "solver": p.effective_solver().to_string(),
             "alpha_w": s.alpha_w,
             "alpha_h": s.alpha_h,
             "l1_ratio": s.l1_ratio,

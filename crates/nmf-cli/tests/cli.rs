@@ -152,6 +152,11 @@ fn fit_reads_every_format_with_every_backend_and_writes_the_factors() {
                     "2",
                     "--backend",
                     backend,
+                    // MU: its history decreases by more than 1e-9 relative at every check
+                    // here; HALS reaches the rounding floor (loss ~1e-29) within 60
+                    // iterations, where the loss moves by rounding only (solver test below).
+                    "--solver",
+                    "mu",
                     "--max-iter",
                     "3000",
                     "--tol",
@@ -1149,6 +1154,69 @@ fn losses(s: &serde_json::Value) -> Vec<f64> {
         .iter()
         .map(|r| r["loss"].as_f64().unwrap())
         .collect()
+}
+
+/// `--solver`: auto is HALS for frobenius and MU for kl, recorded in summary.json as the
+/// solver used; an explicit choice gives the same factors as auto's; hals with kl is a usage
+/// error naming both options.
+#[test]
+fn solver_is_chosen_and_recorded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    write_every_format(dir, &rank2());
+    let base = ["-k", "2", "--max-iter", "30", "--tol", "0"];
+    let run = |out: &str, extra: &[&str]| {
+        let mut args = base.to_vec();
+        args.extend_from_slice(extra);
+        fit_summary(dir, out, &args)
+    };
+    for (out, extra, used) in [
+        ("auto", &[][..], "hals"),
+        ("hals", &["--solver", "hals"][..], "hals"),
+        ("mu", &["--solver", "mu"][..], "mu"),
+        ("auto-kl", &["--loss", "kl"][..], "mu"),
+        ("mu-kl", &["--loss", "kl", "--solver", "mu"][..], "mu"),
+    ] {
+        let s = run(out, extra);
+        assert_eq!(s["parameters"]["solver"], used, "{extra:?}");
+        // The library's absolute rounding bound 8·(k+2)·u·S (S ≤ 3·½‖V‖² + 2·L₀, k = 2):
+        // HALS reaches the rounding floor of this exact rank-2 V quickly, where a relative
+        // bound would be meaningless.
+        let l = losses(&s);
+        let half_v2: f64 = rank2().data.iter().map(|x| 0.5 * x * x).sum();
+        let tol = 8.0 * 4.0 * (f64::EPSILON / 2.0) * (3.0 * half_v2 + 2.0 * l[0]);
+        assert!(l.windows(2).all(|p| p[1] <= p[0] + tol), "{extra:?}: {l:?}");
+    }
+    // HALS is the faster rule: after 30 iterations from the same start it is far below MU.
+    let last = |out: &str| {
+        *losses(&read_json(&dir.join(out).join("summary.json")))
+            .last()
+            .unwrap()
+    };
+    assert!(
+        last("hals") < 1e-3 * last("mu"),
+        "{} vs {}",
+        last("hals"),
+        last("mu")
+    );
+    for (a, b) in [("auto", "hals"), ("auto-kl", "mu-kl")] {
+        assert_eq!(
+            read_npy(&dir.join(a).join("W.npy")),
+            read_npy(&dir.join(b).join("W.npy"))
+        );
+    }
+    assert_ne!(
+        read_npy(&dir.join("hals/W.npy")),
+        read_npy(&dir.join("mu/W.npy"))
+    );
+    fails(
+        dir,
+        &[
+            "fit", "v.csv", "-k", "2", "--loss", "kl", "--solver", "hals",
+        ],
+        2,
+        "--solver hals supports only --loss frobenius, not kl: use --solver mu or auto",
+    );
 }
 
 #[test]

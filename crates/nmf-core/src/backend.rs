@@ -14,7 +14,14 @@
 //! with the right shape). User data is checked before it reaches a kernel, and problems with it
 //! are returned as [`NmfError`](crate::NmfError) values by the fitting API.
 
+#[allow(unused_imports)] // for the docs
+use crate::lane::BlockShape;
+use crate::lane::{LaneBlock, LaneBlockMut, Lanes};
 use crate::{NmfError, Scalar};
+
+/// What [`MatrixBackend::for_each_lane`] applies to each block of lanes.
+pub type LaneFn<'f, T> =
+    dyn Fn(&mut LaneBlockMut<'_, T>, &LaneBlock<'_, T>, &mut [f64]) + Sync + 'f;
 
 /// Whether an operand of a product is used as it is or transposed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -182,6 +189,36 @@ pub trait MatrixBackend<T: Scalar> {
     /// # Panics
     /// If the shapes differ.
     fn kl_ratio_in_place(&self, r: &mut Self::Mat, v: &Self::Mat);
+
+    // ---- lane traversal (coordinate descent) ------------------------------------------
+
+    /// Hands the lanes of `x` (its columns for [`Lanes::Columns`], its rows for
+    /// [`Lanes::Rows`]) with the same lanes of `num` to `f`, in one or more blocks of
+    /// consecutive lanes: for the block of lanes `l0..l1`, `f(block of x, block of num,
+    /// &mut out[l0..l1])`. The blocks are views of the storage ([`BlockShape`] says where each
+    /// entry is), never copies; each lane is in exactly one block, so blocks may run on
+    /// several threads, but a lane's result must not depend on how the lanes are blocked (the
+    /// kernels of [`crate::kernels`] give each lane the same operations in the same order:
+    /// bit-identical results on every backend). This is how nmf-core's
+    /// [`coordinate_sweep_block`](crate::kernels::coordinate_sweep_block) reaches the columns
+    /// of H and the rows of W (HALS).
+    ///
+    /// # Panics
+    /// If the shapes of `x` and `num` differ or `out` does not have one entry per lane.
+    fn for_each_lane(
+        &self,
+        x: &mut Self::Mat,
+        num: &Self::Mat,
+        lanes: Lanes,
+        out: &mut [f64],
+        f: &LaneFn<'_, T>,
+    );
+    /// Writes the entries of `a` into `out` in row-major order, allocating nothing (for the
+    /// k×k Gram matrices of the coordinate sweeps).
+    ///
+    /// # Panics
+    /// If `out.len()` is not the number of entries of `a`.
+    fn copy_to_row_major(&self, a: &Self::Mat, out: &mut [T]);
 
     // ---- reductions -----------------------------------------------------------------
 

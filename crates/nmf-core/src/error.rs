@@ -253,6 +253,27 @@ pub enum NmfError {
         /// The scalar type.
         scalar: &'static str,
     },
+    /// The solver chosen does not minimise this loss.
+    #[error(
+        "the solver {solver} supports only the {supported} loss, not {loss}: use the solver \
+         mu (every loss) or auto"
+    )]
+    SolverLossMismatch {
+        /// The solver asked for.
+        solver: crate::Solver,
+        /// The loss asked for.
+        loss: crate::Loss,
+        /// The losses the solver supports.
+        supported: &'static str,
+    },
+    /// An option of a solver is out of its range.
+    #[error("{option} {reason}")]
+    InvalidSolverOption {
+        /// The option.
+        option: &'static str,
+        /// What is wrong with its value.
+        reason: String,
+    },
     /// The buffers of a fit at this rank cannot be allocated.
     #[error(
         "rank {rank} needs {} for a {rows}×{cols} V (W, H, their numerators and denominators{}, \

@@ -413,6 +413,259 @@ pub fn beta_slice<T: Scalar>(acc: &mut F64Sum, v: &[T], wh: &[T], beta: f64) {
     }
 }
 
+/// One sweep of exact coordinate minimisation (HALS) over a lane `x` of k entries (a column
+/// of H or a row of W) against a k×k Gram matrix: for each coordinate `a` in `order`,
+///
+/// `x_a ← max(ε, x_a + (num_a − l1 − Σ_b G'_ab·x_b) / G'_aa)`, with `G' = G + l2·I`
+///
+/// (`gram` holds G' in row-major order, the L2 weight already on its diagonal; the sum, with
+/// the entries already updated in this sweep, is [`gram_dot`]'s: eight interleaved partial
+/// sums, so that it is not one long chain of dependent additions).
+///
+/// For H's column j (G = WᵀW, num = (WᵀV)_{·j}) the objective
+/// `½‖V − WH‖² + l1‖H‖₁ + ½·l2‖H‖²`, as a function of h_aj alone, is
+/// `½(G_aa + l2)·x² − (num_a − Σ_{b≠a} G_ab h_bj − l1)·x + const` (‖H‖₁ = ΣH as H ≥ ε > 0),
+/// a convex parabola whose minimiser over `{x ≥ ε}` is the clamped vertex
+/// `max(ε, (num_a − l1 − Σ_{b≠a} G_ab h_bj)/(G_aa + l2))`, which is the expression above
+/// (add and subtract G'_aa·x_a). So each coordinate step is an exact minimisation and the
+/// penalised objective cannot rise. The same holds for W's row i with G = HHᵀ and
+/// num = (VHᵀ)_{i·}. This is scikit-learn's `_update_cdnmf_fast` (which clamps at 0) with
+/// the ε lower bound.
+///
+/// A step that is not a finite number (a G'_aa that underflowed to 0, an overflow) keeps
+/// `x_a`, which never raises the objective, as in [`mu_step`].
+///
+/// Returns `Σ_a (x_a⁺ − x_a)²` in `f64`, the squared size of the change (for the stopping
+/// rule of the repeated sweeps).
+///
+/// ```
+/// use nmf_core::kernels::coordinate_sweep;
+/// use nmf_core::lane::{Lane, LaneMut};
+/// // G = [[2, 1], [1, 2]], num = [3, 3]: the minimiser of ½xᵀGx − numᵀx is (1, 1).
+/// let (g, num, mut x) = ([2.0_f64, 1.0, 1.0, 2.0], [3.0, 3.0], [1.0, 1.0]);
+/// let change = coordinate_sweep(&mut LaneMut::from_slice(&mut x, 2, 1), &Lane::from_slice(&num, 2, 1), &g, 0.0, 1e-9, &[0, 1]);
+/// assert_eq!((x, change), ([1.0, 1.0], 0.0));
+/// ```
+///
+/// # Panics
+/// If `gram.len() != k²`, `num.len() != k`, or `order` holds an index ≥ k.
+#[inline]
+pub fn coordinate_sweep<T: Scalar>(
+    x: &mut crate::lane::LaneMut<'_, T>,
+    num: &crate::lane::Lane<'_, T>,
+    gram: &[T],
+    l1: T,
+    eps: T,
+    order: &[usize],
+) -> f64 {
+    let k = x.len();
+    assert!(
+        gram.len() == k * k && num.len() == k,
+        "coordinate_sweep: a lane of {k} needs a {k}×{k} Gram matrix and {k} numerators"
+    );
+    let mut change = 0.0;
+    if let (Some(xs), Some(ns)) = (x.as_mut_slice(), num.as_slice()) {
+        // Contiguous lane (a column of a column-major H, a row of a row-major W): the same
+        // operations on slices.
+        return sweep_contiguous(xs, ns, gram, l1, eps, order);
+    }
+    for &a in order {
+        let row = &gram[a * k..(a + 1) * k];
+        let dot = gram_dot(row, |b| x.get(b));
+        let xa = x.get(a);
+        let new = coordinate_step(xa, num.get(a), l1, dot, row[a], eps);
+        let d = new.as_f64() - xa.as_f64();
+        change += d * d;
+        x.set(a, new);
+    }
+    change
+}
+
+/// The contiguous-lane path of [`coordinate_sweep`], compiled for several instruction sets
+/// like the slice kernels (the same operations in the same order on each).
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx512bw", "x86_64+avx2+fma"))]
+fn sweep_contiguous<T: Scalar>(
+    xs: &mut [T],
+    ns: &[T],
+    gram: &[T],
+    l1: T,
+    eps: T,
+    order: &[usize],
+) -> f64 {
+    let k = xs.len();
+    let mut change = 0.0;
+    for &a in order {
+        let row = &gram[a * k..(a + 1) * k];
+        let dot = gram_dot(row, |b| xs[b]);
+        let xa = xs[a];
+        let new = coordinate_step(xa, ns[a], l1, dot, row[a], eps);
+        let d = new.as_f64() - xa.as_f64();
+        change += d * d;
+        xs[a] = new;
+    }
+    change
+}
+
+/// `x_a + (num − l1 − dot)/g_aa` lifted to ε, or `x_a` if that is not a finite number (see
+/// [`coordinate_sweep`]).
+#[inline(always)]
+fn coordinate_step<T: Scalar>(xa: T, num: T, l1: T, dot: T, g_aa: T, eps: T) -> T {
+    let cand = xa + (num - l1 - dot) / g_aa;
+    if cand.is_finite() { cand.max(eps) } else { xa }
+}
+
+/// `Σ_b row_b·x(b)` as [`coordinate_sweep`] computes it: eight partial sums, entry b going to
+/// sum b mod 8, each in increasing b, combined as ((s0+s1)+(s2+s3))+((s4+s5)+(s6+s7)). A
+/// fixed order, so the same bits for a contiguous and a strided lane and on every backend.
+///
+/// ```
+/// use nmf_core::kernels::gram_dot;
+/// let row = [1.0_f64; 10];
+/// let x = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0];
+/// assert_eq!(gram_dot(&row, |b| x[b]), 55.0);
+/// ```
+#[inline(always)]
+pub fn gram_dot<T: Scalar>(row: &[T], x: impl Fn(usize) -> T) -> T {
+    let mut s = [T::zero(); 8];
+    let full = row.len() / 8 * 8;
+    let mut b = 0;
+    while b < full {
+        for (l, acc) in s.iter_mut().enumerate() {
+            *acc += row[b + l] * x(b + l);
+        }
+        b += 8;
+    }
+    for (l, acc) in s.iter_mut().enumerate().take(row.len() - full) {
+        *acc += row[full + l] * x(full + l);
+    }
+    ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))
+}
+
+/// [`coordinate_sweep`] on every lane of a block, the squared change of lane `l` in `out[l]`.
+/// When the lanes are adjacent in memory (`lane_stride` 1: the rows of a column-major W, the
+/// columns of a row-major H) it sweeps up to 32 lanes at once, coordinate by coordinate, which
+/// the compiler vectorises across the lanes; each lane still sees exactly the operations of
+/// [`coordinate_sweep`] in the same order (the partial sums of [`gram_dot`], then the step),
+/// so the result has the same bits either way, on every backend.
+///
+/// ```
+/// use nmf_core::kernels::coordinate_sweep_block;
+/// use nmf_core::lane::{BlockShape, LaneBlock, LaneBlockMut};
+/// // Two lanes of length 2, adjacent (lane_stride 1): entry a of lane l at l + 2a.
+/// let shape = BlockShape { lanes: 2, len: 2, lane_stride: 1, coord_stride: 2 };
+/// let (g, num, mut x) = ([2.0_f64, 1.0, 1.0, 2.0], [3.0, 3.0, 3.0, 3.0], [1.0, 1.0, 1.0, 1.0]);
+/// let mut out = [9.0; 2];
+/// coordinate_sweep_block(&mut LaneBlockMut::from_slice(&mut x, shape), &LaneBlock::from_slice(&num, shape), &g, 0.0, 1e-9, &[0, 1], &mut out);
+/// assert_eq!((x, out), ([1.0; 4], [0.0; 2]));
+/// ```
+///
+/// # Panics
+/// If the shapes of `x` and `num` differ (lanes and length), `out` has not one entry per
+/// lane, or as [`coordinate_sweep`].
+#[allow(clippy::too_many_arguments)]
+pub fn coordinate_sweep_block<T: Scalar>(
+    x: &mut crate::lane::LaneBlockMut<'_, T>,
+    num: &crate::lane::LaneBlock<'_, T>,
+    gram: &[T],
+    l1: T,
+    eps: T,
+    order: &[usize],
+    out: &mut [f64],
+) {
+    let (sx, sn) = (x.shape(), num.shape());
+    assert!(
+        sx.lanes == sn.lanes && sx.len == sn.len && out.len() == sx.lanes,
+        "coordinate_sweep_block: shapes {sx:?}, {sn:?} and {} results",
+        out.len()
+    );
+    let k = sx.len;
+    if sx.lane_stride != 1 || sn.lane_stride != 1 || k == 0 {
+        for (l, o) in out.iter_mut().enumerate() {
+            *o = coordinate_sweep(&mut x.lane(l), &num.lane(l), gram, l1, eps, order);
+        }
+        return;
+    }
+    assert!(
+        gram.len() == k * k,
+        "coordinate_sweep_block: a {k}×{k} Gram matrix"
+    );
+    for &a in order {
+        assert!(a < k, "coordinate_sweep_block: coordinate {a} of {k}");
+    }
+    let (xp, np) = (x.as_mut_ptr(), num.as_ptr());
+    let (xcs, ncs) = (sx.coord_stride, sn.coord_stride);
+    // SAFETY: every offset used is l + a·coord_stride with l < lanes and a < k (the order is
+    // checked above), an entry of the block; x's entries are exclusively borrowed, num's
+    // shared, for the whole call.
+    unsafe { sweep_adjacent(xp, xcs, np, ncs, sx.lanes, k, gram, l1, eps, order, out) }
+}
+
+/// Lanes swept together by the adjacent-lanes path: 8 partial sums × 8 lanes fit the vector
+/// registers of AVX-512 in `f64`.
+const GROUP: usize = 8;
+
+/// The adjacent-lanes path of [`coordinate_sweep_block`]: groups of [`GROUP`] lanes, each
+/// coordinate's eight partial sums held for the whole group, compiled for several
+/// instruction sets like the slice kernels.
+///
+/// # Safety
+/// Entry (l, a) of x at `xp + l + a·xcs` and of num at `np + l + a·ncs` for l < lanes,
+/// a < k must be valid (x's for writing, exclusively), and `order` must hold indices < k.
+#[allow(clippy::too_many_arguments)]
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx512bw", "x86_64+avx2+fma"))]
+unsafe fn sweep_adjacent<T: Scalar>(
+    xp: *mut T,
+    xcs: isize,
+    np: *const T,
+    ncs: isize,
+    lanes: usize,
+    k: usize,
+    gram: &[T],
+    l1: T,
+    eps: T,
+    order: &[usize],
+    out: &mut [f64],
+) {
+    let mut l0 = 0;
+    while l0 < lanes {
+        let c = GROUP.min(lanes - l0);
+        let mut change = [0.0f64; GROUP];
+        for &a in order {
+            let row = &gram[a * k..(a + 1) * k];
+            // The partial sums of gram_dot, entry b into sum b mod 8, in increasing b.
+            let mut s = [[T::zero(); GROUP]; 8];
+            for (b, &g) in row.iter().enumerate() {
+                // SAFETY: entries (l0..l0 + c, b) of x (the caller's contract).
+                let xb = unsafe {
+                    core::slice::from_raw_parts(xp.offset(l0 as isize + b as isize * xcs), c)
+                };
+                for (acc, &v) in s[b % 8].iter_mut().zip(xb) {
+                    *acc += g * v;
+                }
+            }
+            // SAFETY: entries (l0..l0 + c, a) of x and num (the caller's contract); no other
+            // reference to them is live.
+            let (xa, na) = unsafe {
+                (
+                    core::slice::from_raw_parts_mut(xp.offset(l0 as isize + a as isize * xcs), c),
+                    core::slice::from_raw_parts(np.offset(l0 as isize + a as isize * ncs), c),
+                )
+            };
+            for l in 0..c {
+                let dot = ((s[0][l] + s[1][l]) + (s[2][l] + s[3][l]))
+                    + ((s[4][l] + s[5][l]) + (s[6][l] + s[7][l]));
+                let old = xa[l];
+                let new = coordinate_step(old, na[l], l1, dot, row[a], eps);
+                let d = new.as_f64() - old.as_f64();
+                change[l] += d * d;
+                xa[l] = new;
+            }
+        }
+        out[l0..l0 + c].copy_from_slice(&change[..c]);
+        l0 += c;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::beta_term;

@@ -2,19 +2,24 @@
 //!
 //! Non-negative matrix factorization V ≈ WH (V m×n, W m×k, H k×n, all entries ≥ 0) by the
 //! multiplicative updates of Lee & Seung (Frobenius, KL) and of Févotte & Idier (every
-//! β-divergence), written once for every linear-algebra backend, with NNDSVD initialisations
+//! β-divergence), and for the Frobenius loss by hierarchical ALS (HALS, the default there:
+//! [`Solver`]), written once for every linear-algebra backend, with NNDSVD initialisations
 //! ([`Init`]), L1/L2 penalties ([`Penalty`]), restarts, `transform`, and saving models (feature
 //! `io`).
 //!
 //! - [`MatrixBackend`] and [`DataOps`]: what a backend implements (see the crates
 //!   `nmf-faer`, `nmf-nalgebra` and `nmf-ndarray`; [`reference::Reference`] is a plain one).
 //! - [`Nmf::params`] → [`NmfParams`] → [`NmfValidParams::fit`] → [`NmfModel`]: the user API.
-//! - [`MuSolver`]: the half-steps, for those who want to watch every one.
+//! - [`MuSolver`] and [`HalsSolver`]: the half-steps, for those who want to watch every one;
+//!   [`Solver`] chooses between them in a fit.
 //! - [`auxiliary`]: the auxiliary functions G(h, hᵗ) of the monotonicity proof.
 //! - [`NmfError`]: every way user input can be wrong.
 //!
 //! ## The guarantee
-//! Every half-step is `x ← max(ε, x·num/den)` (for a β-divergence outside 1 ≤ β ≤ 2,
+//! A HALS half-step ([`HalsSolver`]) is a sequence of coordinate steps, each the exact
+//! minimiser of the penalised Frobenius objective in one entry over `{x ≥ ε}`
+//! ([`kernels::coordinate_sweep`]), so what follows holds for it too. A multiplicative
+//! half-step is `x ← max(ε, x·num/den)` (for a β-divergence outside 1 ≤ β ≤ 2,
 //! `max(ε, x·(num/den)^γ(β))`; with penalties, their terms join the denominator), the exact
 //! minimiser of an auxiliary function over `{x ≥ ε}`, so the objective never increases (up to
 //! rounding), no entry of W or H
@@ -76,6 +81,7 @@ mod backend;
 mod error;
 pub mod init;
 pub mod kernels;
+pub mod lane;
 mod model;
 pub mod nndsvd;
 #[cfg(feature = "io")]
@@ -91,14 +97,15 @@ pub mod svd;
 pub mod testing;
 pub mod update;
 
-pub use backend::{Accum, DataOps, DenseBackend, MatrixBackend, Trans, TruncatedSvd};
+pub use backend::{Accum, DataOps, DenseBackend, LaneFn, MatrixBackend, Trans, TruncatedSvd};
 pub use error::{MatrixRole, NmfError};
+pub use lane::Lanes;
 pub use model::{LossRecord, NmfModel, Progress, TransformParams};
-pub use params::{Fixed, Init, Loss, MAX_BETA, Nmf, NmfParams, NmfValidParams};
+pub use params::{Fixed, Init, Loss, MAX_BETA, Nmf, NmfParams, NmfValidParams, Solver};
 #[cfg(feature = "io")]
 pub use saved::{FORMAT, SavedModel, VERSION};
 pub use scalar::Scalar;
-pub use update::{Evaluation, MuSolver, Penalty};
+pub use update::{Evaluation, HalsOptions, HalsSolver, MuSolver, Penalty};
 
 #[doc(hidden)]
 pub use num_traits;

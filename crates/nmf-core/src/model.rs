@@ -3,11 +3,58 @@
 use core::ops::ControlFlow;
 
 use crate::scale::Scaling;
-use crate::update::{MuSolver, check_beta, check_data};
+use crate::update::{Evaluation, HalsSolver, MuSolver, check_beta, check_data};
 use crate::{
-    DataOps, Fixed, Loss, MatrixBackend, MatrixRole, Nmf, NmfError, NmfParams, NmfValidParams,
-    Penalty, Scalar,
+    DataOps, Fixed, HalsOptions, Loss, MatrixBackend, MatrixRole, Nmf, NmfError, NmfParams,
+    NmfValidParams, Penalty, Scalar, Solver,
 };
+
+/// The update rule a fit runs, behind one interface for the driver ([`NmfValidParams::run`]).
+/// One per fit, on the stack of `run`: the size difference of the variants does not matter.
+#[allow(clippy::large_enum_variant)]
+enum Rule<'a, T: Scalar, B: DataOps<T, V>, V> {
+    Mu(MuSolver<'a, T, B, V>),
+    Hals(HalsSolver<'a, T, B, V>),
+}
+
+impl<T: Scalar, B: DataOps<T, V>, V> Rule<'_, T, B, V> {
+    fn set_penalty(&mut self, p: Penalty) -> Result<(), NmfError> {
+        match self {
+            Rule::Mu(s) => s.set_penalty(p),
+            Rule::Hals(s) => s.set_penalty(p),
+        }
+    }
+    fn step(&mut self) {
+        match self {
+            Rule::Mu(s) => s.step(),
+            Rule::Hals(s) => s.step(),
+        }
+    }
+    fn update_h(&mut self) {
+        match self {
+            Rule::Mu(s) => s.update_h(),
+            Rule::Hals(s) => s.update_h(),
+        }
+    }
+    fn update_w(&mut self) {
+        match self {
+            Rule::Mu(s) => s.update_w(),
+            Rule::Hals(s) => s.update_w(),
+        }
+    }
+    fn evaluate(&mut self) -> Evaluation {
+        match self {
+            Rule::Mu(s) => s.evaluate(),
+            Rule::Hals(s) => s.evaluate(),
+        }
+    }
+    fn into_factors(self) -> (B::Mat, B::Mat) {
+        match self {
+            Rule::Mu(s) => s.into_factors(),
+            Rule::Hals(s) => s.into_factors(),
+        }
+    }
+}
 
 /// One evaluation of the loss during a fit.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -637,7 +684,17 @@ impl NmfValidParams {
         restart: usize,
         observer: &mut impl FnMut(&Progress) -> ControlFlow<()>,
     ) -> Result<NmfModel<T, B>, NmfError> {
-        let mut solver = MuSolver::new(backend, v, w0, h0, self.loss, prep.eps)?;
+        let mut solver = match self.effective_solver() {
+            Solver::Hals => {
+                // Restart r shuffles from seed + r, as its random start is drawn.
+                let options = HalsOptions {
+                    seed: self.seed.wrapping_add(restart as u64),
+                    ..self.hals
+                };
+                Rule::Hals(HalsSolver::new(backend, v, w0, h0, prep.eps, options)?)
+            }
+            _ => Rule::Mu(MuSolver::new(backend, v, w0, h0, self.loss, prep.eps)?),
+        };
         let beta = self.loss.beta_value();
         let scaling = prep.scaling;
         let penalty = self.checked_penalty(prep.m, prep.n)?;

@@ -75,6 +75,54 @@ impl core::fmt::Display for Loss {
     }
 }
 
+/// The update rule of a fit.
+///
+/// Every solver keeps the guarantee: each of its steps exactly minimises the objective (or an
+/// auxiliary function of it) over `{x ≥ ε}`, so the objective never increases.
+///
+/// ```
+/// use nmf_core::{Loss, Solver};
+/// assert_eq!(Solver::Auto.resolve(Loss::Frobenius), Solver::Hals);
+/// assert_eq!(Solver::Auto.resolve(Loss::KullbackLeibler), Solver::Mu);
+/// assert_eq!(Solver::Hals.to_string(), "hals");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Solver {
+    /// The fastest monotone solver for the loss: [`Solver::Hals`] for the Frobenius loss (with
+    /// or without penalties), [`Solver::Mu`] otherwise.
+    #[default]
+    Auto,
+    /// The multiplicative updates of Lee & Seung and Févotte & Idier ([`crate::MuSolver`]),
+    /// for every loss.
+    Mu,
+    /// Hierarchical ALS with the ε lower bound and the inner sweeps of Gillis & Glineur
+    /// ([`crate::HalsSolver`]), for the Frobenius loss only (scikit-learn's `cd`).
+    Hals,
+}
+
+impl Solver {
+    /// The solver that runs for `loss`: [`Solver::Auto`] resolved, any other returned as it
+    /// is.
+    pub fn resolve(self, loss: Loss) -> Solver {
+        match self {
+            Solver::Auto if loss == Loss::Frobenius => Solver::Hals,
+            Solver::Auto => Solver::Mu,
+            other => other,
+        }
+    }
+}
+
+impl core::fmt::Display for Solver {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Solver::Auto => "auto",
+            Solver::Mu => "mu",
+            Solver::Hals => "hals",
+        })
+    }
+}
+
 /// How the initial W and H are chosen when none are given
 /// (custom factors go through [`NmfValidParams::fit_from`]).
 ///
@@ -175,6 +223,8 @@ impl Nmf {
             l1_ratio: 0.0,
             penalty_override: None,
             eps_raised: false,
+            solver: Solver::Auto,
+            hals: crate::HalsOptions::default(),
         })
     }
 }
@@ -182,8 +232,10 @@ impl Nmf {
 /// Parameters of a fit, not yet validated. Every setter takes and returns `self`.
 ///
 /// Defaults (as scikit-learn's `NMF` where it has the setting): loss [`Loss::Frobenius`],
-/// `max_iter` 200, `tol` 1e-4, `check_every` 10, [`Init::Auto`] (NNDSVDA when the rank allows,
-/// else random), `seed` 0, and ε chosen from the data ([`NmfValidParams::eps_for`]).
+/// [`Solver::Auto`] (HALS for Frobenius, as scikit-learn's default `cd`; the multiplicative
+/// updates otherwise), `max_iter` 200, `tol` 1e-4, `check_every` 10, [`Init::Auto`] (NNDSVDA
+/// when the rank allows, else random), `seed` 0, and ε chosen from the data
+/// ([`NmfValidParams::eps_for`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NmfParams(NmfValidParams);
 
@@ -210,6 +262,9 @@ pub struct NmfValidParams {
     /// (for `transform`, whose ε is the model's: an `f64` model's ε can be below what `f32`
     /// can use).
     pub(crate) eps_raised: bool,
+    pub(crate) solver: Solver,
+    /// α, δ and `shuffle` of HALS (its seed is set from `seed` per restart).
+    pub(crate) hals: crate::HalsOptions,
 }
 
 impl NmfParams {
@@ -305,6 +360,27 @@ impl NmfParams {
         self.0.l1_ratio = ratio;
         self
     }
+    /// The update rule ([`Solver::Auto`] by default: HALS for the Frobenius loss, the
+    /// multiplicative updates otherwise). [`Solver::Hals`] with another loss is refused by
+    /// [`check`](Self::check) ([`NmfError::SolverLossMismatch`]).
+    pub fn solver(mut self, solver: Solver) -> Self {
+        self.0.solver = solver;
+        self
+    }
+    /// HALS only: sweep the coordinates in a random order drawn anew for every sweep
+    /// (scikit-learn's `shuffle`), seeded by [`seed`](Self::seed) (restart r uses seed + r),
+    /// so deterministic; default `false`.
+    pub fn shuffle(mut self, shuffle: bool) -> Self {
+        self.0.hals.shuffle = shuffle;
+        self
+    }
+    /// HALS only: α ≥ 0 and δ ∈ [0, 1] of the repeated inner sweeps (see
+    /// [`HalsOptions`](crate::HalsOptions); default 0.5 and 0.1, α = 0 for plain HALS).
+    pub fn hals_acceleration(mut self, alpha: f64, delta: f64) -> Self {
+        self.0.hals.alpha = alpha;
+        self.0.hals.delta = delta;
+        self
+    }
     /// The rank k.
     pub fn rank(&self) -> usize {
         self.0.rank
@@ -323,8 +399,10 @@ impl NmfParams {
     ///
     /// # Errors
     /// [`NmfError::ZeroRank`], [`NmfError::ZeroMaxIter`], [`NmfError::ZeroCheckEvery`],
-    /// [`NmfError::InvalidTol`], [`NmfError::InvalidEps`], [`NmfError::InvalidBeta`] or
-    /// [`NmfError::BetaOutOfRange`] (|β| above [`MAX_BETA`]).
+    /// [`NmfError::InvalidTol`], [`NmfError::InvalidEps`], [`NmfError::InvalidBeta`],
+    /// [`NmfError::BetaOutOfRange`] (|β| above [`MAX_BETA`]),
+    /// [`NmfError::SolverLossMismatch`] ([`Solver::Hals`] with a loss other than Frobenius)
+    /// or [`NmfError::InvalidSolverOption`] (HALS's α or δ out of range).
     pub fn check(self) -> Result<NmfValidParams, NmfError> {
         let p = self.0;
         if let Loss::Beta(b) = p.loss {
@@ -338,6 +416,14 @@ impl NmfParams {
                 });
             }
         }
+        if p.solver == Solver::Hals && p.loss != Loss::Frobenius {
+            return Err(NmfError::SolverLossMismatch {
+                solver: p.solver,
+                loss: p.loss,
+                supported: "frobenius",
+            });
+        }
+        p.hals.check()?;
         if p.rank == 0 {
             return Err(NmfError::ZeroRank);
         }
@@ -411,6 +497,18 @@ impl NmfValidParams {
     /// The seed.
     pub fn seed(&self) -> u64 {
         self.seed
+    }
+    /// The solver asked for (see [`Solver::resolve`] for the one that runs).
+    pub fn solver(&self) -> Solver {
+        self.solver
+    }
+    /// The solver that runs: [`Solver::Auto`] resolved for the loss.
+    pub fn effective_solver(&self) -> Solver {
+        self.solver.resolve(self.loss)
+    }
+    /// The HALS settings (the seed there is unused: each restart seeds from `seed`).
+    pub fn hals_options(&self) -> crate::HalsOptions {
+        self.hals
     }
     /// Which factor is fixed.
     pub fn fixed(&self) -> Fixed {

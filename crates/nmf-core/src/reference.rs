@@ -4,7 +4,8 @@
 //! shared test suite checks every backend's kernels against, and it lets the documentation of
 //! this crate run without a linear-algebra crate.
 
-use crate::{Accum, MatrixBackend, Scalar, Trans, kernels};
+use crate::lane::{BlockShape, LaneBlock, LaneBlockMut, Lanes};
+use crate::{Accum, LaneFn, MatrixBackend, Scalar, Trans, kernels};
 
 /// The reference backend. Its matrices are [`RefMat`].
 ///
@@ -173,6 +174,41 @@ impl<T: Scalar> MatrixBackend<T> for Reference {
         kernels::kl_ratio_slice(&mut r.data, &v.data);
     }
 
+    fn for_each_lane(
+        &self,
+        x: &mut RefMat<T>,
+        num: &RefMat<T>,
+        lanes: Lanes,
+        out: &mut [f64],
+        f: &LaneFn<'_, T>,
+    ) {
+        same_shape(x, num, "for_each_lane");
+        let (rows, cols) = (x.rows, x.cols);
+        // Row-major: entry (i, j) at i·cols + j.
+        let shape = match lanes {
+            Lanes::Columns => BlockShape {
+                lanes: cols,
+                len: rows,
+                lane_stride: 1,
+                coord_stride: cols as isize,
+            },
+            Lanes::Rows => BlockShape {
+                lanes: rows,
+                len: cols,
+                lane_stride: cols as isize,
+                coord_stride: 1,
+            },
+        };
+        assert_eq!(out.len(), shape.lanes, "for_each_lane: one result per lane");
+        f(
+            &mut LaneBlockMut::from_slice(&mut x.data, shape),
+            &LaneBlock::from_slice(&num.data, shape),
+            out,
+        );
+    }
+    fn copy_to_row_major(&self, a: &RefMat<T>, out: &mut [T]) {
+        out.copy_from_slice(&a.data);
+    }
     fn row_sums(&self, a: &RefMat<T>, out: &mut [T]) {
         assert_eq!(out.len(), a.rows, "row_sums: one output per row");
         for (i, o) in out.iter_mut().enumerate() {

@@ -3,7 +3,7 @@
 //! the behaviour that replaced it: a fit that keeps the guarantee, or a clear error.
 
 use nmf_core::reference::Reference;
-use nmf_core::{Loss, MatrixBackend, Nmf, NmfError, Scalar};
+use nmf_core::{Loss, MatrixBackend, Nmf, NmfError, Scalar, Solver};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -207,7 +207,8 @@ fn objective_increase_message_has_the_figures() {
 
 /// A backend whose Frobenius update goes wrong after 20 half-steps (the reference step, then
 /// ×3): the objective rises, which the stopping rule `L_prev − L ≤ tol·L_prev` used to take
-/// for convergence.
+/// for convergence. Both rules go wrong: MU's `mu_update` and HALS's sweeps (`for_each_lane`,
+/// one call per sweep).
 #[derive(Default)]
 struct Overshooting {
     calls: std::cell::Cell<usize>,
@@ -275,6 +276,26 @@ impl MatrixBackend<f64> for Overshooting {
     fn kl_ratio_in_place(&self, r: &mut Mat, v: &Mat) {
         Reference.kl_ratio_in_place(r, v)
     }
+    fn for_each_lane(
+        &self,
+        x: &mut Mat,
+        num: &Mat,
+        lanes: nmf_core::Lanes,
+        out: &mut [f64],
+        f: &nmf_core::LaneFn<'_, f64>,
+    ) {
+        Reference.for_each_lane(x, num, lanes, out, f);
+        self.calls.set(self.calls.get() + 1);
+        if self.calls.get() <= 20 {
+            return;
+        }
+        let (r, c) = Reference.shape(x);
+        let scaled: Vec<f64> = Reference.to_row_major(x).iter().map(|v| v * 3.0).collect();
+        *x = Reference.from_row_major(r, c, &scaled).unwrap();
+    }
+    fn copy_to_row_major(&self, a: &Mat, out: &mut [f64]) {
+        Reference.copy_to_row_major(a, out)
+    }
     fn row_sums(&self, a: &Mat, out: &mut [f64]) {
         Reference.row_sums(a, out)
     }
@@ -304,28 +325,33 @@ impl nmf_core::DataOps<f64, Mat> for Overshooting {
 
 /// The overshooting update raises the objective between the evaluations at iterations 10 and
 /// 20: the fit stops there with the figures, never with `converged() == true`.
+/// For both solvers (HALS with one sweep per half-step, so that 20 calls are 10 iterations).
 #[test]
 fn a_rising_objective_is_an_error_not_convergence() {
     let v = random_matrix::<f64>(1.0);
-    let err = Nmf::params(3)
-        .init(nmf_core::Init::Random)
-        .fit(&Overshooting::default(), &v)
-        .unwrap_err();
-    let NmfError::ObjectiveIncreased {
-        iteration,
-        before,
-        after,
-        bound,
-        ..
-    } = err
-    else {
-        panic!("{err:?}");
-    };
-    assert_eq!(
-        iteration, 20,
-        "the first evaluation after the updates went wrong"
-    );
-    assert!(after > before + bound && bound > 0.0 && bound < 1e-6 * before);
+    for solver in [Solver::Mu, Solver::Hals] {
+        let err = Nmf::params(3)
+            .init(nmf_core::Init::Random)
+            .solver(solver)
+            .hals_acceleration(0.0, 0.1)
+            .fit(&Overshooting::default(), &v)
+            .unwrap_err();
+        let NmfError::ObjectiveIncreased {
+            iteration,
+            before,
+            after,
+            bound,
+            ..
+        } = err
+        else {
+            panic!("{solver}: {err:?}");
+        };
+        assert_eq!(
+            iteration, 20,
+            "{solver}: the first evaluation after the updates went wrong"
+        );
+        assert!(after > before + bound && bound > 0.0 && bound < 1e-6 * before);
+    }
 }
 
 /// The rescaling is exact: in f32 a V of mean 2^39 is fitted as V/2^40, and for the Frobenius

@@ -17,7 +17,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
-use nmf_core::{DenseBackend, Loss, MuSolver, Scalar};
+use nmf_core::{DenseBackend, HalsOptions, HalsSolver, Loss, MuSolver, Scalar};
 use nmf_faer::Faer;
 use nmf_nalgebra::Nalgebra;
 use nmf_ndarray::Ndarray;
@@ -75,6 +75,36 @@ fn count<T: Scalar, B: DenseBackend<T>>(b: &B, loss: Loss) -> (usize, usize) {
     counted
 }
 
+/// As [`count`], for HALS (Frobenius) with its inner sweeps and the shuffled order.
+fn count_hals<T: Scalar, B: DenseBackend<T>>(b: &B) -> (usize, usize) {
+    let v = b.from_fn(M, N, |i, j| T::from_f64(((i * 31 + j * 17) % 23) as f64));
+    let (w0, h0) = nmf_core::init::random_factors(M, N, K, 11.0, 1);
+    let w0 = b.from_fn(M, K, |i, a| T::from_f64(w0[i * K + a]));
+    let h0 = b.from_fn(K, N, |a, j| T::from_f64(h0[a * N + j]));
+    let opts = HalsOptions {
+        shuffle: true,
+        ..HalsOptions::default()
+    };
+    let mut s = HalsSolver::new(b, &v, w0, h0, T::from_f64(1e-10), opts).unwrap();
+    s.set_penalty(nmf_core::Penalty::sklearn(M, N, 1e-3, 1e-3, 0.5))
+        .unwrap();
+    s.step();
+    let _ = s.evaluate();
+    COUNT.store(0, Relaxed);
+    LARGEST.store(0, Relaxed);
+    for _ in 0..COUNTED_ITERS {
+        s.step();
+    }
+    let e = s.evaluate();
+    let counted = (COUNT.load(Relaxed), LARGEST.load(Relaxed));
+    assert!(e.objective.is_finite());
+    counted
+}
+
+/// Products per HALS iteration: 4 (WᵀV, WᵀW, VHᵀ, HHᵀ; the sweeps make none), one more
+/// for WH in the evaluation.
+const HALS_PRODUCTS: usize = 4 * COUNTED_ITERS + 1;
+
 /// Products per iteration: Frobenius 6 (WᵀV, WᵀW, WᵀW·H, VHᵀ, HHᵀ, W·HHᵀ), KL 4 (WH twice,
 /// Wᵀ(V/WH), (V/WH)Hᵀ); one more for WH in the loss evaluation.
 fn products(loss: Loss) -> usize {
@@ -127,5 +157,32 @@ fn iterations_allocate_nothing() {
                 products(loss)
             );
         }
+    }
+    // HALS (with penalties, the inner sweeps and the shuffled order).
+    let (n, _) = count_hals::<f64, _>(&Faer::sequential());
+    assert_eq!(
+        n, 0,
+        "HALS, faer (one thread) f64: {n} allocations inside the loop"
+    );
+    let (n, _) = count_hals::<f32, _>(&Faer::sequential());
+    assert_eq!(
+        n, 0,
+        "HALS, faer (one thread) f32: {n} allocations inside the loop"
+    );
+    let (n, largest) = count_hals::<f64, _>(&Faer::default());
+    eprintln!("HALS, faer (threads): {n} allocations, largest {largest} bytes");
+    assert!(
+        largest <= THREAD_SCRATCH_BYTES,
+        "HALS, faer (threads): an allocation of {largest} bytes"
+    );
+    for (name, (n, largest)) in [
+        ("nalgebra", count_hals::<f64, _>(&Nalgebra)),
+        ("ndarray", count_hals::<f64, _>(&Ndarray)),
+    ] {
+        eprintln!("HALS, {name}: {n} allocations, largest {largest} bytes");
+        assert!(
+            n <= HALS_PRODUCTS && largest <= PACKING_BYTES,
+            "HALS, {name}: {n} allocations (at most {HALS_PRODUCTS} products), largest {largest} bytes"
+        );
     }
 }

@@ -36,19 +36,21 @@ pub use faer::Par;
 // (checked against nmf-core's lib.rs by nmf-crosscheck's `reexports` test, and used through
 // this crate alone by tests/one_crate.rs).
 pub use nmf_core::{
-    self, Accum, DataOps, DenseBackend, Fixed, Init, Loss, LossRecord, MatrixBackend, MatrixRole,
-    MuSolver, Nmf, NmfError, NmfModel, NmfParams, NmfValidParams, Penalty, Progress, Scalar, Trans,
-    TransformParams, TruncatedSvd, auxiliary, init, kernels, nndsvd, reference, update,
+    self, Accum, DataOps, DenseBackend, Evaluation, Fixed, HalsOptions, HalsSolver, Init, LaneFn,
+    Lanes, Loss, LossRecord, MAX_BETA, MatrixBackend, MatrixRole, MuSolver, Nmf, NmfError,
+    NmfModel, NmfParams, NmfValidParams, Penalty, Progress, Scalar, Solver, Trans, TransformParams,
+    TruncatedSvd, auxiliary, init, kernels, lane, nndsvd, reference, update,
 };
 // Saving and loading fitted models (feature `io`). nmf-core's `svd` module is reachable as
 // `nmf_core::svd` (this crate has its own private `svd`).
 #[cfg(feature = "io")]
-pub use nmf_core::{FORMAT, SavedModel, VERSION};
+pub use nmf_core::{FORMAT, SavedModel, VERSION, npy_header};
 
 mod svd;
 
 use faer::linalg::matmul::matmul;
 use faer::{Mat, MatRef};
+use nmf_core::lane::{BlockShape, LaneBlock, LaneBlockMut, Lanes};
 
 /// The scalar types this backend computes in: `f32` and `f64`.
 pub trait FaerScalar: Scalar + faer::traits::ComplexField {}
@@ -166,6 +168,33 @@ impl Faer {
     /// The parallelism setting.
     pub fn par(&self) -> faer::Par {
         self.par
+    }
+}
+
+/// A pointer to the entries of a matrix that the blocks of [`MatrixBackend::for_each_lane`]
+/// share across threads (each thread touches its own lanes only).
+#[derive(Clone, Copy)]
+struct SendPtr<T>(*mut T);
+// SAFETY: used only to reach disjoint entries from several threads, see for_each_lane.
+unsafe impl<T> Send for SendPtr<T> {}
+// SAFETY: as above.
+unsafe impl<T> Sync for SendPtr<T> {}
+impl<T> SendPtr<T> {
+    fn get(self) -> *mut T {
+        self.0
+    }
+}
+
+/// As [`SendPtr`], read-only.
+#[derive(Clone, Copy)]
+struct SendConstPtr<T>(*const T);
+// SAFETY: only read, while no one writes, see for_each_lane.
+unsafe impl<T> Send for SendConstPtr<T> {}
+// SAFETY: as above.
+unsafe impl<T> Sync for SendConstPtr<T> {}
+impl<T> SendConstPtr<T> {
+    fn get(self) -> *const T {
+        self.0
     }
 }
 
@@ -310,6 +339,86 @@ impl<T: FaerScalar> MatrixBackend<T> for Faer {
         self.for_each_col(r, |j, col| kernels::kl_ratio_slice(col, v.col_as_slice(j)));
     }
 
+    fn for_each_lane(
+        &self,
+        x: &mut Mat<T>,
+        num: &Mat<T>,
+        lanes: Lanes,
+        out: &mut [f64],
+        f: &LaneFn<'_, T>,
+    ) {
+        use rayon::prelude::*;
+        assert_same_shape(x, num, "for_each_lane");
+        let (rows, cols) = (x.nrows(), x.ncols());
+        let (xm, nm) = (x.as_mut(), num.as_ref());
+        // Entry (i, j) at i·row_stride + j·col_stride from entry (0, 0).
+        let shape = |rs: isize, cs: isize, count: usize| match lanes {
+            Lanes::Columns => BlockShape {
+                lanes: count,
+                len: rows,
+                lane_stride: cs,
+                coord_stride: rs,
+            },
+            Lanes::Rows => BlockShape {
+                lanes: count,
+                len: cols,
+                lane_stride: rs,
+                coord_stride: cs,
+            },
+        };
+        let total = match lanes {
+            Lanes::Columns => cols,
+            Lanes::Rows => rows,
+        };
+        assert_eq!(out.len(), total, "for_each_lane: one result per lane");
+        let (xrs, xcs, nrs, ncs) = (
+            xm.row_stride(),
+            xm.col_stride(),
+            nm.row_stride(),
+            nm.col_stride(),
+        );
+        let (xs, ns) = (shape(xrs, xcs, 0), shape(nrs, ncs, 0));
+        let (xp, np) = (SendPtr(xm.as_ptr_mut()), SendConstPtr(nm.as_ptr()));
+        // Lanes l0..l0 + count as one block.
+        let block = |l0: usize, out: &mut [f64]| {
+            let count = out.len();
+            // SAFETY: the entries of a faer matrix lie at those offsets from entry (0, 0),
+            // distinct entries at distinct places; the blocks cover disjoint lanes l0..l0 +
+            // count of `total`; `x` is borrowed mutably and `num` shared for the whole call.
+            let (mut bx, bn) = unsafe {
+                (
+                    LaneBlockMut::from_raw_parts(
+                        xp.get().offset(l0 as isize * xs.lane_stride),
+                        BlockShape { lanes: count, ..xs },
+                    ),
+                    LaneBlock::from_raw_parts(
+                        np.get().offset(l0 as isize * ns.lane_stride),
+                        BlockShape { lanes: count, ..ns },
+                    ),
+                )
+            };
+            f(&mut bx, &bn, out);
+        };
+        let threads = self.par.degree();
+        if threads <= 1 || total < 2 || rows * cols < Self::PARALLEL_MIN_ELEMENTS / 4 {
+            block(0, out);
+            return;
+        }
+        // Blocks of lanes on the threads; each lane's result is the same on any blocking.
+        let chunk = total.div_ceil(threads);
+        out.par_chunks_mut(chunk)
+            .enumerate()
+            .for_each(|(c, o)| block(c * chunk, o));
+    }
+    fn copy_to_row_major(&self, a: &Mat<T>, out: &mut [T]) {
+        let cols = a.ncols();
+        assert_eq!(out.len(), a.nrows() * cols, "copy_to_row_major: length");
+        for j in 0..cols {
+            for (i, &x) in a.col_as_slice(j).iter().enumerate() {
+                out[i * cols + j] = x;
+            }
+        }
+    }
     fn row_sums(&self, a: &Mat<T>, out: &mut [T]) {
         assert_eq!(out.len(), a.nrows(), "row_sums: one output per row");
         out.fill(T::zero());

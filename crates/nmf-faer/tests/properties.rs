@@ -116,3 +116,46 @@ fn parallel_reductions_match_sequential_bitwise() {
         assert_eq!(all(&b), want, "{:?}", b.par());
     }
 }
+
+/// HALS sweeps the columns of H on several threads when H is large: each column's sweep is
+/// the same operations either way, so the sweep has the same bits on any number of threads
+/// (here a 16×6000 H, above the parallel threshold).
+#[test]
+fn parallel_hals_sweeps_match_sequential_bitwise() {
+    use nmf_core::kernels::coordinate_sweep_block;
+    use nmf_core::{Lanes, MatrixBackend};
+    let (k, n) = (16, 6000);
+    let s = Faer::sequential();
+    let x0 = MatrixBackend::<f64>::from_fn(&s, k, n, |a, j| {
+        ((a * 7919 + j * 104729) % 1000) as f64 / 37.0
+    });
+    let num = MatrixBackend::<f64>::from_fn(&s, k, n, |a, j| ((a * 31 + j * 17) % 97) as f64);
+    let gram: Vec<f64> = (0..k * k)
+        .map(|x| {
+            if x / k == x % k {
+                40.0
+            } else {
+                ((x * 7) % 5) as f64
+            }
+        })
+        .collect();
+    let order: Vec<usize> = (0..k).collect();
+    let sweep =
+        |x: &mut nmf_core::lane::LaneBlockMut<'_, f64>,
+         nl: &nmf_core::lane::LaneBlock<'_, f64>,
+         out: &mut [f64]| { coordinate_sweep_block(x, nl, &gram, 0.5, 1e-9, &order, out) };
+    let run = |b: &Faer| {
+        let mut x = x0.clone();
+        let mut out = vec![0.0; n];
+        b.for_each_lane(&mut x, &num, Lanes::Columns, &mut out, &sweep);
+        let x: Vec<u64> = MatrixBackend::<f64>::to_row_major(b, &x)
+            .into_iter()
+            .map(f64::to_bits)
+            .collect();
+        (x, out.into_iter().map(f64::to_bits).collect::<Vec<_>>())
+    };
+    let want = run(&s);
+    for b in [Faer::with_threads(2), Faer::with_threads(3)] {
+        assert!(run(&b) == want, "{:?}", b.par());
+    }
+}

@@ -37,18 +37,20 @@ pub use nalgebra;
 // (checked against nmf-core's lib.rs by nmf-crosscheck's `reexports` test, and used through
 // this crate alone by tests/one_crate.rs).
 pub use nmf_core::{
-    self, Accum, DataOps, DenseBackend, Fixed, Init, Loss, LossRecord, MatrixBackend, MatrixRole,
-    MuSolver, Nmf, NmfError, NmfModel, NmfParams, NmfValidParams, Penalty, Progress, Scalar, Trans,
-    TransformParams, TruncatedSvd, auxiliary, init, kernels, nndsvd, reference, update,
+    self, Accum, DataOps, DenseBackend, Evaluation, Fixed, HalsOptions, HalsSolver, Init, LaneFn,
+    Lanes, Loss, LossRecord, MAX_BETA, MatrixBackend, MatrixRole, MuSolver, Nmf, NmfError,
+    NmfModel, NmfParams, NmfValidParams, Penalty, Progress, Scalar, Solver, Trans, TransformParams,
+    TruncatedSvd, auxiliary, init, kernels, lane, nndsvd, reference, update,
 };
 // Saving and loading fitted models (feature `io`). nmf-core's `svd` module is reachable as
 // `nmf_core::svd` (this crate has its own private `svd`).
 #[cfg(feature = "io")]
-pub use nmf_core::{FORMAT, SavedModel, VERSION};
+pub use nmf_core::{FORMAT, SavedModel, VERSION, npy_header};
 
 mod svd;
 
 use nalgebra::DMatrix;
+use nmf_core::lane::{BlockShape, LaneBlock, LaneBlockMut, Lanes};
 
 /// The scalar types this backend computes in: `f32` and `f64`.
 pub trait NalgebraScalar: Scalar + nalgebra::Scalar {
@@ -272,6 +274,47 @@ impl<T: NalgebraScalar> MatrixBackend<T> for Nalgebra {
         kernels::kl_ratio_slice(r.as_mut_slice(), v.as_slice());
     }
 
+    fn for_each_lane(
+        &self,
+        x: &mut DMatrix<T>,
+        num: &DMatrix<T>,
+        lanes: Lanes,
+        out: &mut [f64],
+        f: &LaneFn<'_, T>,
+    ) {
+        assert_eq!(x.shape(), num.shape(), "for_each_lane: shapes differ");
+        let (rows, cols) = x.shape();
+        // Column-major and contiguous: entry (i, j) at i + j·rows.
+        let shape = match lanes {
+            Lanes::Columns => BlockShape {
+                lanes: cols,
+                len: rows,
+                lane_stride: rows as isize,
+                coord_stride: 1,
+            },
+            Lanes::Rows => BlockShape {
+                lanes: rows,
+                len: cols,
+                lane_stride: 1,
+                coord_stride: rows as isize,
+            },
+        };
+        assert_eq!(out.len(), shape.lanes, "for_each_lane: one result per lane");
+        f(
+            &mut LaneBlockMut::from_slice(x.as_mut_slice(), shape),
+            &LaneBlock::from_slice(num.as_slice(), shape),
+            out,
+        );
+    }
+    fn copy_to_row_major(&self, a: &DMatrix<T>, out: &mut [T]) {
+        let (rows, cols) = a.shape();
+        assert_eq!(out.len(), rows * cols, "copy_to_row_major: length");
+        for (j, col) in a.column_iter().enumerate() {
+            for (i, &x) in col.iter().enumerate() {
+                out[i * cols + j] = x;
+            }
+        }
+    }
     fn row_sums(&self, a: &DMatrix<T>, out: &mut [T]) {
         assert_eq!(out.len(), a.nrows(), "row_sums: one output per row");
         out.fill(T::zero());

@@ -34,16 +34,18 @@ pub use ndarray;
 // (checked against nmf-core's lib.rs by nmf-crosscheck's `reexports` test, and used through
 // this crate alone by tests/one_crate.rs).
 pub use nmf_core::{
-    self, Accum, DataOps, DenseBackend, Fixed, Init, Loss, LossRecord, MatrixBackend, MatrixRole,
-    MuSolver, Nmf, NmfError, NmfModel, NmfParams, NmfValidParams, Penalty, Progress, Scalar, Trans,
-    TransformParams, TruncatedSvd, auxiliary, init, kernels, nndsvd, reference, svd, update,
+    self, Accum, DataOps, DenseBackend, Evaluation, Fixed, HalsOptions, HalsSolver, Init, LaneFn,
+    Lanes, Loss, LossRecord, MAX_BETA, MatrixBackend, MatrixRole, MuSolver, Nmf, NmfError,
+    NmfModel, NmfParams, NmfValidParams, Penalty, Progress, Scalar, Solver, Trans, TransformParams,
+    TruncatedSvd, auxiliary, init, kernels, lane, nndsvd, reference, svd, update,
 };
 // Saving and loading fitted models (feature `io`).
 #[cfg(feature = "io")]
-pub use nmf_core::{FORMAT, SavedModel, VERSION};
+pub use nmf_core::{FORMAT, SavedModel, VERSION, npy_header};
 
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayView2, Axis, Zip};
+use nmf_core::lane::{BlockShape, LaneBlock, LaneBlockMut, Lanes};
 
 /// The scalar types this backend computes in: `f32` and `f64`.
 pub trait NdarrayScalar: Scalar + ndarray::LinalgScalar {}
@@ -216,6 +218,51 @@ impl<T: NdarrayScalar> MatrixBackend<T> for Ndarray {
             .for_each(|r, &v| *r = kernels::kl_ratio(v, *r));
     }
 
+    fn for_each_lane(
+        &self,
+        x: &mut Array2<T>,
+        num: &Array2<T>,
+        lanes: Lanes,
+        out: &mut [f64],
+        f: &LaneFn<'_, T>,
+    ) {
+        assert_eq!(x.dim(), num.dim(), "for_each_lane: shapes differ");
+        let (rows, cols) = x.dim();
+        // Any layout: entry (i, j) at i·s0 + j·s1 from entry (0, 0) (either may be negative).
+        let shape = |s: &[isize]| match lanes {
+            Lanes::Columns => BlockShape {
+                lanes: cols,
+                len: rows,
+                lane_stride: s[1],
+                coord_stride: s[0],
+            },
+            Lanes::Rows => BlockShape {
+                lanes: rows,
+                len: cols,
+                lane_stride: s[0],
+                coord_stride: s[1],
+            },
+        };
+        let (sx, sn) = (shape(x.strides()), shape(num.strides()));
+        assert_eq!(out.len(), sx.lanes, "for_each_lane: one result per lane");
+        // SAFETY: the entries of an owned Array2 lie at those offsets from its first entry,
+        // distinct entries at distinct places; `x` is borrowed mutably and `num` shared for
+        // the whole call, and the blocks do not outlive it.
+        let (mut bx, bn) = unsafe {
+            (
+                LaneBlockMut::from_raw_parts(x.as_mut_ptr(), sx),
+                LaneBlock::from_raw_parts(num.as_ptr(), sn),
+            )
+        };
+        f(&mut bx, &bn, out);
+    }
+    fn copy_to_row_major(&self, a: &Array2<T>, out: &mut [T]) {
+        let cols = a.ncols();
+        assert_eq!(out.len(), a.len(), "copy_to_row_major: length");
+        for ((i, j), &x) in a.indexed_iter() {
+            out[i * cols + j] = x;
+        }
+    }
     fn row_sums(&self, a: &Array2<T>, out: &mut [T]) {
         assert_eq!(out.len(), a.nrows(), "row_sums: one output per row");
         for (o, row) in out.iter_mut().zip(a.axis_iter(Axis(0))) {

@@ -12,11 +12,13 @@
 //! explore other cases and `PROPTEST_CASES` (default 256 here) to draw more.
 
 mod cases;
+mod hals;
 mod properties;
 
 pub use cases::{
     DataCase, ExtremeCase, ExtremePattern, Pattern, data_case, extreme_case, extreme_exponent,
 };
+pub use hals::*;
 pub use properties::*;
 
 use proptest::test_runner::{Config, RngSeed, TestRunner};
@@ -183,6 +185,26 @@ macro_rules! backend_test_suite {
             #[test]
             fn extreme_scales_beta() {
                 suite::check_extreme_scales_beta::<$t, _>(&$backend);
+            }
+            #[test]
+            fn hals_objective_never_increases() {
+                suite::check_hals_objective_never_increases::<$t, _>(&$backend);
+            }
+            #[test]
+            fn hals_sweep_budget() {
+                suite::check_hals_sweep_budget::<$t, _>(&$backend);
+            }
+            #[test]
+            fn hals_coordinate_minimiser() {
+                suite::check_hals_coordinate_minimiser::<$t, _>(&$backend);
+            }
+            #[test]
+            fn hals_agrees_across_backends_and_is_deterministic() {
+                suite::check_hals_agreement_and_determinism::<$t, _>(&$backend);
+            }
+            #[test]
+            fn solver_choice() {
+                suite::check_solver_choice::<$t, _>(&$backend);
             }
             #[test]
             fn same_seed_same_factors() {

@@ -14,7 +14,7 @@ use crate::{
     Accum, DenseBackend, Loss, MatrixBackend, MatrixRole, MuSolver, Nmf, NmfError, Scalar, Trans,
 };
 
-const U64: f64 = f64::EPSILON / 2.0;
+pub(super) const U64: f64 = f64::EPSILON / 2.0;
 
 /// A backend matrix from `f64` row-major data, rounded to `T`.
 pub fn mat<T: Scalar, B: MatrixBackend<T>>(b: &B, rows: usize, cols: usize, d: &[f64]) -> B::Mat {
@@ -42,7 +42,10 @@ pub fn product(w: &[f64], h: &[f64], m: usize, k: usize, n: usize) -> Vec<f64> {
 }
 
 /// The case's V, its random initial factors and the default ε, on backend `b`.
-fn start<T: Scalar, B: DenseBackend<T>>(b: &B, c: &DataCase) -> (B::Mat, B::Mat, B::Mat, T) {
+pub(super) fn start<T: Scalar, B: DenseBackend<T>>(
+    b: &B,
+    c: &DataCase,
+) -> (B::Mat, B::Mat, B::Mat, T) {
     let eps = Nmf::params(c.k)
         .check()
         .unwrap()
@@ -349,7 +352,7 @@ impl<T: Scalar> BitsEq for T {
     }
 }
 
-fn all_at_least<T: Scalar, B: MatrixBackend<T>>(
+pub(super) fn all_at_least<T: Scalar, B: MatrixBackend<T>>(
     b: &B,
     a: &B::Mat,
     eps: T,
@@ -507,7 +510,7 @@ pub fn check_auxiliary_lemmas_beta<T: Scalar, B: DenseBackend<T>>(b: &B) {
 
 /// Penalty weights for the auxiliary-function checks: none in a third of the cases, else
 /// (α_W, α_H, l1_ratio, scale exponent) as in [`check_regularized_objective_never_increases`].
-fn penalty_weights() -> impl Strategy<Value = Option<(f64, f64, f64, i32)>> {
+pub(super) fn penalty_weights() -> impl Strategy<Value = Option<(f64, f64, f64, i32)>> {
     prop_oneof![
         1 => Just(None),
         2 => (0.0f64..1.0, 0.0f64..1.0, prop::sample::select(vec![0.0, 0.5, 1.0]), -4i32..=1)
@@ -935,7 +938,7 @@ fn betas() -> impl Strategy<Value = f64> {
 
 /// `l1_w·ΣW + l2_w·ΣW² + l1_h·ΣH + l2_h·ΣH²` (twice the L2 terms): a bound on the size of the
 /// penalty terms, for the tolerances.
-fn penalty_scale(pen: &crate::Penalty, w: &[f64], h: &[f64]) -> f64 {
+pub(super) fn penalty_scale(pen: &crate::Penalty, w: &[f64], h: &[f64]) -> f64 {
     let sq = |x: &[f64]| x.iter().map(|x| x * x).sum::<f64>();
     pen.l1_w * w.iter().sum::<f64>()
         + pen.l2_w * sq(w)
@@ -1159,20 +1162,23 @@ pub fn check_transform<T: Scalar, B: DenseBackend<T>>(b: &B, loss: Loss) {
                 };
                 let one = crate::TransformParams::default().max_iter(1).tol(0.0);
                 let h1 = model.transform_from(b, &v, model.h(), &one).unwrap();
-                let mut s = MuSolver::new(
-                    b,
-                    &v,
-                    model.w().clone(),
-                    model.h().clone(),
-                    loss,
-                    model.eps(),
-                )
-                .unwrap();
-                s.set_penalty(pen_h).unwrap();
-                s.update_h();
+                // transform runs the solver Auto picks: HALS for Frobenius, MU otherwise.
+                let (w, h) = (model.w().clone(), model.h().clone());
+                let step = if loss == Loss::Frobenius {
+                    let o = crate::HalsOptions::default();
+                    let mut s = crate::HalsSolver::new(b, &v, w, h, model.eps(), o).unwrap();
+                    s.set_penalty(pen_h).unwrap();
+                    s.update_h();
+                    s.into_factors().1
+                } else {
+                    let mut s = MuSolver::new(b, &v, w, h, loss, model.eps()).unwrap();
+                    s.set_penalty(pen_h).unwrap();
+                    s.update_h();
+                    s.into_factors().1
+                };
                 prop_assert_eq!(
                     b.to_row_major(&h1),
-                    b.to_row_major(s.h()),
+                    b.to_row_major(&step),
                     "one transform half-step"
                 );
                 let many = crate::TransformParams::default().max_iter(50).tol(0.0);

@@ -8,7 +8,10 @@
 
 mod beta;
 mod frobenius;
+mod hals;
 mod kl;
+
+pub use hals::{HalsOptions, HalsSolver};
 
 use crate::{Accum, DataOps, Loss, MatrixBackend, MatrixRole, NmfError, Scalar, Trans};
 
