@@ -50,7 +50,7 @@ mod svd;
 
 use faer::linalg::matmul::matmul;
 use faer::{Mat, MatRef};
-use nmf_core::lane::{BlockShape, LaneBlock, LaneBlockMut, Lanes};
+use nmf_core::lane::{BlockShape, LaneBlock, LaneBlockMut};
 
 /// The scalar types this backend computes in: `f32` and `f64`.
 pub trait FaerScalar: Scalar + faer::traits::ComplexField {}

@@ -50,7 +50,7 @@ pub use nmf_core::{FORMAT, SavedModel, VERSION, npy_header};
 mod svd;
 
 use nalgebra::DMatrix;
-use nmf_core::lane::{BlockShape, LaneBlock, LaneBlockMut, Lanes};
+use nmf_core::lane::{BlockShape, LaneBlock, LaneBlockMut};
 
 /// The scalar types this backend computes in: `f32` and `f64`.
 pub trait NalgebraScalar: Scalar + nalgebra::Scalar {

@@ -45,7 +45,7 @@ pub use nmf_core::{FORMAT, SavedModel, VERSION, npy_header};
 
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayView2, Axis, Zip};
-use nmf_core::lane::{BlockShape, LaneBlock, LaneBlockMut, Lanes};
+use nmf_core::lane::{BlockShape, LaneBlock, LaneBlockMut};
 
 /// The scalar types this backend computes in: `f32` and `f64`.
 pub trait NdarrayScalar: Scalar + ndarray::LinalgScalar {}
