@@ -2,8 +2,9 @@
 #
 # Reads V (m x n, float64, little-endian, column-major) from --v and, for each repeat and each
 # budget N of --iters, fits
-#     RcppML::nmf(A, k, tol = TOL, maxit = N, verbose = FALSE, seed = SEED)
-# (its defaults otherwise: random start from SEED, diag = TRUE, no L1, dense A) with
+#     RcppML::nmf(A, k, tol = TOL, maxit = N, verbose = FALSE, seed = SEED + 1)
+# (its defaults otherwise: random start, diag = TRUE, no L1, dense A; RcppML takes seed 0
+# for "no seed", a new random start at every call, hence SEED + 1) with
 # RcppML's threads set to --threads (setRcppMLthreads where the version has it, and the
 # RcppML.threads option; OMP_NUM_THREADS is set by the caller). TOL is the smallest positive
 # tolerance, so that the N iterations run unless the factors stop changing at all. Only the
@@ -28,7 +29,7 @@ k <- as.integer(opt("k"))
 iters <- as.integer(strsplit(opt("iters"), ",")[[1]])
 repeats <- as.integer(opt("repeats"))
 threads <- as.integer(opt("threads"))
-seed <- as.integer(opt("seed"))
+seed <- as.integer(opt("seed")) + 1L
 
 suppressPackageStartupMessages(library(RcppML))
 if (exists("setRcppMLthreads", mode = "function")) setRcppMLthreads(threads)
@@ -64,6 +65,7 @@ fit <- function(budget) {
 
 cat(sprintf("info\tRcppML\t%s\n", as.character(utils::packageVersion("RcppML"))))
 cat(sprintf("info\tR\t%s\n", paste(R.version$major, R.version$minor, sep = ".")))
+cat(sprintf("info\tseed\t%d\n", seed))
 th <- if (exists("getRcppMLthreads", mode = "function")) getRcppMLthreads() else getOption("RcppML.threads")
 cat(sprintf("info\tthreads\t%s\n", paste(th, collapse = " ")))
 invisible(fit(1L))

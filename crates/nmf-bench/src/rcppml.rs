@@ -96,8 +96,8 @@ pub fn time_to_quality(
         .args(["--k", &k.to_string(), "--iters", &list])
         .args(["--repeats", &repeats.to_string()])
         .args(["--threads", &threads.to_string()])
-        // R's integers are 32-bit: the seed is reduced to fit.
-        .args(["--seed", &(seed % (i32::MAX as u64)).to_string()]);
+        // R's integers are 32-bit: the seed is reduced to fit (the script adds 1).
+        .args(["--seed", &(seed % (i32::MAX as u64 - 1)).to_string()]);
     for var in THREAD_VARS {
         cmd.env(var, threads.to_string());
     }
@@ -128,10 +128,10 @@ pub fn time_to_quality(
         samples,
     };
     let notes = vec![format!(
-        "RcppML {} on R {}: random start (seed {}), threads {}",
+        "RcppML {} on R {}: random start (its seed {}), threads {}",
         get("RcppML"),
         get("R"),
-        seed % (i32::MAX as u64),
+        get("seed"),
         get("threads")
     )];
     Ok((curve, notes))
