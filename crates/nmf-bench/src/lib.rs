@@ -8,14 +8,20 @@
 //! - `cargo run --release -p nmf-bench -- --help`: the comparison runner, every backend on the
 //!   same problem from the same initial factors, against the time of the dominant products
 //!   and, where installed, scikit-learn.
+//! - `cargo run --release -p nmf-bench -- quality --help`: time to quality, relative error
+//!   against wall time for this library's solvers, scikit-learn (`mu`, `cd`) and RcppML,
+//!   each from its own default start ([`quality`]).
 //!
 //! The library part holds what both share: the problem ([`data`]), the exact flop counts
-//! ([`flops`]), the measurements ([`runner`]), their output ([`report`]) and the scikit-learn
-//! row ([`sklearn`]).
+//! ([`flops`]), the measurements ([`runner`]), their output ([`report`]), the scikit-learn
+//! row and curves ([`sklearn`]), RcppML's curve ([`rcppml`]) and the time-to-quality mode
+//! ([`quality`]).
 #![warn(missing_docs)]
 
 pub mod data;
 pub mod flops;
+pub mod quality;
+pub mod rcppml;
 pub mod report;
 pub mod runner;
 pub mod sklearn;

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 use nmf_bench::data::Problem;
 use nmf_bench::runner::{Config, LossKind, Row};
 use nmf_bench::{report, runner, sklearn};
@@ -21,8 +21,11 @@ enum LossArg {
 /// Each iteration is timed on its own; between iterations (untimed) the loss is evaluated and
 /// the iteration's dominant products are timed once, with the same backend and threads.
 #[derive(Debug, Parser)]
-#[command(name = "nmf-bench", version)]
+#[command(name = "nmf-bench", version, args_conflicts_with_subcommands = true)]
 struct Args {
+    /// Another mode instead of the comparison runner.
+    #[command(subcommand)]
+    mode: Option<Mode>,
     /// Rows of V.
     #[arg(short, long, default_value_t = 2000)]
     m: usize,
@@ -68,9 +71,19 @@ struct Args {
     svg: Option<PathBuf>,
 }
 
+#[derive(Debug, Subcommand)]
+enum Mode {
+    /// Time to quality: error against wall time for every solver and the installed peers.
+    Quality(nmf_bench::quality::cli::QualityArgs),
+}
+
 fn main() {
     let a = Args::parse();
-    if let Err(e) = run(&a) {
+    let result = match &a.mode {
+        Some(Mode::Quality(q)) => nmf_bench::quality::cli::run(q),
+        None => run(&a),
+    };
+    if let Err(e) = result {
         eprintln!("nmf-bench: {e}");
         std::process::exit(1);
     }

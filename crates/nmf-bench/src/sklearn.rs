@@ -1,14 +1,29 @@
-//! The optional scikit-learn row: `scripts/sklearn_mu.py` on the same V and initial factors.
+//! scikit-learn, where installed: the comparison runner's row (`scripts/sklearn_mu.py` on the
+//! same V and initial factors) and the time-to-quality curves of its `mu` and `cd` solvers
+//! (`scripts/sklearn_ttq.py`, [`time_to_quality`]).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::data::Problem;
+use crate::quality::{Curve, parse_points};
 use crate::runner::{Config, LossKind, Row};
 
 /// The script, embedded so the runner works from any directory.
 pub const SCRIPT: &str = include_str!("../scripts/sklearn_mu.py");
+
+/// The time-to-quality script, embedded likewise.
+pub const TTQ_SCRIPT: &str = include_str!("../scripts/sklearn_ttq.py");
+
+/// The environment variables that set the threads of the BLAS and OpenMP pools a peer may
+/// use, each set to the run's thread count.
+pub const THREAD_VARS: [&str; 4] = [
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "BLIS_NUM_THREADS",
+];
 
 /// Writes a row-major matrix as a NumPy `.npy` file (format 1.0), in `f32` (`<f4`) or `f64`
 /// (`<f8`), rounding to nearest.
@@ -193,4 +208,88 @@ pub fn run(
         diff_h: None,
         note,
     })
+}
+
+/// The time-to-quality curves of scikit-learn's `solvers` (`"cd"`, `"mu"`) on V, read by
+/// the script from `v_npy` (`f64`): see `scripts/sklearn_ttq.py` for what is timed. The child
+/// runs with every variable of [`THREAD_VARS`] set to `threads` and under
+/// `threadpool_limits(threads)`. Returns the curves (solver names `sklearn-cd`,
+/// `sklearn-mu`) and notes (versions, BLAS, start).
+///
+/// # Errors
+/// A message if the script cannot be written or run, fails, or prints something unreadable.
+#[allow(clippy::too_many_arguments)] // the interpreter, the problem and the schedule
+pub fn time_to_quality(
+    python: &str,
+    v_npy: &Path,
+    k: usize,
+    iters: &[usize],
+    repeats: usize,
+    threads: usize,
+    solvers: &[&str],
+    seed: u64,
+) -> Result<(Vec<Curve>, Vec<String>), String> {
+    let dir = v_npy.parent().unwrap_or(Path::new("."));
+    let script = dir.join("sklearn_ttq.py");
+    std::fs::write(&script, TTQ_SCRIPT).map_err(|e| format!("{}: {e}", script.display()))?;
+    let list = |x: &[usize]| x.iter().map(usize::to_string).collect::<Vec<_>>().join(",");
+    let mut cmd = Command::new(python);
+    cmd.arg(&script)
+        .arg("--v")
+        .arg(v_npy)
+        .args(["--k", &k.to_string()])
+        .args(["--iters", &list(iters)])
+        .args(["--repeats", &repeats.to_string()])
+        .args(["--threads", &threads.to_string()])
+        .args(["--solvers", &solvers.join(",")])
+        .args(["--seed", &seed.to_string()]);
+    for var in THREAD_VARS {
+        cmd.env(var, threads.to_string());
+    }
+    let out = cmd
+        .output()
+        .map_err(|e| format!("cannot run {python}: {e}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        return Err(format!(
+            "the scikit-learn script failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    let (samples, info) = parse_points(&stdout)?;
+    let get = |key: &str| {
+        info.iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let version = get("scikit-learn");
+    let curves: Vec<Curve> = samples
+        .into_iter()
+        .map(|(solver, samples)| Curve {
+            label: format!(
+                "scikit-learn {version} {}",
+                solver.strip_prefix("sklearn-").unwrap_or(&solver)
+            ),
+            solver,
+            samples,
+        })
+        .collect();
+    if curves.is_empty() {
+        return Err(format!(
+            "the scikit-learn script printed no point: {stdout}"
+        ));
+    }
+    let notes = vec![format!(
+        "scikit-learn {version}, numpy {}, Python {}: start {} (init=None), BLAS {}, \
+         OPENBLAS_CORETYPE={}",
+        get("numpy"),
+        get("python"),
+        get("init"),
+        get("BLAS"),
+        get("OPENBLAS_CORETYPE"),
+    )];
+    Ok((curves, notes))
 }
