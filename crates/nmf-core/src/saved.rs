@@ -324,7 +324,10 @@ impl SavedModel {
                 .collect(),
             self.n_iter,
             self.converged,
-            T::from_f64(self.eps),
+            // An f64 model's ε may be below T's normal range (0 once rounded to f32): it is
+            // raised to T's smallest normal number, never 0 (transform raises it further, to
+            // its range for the data).
+            T::from_f64(self.eps).max(T::min_positive_value()),
             self.penalty,
         ))
     }
@@ -557,6 +560,18 @@ mod tests {
         assert_eq!(
             e,
             "invalid saved model: H has the entry 1e300 at row 1, column 1, beyond the range of f32"
+        );
+    }
+
+    #[test]
+    fn an_eps_below_the_scalar_types_range_is_raised_not_zero() {
+        // Found by the model_json fuzz target: ε = 1.2e-57 became 0 in f32.
+        let mut s = model().to_saved(&Reference);
+        s.eps = 1.2e-57;
+        assert_eq!(s.into_model::<f64, _>(&Reference).unwrap().eps(), 1.2e-57);
+        assert_eq!(
+            s.into_model::<f32, _>(&Reference).unwrap().eps(),
+            f32::MIN_POSITIVE
         );
     }
 
