@@ -332,10 +332,15 @@ fn this_librarys_curve_decreases_and_its_errors_are_the_fits_losses() {
     // The error of each budget is that of a plain fit with the same settings:
     // √(2F)/‖V‖ from the library's own loss, up to the rounding of two different
     // evaluations of a sum of 360 squares (a relative 1e-9 is far above it).
-    use nmf_core::{MatrixBackend, Nmf};
+    use nmf_core::{MatrixBackend, Nmf, Solver};
     let b = nmf_faer::Faer::with_threads(1);
     let vm = b.from_row_major(v.rows, v.cols, &v.data).unwrap();
-    let model = Nmf::params(3).max_iter(20).tol(0.0).fit(&b, &vm).unwrap();
+    let model = Nmf::params(3)
+        .solver(Solver::Mu)
+        .max_iter(20)
+        .tol(0.0)
+        .fit(&b, &vm)
+        .unwrap();
     let vnorm = v.data.iter().map(|x| x * x).sum::<f64>().sqrt();
     let want = (2.0 * model.final_loss()).sqrt() / vnorm;
     let got = c.at(20).unwrap().rel_err;
@@ -451,7 +456,7 @@ fn settings_are_checked_with_the_option_named() {
     let mut cfg = config(&["mu", "hals2"]);
     let e = measure::run(&v, &cfg, |_| {}).unwrap_err();
     assert!(
-        e.contains("--solvers: unknown solver 'hals2'") && e.contains("known: mu"),
+        e.contains("--solvers: unknown solver 'hals2'") && e.contains("known: hals, mu"),
         "{e}"
     );
     cfg.solvers = vec!["mu".into(), "mu".into()];
@@ -491,7 +496,10 @@ struct Wrap {
 fn the_command_line_defaults_name_every_solver_and_two_threads() {
     let w = Wrap::try_parse_from(["x"]).unwrap();
     let c = w.q.config();
-    assert_eq!(c.solvers, ["mu", "sklearn-cd", "sklearn-mu", "rcppml"]);
+    assert_eq!(
+        c.solvers,
+        ["hals", "mu", "sklearn-cd", "sklearn-mu", "rcppml"]
+    );
     assert_eq!((c.k, c.threads, c.repeats), (20, 2, 3));
     assert_eq!(c.iters, [10, 30, 100, 300]);
     assert_eq!(c.target_iters, [30, 100]);

@@ -31,12 +31,12 @@ pub struct QualityArgs {
     /// The rank.
     #[arg(short = 'k', long, default_value_t = 20)]
     pub rank: usize,
-    /// The solvers, comma-separated, in the order of the tables: this library's (mu) and the
+    /// The solvers, comma-separated, in the order of the tables: this library's (hals, mu) and the
     /// peers (sklearn-cd, sklearn-mu, rcppml); peers that are not installed are skipped.
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "mu,sklearn-cd,sklearn-mu,rcppml"
+        default_value = "hals,mu,sklearn-cd,sklearn-mu,rcppml"
     )]
     pub solvers: Vec<String>,
     /// Iteration budgets, comma-separated (each a separate fit from the start).

@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use nmf_core::{Loss, MatrixBackend, Nmf, NmfParams};
+use nmf_core::{Loss, MatrixBackend, Nmf, NmfParams, Solver};
 use nmf_faer::Faer;
 
 use super::{Curve, Sample, rel_error};
@@ -22,16 +22,28 @@ pub struct LibrarySolver {
 }
 
 fn mu(k: usize) -> NmfParams {
-    Nmf::params(k).loss(Loss::Frobenius)
+    // (pinned: the default, Solver::Auto, is HALS for Frobenius)
+    Nmf::params(k).loss(Loss::Frobenius).solver(Solver::Mu)
 }
 
-/// Every solver of this library the mode knows. The multiplicative updates serve every loss;
-/// the mode measures the Frobenius loss, the one all peers share.
-pub const SOLVERS: &[LibrarySolver] = &[LibrarySolver {
-    name: "mu",
-    label: "nmf-rs mu",
-    params: mu,
-}];
+fn hals(k: usize) -> NmfParams {
+    Nmf::params(k).loss(Loss::Frobenius).solver(Solver::Hals)
+}
+
+/// Every solver of this library the mode knows, for the Frobenius loss, the one all peers
+/// share.
+pub const SOLVERS: &[LibrarySolver] = &[
+    LibrarySolver {
+        name: "hals",
+        label: "nmf-rs hals",
+        params: hals,
+    },
+    LibrarySolver {
+        name: "mu",
+        label: "nmf-rs mu",
+        params: mu,
+    },
+];
 
 /// The solver called `name`, if this library has it.
 pub fn find(name: &str) -> Option<&'static LibrarySolver> {
