@@ -7,8 +7,15 @@
 //! ([`Init`]), L1/L2 penalties ([`Penalty`]), restarts, `transform`, and saving models (feature
 //! `io`).
 //!
-//! - [`MatrixBackend`] and [`DataOps`]: what a backend implements (see the crates
-//!   `nmf-faer`, `nmf-nalgebra` and `nmf-ndarray`; [`reference::Reference`] is a plain one).
+//! The core is in layers:
+//! - [`MatrixBackend`]: what a backend implements (see the crates `nmf-faer`, `nmf-nalgebra`
+//!   and `nmf-ndarray`; [`reference::Reference`] is a plain one): storage, products with
+//!   transposes as flags, and a few traversals of the storage through which the entry-wise
+//!   rules of [`kernels`] are applied, written once here.
+//! - [`DataOps`], the data term ([`data`]): what a half-step needs from V, as small
+//!   statistics computed by the data's own type (dense V on every backend through
+//!   [`dense_data_ops!`]).
+//! - The update rules ([`update`]) consume those statistics.
 //! - [`Nmf::params`] → [`NmfParams`] → [`NmfValidParams::fit`] → [`NmfModel`]: the user API.
 //! - [`MuSolver`] and [`HalsSolver`]: the half-steps, for those who want to watch every one;
 //!   [`Solver`] chooses between them in a fit.
@@ -78,6 +85,7 @@
 
 pub mod auxiliary;
 mod backend;
+pub mod data;
 mod error;
 pub mod init;
 pub mod kernels;
@@ -97,7 +105,11 @@ pub mod svd;
 pub mod testing;
 pub mod update;
 
-pub use backend::{Accum, DataOps, DenseBackend, LaneFn, MatrixBackend, Trans, TruncatedSvd};
+pub use backend::{
+    Accum, LaneFn, MAX_ZIP_INS, MAX_ZIP_OUTS, MatrixBackend, ReduceFn, Run, RunAxis, Trans,
+    TruncatedSvd, VisitFn, ZipFn, check_zip,
+};
+pub use data::{DataEvaluation, DataOps, DenseBackend};
 pub use error::{MatrixRole, NmfError};
 pub use lane::Lanes;
 pub use model::{LossRecord, NmfModel, Progress, TransformParams};
