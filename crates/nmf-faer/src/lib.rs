@@ -27,7 +27,11 @@
 //! Threads: products use faer's [`Par`]: [`Faer::default`] uses every thread of rayon's global
 //! pool for products of at least [`Faer::PARALLEL_MIN_FLOPS`] flops and
 //! [`Faer::PARALLEL_MIN_OUTPUT`] output entries, and runs smaller ones (the k×k Gram matrices,
-//! small problems) on one thread, where threads only cost time.
+//! small problems) on one thread, where threads only cost time. The entry-wise steps
+//! (nmf-core's kernels, handed one contiguous column at a time) run on the same threads for
+//! matrices of at least [`Faer::PARALLEL_MIN_ELEMENTS`] entries, with the same results on any
+//! number of threads; the `f64` sums are cut into blocks fixed by the shape and merged in
+//! order, so they too have the same bits on any number of threads.
 #![warn(missing_docs)]
 
 pub use faer;

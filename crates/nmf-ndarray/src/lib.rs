@@ -26,7 +26,9 @@
 //! V may have any memory layout (row-major, column-major, or a transposed array); W, H and the
 //! work buffers are row-major. Products are `ndarray::linalg::general_mat_mul` on `.t()` views
 //! (a transpose is a change of strides, never a copy), which runs matrixmultiply's kernels
-//! (with AVX-512 enabled by this workspace) on one thread; elementwise steps use `Zip`.
+//! (with AVX-512 enabled by this workspace) on one thread. The entry-wise steps are nmf-core's
+//! kernels, handed one contiguous row at a time (one column at a time when every operand is
+//! column-major; one entry at a time when the layouts differ), on one thread.
 #![warn(missing_docs)]
 
 pub use ndarray;
