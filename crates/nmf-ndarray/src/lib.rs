@@ -40,7 +40,7 @@ pub use nmf_core::{
     Init, LaneFn, Lanes, Loss, LossRecord, MAX_BETA, MAX_ZIP_INS, MAX_ZIP_OUTS, MatrixBackend,
     MatrixRole, MuSolver, Nmf, NmfError, NmfModel, NmfParams, NmfValidParams, Penalty, Progress,
     ReduceFn, Run, RunAxis, Scalar, Solver, Trans, TransformParams, TruncatedSvd, VisitFn, ZipFn,
-    auxiliary, check_zip, data, init, kernels, lane, nndsvd, reference, svd, update,
+    auxiliary, check_zip, data, init, kernels, lane, nndsvd, reference, sparse, svd, update,
 };
 // Saving and loading fitted models (feature `io`).
 #[cfg(feature = "io")]
