@@ -108,6 +108,16 @@ pub trait DataOps<T: Scalar, V>: MatrixBackend<T> {
         None
     }
 
+    /// Whether this data type can give the statistics of `loss`: `Ok` (the default), or
+    /// [`NmfError::LossNotForData`] saying why not (checked before a fit starts).
+    ///
+    /// # Errors
+    /// [`NmfError::LossNotForData`].
+    fn data_supports(&self, v: &V, loss: Loss) -> Result<(), crate::NmfError> {
+        let _ = (v, loss);
+        Ok(())
+    }
+
     /// The buffers of [`Work`](Self::Work) for a fit of V at rank `k` with `loss` (the only
     /// allocation of the data term in a fit).
     fn data_work(&self, v: &V, k: usize, loss: Loss) -> Self::Work;

@@ -131,6 +131,16 @@ pub enum NmfError {
         /// What is wrong, and where (row, column, position in the arrays, all 0-based).
         reason: String,
     },
+    /// The loss cannot be fitted on this type of data (a β-divergence on a sparse V).
+    #[error("the {loss} loss is not available for {data}: {reason}")]
+    LossNotForData {
+        /// The loss asked for.
+        loss: crate::Loss,
+        /// The data type.
+        data: &'static str,
+        /// Why, and what to use instead.
+        reason: String,
+    },
     /// A buffer the input needs cannot be allocated (for example the row pointers of a sparse
     /// matrix that declares 10¹⁵ rows).
     #[error("{what} needs {} of memory, which cannot be allocated", bytes_text(*bytes))]

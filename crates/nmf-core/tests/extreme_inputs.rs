@@ -214,7 +214,9 @@ struct Overshooting {
     calls: std::cell::Cell<usize>,
 }
 
-type Mat = <Reference as MatrixBackend<f64>>::Mat;
+// (the concrete type, not the projection `<Reference as MatrixBackend<f64>>::Mat`: coherence must
+// see that it is not `SparseData`, whose data term every backend gets from nmf-core)
+type Mat = nmf_core::reference::RefMat<f64>;
 
 impl MatrixBackend<f64> for Overshooting {
     type Mat = Mat;

@@ -16,10 +16,12 @@
 //! computed in blocks of rows without an m×n buffer.
 
 mod csr;
+mod data;
 mod loss;
 mod products;
 
 pub use csr::{Csr, CsrRef, Duplicates};
+pub use data::{SparseData, SparseWork};
 pub use loss::{frobenius_loss, kl_loss};
 pub use products::{kl_rows, row_blocks, spmm_rows};
 

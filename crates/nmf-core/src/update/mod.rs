@@ -360,6 +360,7 @@ pub(crate) fn check_beta<T: Scalar, B: DataOps<T, V>, V>(
     if !beta.is_finite() {
         return Err(NmfError::InvalidBeta(beta));
     }
+    backend.data_supports(v, loss)?;
     if beta <= 0.0
         && let Some((row, col)) = backend.data_first_zero(v)
     {

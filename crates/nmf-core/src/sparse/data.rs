@@ -1,0 +1,629 @@
+//! The data term of a sparse V ([`SparseData`]): the statistics of the half-steps at
+//! O(nnz·k) from the kernels of [`crate::sparse`], for every backend.
+//!
+//! The kernels read the factors as rows of k contiguous entries (W m×k row-major, Hᵀ n×k
+//! row-major), so each half-step lays W or H out that way in the data term's own buffers:
+//! O((m + n)·k) copies, next to the O(nnz·k) of the products, and no m×n buffer anywhere.
+//! The outputs come back into the backend's k×n or m×k matrices the same way.
+//!
+//! Supported losses: Frobenius and KL (every rule that consumes their statistics: MU, HALS).
+//! The general β-divergence needs WH at every entry of V, zeros included, so it costs
+//! O(m·n·k) whatever the sparsity; it is refused for sparse V
+//! ([`DataOps::data_supports`]).
+
+use super::{Csr, CsrRef, Duplicates, frobenius_loss, kl_loss, kl_rows, row_blocks, spmm_rows};
+use crate::data::DataEvaluation;
+use crate::kernels::F64Sum;
+use crate::{Accum, DataOps, Loss, MatrixBackend, NmfError, Scalar, Trans, TruncatedSvd};
+
+/// A sparse data matrix V for a fit, compressed both ways: by rows (V) and by columns (the
+/// rows of Vᵀ), so that both half-steps read their products without a transpose at fit time.
+/// Memory: about 2·(16·nnz + 8·(m + n)) bytes.
+///
+/// ```
+/// use nmf_core::{MatrixBackend, Nmf, reference::Reference, sparse::SparseData};
+/// // A 4×3 count matrix with 5 stored entries.
+/// let v = SparseData::from_triplets(4, 3, &[0, 1, 2, 3, 3], &[0, 1, 2, 0, 2], &[3.0_f64, 1.0, 2.0, 1.0, 4.0]).unwrap();
+/// let model = Nmf::params(2).seed(1).check().unwrap().fit(&Reference, &v).unwrap();
+/// assert_eq!(Reference.shape(model.w()), (4, 2));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct SparseData<T> {
+    rows: Csr<T>,
+    cols: Csr<T>,
+}
+
+impl<T: Scalar> SparseData<T> {
+    /// V from its compressed rows (the compressed columns are built here, O(nnz + n)).
+    ///
+    /// # Errors
+    /// [`NmfError::TooLarge`] when the compressed columns cannot be allocated.
+    pub fn from_csr(rows: Csr<T>) -> Result<Self, NmfError> {
+        let cols = rows.transpose()?;
+        Ok(Self { rows, cols })
+    }
+
+    /// V from triplets (see [`Csr::from_triplets`]; repeated places are summed).
+    ///
+    /// # Errors
+    /// As [`Csr::from_triplets`].
+    pub fn from_triplets(
+        nrows: usize,
+        ncols: usize,
+        rows: &[usize],
+        cols: &[usize],
+        vals: &[T],
+    ) -> Result<Self, NmfError> {
+        Self::from_csr(Csr::from_triplets(
+            nrows,
+            ncols,
+            rows,
+            cols,
+            vals,
+            Duplicates::Sum,
+        )?)
+    }
+}
+
+impl<T> SparseData<T> {
+    /// V by rows.
+    pub fn csr(&self) -> CsrRef<'_, T> {
+        self.rows.view()
+    }
+    /// Vᵀ by rows (V by columns).
+    pub fn csc(&self) -> CsrRef<'_, T> {
+        self.cols.view()
+    }
+    /// `(rows, columns)` of V.
+    pub fn shape(&self) -> (usize, usize) {
+        self.rows.shape()
+    }
+    /// Stored entries.
+    pub fn nnz(&self) -> usize {
+        self.rows.nnz()
+    }
+}
+
+/// The buffers of a sparse data term for one fit: the factors laid out k-contiguous and the
+/// outputs of the kernels, O((m + n)·k).
+#[derive(Debug, Clone)]
+pub struct SparseWork<T> {
+    /// W, m×k row-major.
+    w_rows: Vec<T>,
+    /// Hᵀ, n×k row-major.
+    ht_rows: Vec<T>,
+    /// An m×k or n×k output (the larger).
+    out: Vec<T>,
+    /// `½‖V‖²` (Frobenius) or `ΣV` (KL), at the first evaluation.
+    data_scale: Option<f64>,
+}
+
+/// W (m×k) into `out`, row-major.
+fn rows_of<T: Scalar, B: MatrixBackend<T>>(b: &B, a: &B::Mat, out: &mut [T]) {
+    b.copy_to_row_major(a, out);
+}
+
+/// H (k×n) into `out` as Hᵀ, n×k row-major.
+fn cols_of<T: Scalar, B: MatrixBackend<T>>(b: &B, h: &B::Mat, out: &mut [T]) {
+    let k = b.nrows(h);
+    b.visit(&[h], &mut |run, s| {
+        let x = s[0];
+        match run.axis {
+            crate::RunAxis::Row => {
+                for (t, &x) in x.iter().enumerate() {
+                    out[(run.col + t) * k + run.row] = x;
+                }
+            }
+            crate::RunAxis::Column => {
+                for (t, &x) in x.iter().enumerate() {
+                    out[run.col * k + run.row + t] = x;
+                }
+            }
+        }
+    });
+}
+
+/// `dst` (rows×k, a backend matrix) ← `src` (rows×k row-major) when `transposed` is false,
+/// `dst` (k×rows) ← `srcᵀ` when it is true.
+fn write_back<T: Scalar, B: MatrixBackend<T>>(
+    b: &B,
+    dst: &mut B::Mat,
+    src: &[T],
+    k: usize,
+    transposed: bool,
+) {
+    b.zip_mut(&mut [dst], &[], &|run, outs, _| {
+        let o = &mut *outs[0];
+        // Entry (r, c) of dst is src[r·k + c], or src[c·k + r] when transposed.
+        let at = |r: usize, c: usize| if transposed { c * k + r } else { r * k + c };
+        match run.axis {
+            crate::RunAxis::Row => {
+                for (t, o) in o.iter_mut().enumerate() {
+                    *o = src[at(run.row, run.col + t)];
+                }
+            }
+            crate::RunAxis::Column => {
+                for (t, o) in o.iter_mut().enumerate() {
+                    *o = src[at(run.row + t, run.col)];
+                }
+            }
+        }
+    });
+}
+
+/// Runs `f(rows, out rows)` over blocks of `x`'s rows on rayon's threads; the kernels give
+/// the same bits whatever the blocks.
+fn par_rows<T: Scalar>(
+    x: CsrRef<'_, T>,
+    k: usize,
+    out: &mut [T],
+    f: &(dyn Fn(core::ops::Range<usize>, &mut [T]) + Sync),
+) {
+    let parts = 4 * rayon::current_num_threads();
+    let blocks = row_blocks(x, parts);
+    rayon::scope(|s| {
+        let mut rest = &mut out[..x.nrows() * k];
+        for r in blocks {
+            let (head, tail) = rest.split_at_mut(r.len() * k);
+            rest = tail;
+            s.spawn(move |_| f(r, head));
+        }
+    });
+}
+
+impl<T: Scalar, B: MatrixBackend<T>> DataOps<T, SparseData<T>> for B {
+    type Work = SparseWork<T>;
+
+    fn data_shape(&self, v: &SparseData<T>) -> (usize, usize) {
+        v.shape()
+    }
+    fn data_first_invalid(&self, _v: &SparseData<T>) -> Option<(usize, usize, T)> {
+        // Checked when it was built (CsrRef::new's guarantees).
+        None
+    }
+    fn data_sum(&self, v: &SparseData<T>) -> f64 {
+        let mut s = F64Sum::default();
+        crate::kernels::sum_slice(&mut s, v.csr().data());
+        s.value()
+    }
+    fn data_truncated_svd(&self, _v: &SparseData<T>, _k: usize) -> Option<TruncatedSvd<T>> {
+        // The randomized SVD on sparse products (wt_x, x_ht).
+        None
+    }
+    fn data_first_zero(&self, v: &SparseData<T>) -> Option<(usize, usize)> {
+        let x = v.csr();
+        for i in 0..x.nrows() {
+            let (cols, vals) = x.row(i);
+            // The first column not stored, or stored as 0, in this row.
+            let mut j = 0;
+            for (&c, &val) in cols.iter().zip(vals) {
+                if c > j {
+                    return Some((i, j));
+                }
+                if val == T::zero() {
+                    return Some((i, c));
+                }
+                j = c + 1;
+            }
+            if j < x.ncols() {
+                return Some((i, j));
+            }
+        }
+        None
+    }
+    fn data_supports(&self, v: &SparseData<T>, loss: Loss) -> Result<(), NmfError> {
+        match loss {
+            Loss::Frobenius | Loss::KullbackLeibler => Ok(()),
+            Loss::ItakuraSaito | Loss::Beta(_) => Err(NmfError::LossNotForData {
+                loss,
+                data: "sparse V",
+                reason: format!(
+                    "its statistics need WH at all {}×{} entries, zeros included (O(m·n·k)); \
+                     use Frobenius or KL, or a dense V",
+                    v.shape().0,
+                    v.shape().1
+                ),
+            }),
+        }
+    }
+    fn wt_x(&self, dst: &mut Self::Mat, w: &Self::Mat, v: &SparseData<T>) {
+        let (m, n) = v.shape();
+        let k = self.ncols(w);
+        let mut w_rows = vec![T::zero(); m * k];
+        let mut out = vec![T::zero(); n * k];
+        rows_of(self, w, &mut w_rows);
+        let xt = v.csc();
+        par_rows(xt, k, &mut out, &|r, o| {
+            spmm_rows(xt, r, &w_rows, k, o, Accum::Replace)
+        });
+        write_back(self, dst, &out, k, true);
+    }
+    fn x_ht(&self, dst: &mut Self::Mat, v: &SparseData<T>, h: &Self::Mat) {
+        let (m, n) = v.shape();
+        let k = self.nrows(h);
+        let mut ht = vec![T::zero(); n * k];
+        let mut out = vec![T::zero(); m * k];
+        cols_of(self, h, &mut ht);
+        let x = v.csr();
+        par_rows(x, k, &mut out, &|r, o| {
+            spmm_rows(x, r, &ht, k, o, Accum::Replace)
+        });
+        write_back(self, dst, &out, k, false);
+    }
+    fn data_scaled(&self, v: &SparseData<T>, d: T) -> Option<SparseData<T>> {
+        let scale = |c: &Csr<T>| {
+            let x = c.view();
+            let data = x.data().iter().map(|&a| a / d).collect();
+            Csr::from_compressed(
+                x.nrows(),
+                x.ncols(),
+                x.indptr().to_vec(),
+                x.indices().to_vec(),
+                data,
+            )
+            .ok()
+        };
+        Some(SparseData {
+            rows: scale(&v.rows)?,
+            cols: scale(&v.cols)?,
+        })
+    }
+    fn data_work(&self, v: &SparseData<T>, k: usize, _loss: Loss) -> SparseWork<T> {
+        let (m, n) = v.shape();
+        SparseWork {
+            w_rows: vec![T::zero(); m * k],
+            ht_rows: vec![T::zero(); n * k],
+            out: vec![T::zero(); m.max(n) * k],
+            data_scale: None,
+        }
+    }
+    fn frobenius_stats_h(
+        &self,
+        v: &SparseData<T>,
+        work: &mut SparseWork<T>,
+        w: &Self::Mat,
+        num: &mut Self::Mat,
+        gram: &mut Self::Mat,
+    ) {
+        let (_, n) = v.shape();
+        let k = self.ncols(w);
+        rows_of(self, w, &mut work.w_rows);
+        let xt = v.csc();
+        let w_rows = &work.w_rows;
+        let out = &mut work.out[..n * k];
+        par_rows(xt, k, out, &|r, o| {
+            spmm_rows(xt, r, w_rows, k, o, Accum::Replace)
+        });
+        write_back(self, num, out, k, true);
+        self.matmul(gram, Accum::Replace, T::one(), w, Trans::Yes, w, Trans::No);
+    }
+    fn frobenius_stats_w(
+        &self,
+        v: &SparseData<T>,
+        work: &mut SparseWork<T>,
+        h: &Self::Mat,
+        num: &mut Self::Mat,
+        gram: &mut Self::Mat,
+    ) {
+        let (m, _) = v.shape();
+        let k = self.nrows(h);
+        cols_of(self, h, &mut work.ht_rows);
+        let x = v.csr();
+        let ht = &work.ht_rows;
+        let out = &mut work.out[..m * k];
+        par_rows(x, k, out, &|r, o| spmm_rows(x, r, ht, k, o, Accum::Replace));
+        write_back(self, num, out, k, false);
+        self.matmul(gram, Accum::Replace, T::one(), h, Trans::No, h, Trans::Yes);
+    }
+    fn kl_stats_h(
+        &self,
+        v: &SparseData<T>,
+        work: &mut SparseWork<T>,
+        w: &Self::Mat,
+        h: &Self::Mat,
+        num: &mut Self::Mat,
+        sums: &mut [T],
+    ) {
+        let (_, n) = v.shape();
+        let k = self.ncols(w);
+        rows_of(self, w, &mut work.w_rows);
+        cols_of(self, h, &mut work.ht_rows);
+        // On Vᵀ: row j gives Σ_i (v_ij/(WH)_ij)·W_i, with A = Hᵀ and B = W.
+        let xt = v.csc();
+        let (w_rows, ht) = (&work.w_rows, &work.ht_rows);
+        let out = &mut work.out[..n * k];
+        par_rows(xt, k, out, &|r, o| kl_rows(xt, r, ht, w_rows, k, o));
+        write_back(self, num, out, k, true);
+        self.col_sums(w, sums);
+    }
+    fn kl_stats_w(
+        &self,
+        v: &SparseData<T>,
+        work: &mut SparseWork<T>,
+        w: &Self::Mat,
+        h: &Self::Mat,
+        num: &mut Self::Mat,
+        sums: &mut [T],
+    ) {
+        let (m, _) = v.shape();
+        let k = self.ncols(w);
+        rows_of(self, w, &mut work.w_rows);
+        cols_of(self, h, &mut work.ht_rows);
+        let x = v.csr();
+        let (w_rows, ht) = (&work.w_rows, &work.ht_rows);
+        let out = &mut work.out[..m * k];
+        par_rows(x, k, out, &|r, o| kl_rows(x, r, w_rows, ht, k, o));
+        write_back(self, num, out, k, false);
+        self.row_sums(h, sums);
+    }
+    fn beta_stats_h(
+        &self,
+        _v: &SparseData<T>,
+        _work: &mut SparseWork<T>,
+        _w: &Self::Mat,
+        _h: &Self::Mat,
+        _beta: T,
+        _num: &mut Self::Mat,
+        _den: &mut Self::Mat,
+    ) {
+        unreachable!("β-divergences are refused for sparse V by data_supports");
+    }
+    fn beta_stats_w(
+        &self,
+        _v: &SparseData<T>,
+        _work: &mut SparseWork<T>,
+        _w: &Self::Mat,
+        _h: &Self::Mat,
+        _beta: T,
+        _num: &mut Self::Mat,
+        _den: &mut Self::Mat,
+    ) {
+        unreachable!("β-divergences are refused for sparse V by data_supports");
+    }
+    fn data_loss(
+        &self,
+        v: &SparseData<T>,
+        work: &mut SparseWork<T>,
+        w: &Self::Mat,
+        h: &Self::Mat,
+        loss: Loss,
+    ) -> f64 {
+        let k = self.ncols(w);
+        rows_of(self, w, &mut work.w_rows);
+        cols_of(self, h, &mut work.ht_rows);
+        match loss {
+            Loss::Frobenius => frobenius_loss(v.csr(), &work.w_rows, &work.ht_rows, k),
+            Loss::KullbackLeibler => kl_loss(v.csr(), &work.w_rows, &work.ht_rows, k),
+            Loss::ItakuraSaito | Loss::Beta(_) => {
+                unreachable!("β-divergences are refused for sparse V by data_supports")
+            }
+        }
+    }
+    fn data_evaluate(
+        &self,
+        v: &SparseData<T>,
+        work: &mut SparseWork<T>,
+        w: &Self::Mat,
+        h: &Self::Mat,
+        loss: Loss,
+    ) -> DataEvaluation {
+        let value = self.data_loss(v, work, w, h, loss);
+        let k = self.ncols(w);
+        // As for dense V (see MuSolver::evaluate), from the same sums: ½‖V‖² and ΣV over the
+        // stored entries, ΣWH from the factors' sums.
+        let (scale, f64_terms) = match loss {
+            Loss::Frobenius => {
+                let sv = *work.data_scale.get_or_insert_with(|| {
+                    let mut s = F64Sum::default();
+                    for &x in v.csr().data() {
+                        s.add(0.5 * x.as_f64() * x.as_f64());
+                    }
+                    s.value()
+                });
+                (3.0 * sv + 2.0 * value, 0.0)
+            }
+            _ => {
+                let sv = *work.data_scale.get_or_insert_with(|| self.data_sum(v));
+                let (m, n) = v.shape();
+                let swh: f64 = (0..k)
+                    .map(|a| {
+                        let sw: f64 = (0..m).map(|i| work.w_rows[i * k + a].as_f64()).sum();
+                        let sh: f64 = (0..n).map(|j| work.ht_rows[j * k + a].as_f64()).sum();
+                        sw * sh
+                    })
+                    .sum();
+                (sv + swh, value + sv + swh)
+            }
+        };
+        DataEvaluation {
+            loss: value,
+            scale,
+            f64_terms,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reference::Reference;
+    use crate::{HalsOptions, HalsSolver, MuSolver, Nmf};
+    use proptest::prelude::*;
+
+    /// A random m×n count-like matrix with empty rows and columns (about 70% zeros), and
+    /// positive factors.
+    fn case() -> impl Strategy<Value = (usize, usize, usize, Vec<f64>, Vec<f64>, Vec<f64>)> {
+        (1usize..9, 1usize..9, 1usize..5).prop_flat_map(|(m, n, k)| {
+            let cell = prop_oneof![7 => Just(0.0), 2 => 0.0f64..5.0, 1 => 1.0f64..1e3];
+            let fac = 1e-3f64..2.0;
+            (
+                Just(m),
+                Just(n),
+                Just(k),
+                prop::collection::vec(cell, m * n),
+                prop::collection::vec(fac.clone(), m * k),
+                prop::collection::vec(fac, k * n),
+            )
+        })
+    }
+
+    fn sparse_of(m: usize, n: usize, d: &[f64]) -> SparseData<f64> {
+        let (mut r, mut c, mut v) = (vec![], vec![], vec![]);
+        for (t, &x) in d.iter().enumerate() {
+            if x != 0.0 {
+                r.push(t / n);
+                c.push(t % n);
+                v.push(x);
+            }
+        }
+        SparseData::from_triplets(m, n, &r, &c, &v).unwrap()
+    }
+
+    /// Entry-wise closeness of two products of non-negative terms: each entry is a sum of at
+    /// most max(m, n) non-negative products computed in two orders, so the two differ by at
+    /// most 2·γ_len of the entry's size; `size` bounds the sizes (both are ≥ 0 here, so the
+    /// sizes are the entries themselves).
+    fn close(a: &[f64], b: &[f64], len: usize) -> Result<(), TestCaseError> {
+        let g = 2.02 * (len + 2) as f64 * f64::EPSILON / 2.0;
+        for (p, (&x, &y)) in a.iter().zip(b).enumerate() {
+            prop_assert!(
+                (x - y).abs() <= g * x.abs().max(y.abs()),
+                "entry {p}: {x} vs {y}"
+            );
+        }
+        Ok(())
+    }
+
+    proptest! {
+        /// Every statistic of the sparse data term equals the dense one (Reference backend)
+        /// within the rounding of sums of non-negative terms in another order; the losses
+        /// within the bounds of `frobenius_loss` and `kl_loss`.
+        #[test]
+        fn statistics_match_dense((m, n, k, d, w, h) in case()) {
+            let b = Reference;
+            let sv = sparse_of(m, n, &d);
+            let dv = b.from_row_major(m, n, &d).unwrap();
+            let (w, h) = (b.from_row_major(m, k, &w).unwrap(), b.from_row_major(k, n, &h).unwrap());
+            let len = m.max(n) + k;
+            let mut sw = DataOps::<f64, SparseData<f64>>::data_work(&b, &sv, k, Loss::KullbackLeibler);
+            let mut dw = DataOps::<f64, _>::data_work(&b, &dv, k, Loss::KullbackLeibler);
+            let (mut n1, mut n2, mut g1, mut g2) = (b.zeros(k, n), b.zeros(k, n), b.zeros(k, k), b.zeros(k, k));
+            b.frobenius_stats_h(&sv, &mut sw, &w, &mut n1, &mut g1);
+            b.frobenius_stats_h(&dv, &mut dw, &w, &mut n2, &mut g2);
+            close(&b.to_row_major(&n1), &b.to_row_major(&n2), len)?;
+            prop_assert_eq!(b.to_row_major(&g1), b.to_row_major(&g2));
+            let (mut m1, mut m2) = (b.zeros(m, k), b.zeros(m, k));
+            b.frobenius_stats_w(&sv, &mut sw, &h, &mut m1, &mut g1);
+            b.frobenius_stats_w(&dv, &mut dw, &h, &mut m2, &mut g2);
+            close(&b.to_row_major(&m1), &b.to_row_major(&m2), len)?;
+            let (mut s1, mut s2) = (vec![0.0; k], vec![0.0; k]);
+            b.kl_stats_h(&sv, &mut sw, &w, &h, &mut n1, &mut s1);
+            b.kl_stats_h(&dv, &mut dw, &w, &h, &mut n2, &mut s2);
+            // (the ratio carries the rounding of the k-term WH besides the sum)
+            close(&b.to_row_major(&n1), &b.to_row_major(&n2), 2 * len)?;
+            prop_assert_eq!(&s1, &s2);
+            b.kl_stats_w(&sv, &mut sw, &w, &h, &mut m1, &mut s1);
+            b.kl_stats_w(&dv, &mut dw, &w, &h, &mut m2, &mut s2);
+            close(&b.to_row_major(&m1), &b.to_row_major(&m2), 2 * len)?;
+            prop_assert_eq!(&s1, &s2);
+            b.wt_x(&mut n1, &w, &sv);
+            b.wt_x(&mut n2, &w, &dv);
+            close(&b.to_row_major(&n1), &b.to_row_major(&n2), len)?;
+            b.x_ht(&mut m1, &sv, &h);
+            b.x_ht(&mut m2, &dv, &h);
+            close(&b.to_row_major(&m1), &b.to_row_major(&m2), len)?;
+            for loss in [Loss::Frobenius, Loss::KullbackLeibler] {
+                let a = b.data_evaluate(&sv, &mut sw, &w, &h, loss);
+                let c = b.data_evaluate(&dv, &mut dw, &w, &h, loss);
+                // Both within (m + n + k + 4)·u₆₄ of their terms' sizes (the evaluation's
+                // `scale` and `f64_terms` bound them), doubled for the two computations.
+                let tol = 4.0 * (m + n + k + 4) as f64 * f64::EPSILON * (c.scale + c.f64_terms + c.loss);
+                prop_assert!((a.loss - c.loss).abs() <= tol, "{loss}: {} vs {}", a.loss, c.loss);
+            }
+        }
+
+        /// MU (Frobenius, KL) and HALS on a sparse V never raise the objective after a
+        /// half-step beyond the suite's rounding bound, and keep every entry ≥ ε.
+        #[test]
+        fn rules_are_monotone_on_sparse((m, n, k, d, w, h) in case()) {
+            let b = Reference;
+            let sv = sparse_of(m, n, &d);
+            let eps = 1e-9;
+            let (w0, h0) = (b.from_row_major(m, k, &w).unwrap(), b.from_row_major(k, n, &h).unwrap());
+            for loss in [Loss::Frobenius, Loss::KullbackLeibler] {
+                let mut s = MuSolver::new(&b, &sv, w0.clone(), h0.clone(), loss, eps).unwrap();
+                let mut prev = s.evaluate();
+                for half in 0..10 {
+                    if half % 2 == 0 { s.update_h() } else { s.update_w() }
+                    let next = s.evaluate();
+                    let bound = prev.rise_bound(&next, k, f64::EPSILON / 2.0);
+                    prop_assert!(next.objective <= prev.objective + bound, "{loss} half-step {half}: {} → {}", prev.objective, next.objective);
+                    prev = next;
+                }
+                prop_assert!(b.to_row_major(s.w()).iter().chain(b.to_row_major(s.h()).iter()).all(|&x| x >= eps && x.is_finite()));
+            }
+            let mut s = HalsSolver::new(&b, &sv, w0, h0, eps, HalsOptions::default()).unwrap();
+            let mut prev = s.evaluate();
+            for half in 0..10 {
+                if half % 2 == 0 { s.update_h() } else { s.update_w() }
+                let next = s.evaluate();
+                let bound = prev.rise_bound(&next, k, f64::EPSILON / 2.0);
+                prop_assert!(next.objective <= prev.objective + bound, "HALS half-step {half}: {} → {}", prev.objective, next.objective);
+                prev = next;
+            }
+        }
+    }
+
+    #[test]
+    fn beta_divergences_are_refused_with_a_reason() {
+        let v = SparseData::from_triplets(2, 2, &[0, 1], &[0, 1], &[1.0f64, 2.0]).unwrap();
+        let e = Nmf::params(1)
+            .loss(Loss::ItakuraSaito)
+            .check()
+            .unwrap()
+            .fit(&Reference, &v)
+            .unwrap_err();
+        assert!(matches!(e, NmfError::LossNotForData { .. }), "{e}");
+        assert!(e.to_string().contains("zeros included"), "{e}");
+    }
+
+    /// A fit of a sparse V reaches the same loss as the fit of its dense copy (same seed,
+    /// same start): the two runs differ only in the order of the products' additions.
+    #[test]
+    fn a_fit_matches_the_dense_fit() {
+        let (m, n) = (30, 20);
+        let d: Vec<f64> = (0..m * n)
+            .map(|t| {
+                if (t * 7) % 5 < 2 {
+                    ((t * 13) % 9) as f64
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let sv = sparse_of(m, n, &d);
+        let dv = Reference.from_row_major(m, n, &d).unwrap();
+        for loss in [Loss::Frobenius, Loss::KullbackLeibler] {
+            let p = Nmf::params(3)
+                .loss(loss)
+                .max_iter(200)
+                .tol(0.0)
+                .seed(4)
+                .check()
+                .unwrap();
+            let (a, c) = (
+                p.fit(&Reference, &sv).unwrap(),
+                p.fit(&Reference, &dv).unwrap(),
+            );
+            let rel = (a.final_loss() - c.final_loss()).abs() / c.final_loss();
+            // 200 iterations amplify the rounding differences of the products, but the fits
+            // follow the same path: agreement to 1e-6 relative is far beyond chance.
+            assert!(
+                rel < 1e-6,
+                "{loss}: {} vs {}",
+                a.final_loss(),
+                c.final_loss()
+            );
+        }
+    }
+}
