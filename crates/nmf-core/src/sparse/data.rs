@@ -11,7 +11,10 @@
 //! O(m·n·k) whatever the sparsity; it is refused for sparse V
 //! ([`DataOps::data_supports`]).
 
-use super::{Csr, CsrRef, Duplicates, frobenius_loss, kl_loss, kl_rows, row_blocks, spmm_rows};
+use super::{
+    Csr, CsrRef, Duplicates, frobenius_loss, frobenius_parts, kl_loss, kl_rows, row_blocks,
+    spmm_rows,
+};
 use crate::data::DataEvaluation;
 use crate::kernels::F64Sum;
 use crate::{Accum, DataOps, Loss, MatrixBackend, NmfError, Scalar, Trans, TruncatedSvd};
@@ -407,12 +410,20 @@ impl<T: Scalar, B: MatrixBackend<T>> DataOps<T, SparseData<T>> for B {
         h: &Self::Mat,
         loss: Loss,
     ) -> DataEvaluation {
-        let value = self.data_loss(v, work, w, h, loss);
         let k = self.ncols(w);
-        // As for dense V (see MuSolver::evaluate), from the same sums: ½‖V‖² and ΣV over the
-        // stored entries, ΣWH from the factors' sums.
-        let (scale, f64_terms) = match loss {
+        let (m, n) = v.shape();
+        rows_of(self, w, &mut work.w_rows);
+        cols_of(self, h, &mut work.ht_rows);
+        // The sizes as for dense V (see MuSolver::evaluate; the stored entries' WH is formed
+        // in f64 here, more accurately than the dense WH in T, so the dense `scale` bounds
+        // it), plus the rounding of the closed forms for the entries V does not store:
+        // ⟨WᵀW, HHᵀ⟩ is off by at most (m + n + k² + 2)·u₆₄·‖WH‖² (non-negative terms: Gram
+        // sums of m and n terms, k² products), and ΣWH by (m + n + k)·u₆₄·ΣWH. Two
+        // evaluations are compared, and `rise_bound` charges 16·u₆₄ per unit of `f64_terms`:
+        // each closed form's size enters divided by 8.
+        match loss {
             Loss::Frobenius => {
+                let (value, wh_sq) = frobenius_parts(v.csr(), &work.w_rows, &work.ht_rows, k);
                 let sv = *work.data_scale.get_or_insert_with(|| {
                     let mut s = F64Sum::default();
                     for &x in v.csr().data() {
@@ -420,11 +431,15 @@ impl<T: Scalar, B: MatrixBackend<T>> DataOps<T, SparseData<T>> for B {
                     }
                     s.value()
                 });
-                (3.0 * sv + 2.0 * value, 0.0)
+                DataEvaluation {
+                    loss: value,
+                    scale: 3.0 * sv + 2.0 * value,
+                    f64_terms: (m + n + k * k + 2) as f64 * wh_sq / 8.0,
+                }
             }
-            _ => {
+            Loss::KullbackLeibler => {
+                let value = kl_loss(v.csr(), &work.w_rows, &work.ht_rows, k);
                 let sv = *work.data_scale.get_or_insert_with(|| self.data_sum(v));
-                let (m, n) = v.shape();
                 let swh: f64 = (0..k)
                     .map(|a| {
                         let sw: f64 = (0..m).map(|i| work.w_rows[i * k + a].as_f64()).sum();
@@ -432,13 +447,15 @@ impl<T: Scalar, B: MatrixBackend<T>> DataOps<T, SparseData<T>> for B {
                         sw * sh
                     })
                     .sum();
-                (sv + swh, value + sv + swh)
+                DataEvaluation {
+                    loss: value,
+                    scale: sv + swh,
+                    f64_terms: value + sv + swh + (m + n + k) as f64 * swh / 8.0,
+                }
             }
-        };
-        DataEvaluation {
-            loss: value,
-            scale,
-            f64_terms,
+            Loss::ItakuraSaito | Loss::Beta(_) => {
+                unreachable!("β-divergences are refused for sparse V by data_supports")
+            }
         }
     }
 }

@@ -43,6 +43,15 @@ fn check<T>(x: CsrRef<'_, T>, w: &[T], ht: &[T], k: usize) {
 /// assert_eq!(frobenius_loss(v, &[1.0, 2.0], &[1.0, 1.0], 1), 5.0);
 /// ```
 pub fn frobenius_loss<T: Scalar>(x: CsrRef<'_, T>, w: &[T], ht: &[T], k: usize) -> f64 {
+    frobenius_parts(x, w, ht, k).0
+}
+
+/// [`frobenius_loss`] and `‖WH‖²_F = ⟨WᵀW, HHᵀ⟩` as it computed it (the size its rounding is
+/// proportional to).
+///
+/// # Panics
+/// As [`frobenius_loss`].
+pub fn frobenius_parts<T: Scalar>(x: CsrRef<'_, T>, w: &[T], ht: &[T], k: usize) -> (f64, f64) {
     check(x, w, ht, k);
     let (m, n) = x.shape();
     let (mut resid, mut stored_wh) = (F64Sum::default(), F64Sum::default());
@@ -70,7 +79,7 @@ pub fn frobenius_loss<T: Scalar>(x: CsrRef<'_, T>, w: &[T], ht: &[T], k: usize) 
         }
     }
     let zeros = (gram.value() - stored_wh.value()).max(0.0);
-    0.5 * (resid.value() + zeros)
+    (0.5 * (resid.value() + zeros), gram.value())
 }
 
 /// The generalized KL divergence `D(V‖WH) = Σ_ij v·log(v/wh) − v + wh` for a sparse V, as

@@ -13,6 +13,7 @@
 //! | initialisation and SVD | [`initialisation`] | [`testgen_initialisation!`](crate::testgen_initialisation) |
 //! | extreme inputs | [`extreme`] | [`testgen_extreme!`](crate::testgen_extreme) |
 //! | the HALS solver | [`hals`] | [`testgen_hals!`](crate::testgen_hals) |
+//! | sparse V | [`sparse`] | [`testgen_sparse!`](crate::testgen_sparse) |
 //!
 //! [`backend_test_suite!`](crate::backend_test_suite) instantiates them all, one `#[test]` per
 //! property, so a failure names both the property and the backend:
@@ -33,6 +34,7 @@ pub mod hals;
 pub mod initialisation;
 pub mod monotone;
 pub mod penalties;
+pub mod sparse;
 
 pub use api::*;
 pub use cases::{
@@ -45,6 +47,7 @@ pub use hals::*;
 pub use initialisation::*;
 pub use monotone::*;
 pub use penalties::*;
+pub use sparse::*;
 
 use proptest::test_runner::{Config, RngSeed, TestRunner};
 
@@ -94,6 +97,7 @@ macro_rules! backend_test_suite {
             $crate::testgen_initialisation!($backend, $t);
             $crate::testgen_extreme!($backend, $t);
             $crate::testgen_hals!($backend, $t);
+            $crate::testgen_sparse!($backend, $t);
         }
     };
 }
@@ -339,6 +343,27 @@ macro_rules! testgen_hals {
         #[test]
         fn solver_choice() {
             $crate::testing::check_solver_choice::<$t, _>(&$backend);
+        }
+    };
+}
+
+/// The suite's group of sparse V ([`sparse`](crate::testing::sparse)): the sparse data term
+/// against the dense one, the rules monotone on it, fits that match.
+/// One `#[test]` per property, in the current module, for `$backend` and the scalar `$t`.
+#[macro_export]
+macro_rules! testgen_sparse {
+    ($backend:expr, $t:ty) => {
+        #[test]
+        fn sparse_statistics_match_dense() {
+            $crate::testing::check_sparse_statistics::<$t, _>(&$backend);
+        }
+        #[test]
+        fn sparse_rules_are_monotone() {
+            $crate::testing::check_sparse_rules_are_monotone::<$t, _>(&$backend);
+        }
+        #[test]
+        fn sparse_fit_matches_dense() {
+            $crate::testing::check_sparse_fit_matches_dense::<$t, _>(&$backend);
         }
     };
 }

@@ -1,0 +1,262 @@
+//! Sparse V ([`SparseData`]): on every backend and scalar type, the statistics of its data
+//! term equal those of the dense data term, every rule that consumes them (MU for Frobenius
+//! and KL, HALS) keeps the penalised objective from rising after every half-step, with every
+//! entry ≥ ε, and a fit of a sparse V follows the fit of its dense copy.
+
+use proptest::prelude::*;
+use proptest::test_runner::TestCaseError;
+
+use super::common::*;
+use super::{DataCase, data_case, runner, runner_with_cases};
+use crate::sparse::SparseData;
+use crate::{DataOps, DenseBackend, HalsOptions, HalsSolver, Loss, MuSolver, Nmf, Penalty, Scalar};
+
+/// The case's V as [`SparseData`] (its non-zeros stored).
+pub fn sparse_of<T: Scalar>(c: &DataCase) -> SparseData<T> {
+    let (mut r, mut col, mut v) = (vec![], vec![], vec![]);
+    for (t, &x) in c.v.iter().enumerate() {
+        if x != 0.0 {
+            r.push(t / c.n);
+            col.push(t % c.n);
+            v.push(T::from_f64(x));
+        }
+    }
+    SparseData::from_triplets(c.m, c.n, &r, &col, &v).expect("the suite's V is valid")
+}
+
+/// Entry-wise agreement of two computations of sums of at most `len` non-negative terms in
+/// different orders: each is within γ_len ≈ len·u of the exact sum, so they differ by at most
+/// 2.02·len·u times the larger (len·u ≤ 0.01 here).
+fn close(a: &[f64], b: &[f64], len: usize, u: f64, what: &str) -> Result<(), TestCaseError> {
+    let g = 2.02 * len as f64 * u;
+    for (p, (&x, &y)) in a.iter().zip(b).enumerate() {
+        prop_assert!(
+            (x - y).abs() <= g * x.abs().max(y.abs()),
+            "{what}, entry {p}: {x} (sparse) vs {y} (dense)"
+        );
+    }
+    Ok(())
+}
+
+/// The Frobenius and KL statistics of both half-steps, and the products of the randomized SVD,
+/// of a sparse V equal those of its dense copy on the same backend, within the rounding of sums
+/// of non-negative terms added in another order (the KL ratio adds the k-term rounding of
+/// WH: length m + n + 2k); the Gram matrices and the sums of the factors, which do not touch
+/// V, are identical.
+pub fn check_sparse_statistics<T: Scalar, B: DenseBackend<T>>(b: &B) {
+    let u = T::unit_roundoff();
+    runner()
+        .run(&data_case::<T>(12), |c| {
+            let (dv, w, h, _) = start(b, &c);
+            let sv = sparse_of::<T>(&c);
+            let (m, n, k) = (c.m, c.n, c.k);
+            let len = m.max(n) + 2;
+            let (mut sw, mut dw) = (
+                DataOps::<T, SparseData<T>>::data_work(b, &sv, k, Loss::KullbackLeibler),
+                DataOps::<T, B::Mat>::data_work(b, &dv, k, Loss::KullbackLeibler),
+            );
+            let e = |a: &B::Mat| export(b, a);
+            let (mut n1, mut n2, mut g1, mut g2) =
+                (b.zeros(k, n), b.zeros(k, n), b.zeros(k, k), b.zeros(k, k));
+            <B as DataOps<T, SparseData<T>>>::frobenius_stats_h(
+                b, &sv, &mut sw, &w, &mut n1, &mut g1,
+            );
+            <B as DataOps<T, B::Mat>>::frobenius_stats_h(b, &dv, &mut dw, &w, &mut n2, &mut g2);
+            close(&e(&n1), &e(&n2), len, u, "WᵀV")?;
+            prop_assert_eq!(e(&g1), e(&g2));
+            let (mut m1, mut m2) = (b.zeros(m, k), b.zeros(m, k));
+            <B as DataOps<T, SparseData<T>>>::frobenius_stats_w(
+                b, &sv, &mut sw, &h, &mut m1, &mut g1,
+            );
+            <B as DataOps<T, B::Mat>>::frobenius_stats_w(b, &dv, &mut dw, &h, &mut m2, &mut g2);
+            close(&e(&m1), &e(&m2), len, u, "VHᵀ")?;
+            prop_assert_eq!(e(&g1), e(&g2));
+            let (mut s1, mut s2) = (vec![T::zero(); k], vec![T::zero(); k]);
+            <B as DataOps<T, SparseData<T>>>::kl_stats_h(b, &sv, &mut sw, &w, &h, &mut n1, &mut s1);
+            <B as DataOps<T, B::Mat>>::kl_stats_h(b, &dv, &mut dw, &w, &h, &mut n2, &mut s2);
+            close(&e(&n1), &e(&n2), len + 2 * k, u, "Wᵀ(V/WH)")?;
+            prop_assert_eq!(&s1, &s2);
+            <B as DataOps<T, SparseData<T>>>::kl_stats_w(b, &sv, &mut sw, &w, &h, &mut m1, &mut s1);
+            <B as DataOps<T, B::Mat>>::kl_stats_w(b, &dv, &mut dw, &w, &h, &mut m2, &mut s2);
+            close(&e(&m1), &e(&m2), len + 2 * k, u, "(V/WH)Hᵀ")?;
+            prop_assert_eq!(&s1, &s2);
+            <B as DataOps<T, SparseData<T>>>::wt_x(b, &mut n1, &w, &sv);
+            <B as DataOps<T, B::Mat>>::wt_x(b, &mut n2, &w, &dv);
+            close(&e(&n1), &e(&n2), len, u, "wt_x")?;
+            <B as DataOps<T, SparseData<T>>>::x_ht(b, &mut m1, &sv, &h);
+            <B as DataOps<T, B::Mat>>::x_ht(b, &mut m2, &dv, &h);
+            close(&e(&m1), &e(&m2), len, u, "x_ht")?;
+            Ok(())
+        })
+        .unwrap();
+}
+
+/// MU or HALS behind one interface, for the monotonicity check (one at a time, on the stack:
+/// the size difference does not matter).
+#[allow(clippy::large_enum_variant)]
+enum Rule<'a, T: Scalar, B: DenseBackend<T>> {
+    Mu(MuSolver<'a, T, B, SparseData<T>>),
+    Hals(HalsSolver<'a, T, B, SparseData<T>>),
+}
+
+impl<T: Scalar, B: DenseBackend<T>> Rule<'_, T, B> {
+    fn set_penalty(&mut self, p: Penalty) {
+        match self {
+            Rule::Mu(s) => s.set_penalty(p).unwrap(),
+            Rule::Hals(s) => s.set_penalty(p).unwrap(),
+        }
+    }
+    fn half_step(&mut self, h: bool) {
+        match (self, h) {
+            (Rule::Mu(s), true) => s.update_h(),
+            (Rule::Mu(s), false) => s.update_w(),
+            (Rule::Hals(s), true) => s.update_h(),
+            (Rule::Hals(s), false) => s.update_w(),
+        }
+    }
+    fn evaluate(&mut self) -> crate::Evaluation {
+        match self {
+            Rule::Mu(s) => s.evaluate(),
+            Rule::Hals(s) => s.evaluate(),
+        }
+    }
+    fn factors(&self) -> (&B::Mat, &B::Mat) {
+        match self {
+            Rule::Mu(s) => (s.w(), s.h()),
+            Rule::Hals(s) => (s.w(), s.h()),
+        }
+    }
+}
+
+/// After every half-step on a sparse V, every entry of W and H is finite and ≥ ε, and the
+/// penalised objective has not risen by more than the library's rounding bound
+/// ([`Evaluation::rise_bound`](crate::Evaluation::rise_bound), whose sizes the sparse data
+/// term widens by the rounding of its closed forms for the unstored entries), for MU with
+/// Frobenius and KL and for HALS (with its repeated sweeps), with and without penalties.
+pub fn check_sparse_rules_are_monotone<T: Scalar, B: DenseBackend<T>>(b: &B) {
+    runner_with_cases(64)
+        .run(&(data_case::<T>(12), penalty_weights()), |(c, weights)| {
+            let (_, w0, h0, eps) = start(b, &c);
+            let sv = sparse_of::<T>(&c);
+            let pen = weights.map_or(Penalty::default(), |(aw, ah, ratio, exp)| {
+                let scale = c.mean().max(f64::MIN_POSITIVE) * 10f64.powi(exp);
+                Penalty::sklearn(c.m, c.n, aw * scale, ah * scale, ratio)
+            });
+            let u = T::unit_roundoff();
+            for rule in 0..3 {
+                let loss = if rule == 1 {
+                    Loss::KullbackLeibler
+                } else {
+                    Loss::Frobenius
+                };
+                let mut s = if rule < 2 {
+                    Rule::Mu(
+                        MuSolver::<T, B, SparseData<T>>::new(
+                            b,
+                            &sv,
+                            w0.clone(),
+                            h0.clone(),
+                            loss,
+                            eps,
+                        )
+                        .unwrap(),
+                    )
+                } else {
+                    let o = HalsOptions::default();
+                    Rule::Hals(
+                        HalsSolver::<T, B, SparseData<T>>::new(
+                            b,
+                            &sv,
+                            w0.clone(),
+                            h0.clone(),
+                            eps,
+                            o,
+                        )
+                        .unwrap(),
+                    )
+                };
+                s.set_penalty(pen);
+                let mut prev = s.evaluate();
+                for half in 0..8 {
+                    s.half_step(half % 2 == 0);
+                    let next = s.evaluate();
+                    let bound = prev.rise_bound(&next, c.k, u);
+                    prop_assert!(
+                        next.objective <= prev.objective + bound,
+                        "rule {rule} ({loss}), half-step {half}: {} → {} (bound {bound:e})",
+                        prev.objective,
+                        next.objective
+                    );
+                    prev = next;
+                }
+                let (w, h) = s.factors();
+                all_at_least(b, w, eps, "W")?;
+                all_at_least(b, h, eps, "H")?;
+            }
+            Ok(())
+        })
+        .unwrap();
+}
+
+/// A fit of a sparse V (every solver that takes it: HALS and MU for Frobenius, MU for KL)
+/// reaches the loss of the same fit of its dense copy within 1000·u·S after 50 iterations,
+/// S the size of the loss's terms (½‖V‖² for Frobenius, ΣV for KL): the two differ only in
+/// the order of the products' additions, a relative u in each statistic, so each half-step's
+/// result differs by O(u) relative and the loss, whose terms have size S, by O(u·S) per
+/// iteration; 50 iterations of a few such terms stay well within 1000·u·S. (Relative to the
+/// loss itself there is no such bound: these exactly low-rank cases reach losses near 0.)
+pub fn check_sparse_fit_matches_dense<T: Scalar, B: DenseBackend<T>>(b: &B) {
+    for (m, n, seed) in [(20, 15, 1u64), (9, 30, 2), (40, 8, 3)] {
+        let (k, v) = low_rank_case(m, n, seed);
+        // Zero a third of the entries, as a count matrix would be.
+        let v: Vec<f64> = v
+            .iter()
+            .enumerate()
+            .map(|(t, &x)| {
+                if (t * 7 + seed as usize).is_multiple_of(3) {
+                    0.0
+                } else {
+                    x
+                }
+            })
+            .collect();
+        let c = DataCase {
+            m,
+            n,
+            k,
+            v: v.iter().map(|&x| T::from_f64(x).as_f64()).collect(),
+            pattern: super::Pattern::Sparse,
+            seed,
+        };
+        let sv = sparse_of::<T>(&c);
+        let dv = mat::<T, B>(b, m, n, &c.v);
+        for (loss, solver) in [
+            (Loss::Frobenius, crate::Solver::Hals),
+            (Loss::Frobenius, crate::Solver::Mu),
+            (Loss::KullbackLeibler, crate::Solver::Mu),
+        ] {
+            let p = Nmf::params(k)
+                .loss(loss)
+                .solver(solver)
+                .max_iter(50)
+                .tol(0.0)
+                .seed(seed)
+                .check()
+                .unwrap();
+            let a = p.fit::<T, B, SparseData<T>>(b, &sv).unwrap();
+            let d = p.fit(b, &dv).unwrap();
+            let size = if loss == Loss::Frobenius {
+                0.5 * c.v.iter().map(|x| x * x).sum::<f64>()
+            } else {
+                c.v.iter().sum::<f64>()
+            };
+            let diff = (a.final_loss() - d.final_loss()).abs();
+            assert!(
+                diff <= 1000.0 * T::unit_roundoff() * size,
+                "{m}×{n} {loss} {solver}: sparse {} vs dense {} (S = {size})",
+                a.final_loss(),
+                d.final_loss()
+            );
+        }
+    }
+}
