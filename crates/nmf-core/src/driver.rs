@@ -843,41 +843,6 @@ impl NmfValidParams {
     }
 }
 
-// Transitional: the shared property suite (`testing/`) still calls these until its split
-// lands on main and it moves to `fitting`; they go then. Not part of the API.
-#[doc(hidden)]
-impl NmfValidParams {
-    pub fn fit_from<T: Scalar, B: DataOps<T, V>, V>(
-        &self,
-        backend: &B,
-        v: &V,
-        w0: &B::Mat,
-        h0: &B::Mat,
-    ) -> Result<NmfModel<T, B>, NmfError> {
-        self.fitting(backend, v).start(w0, h0).run()
-    }
-    pub fn fit_parallel<T: Scalar, B: DataOps<T, V> + Sync, V: Sync>(
-        &self,
-        backend: &B,
-        v: &V,
-        threads: usize,
-    ) -> Result<NmfModel<T, B>, NmfError> {
-        self.fitting(backend, v).threads(threads).run()
-    }
-}
-#[doc(hidden)]
-impl NmfParams {
-    pub fn fit_from<T: Scalar, B: DataOps<T, V>, V>(
-        &self,
-        backend: &B,
-        v: &V,
-        w0: &B::Mat,
-        h0: &B::Mat,
-    ) -> Result<NmfModel<T, B>, NmfError> {
-        self.fitting(backend, v).start(w0, h0).run()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use core::ops::ControlFlow;

@@ -121,6 +121,16 @@ pub enum NmfError {
         /// What is wrong.
         reason: String,
     },
+    /// The compressed arrays or triplets of a sparse matrix are inconsistent (an index out of
+    /// range, pointers that decrease, unsorted or repeated column indices, lengths that differ):
+    /// the reason says which and where.
+    #[error("{matrix}'s sparse structure is invalid: {reason}")]
+    InvalidSparse {
+        /// Which matrix.
+        matrix: MatrixRole,
+        /// What is wrong, and where (row, column, position in the arrays, all 0-based).
+        reason: String,
+    },
     /// Reading or writing a file failed.
     #[error("{path}: {message}")]
     Io {

@@ -97,6 +97,7 @@ mod rule;
 mod saved;
 mod scalar;
 mod scale;
+pub mod sparse;
 pub mod svd;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -283,27 +283,6 @@ impl<T: Scalar, B: MatrixBackend<T>> NmfModel<T, B> {
     }
 }
 
-// Transitional: the shared property suite (`testing/`) still calls this until its split
-// lands on main and it moves to `transforming`; it goes then. Not part of the API.
-#[doc(hidden)]
-impl<T: Scalar, B: MatrixBackend<T>> NmfModel<T, B> {
-    pub fn transform_from<V>(
-        &self,
-        backend: &B,
-        x: &V,
-        h0: &B::Mat,
-        params: &TransformParams,
-    ) -> Result<B::Mat, NmfError>
-    where
-        B: DataOps<T, V>,
-    {
-        self.transforming(backend, x)
-            .params(*params)
-            .start(h0)
-            .run()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use core::ops::ControlFlow;

@@ -40,7 +40,7 @@ pub use nmf_core::{
     LaneFn, Lanes, Loss, LossRecord, MAX_BETA, MatrixBackend, MatrixRole, MuSolver, Nmf, NmfError,
     NmfModel, NmfParams, NmfValidParams, NoObserver, Penalty, Progress, Scalar, Sequential, Solver,
     Threaded, Trans, TransformParams, Transforming, TruncatedSvd, auxiliary, init, kernels, lane,
-    nndsvd, reference, update,
+    nndsvd, reference, sparse, update,
 };
 // Saving and loading fitted models (feature `io`). nmf-core's `svd` module is reachable as
 // `nmf_core::svd` (this crate has its own private `svd`).

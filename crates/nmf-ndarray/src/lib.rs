@@ -38,7 +38,7 @@ pub use nmf_core::{
     LaneFn, Lanes, Loss, LossRecord, MAX_BETA, MatrixBackend, MatrixRole, MuSolver, Nmf, NmfError,
     NmfModel, NmfParams, NmfValidParams, NoObserver, Penalty, Progress, Scalar, Sequential, Solver,
     Threaded, Trans, TransformParams, Transforming, TruncatedSvd, auxiliary, init, kernels, lane,
-    nndsvd, reference, svd, update,
+    nndsvd, reference, sparse, svd, update,
 };
 // Saving and loading fitted models (feature `io`).
 #[cfg(feature = "io")]
