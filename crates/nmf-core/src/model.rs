@@ -141,9 +141,9 @@ impl<T: Scalar, B: MatrixBackend<T>> NmfModel<T, B> {
     /// The loss of the model on data V (m×n, the shape of WH): `½‖V − WH‖²`, `D(V‖WH)` or
     /// `D_β(V‖WH)` for the model's [`loss`](Self::loss), in `f64` and in V's units, **without**
     /// the penalties (see [`score_penalized`](Self::score_penalized) for the objective with
-    /// them). Lower is better; on the training data of an unpenalised fit it is the
-    /// [`final_loss`](Self::final_loss) (bit for bit with the multiplicative updates, whose
-    /// fit evaluates it the same way). For held-out data, such as rank selection needs.
+    /// them). Lower is better. On the training data of an unpenalised fit it is the
+    /// [`final_loss`](Self::final_loss), bit for bit for the multiplicative updates and HALS,
+    /// whose fits evaluate it the same way. For held-out data, as rank selection needs.
     ///
     /// It is computed as the fit computes its losses: V with a mean outside the range where
     /// the scalar type is safe is evaluated as V/c² with W/c and H/c (c a power of two, exact)
