@@ -145,7 +145,7 @@ pub struct Threaded(usize);
 /// An observer that needs `FnMut` cannot be used with threads; this does not compile (count
 /// with an atomic instead, as in [`threads`](Self::threads)):
 ///
-/// ```compile_fail
+/// ```compile_fail,E0525
 /// # use core::ops::ControlFlow;
 /// # use nmf_core::{MatrixBackend, Nmf, reference::Reference};
 /// # let b = Reference;
