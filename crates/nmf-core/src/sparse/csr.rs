@@ -40,6 +40,17 @@ pub struct CsrRef<'a, T> {
     data: &'a [T],
 }
 
+/// `len` copies of `x`, or [`NmfError::TooLarge`] (never an abort) when they cannot be allocated.
+fn filled<X: Clone>(len: usize, x: X, what: &dyn Fn() -> String) -> Result<Vec<X>, NmfError> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len).map_err(|_| NmfError::TooLarge {
+        what: what(),
+        bytes: len.checked_mul(size_of::<X>()),
+    })?;
+    v.resize(len, x);
+    Ok(v)
+}
+
 fn invalid(reason: String) -> NmfError {
     NmfError::InvalidSparse {
         matrix: MatrixRole::V,
@@ -201,7 +212,7 @@ impl<'a, T> CsrRef<'a, T> {
 /// assert_eq!(x.view().indptr(), &[0, 2, 3]);
 /// assert_eq!(x.view().indices(), &[0, 2, 2]);
 /// assert_eq!(x.view().data(), &[1.0, 2.0, 3.0]);
-/// let t = x.transpose(); // 3×2
+/// let t = x.transpose().unwrap(); // 3×2
 /// assert_eq!(t.view().indptr(), &[0, 1, 1, 3]);
 /// assert_eq!(t.view().data(), &[1.0, 2.0, 3.0]);
 /// ```
@@ -246,7 +257,8 @@ impl<T: Scalar> Csr<T> {
     /// range (naming the triplet's position) or, with [`Duplicates::Reject`], two triplets
     /// share a place; [`NmfError::NegativeEntry`] or [`NmfError::NonFiniteEntry`] for a bad
     /// value (before summing, so a negative entry is never hidden by a positive one);
-    /// [`NmfError::EmptyMatrix`] when `nrows` or `ncols` is 0.
+    /// [`NmfError::EmptyMatrix`] when `nrows` or `ncols` is 0; [`NmfError::TooLarge`] when the
+    /// row pointers (8 bytes a row) or the entries cannot be allocated.
     pub fn from_triplets(
         nrows: usize,
         ncols: usize,
@@ -294,15 +306,22 @@ impl<T: Scalar> Csr<T> {
             }
         }
         // Counting sort by row (stable: triplets of a row keep their order).
-        let mut indptr = vec![0usize; nrows + 1];
+        let what = || {
+            format!(
+                "a sparse {nrows}×{ncols} matrix with {} entries",
+                rows.len()
+            )
+        };
+        let mut indptr = filled(nrows.saturating_add(1), 0usize, &what)?;
         for &i in rows {
             indptr[i + 1] += 1;
         }
         for i in 0..nrows {
             indptr[i + 1] += indptr[i];
         }
-        let mut next = indptr.clone();
-        let mut order = vec![0usize; rows.len()];
+        let mut next = filled(nrows + 1, 0usize, &what)?;
+        next.copy_from_slice(&indptr);
+        let mut order = filled(rows.len(), 0usize, &what)?;
         for (p, &i) in rows.iter().enumerate() {
             order[next[i]] = p;
             next[i] += 1;
@@ -310,9 +329,11 @@ impl<T: Scalar> Csr<T> {
         drop(next);
         // Sort each row by column (stable, so repeated places are summed in input order), sum or
         // refuse repeats, drop zeros, compact in place.
-        let mut indices = Vec::with_capacity(rows.len());
-        let mut data = Vec::with_capacity(rows.len());
-        let mut out_ptr = vec![0usize; nrows + 1];
+        let mut indices = filled(rows.len(), 0usize, &what)?;
+        indices.clear();
+        let mut data = filled(rows.len(), T::zero(), &what)?;
+        data.clear();
+        let mut out_ptr = filled(nrows + 1, 0usize, &what)?;
         for i in 0..nrows {
             let seg = &mut order[indptr[i]..indptr[i + 1]];
             seg.sort_by_key(|&p| cols[p]);
@@ -359,18 +380,28 @@ impl<T: Scalar> Csr<T> {
 
     /// The transpose, in compressed sparse rows (so the columns of `self`, compressed): O(nnz +
     /// ncols) time and memory. Kernels that need V's columns (WᵀV) read this.
-    pub fn transpose(&self) -> Csr<T> {
+    ///
+    /// # Errors
+    /// [`NmfError::TooLarge`] when its arrays cannot be allocated.
+    pub fn transpose(&self) -> Result<Csr<T>, NmfError> {
         let nnz = self.data.len();
-        let mut indptr = vec![0usize; self.ncols + 1];
+        let what = || {
+            format!(
+                "the transpose of a sparse {}×{} matrix with {nnz} entries",
+                self.nrows, self.ncols
+            )
+        };
+        let mut indptr = filled(self.ncols.saturating_add(1), 0usize, &what)?;
         for &j in &self.indices {
             indptr[j + 1] += 1;
         }
         for j in 0..self.ncols {
             indptr[j + 1] += indptr[j];
         }
-        let mut next = indptr.clone();
-        let mut indices = vec![0usize; nnz];
-        let mut data = vec![T::zero(); nnz];
+        let mut next = filled(self.ncols + 1, 0usize, &what)?;
+        next.copy_from_slice(&indptr);
+        let mut indices = filled(nnz, 0usize, &what)?;
+        let mut data = filled(nnz, T::zero(), &what)?;
         // Rows in increasing order, so each column's row indices come out sorted.
         for i in 0..self.nrows {
             for p in self.indptr[i]..self.indptr[i + 1] {
@@ -380,13 +411,13 @@ impl<T: Scalar> Csr<T> {
                 next[j] += 1;
             }
         }
-        Csr {
+        Ok(Csr {
             nrows: self.ncols,
             ncols: self.nrows,
             indptr,
             indices,
             data,
-        }
+        })
     }
 }
 

@@ -151,9 +151,9 @@ mod tests {
             }
             prop_assert_eq!(&back, &dense);
             prop_assert!(CsrRef::new(m, n, v.indptr(), v.indices(), v.data()).is_ok());
-            let t = x.transpose();
+            let t = x.transpose().unwrap();
             prop_assert_eq!(t.shape(), (n, m));
-            prop_assert_eq!(t.transpose(), x);
+            prop_assert_eq!(t.transpose().unwrap(), x);
         }
     }
 }
