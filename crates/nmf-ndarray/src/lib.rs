@@ -28,7 +28,8 @@
 //! (a transpose is a change of strides, never a copy), which runs matrixmultiply's kernels
 //! (with AVX-512 enabled by this workspace) on one thread. The entry-wise steps are nmf-core's
 //! kernels, handed one contiguous row at a time (one column at a time when every operand is
-//! column-major; one entry at a time when the layouts differ), on one thread.
+//! column-major, as the buffers made for a column-major V are; one entry at a time when the
+//! layouts differ), on one thread.
 #![warn(missing_docs)]
 
 pub use ndarray;
@@ -91,6 +92,12 @@ impl<T: NdarrayScalar> MatrixBackend<T> for Ndarray {
     }
     fn from_fn(&self, rows: usize, cols: usize, mut f: impl FnMut(usize, usize) -> T) -> Array2<T> {
         Array2::from_shape_fn((rows, cols), |(i, j)| f(i, j))
+    }
+    fn zeros_like(&self, a: &Array2<T>) -> Array2<T> {
+        use ndarray::ShapeBuilder;
+        // A column-major V gets column-major buffers: its traversals then hand whole columns.
+        let column_major = !a.is_standard_layout() && a.t().is_standard_layout();
+        Array2::zeros(a.dim().set_f(column_major))
     }
     fn to_row_major(&self, a: &Array2<T>) -> Vec<T> {
         a.iter().copied().collect()
@@ -316,5 +323,21 @@ mod tests {
             assert_eq!(a.w(), b.w());
             assert_eq!(a.h(), b.h());
         }
+    }
+
+    /// The buffers made for a column-major V are column-major, so that a traversal of V with
+    /// them hands whole columns (and not one entry at a time).
+    #[test]
+    fn buffers_for_a_column_major_v_are_column_major() {
+        use ndarray::ShapeBuilder;
+        let f = Array2::<f64>::zeros((5, 7).f());
+        let c = Array2::<f64>::zeros((5, 7));
+        let zf = MatrixBackend::<f64>::zeros_like(&Ndarray, &f);
+        assert!(zf.t().is_standard_layout() && !zf.is_standard_layout());
+        assert!(MatrixBackend::<f64>::zeros_like(&Ndarray, &c).is_standard_layout());
+        let mut runs = Vec::new();
+        MatrixBackend::<f64>::visit(&Ndarray, &[&f, &zf], &mut |run, _| runs.push(run));
+        assert_eq!(runs.len(), 7, "one run per column");
+        assert!(runs.iter().all(|r| r.axis == RunAxis::Column && r.len == 5));
     }
 }
