@@ -113,6 +113,42 @@ pub fn mu_step_l2_slice<T: Scalar>(x: &mut [T], num: &[T], den: &[T], l2: T, eps
     }
 }
 
+/// [`mu_step_l2`] with one denominator for the whole slice (the KL update with an L2
+/// penalty, whose denominator is one value per row of H or column of W).
+///
+/// # Panics
+/// If the lengths differ.
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx512bw", "x86_64+avx2+fma"))]
+pub fn mu_step_l2_slice_scalar_den<T: Scalar>(x: &mut [T], num: &[T], den: T, l2: T, eps: T) {
+    assert!(
+        x.len() == num.len(),
+        "mu_step_l2_slice_scalar_den: length mismatch"
+    );
+    for (x, &n) in x.iter_mut().zip(num) {
+        *x = mu_step_l2(*x, n, den, l2, eps);
+    }
+}
+
+/// `x_i ← x_i + s`.
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx512bw", "x86_64+avx2+fma"))]
+pub fn add_scalar_slice<T: Scalar>(x: &mut [T], s: T) {
+    for x in x {
+        *x += s;
+    }
+}
+
+/// `y_i ← y_i + (α·x_i)` (two roundings, never fused into one FMA).
+///
+/// # Panics
+/// If the lengths differ.
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx512bw", "x86_64+avx2+fma"))]
+pub fn axpy_slice<T: Scalar>(y: &mut [T], alpha: T, x: &[T]) {
+    assert!(y.len() == x.len(), "axpy_slice: length mismatch");
+    for (y, &x) in y.iter_mut().zip(x) {
+        *y += alpha * x;
+    }
+}
+
 /// `x_i ← max(lo, x_i)`.
 #[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx512bw", "x86_64+avx2+fma"))]
 pub fn clamp_min_slice<T: Scalar>(x: &mut [T], lo: T) {
@@ -208,6 +244,15 @@ impl F64Sum {
 pub fn sum_slice<T: Scalar>(acc: &mut F64Sum, x: &[T]) {
     for &x in x {
         acc.add(x.as_f64());
+    }
+}
+
+/// Adds `Σ xᵢ²` to `acc`, in `f64`.
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx512bw", "x86_64+avx2+fma"))]
+pub fn sq_sum_slice<T: Scalar>(acc: &mut F64Sum, x: &[T]) {
+    for &x in x {
+        let x = x.as_f64();
+        acc.add(x * x);
     }
 }
 

@@ -7,8 +7,15 @@
 //! ([`Init`]), L1/L2 penalties ([`Penalty`]), restarts, `transform`, and saving models (feature
 //! `io`).
 //!
-//! - [`MatrixBackend`] and [`DataOps`]: what a backend implements (see the crates
-//!   `nmf-faer`, `nmf-nalgebra` and `nmf-ndarray`; [`reference::Reference`] is a plain one).
+//! The core is in layers:
+//! - [`MatrixBackend`]: what a backend implements (see the crates `nmf-faer`, `nmf-nalgebra`
+//!   and `nmf-ndarray`; [`reference::Reference`] is a plain one): storage, products with
+//!   transposes as flags, and a few traversals of the storage through which the entry-wise
+//!   rules of [`kernels`] are applied, written once here.
+//! - [`DataOps`], the data term ([`data`]): what a half-step needs from V, as small
+//!   statistics computed by the data's own type (dense V on every backend through
+//!   [`dense_data_ops!`]).
+//! - The update rules ([`update`]) consume those statistics.
 //! - [`Nmf::params`] → [`NmfParams`] → [`NmfValidParams::fit`] → [`NmfModel`]: the user API;
 //!   [`NmfValidParams::fitting`] → [`Fitting`] for the options (a custom start, an observer,
 //!   restarts on threads), [`NmfModel::transform`] for new data and [`NmfModel::score`] for
@@ -81,6 +88,7 @@
 
 pub mod auxiliary;
 mod backend;
+pub mod data;
 mod driver;
 mod error;
 pub mod init;
@@ -104,7 +112,11 @@ pub mod testing;
 mod transform;
 pub mod update;
 
-pub use backend::{Accum, DataOps, DenseBackend, LaneFn, MatrixBackend, Trans, TruncatedSvd};
+pub use backend::{
+    Accum, LaneFn, MAX_ZIP_INS, MAX_ZIP_OUTS, MatrixBackend, ReduceFn, Run, RunAxis, Trans,
+    TruncatedSvd, VisitFn, ZipFn, check_zip,
+};
+pub use data::{DataEvaluation, DataOps, DenseBackend};
 pub use driver::{Fitting, NoObserver, Progress, Sequential, Threaded};
 pub use error::{MatrixRole, NmfError};
 pub use lane::Lanes;

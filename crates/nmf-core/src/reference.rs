@@ -1,11 +1,15 @@
 //! [`Reference`]: a plain, obviously correct backend on row-major `Vec`s.
 //!
-//! It has no dependencies and no speed: its products are triple loops. It is the reference the
-//! shared test suite checks every backend's kernels against, and it lets the documentation of
-//! this crate run without a linear-algebra crate.
+//! It has no dependencies and no speed: its products are triple loops and its traversals hand
+//! one row at a time, on one thread. It is the reference the shared test suite checks every
+//! backend's primitives against, and it lets the documentation of this crate run without a
+//! linear-algebra crate.
 
 use crate::lane::{BlockShape, LaneBlock, LaneBlockMut, Lanes};
-use crate::{Accum, LaneFn, MatrixBackend, Scalar, Trans, kernels};
+use crate::{
+    Accum, LaneFn, MAX_ZIP_INS, MAX_ZIP_OUTS, MatrixBackend, ReduceFn, Run, RunAxis, Scalar, Trans,
+    VisitFn, ZipFn, check_zip, kernels,
+};
 
 /// The reference backend. Its matrices are [`RefMat`].
 ///
@@ -107,71 +111,44 @@ impl<T: Scalar> MatrixBackend<T> for Reference {
         }
     }
 
-    fn copy_from(&self, dst: &mut RefMat<T>, src: &RefMat<T>) {
-        same_shape(dst, src, "copy_from");
-        dst.data.copy_from_slice(&src.data);
-    }
-    fn clamp_min(&self, a: &mut RefMat<T>, lo: T) {
-        kernels::clamp_min_slice(&mut a.data, lo);
-    }
-    fn mu_update(&self, x: &mut RefMat<T>, num: &RefMat<T>, den: &RefMat<T>, eps: T) {
-        same_shape(x, num, "mu_update");
-        same_shape(x, den, "mu_update");
-        kernels::mu_step_slice(&mut x.data, &num.data, &den.data, eps);
-    }
-    fn mu_update_row_den(&self, x: &mut RefMat<T>, num: &RefMat<T>, den: &[T], eps: T) {
-        same_shape(x, num, "mu_update_row_den");
-        assert_eq!(
-            den.len(),
-            x.rows,
-            "mu_update_row_den: one denominator per row"
+    fn zip_mut(&self, outs: &mut [&mut RefMat<T>], ins: &[&RefMat<T>], f: &ZipFn<'_, T>) {
+        let shapes = outs.iter().map(|a| (a.rows, a.cols));
+        let (rows, cols) = check_zip(
+            outs.len(),
+            ins.len(),
+            shapes.chain(ins.iter().map(|a| (a.rows, a.cols))),
+            "zip_mut",
         );
-        let c = x.cols;
-        if c == 0 {
-            return;
-        }
-        for ((xr, nr), &d) in x
-            .data
-            .chunks_exact_mut(c)
-            .zip(num.data.chunks_exact(c))
-            .zip(den)
-        {
-            kernels::mu_step_slice_scalar_den(xr, nr, d, eps);
-        }
-    }
-    fn mu_update_col_den(&self, x: &mut RefMat<T>, num: &RefMat<T>, den: &[T], eps: T) {
-        same_shape(x, num, "mu_update_col_den");
-        assert_eq!(
-            den.len(),
-            x.cols,
-            "mu_update_col_den: one denominator per column"
-        );
-        let c = x.cols;
-        if c == 0 {
-            return;
-        }
-        for (xr, nr) in x.data.chunks_exact_mut(c).zip(num.data.chunks_exact(c)) {
-            kernels::mu_step_slice(xr, nr, den, eps);
+        let (n_out, n_in) = (outs.len(), ins.len());
+        assert!(n_out > 0, "zip_mut: nothing to write");
+        // Row-major: one run per row.
+        for i in 0..rows {
+            let at = i * cols..(i + 1) * cols;
+            let mut o: [&mut [T]; MAX_ZIP_OUTS] = Default::default();
+            for (slot, a) in o.iter_mut().zip(outs.iter_mut()) {
+                *slot = &mut a.data[at.clone()];
+            }
+            let mut r: [&[T]; MAX_ZIP_INS] = Default::default();
+            for (slot, a) in r.iter_mut().zip(ins) {
+                *slot = &a.data[at.clone()];
+            }
+            f(row_run(i, cols), &mut o[..n_out], &r[..n_in]);
         }
     }
-    fn mu_update_l2(&self, x: &mut RefMat<T>, num: &RefMat<T>, den: &RefMat<T>, l2: T, eps: T) {
-        same_shape(x, num, "mu_update_l2");
-        same_shape(x, den, "mu_update_l2");
-        kernels::mu_step_l2_slice(&mut x.data, &num.data, &den.data, l2, eps);
+    fn reduce(&self, ins: &[&RefMat<T>], f: &ReduceFn<'_, T>) -> f64 {
+        let mut acc = kernels::F64Sum::default();
+        self.visit(ins, &mut |run, i| f(run, i, &mut acc));
+        acc.value()
     }
-    fn mu_update_pow(&self, x: &mut RefMat<T>, num: &RefMat<T>, den: &RefMat<T>, gamma: T, eps: T) {
-        same_shape(x, num, "mu_update_pow");
-        same_shape(x, den, "mu_update_pow");
-        kernels::mu_step_pow_slice(&mut x.data, &num.data, &den.data, gamma, eps);
-    }
-    fn beta_parts_in_place(&self, a: &mut RefMat<T>, b: &mut RefMat<T>, v: &RefMat<T>, beta: T) {
-        same_shape(a, b, "beta_parts_in_place");
-        same_shape(a, v, "beta_parts_in_place");
-        kernels::beta_parts_slice(&mut a.data, &mut b.data, &v.data, beta);
-    }
-    fn kl_ratio_in_place(&self, r: &mut RefMat<T>, v: &RefMat<T>) {
-        same_shape(r, v, "kl_ratio_in_place");
-        kernels::kl_ratio_slice(&mut r.data, &v.data);
+    fn visit(&self, ins: &[&RefMat<T>], f: &mut VisitFn<'_, T>) {
+        let (rows, cols) = check_zip(0, ins.len(), ins.iter().map(|a| (a.rows, a.cols)), "visit");
+        for i in 0..rows {
+            let mut r: [&[T]; MAX_ZIP_INS] = Default::default();
+            for (slot, a) in r.iter_mut().zip(ins) {
+                *slot = &a.data[i * cols..(i + 1) * cols];
+            }
+            f(row_run(i, cols), &r[..ins.len()]);
+        }
     }
 
     fn for_each_lane(
@@ -209,46 +186,15 @@ impl<T: Scalar> MatrixBackend<T> for Reference {
     fn copy_to_row_major(&self, a: &RefMat<T>, out: &mut [T]) {
         out.copy_from_slice(&a.data);
     }
-    fn row_sums(&self, a: &RefMat<T>, out: &mut [T]) {
-        assert_eq!(out.len(), a.rows, "row_sums: one output per row");
-        for (i, o) in out.iter_mut().enumerate() {
-            *o = a.data[i * a.cols..(i + 1) * a.cols]
-                .iter()
-                .fold(T::zero(), |s, &x| s + x);
-        }
-    }
-    fn col_sums(&self, a: &RefMat<T>, out: &mut [T]) {
-        assert_eq!(out.len(), a.cols, "col_sums: one output per column");
-        for (j, o) in out.iter_mut().enumerate() {
-            *o = (0..a.rows).fold(T::zero(), |s, i| s + a.data[i * a.cols + j]);
-        }
-    }
-    fn sum(&self, a: &RefMat<T>) -> f64 {
-        let mut acc = kernels::F64Sum::default();
-        kernels::sum_slice(&mut acc, &a.data);
-        acc.value()
-    }
-    fn frobenius_loss(&self, v: &RefMat<T>, wh: &RefMat<T>) -> f64 {
-        same_shape(v, wh, "frobenius_loss");
-        let mut acc = kernels::F64Sum::default();
-        kernels::frobenius_slice(&mut acc, &v.data, &wh.data);
-        acc.value()
-    }
-    fn kl_loss(&self, v: &RefMat<T>, wh: &RefMat<T>) -> f64 {
-        same_shape(v, wh, "kl_loss");
-        let mut acc = kernels::F64Sum::default();
-        kernels::kl_slice(&mut acc, &v.data, &wh.data);
-        acc.value()
-    }
-    fn beta_loss(&self, v: &RefMat<T>, wh: &RefMat<T>, beta: f64) -> f64 {
-        same_shape(v, wh, "beta_loss");
-        let mut acc = kernels::F64Sum::default();
-        kernels::beta_slice(&mut acc, &v.data, &wh.data, beta);
-        acc.value()
-    }
-    fn first_invalid(&self, a: &RefMat<T>) -> Option<(usize, usize, T)> {
-        let idx = a.data.iter().position(|&x| !kernels::is_valid_entry(x))?;
-        Some((idx / a.cols, idx % a.cols, a.data[idx]))
+}
+
+/// Row `i` of a matrix with `cols` columns, as a run.
+fn row_run(i: usize, cols: usize) -> Run {
+    Run {
+        row: i,
+        col: 0,
+        axis: RunAxis::Row,
+        len: cols,
     }
 }
 

@@ -242,6 +242,15 @@ impl MatrixBackend<f64> for Overshooting {
     ) {
         Reference.matmul(dst, accum, alpha, a, ta, b, tb)
     }
+    fn zip_mut(&self, outs: &mut [&mut Mat], ins: &[&Mat], f: &nmf_core::ZipFn<'_, f64>) {
+        Reference.zip_mut(outs, ins, f)
+    }
+    fn reduce(&self, ins: &[&Mat], f: &nmf_core::ReduceFn<'_, f64>) -> f64 {
+        Reference.reduce(ins, f)
+    }
+    fn visit(&self, ins: &[&Mat], f: &mut nmf_core::VisitFn<'_, f64>) {
+        Reference.visit(ins, f)
+    }
     fn copy_from(&self, dst: &mut Mat, src: &Mat) {
         Reference.copy_from(dst, src)
     }

@@ -27,7 +27,11 @@
 //! Threads: products use faer's [`Par`]: [`Faer::default`] uses every thread of rayon's global
 //! pool for products of at least [`Faer::PARALLEL_MIN_FLOPS`] flops and
 //! [`Faer::PARALLEL_MIN_OUTPUT`] output entries, and runs smaller ones (the k×k Gram matrices,
-//! small problems) on one thread, where threads only cost time.
+//! small problems) on one thread, where threads only cost time. The entry-wise steps
+//! (nmf-core's kernels, handed one contiguous column at a time) run on the same threads for
+//! matrices of at least [`Faer::PARALLEL_MIN_ELEMENTS`] entries, with the same results on any
+//! number of threads; the `f64` sums are cut into blocks fixed by the shape and merged in
+//! order, so they too have the same bits on any number of threads.
 #![warn(missing_docs)]
 
 pub use faer;
@@ -36,11 +40,12 @@ pub use faer::Par;
 // (checked against nmf-core's lib.rs by nmf-crosscheck's `reexports` test, and used through
 // this crate alone by tests/one_crate.rs).
 pub use nmf_core::{
-    self, Accum, DataOps, DenseBackend, Evaluation, Fitting, Fixed, HalsOptions, HalsSolver, Init,
-    LaneFn, Lanes, Loss, LossRecord, MAX_BETA, MatrixBackend, MatrixRole, MuSolver, Nmf, NmfError,
-    NmfModel, NmfParams, NmfValidParams, NoObserver, Penalty, Progress, Scalar, Sequential, Solver,
-    Threaded, Trans, TransformParams, Transforming, TruncatedSvd, auxiliary, init, kernels, lane,
-    nndsvd, reference, sparse, update,
+    self, Accum, DataEvaluation, DataOps, DenseBackend, Evaluation, Fitting, Fixed, HalsOptions,
+    HalsSolver, Init, LaneFn, Lanes, Loss, LossRecord, MAX_BETA, MAX_ZIP_INS, MAX_ZIP_OUTS,
+    MatrixBackend, MatrixRole, MuSolver, Nmf, NmfError, NmfModel, NmfParams, NmfValidParams,
+    NoObserver, Penalty, Progress, ReduceFn, Run, RunAxis, Scalar, Sequential, Solver, Threaded,
+    Trans, TransformParams, Transforming, TruncatedSvd, VisitFn, ZipFn, auxiliary, check_zip, data,
+    init, kernels, lane, nndsvd, reference, sparse, update,
 };
 // Saving and loading fitted models (feature `io`). nmf-core's `svd` module is reachable as
 // `nmf_core::svd` (this crate has its own private `svd`).
@@ -118,36 +123,6 @@ impl Faer {
             parts.into_iter().for_each(|p| total.merge(p));
         }
         total.value()
-    }
-
-    /// Runs `f(j, column j of x)` for every column, split across the backend's threads (rayon)
-    /// when the matrix has at least [`Self::PARALLEL_MIN_ELEMENTS`] entries. Each entry is
-    /// computed by the same operations either way, so the result does not depend on it.
-    fn for_each_col<T: FaerScalar>(&self, x: &mut Mat<T>, f: impl Fn(usize, &mut [T]) + Sync) {
-        use faer::reborrow::ReborrowMut;
-        use rayon::prelude::*;
-        let (m, n) = (x.nrows(), x.ncols());
-        let threads = self.par.degree();
-        if threads <= 1 || n < 2 || m * n < Self::PARALLEL_MIN_ELEMENTS {
-            for j in 0..n {
-                f(j, x.col_as_slice_mut(j));
-            }
-            return;
-        }
-        let chunk = n.div_ceil(threads);
-        x.as_mut()
-            .par_col_chunks_mut(chunk)
-            .enumerate()
-            .for_each(|(i, mut cols)| {
-                for jj in 0..cols.ncols() {
-                    let col = cols.rb_mut().col_mut(jj).try_as_col_major_mut();
-                    f(
-                        i * chunk + jj,
-                        col.expect("a faer::Mat has contiguous columns")
-                            .as_slice_mut(),
-                    );
-                }
-            });
     }
 
     /// One thread.
@@ -273,71 +248,109 @@ impl<T: FaerScalar> MatrixBackend<T> for Faer {
         matmul(dst.as_mut(), accum, lhs, rhs, alpha, par);
     }
 
+    fn zip_mut(&self, outs: &mut [&mut Mat<T>], ins: &[&Mat<T>], f: &ZipFn<'_, T>) {
+        use rayon::prelude::*;
+        let shapes = outs.iter().map(|a| (a.nrows(), a.ncols()));
+        let (m, n) = check_zip(
+            outs.len(),
+            ins.len(),
+            shapes.chain(ins.iter().map(|a| (a.nrows(), a.ncols()))),
+            "zip_mut",
+        );
+        let (n_out, n_in) = (outs.len(), ins.len());
+        assert!(n_out > 0, "zip_mut: nothing to write");
+        if m == 0 || n == 0 {
+            return;
+        }
+        // Column j of each matrix: `m` contiguous entries from its column pointer.
+        let mut op = [(SendPtr(core::ptr::null_mut()), 0isize); MAX_ZIP_OUTS];
+        for (slot, a) in op.iter_mut().zip(outs.iter_mut()) {
+            let a = a.as_mut();
+            *slot = (SendPtr(a.as_ptr_mut()), a.col_stride());
+        }
+        let mut ip = [(SendConstPtr(core::ptr::null()), 0isize); MAX_ZIP_INS];
+        for (slot, a) in ip.iter_mut().zip(ins) {
+            let a = a.as_ref();
+            *slot = (SendConstPtr(a.as_ptr()), a.col_stride());
+        }
+        let column = |j: usize| {
+            let mut o: [&mut [T]; MAX_ZIP_OUTS] = Default::default();
+            for (slot, &(p, cs)) in o.iter_mut().zip(&op[..n_out]) {
+                // SAFETY: column j of a faer matrix is `m` contiguous entries at j·col_stride
+                // from entry (0, 0); the written matrices are distinct (`&mut` borrows), each
+                // column is handed to one call only, and the matrices outlive this call.
+                *slot =
+                    unsafe { core::slice::from_raw_parts_mut(p.get().offset(j as isize * cs), m) };
+            }
+            let mut r: [&[T]; MAX_ZIP_INS] = Default::default();
+            for (slot, &(p, cs)) in r.iter_mut().zip(&ip[..n_in]) {
+                // SAFETY: as above; read only, and not written during the call (shared borrows).
+                *slot = unsafe { core::slice::from_raw_parts(p.get().offset(j as isize * cs), m) };
+            }
+            let run = Run {
+                row: 0,
+                col: j,
+                axis: RunAxis::Column,
+                len: m,
+            };
+            f(run, &mut o[..n_out], &r[..n_in]);
+        };
+        let threads = self.par.degree();
+        if threads <= 1 || n < 2 || m * n < Self::PARALLEL_MIN_ELEMENTS {
+            (0..n).for_each(column);
+            return;
+        }
+        // Blocks of columns on the threads; each entry's result is the same on any blocking.
+        let chunk = n.div_ceil(threads);
+        (0..n.div_ceil(chunk))
+            .into_par_iter()
+            .for_each(|c| (c * chunk..((c + 1) * chunk).min(n)).for_each(column));
+    }
+    fn reduce(&self, ins: &[&Mat<T>], f: &ReduceFn<'_, T>) -> f64 {
+        let (m, n) = check_zip(
+            0,
+            ins.len(),
+            ins.iter().map(|a| (a.nrows(), a.ncols())),
+            "reduce",
+        );
+        self.reduce_cols(m, n, |j, acc| {
+            let mut r: [&[T]; MAX_ZIP_INS] = Default::default();
+            for (slot, a) in r.iter_mut().zip(ins) {
+                *slot = a.col_as_slice(j);
+            }
+            let run = Run {
+                row: 0,
+                col: j,
+                axis: RunAxis::Column,
+                len: m,
+            };
+            f(run, &r[..ins.len()], acc)
+        })
+    }
+    fn visit(&self, ins: &[&Mat<T>], f: &mut VisitFn<'_, T>) {
+        let (m, n) = check_zip(
+            0,
+            ins.len(),
+            ins.iter().map(|a| (a.nrows(), a.ncols())),
+            "visit",
+        );
+        for j in 0..n {
+            let mut r: [&[T]; MAX_ZIP_INS] = Default::default();
+            for (slot, a) in r.iter_mut().zip(ins) {
+                *slot = a.col_as_slice(j);
+            }
+            let run = Run {
+                row: 0,
+                col: j,
+                axis: RunAxis::Column,
+                len: m,
+            };
+            f(run, &r[..ins.len()]);
+        }
+    }
     fn copy_from(&self, dst: &mut Mat<T>, src: &Mat<T>) {
         assert_same_shape(dst, src, "copy_from");
         dst.copy_from(src);
-    }
-    fn clamp_min(&self, a: &mut Mat<T>, lo: T) {
-        self.for_each_col(a, |_, col| kernels::clamp_min_slice(col, lo));
-    }
-    fn mu_update(&self, x: &mut Mat<T>, num: &Mat<T>, den: &Mat<T>, eps: T) {
-        assert_same_shape(x, num, "mu_update");
-        assert_same_shape(x, den, "mu_update");
-        self.for_each_col(x, |j, col| {
-            kernels::mu_step_slice(col, num.col_as_slice(j), den.col_as_slice(j), eps)
-        });
-    }
-    fn mu_update_row_den(&self, x: &mut Mat<T>, num: &Mat<T>, den: &[T], eps: T) {
-        assert_same_shape(x, num, "mu_update_row_den");
-        assert_eq!(
-            den.len(),
-            x.nrows(),
-            "mu_update_row_den: one denominator per row"
-        );
-        self.for_each_col(x, |j, col| {
-            kernels::mu_step_slice(col, num.col_as_slice(j), den, eps)
-        });
-    }
-    fn mu_update_col_den(&self, x: &mut Mat<T>, num: &Mat<T>, den: &[T], eps: T) {
-        assert_same_shape(x, num, "mu_update_col_den");
-        assert_eq!(
-            den.len(),
-            x.ncols(),
-            "mu_update_col_den: one denominator per column"
-        );
-        self.for_each_col(x, |j, col| {
-            kernels::mu_step_slice_scalar_den(col, num.col_as_slice(j), den[j], eps)
-        });
-    }
-    fn mu_update_l2(&self, x: &mut Mat<T>, num: &Mat<T>, den: &Mat<T>, l2: T, eps: T) {
-        assert_same_shape(x, num, "mu_update_l2");
-        assert_same_shape(x, den, "mu_update_l2");
-        self.for_each_col(x, |j, col| {
-            kernels::mu_step_l2_slice(col, num.col_as_slice(j), den.col_as_slice(j), l2, eps)
-        });
-    }
-    fn mu_update_pow(&self, x: &mut Mat<T>, num: &Mat<T>, den: &Mat<T>, gamma: T, eps: T) {
-        assert_same_shape(x, num, "mu_update_pow");
-        assert_same_shape(x, den, "mu_update_pow");
-        self.for_each_col(x, |j, col| {
-            kernels::mu_step_pow_slice(col, num.col_as_slice(j), den.col_as_slice(j), gamma, eps)
-        });
-    }
-    fn beta_parts_in_place(&self, a: &mut Mat<T>, b: &mut Mat<T>, v: &Mat<T>, beta: T) {
-        assert_same_shape(a, b, "beta_parts_in_place");
-        assert_same_shape(a, v, "beta_parts_in_place");
-        for j in 0..a.ncols() {
-            kernels::beta_parts_slice(
-                a.col_as_slice_mut(j),
-                b.col_as_slice_mut(j),
-                v.col_as_slice(j),
-                beta,
-            );
-        }
-    }
-    fn kl_ratio_in_place(&self, r: &mut Mat<T>, v: &Mat<T>) {
-        assert_same_shape(r, v, "kl_ratio_in_place");
-        self.for_each_col(r, |j, col| kernels::kl_ratio_slice(col, v.col_as_slice(j)));
     }
 
     fn for_each_lane(
@@ -411,70 +424,8 @@ impl<T: FaerScalar> MatrixBackend<T> for Faer {
             .enumerate()
             .for_each(|(c, o)| block(c * chunk, o));
     }
-    fn copy_to_row_major(&self, a: &Mat<T>, out: &mut [T]) {
-        let cols = a.ncols();
-        assert_eq!(out.len(), a.nrows() * cols, "copy_to_row_major: length");
-        for j in 0..cols {
-            for (i, &x) in a.col_as_slice(j).iter().enumerate() {
-                out[i * cols + j] = x;
-            }
-        }
-    }
-    fn row_sums(&self, a: &Mat<T>, out: &mut [T]) {
-        assert_eq!(out.len(), a.nrows(), "row_sums: one output per row");
-        out.fill(T::zero());
-        for j in 0..a.ncols() {
-            for (o, &x) in out.iter_mut().zip(a.col_as_slice(j)) {
-                *o += x;
-            }
-        }
-    }
-    fn col_sums(&self, a: &Mat<T>, out: &mut [T]) {
-        assert_eq!(out.len(), a.ncols(), "col_sums: one output per column");
-        for (j, o) in out.iter_mut().enumerate() {
-            *o = a.col_as_slice(j).iter().fold(T::zero(), |s, &x| s + x);
-        }
-    }
-    fn sum(&self, a: &Mat<T>) -> f64 {
-        self.reduce_cols(a.nrows(), a.ncols(), |j, acc| {
-            kernels::sum_slice(acc, a.col_as_slice(j))
-        })
-    }
-    fn frobenius_loss(&self, v: &Mat<T>, wh: &Mat<T>) -> f64 {
-        assert_same_shape(v, wh, "frobenius_loss");
-        self.reduce_cols(v.nrows(), v.ncols(), |j, acc| {
-            kernels::frobenius_slice(acc, v.col_as_slice(j), wh.col_as_slice(j))
-        })
-    }
-    fn kl_loss(&self, v: &Mat<T>, wh: &Mat<T>) -> f64 {
-        assert_same_shape(v, wh, "kl_loss");
-        self.reduce_cols(v.nrows(), v.ncols(), |j, acc| {
-            kernels::kl_slice(acc, v.col_as_slice(j), wh.col_as_slice(j))
-        })
-    }
-    fn beta_loss(&self, v: &Mat<T>, wh: &Mat<T>, beta: f64) -> f64 {
-        assert_same_shape(v, wh, "beta_loss");
-        self.reduce_cols(v.nrows(), v.ncols(), |j, acc| {
-            kernels::beta_slice(acc, v.col_as_slice(j), wh.col_as_slice(j), beta)
-        })
-    }
     fn truncated_svd(&self, a: &Mat<T>, k: usize) -> Option<nmf_core::TruncatedSvd<T>> {
         svd::truncated_svd(self.par, a, k)
-    }
-    fn first_invalid(&self, a: &Mat<T>) -> Option<(usize, usize, T)> {
-        // Scan contiguous columns; keep the first bad entry in row-major order.
-        let mut best: Option<(usize, usize, T)> = None;
-        for j in 0..a.ncols() {
-            if let Some(i) = a
-                .col_as_slice(j)
-                .iter()
-                .position(|&x| !kernels::is_valid_entry(x))
-                && best.is_none_or(|(bi, _, _)| i < bi)
-            {
-                best = Some((i, j, a[(i, j)]));
-            }
-        }
-        best
     }
 }
 

@@ -37,11 +37,12 @@ pub use nalgebra;
 // (checked against nmf-core's lib.rs by nmf-crosscheck's `reexports` test, and used through
 // this crate alone by tests/one_crate.rs).
 pub use nmf_core::{
-    self, Accum, DataOps, DenseBackend, Evaluation, Fitting, Fixed, HalsOptions, HalsSolver, Init,
-    LaneFn, Lanes, Loss, LossRecord, MAX_BETA, MatrixBackend, MatrixRole, MuSolver, Nmf, NmfError,
-    NmfModel, NmfParams, NmfValidParams, NoObserver, Penalty, Progress, Scalar, Sequential, Solver,
-    Threaded, Trans, TransformParams, Transforming, TruncatedSvd, auxiliary, init, kernels, lane,
-    nndsvd, reference, sparse, update,
+    self, Accum, DataEvaluation, DataOps, DenseBackend, Evaluation, Fitting, Fixed, HalsOptions,
+    HalsSolver, Init, LaneFn, Lanes, Loss, LossRecord, MAX_BETA, MAX_ZIP_INS, MAX_ZIP_OUTS,
+    MatrixBackend, MatrixRole, MuSolver, Nmf, NmfError, NmfModel, NmfParams, NmfValidParams,
+    NoObserver, Penalty, Progress, ReduceFn, Run, RunAxis, Scalar, Sequential, Solver, Threaded,
+    Trans, TransformParams, Transforming, TruncatedSvd, VisitFn, ZipFn, auxiliary, check_zip, data,
+    init, kernels, lane, nndsvd, reference, sparse, update,
 };
 // Saving and loading fitted models (feature `io`). nmf-core's `svd` module is reachable as
 // `nmf_core::svd` (this crate has its own private `svd`).
@@ -197,82 +198,48 @@ impl<T: NalgebraScalar> MatrixBackend<T> for Nalgebra {
         }
     }
 
+    fn zip_mut(&self, outs: &mut [&mut DMatrix<T>], ins: &[&DMatrix<T>], f: &ZipFn<'_, T>) {
+        let shapes = outs.iter().map(|a| a.shape());
+        let (m, n) = check_zip(
+            outs.len(),
+            ins.len(),
+            shapes.chain(ins.iter().map(|a| a.shape())),
+            "zip_mut",
+        );
+        let (n_out, n_in) = (outs.len(), ins.len());
+        assert!(n_out > 0, "zip_mut: nothing to write");
+        // Column-major and contiguous: one run per column, on one thread.
+        for j in 0..n {
+            let at = j * m..(j + 1) * m;
+            let mut o: [&mut [T]; MAX_ZIP_OUTS] = Default::default();
+            for (slot, a) in o.iter_mut().zip(outs.iter_mut()) {
+                *slot = &mut a.as_mut_slice()[at.clone()];
+            }
+            let mut r: [&[T]; MAX_ZIP_INS] = Default::default();
+            for (slot, a) in r.iter_mut().zip(ins) {
+                *slot = &a.as_slice()[at.clone()];
+            }
+            f(column_run(j, m), &mut o[..n_out], &r[..n_in]);
+        }
+    }
+    fn reduce(&self, ins: &[&DMatrix<T>], f: &ReduceFn<'_, T>) -> f64 {
+        let mut acc = kernels::F64Sum::default();
+        self.visit(ins, &mut |run, i| f(run, i, &mut acc));
+        acc.value()
+    }
+    fn visit(&self, ins: &[&DMatrix<T>], f: &mut VisitFn<'_, T>) {
+        let (m, n) = check_zip(0, ins.len(), ins.iter().map(|a| a.shape()), "visit");
+        for j in 0..n {
+            let mut r: [&[T]; MAX_ZIP_INS] = Default::default();
+            for (slot, a) in r.iter_mut().zip(ins) {
+                *slot = &a.as_slice()[j * m..(j + 1) * m];
+            }
+            f(column_run(j, m), &r[..ins.len()]);
+        }
+    }
     fn copy_from(&self, dst: &mut DMatrix<T>, src: &DMatrix<T>) {
         assert_same_shape(dst, src, "copy_from");
         dst.copy_from(src);
-    }
-    fn clamp_min(&self, a: &mut DMatrix<T>, lo: T) {
-        kernels::clamp_min_slice(a.as_mut_slice(), lo);
-    }
-    fn mu_update(&self, x: &mut DMatrix<T>, num: &DMatrix<T>, den: &DMatrix<T>, eps: T) {
-        assert_same_shape(x, num, "mu_update");
-        assert_same_shape(x, den, "mu_update");
-        kernels::mu_step_slice(x.as_mut_slice(), num.as_slice(), den.as_slice(), eps);
-    }
-    fn mu_update_row_den(&self, x: &mut DMatrix<T>, num: &DMatrix<T>, den: &[T], eps: T) {
-        assert_same_shape(x, num, "mu_update_row_den");
-        assert_eq!(
-            den.len(),
-            x.nrows(),
-            "mu_update_row_den: one denominator per row"
-        );
-        let rows = x.nrows();
-        if rows == 0 {
-            return;
-        }
-        for (xc, nc) in x
-            .as_mut_slice()
-            .chunks_exact_mut(rows)
-            .zip(num.as_slice().chunks_exact(rows))
-        {
-            kernels::mu_step_slice(xc, nc, den, eps);
-        }
-    }
-    fn mu_update_col_den(&self, x: &mut DMatrix<T>, num: &DMatrix<T>, den: &[T], eps: T) {
-        assert_same_shape(x, num, "mu_update_col_den");
-        assert_eq!(
-            den.len(),
-            x.ncols(),
-            "mu_update_col_den: one denominator per column"
-        );
-        let rows = x.nrows();
-        if rows == 0 {
-            return;
-        }
-        for ((xc, nc), &d) in x
-            .as_mut_slice()
-            .chunks_exact_mut(rows)
-            .zip(num.as_slice().chunks_exact(rows))
-            .zip(den)
-        {
-            kernels::mu_step_slice_scalar_den(xc, nc, d, eps);
-        }
-    }
-    fn mu_update_l2(&self, x: &mut DMatrix<T>, num: &DMatrix<T>, den: &DMatrix<T>, l2: T, eps: T) {
-        assert_same_shape(x, num, "mu_update_l2");
-        assert_same_shape(x, den, "mu_update_l2");
-        kernels::mu_step_l2_slice(x.as_mut_slice(), num.as_slice(), den.as_slice(), l2, eps);
-    }
-    fn mu_update_pow(
-        &self,
-        x: &mut DMatrix<T>,
-        num: &DMatrix<T>,
-        den: &DMatrix<T>,
-        gamma: T,
-        eps: T,
-    ) {
-        assert_same_shape(x, num, "mu_update_pow");
-        assert_same_shape(x, den, "mu_update_pow");
-        kernels::mu_step_pow_slice(x.as_mut_slice(), num.as_slice(), den.as_slice(), gamma, eps);
-    }
-    fn beta_parts_in_place(&self, a: &mut DMatrix<T>, b: &mut DMatrix<T>, v: &DMatrix<T>, beta: T) {
-        assert_same_shape(a, b, "beta_parts_in_place");
-        assert_same_shape(a, v, "beta_parts_in_place");
-        kernels::beta_parts_slice(a.as_mut_slice(), b.as_mut_slice(), v.as_slice(), beta);
-    }
-    fn kl_ratio_in_place(&self, r: &mut DMatrix<T>, v: &DMatrix<T>) {
-        assert_same_shape(r, v, "kl_ratio_in_place");
-        kernels::kl_ratio_slice(r.as_mut_slice(), v.as_slice());
     }
 
     fn for_each_lane(
@@ -307,80 +274,18 @@ impl<T: NalgebraScalar> MatrixBackend<T> for Nalgebra {
             out,
         );
     }
-    fn copy_to_row_major(&self, a: &DMatrix<T>, out: &mut [T]) {
-        let (rows, cols) = a.shape();
-        assert_eq!(out.len(), rows * cols, "copy_to_row_major: length");
-        for (j, col) in a.column_iter().enumerate() {
-            for (i, &x) in col.iter().enumerate() {
-                out[i * cols + j] = x;
-            }
-        }
-    }
-    fn row_sums(&self, a: &DMatrix<T>, out: &mut [T]) {
-        assert_eq!(out.len(), a.nrows(), "row_sums: one output per row");
-        out.fill(T::zero());
-        let rows = a.nrows();
-        if rows == 0 {
-            return;
-        }
-        for col in a.as_slice().chunks_exact(rows) {
-            for (o, &x) in out.iter_mut().zip(col) {
-                *o += x;
-            }
-        }
-    }
-    fn col_sums(&self, a: &DMatrix<T>, out: &mut [T]) {
-        assert_eq!(out.len(), a.ncols(), "col_sums: one output per column");
-        let rows = a.nrows();
-        if rows == 0 {
-            out.fill(T::zero());
-            return;
-        }
-        for (o, col) in out.iter_mut().zip(a.as_slice().chunks_exact(rows)) {
-            *o = col.iter().fold(T::zero(), |s, &x| s + x);
-        }
-    }
-    fn sum(&self, a: &DMatrix<T>) -> f64 {
-        let mut acc = kernels::F64Sum::default();
-        kernels::sum_slice(&mut acc, a.as_slice());
-        acc.value()
-    }
-    fn frobenius_loss(&self, v: &DMatrix<T>, wh: &DMatrix<T>) -> f64 {
-        assert_same_shape(v, wh, "frobenius_loss");
-        let mut acc = kernels::F64Sum::default();
-        kernels::frobenius_slice(&mut acc, v.as_slice(), wh.as_slice());
-        acc.value()
-    }
-    fn kl_loss(&self, v: &DMatrix<T>, wh: &DMatrix<T>) -> f64 {
-        assert_same_shape(v, wh, "kl_loss");
-        let mut acc = kernels::F64Sum::default();
-        kernels::kl_slice(&mut acc, v.as_slice(), wh.as_slice());
-        acc.value()
-    }
-    fn beta_loss(&self, v: &DMatrix<T>, wh: &DMatrix<T>, beta: f64) -> f64 {
-        assert_same_shape(v, wh, "beta_loss");
-        let mut acc = kernels::F64Sum::default();
-        kernels::beta_slice(&mut acc, v.as_slice(), wh.as_slice(), beta);
-        acc.value()
-    }
     fn truncated_svd(&self, a: &DMatrix<T>, k: usize) -> Option<nmf_core::TruncatedSvd<T>> {
         svd::truncated_svd(a, k)
     }
-    fn first_invalid(&self, a: &DMatrix<T>) -> Option<(usize, usize, T)> {
-        // Scan contiguous columns; keep the first bad entry in row-major order.
-        let rows = a.nrows();
-        if rows == 0 {
-            return None;
-        }
-        let mut best: Option<(usize, usize, T)> = None;
-        for (j, col) in a.as_slice().chunks_exact(rows).enumerate() {
-            if let Some(i) = col.iter().position(|&x| !kernels::is_valid_entry(x))
-                && best.is_none_or(|(bi, _, _)| i < bi)
-            {
-                best = Some((i, j, col[i]));
-            }
-        }
-        best
+}
+
+/// Column `j` of a matrix with `m` rows, as a run.
+fn column_run(j: usize, m: usize) -> Run {
+    Run {
+        row: 0,
+        col: j,
+        axis: RunAxis::Column,
+        len: m,
     }
 }
 

@@ -26,7 +26,10 @@
 //! V may have any memory layout (row-major, column-major, or a transposed array); W, H and the
 //! work buffers are row-major. Products are `ndarray::linalg::general_mat_mul` on `.t()` views
 //! (a transpose is a change of strides, never a copy), which runs matrixmultiply's kernels
-//! (with AVX-512 enabled by this workspace) on one thread; elementwise steps use `Zip`.
+//! (with AVX-512 enabled by this workspace) on one thread. The entry-wise steps are nmf-core's
+//! kernels, handed one contiguous row at a time (one column at a time when every operand is
+//! column-major, as the buffers made for a column-major V are; one entry at a time when the
+//! layouts differ), on one thread.
 #![warn(missing_docs)]
 
 pub use ndarray;
@@ -34,18 +37,19 @@ pub use ndarray;
 // (checked against nmf-core's lib.rs by nmf-crosscheck's `reexports` test, and used through
 // this crate alone by tests/one_crate.rs).
 pub use nmf_core::{
-    self, Accum, DataOps, DenseBackend, Evaluation, Fitting, Fixed, HalsOptions, HalsSolver, Init,
-    LaneFn, Lanes, Loss, LossRecord, MAX_BETA, MatrixBackend, MatrixRole, MuSolver, Nmf, NmfError,
-    NmfModel, NmfParams, NmfValidParams, NoObserver, Penalty, Progress, Scalar, Sequential, Solver,
-    Threaded, Trans, TransformParams, Transforming, TruncatedSvd, auxiliary, init, kernels, lane,
-    nndsvd, reference, sparse, svd, update,
+    self, Accum, DataEvaluation, DataOps, DenseBackend, Evaluation, Fitting, Fixed, HalsOptions,
+    HalsSolver, Init, LaneFn, Lanes, Loss, LossRecord, MAX_BETA, MAX_ZIP_INS, MAX_ZIP_OUTS,
+    MatrixBackend, MatrixRole, MuSolver, Nmf, NmfError, NmfModel, NmfParams, NmfValidParams,
+    NoObserver, Penalty, Progress, ReduceFn, Run, RunAxis, Scalar, Sequential, Solver, Threaded,
+    Trans, TransformParams, Transforming, TruncatedSvd, VisitFn, ZipFn, auxiliary, check_zip, data,
+    init, kernels, lane, nndsvd, reference, sparse, svd, update,
 };
 // Saving and loading fitted models (feature `io`).
 #[cfg(feature = "io")]
 pub use nmf_core::{FORMAT, SavedModel, VERSION, npy_header};
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{Array2, ArrayView2, Axis, Zip};
+use ndarray::{Array2, ArrayView2};
 use nmf_core::lane::{BlockShape, LaneBlock, LaneBlockMut};
 
 /// The scalar types this backend computes in: `f32` and `f64`.
@@ -90,6 +94,12 @@ impl<T: NdarrayScalar> MatrixBackend<T> for Ndarray {
     fn from_fn(&self, rows: usize, cols: usize, mut f: impl FnMut(usize, usize) -> T) -> Array2<T> {
         Array2::from_shape_fn((rows, cols), |(i, j)| f(i, j))
     }
+    fn zeros_like(&self, a: &Array2<T>) -> Array2<T> {
+        use ndarray::ShapeBuilder;
+        // A column-major V gets column-major buffers: its traversals then hand whole columns.
+        let column_major = !a.is_standard_layout() && a.t().is_standard_layout();
+        Array2::zeros(a.dim().set_f(column_major))
+    }
     fn to_row_major(&self, a: &Array2<T>) -> Vec<T> {
         a.iter().copied().collect()
     }
@@ -120,103 +130,89 @@ impl<T: NdarrayScalar> MatrixBackend<T> for Ndarray {
         general_mat_mul(alpha, &lhs, &rhs, beta, dst);
     }
 
+    fn zip_mut(&self, outs: &mut [&mut Array2<T>], ins: &[&Array2<T>], f: &ZipFn<'_, T>) {
+        let shapes = outs.iter().map(|a| a.dim());
+        let (m, n) = check_zip(
+            outs.len(),
+            ins.len(),
+            shapes.chain(ins.iter().map(|a| a.dim())),
+            "zip_mut",
+        );
+        let (n_out, n_in) = (outs.len(), ins.len());
+        assert!(n_out > 0, "zip_mut: nothing to write");
+        let layout = common_layout(outs.iter().map(|a| &**a).chain(ins.iter().copied()));
+        let len = match layout {
+            Layout::Rows => n.max(1),
+            Layout::Columns => m.max(1),
+            Layout::Mixed => 1,
+        };
+        // One run per row, per column, or (mixed layouts) per entry in row-major order.
+        let count = if layout == Layout::Mixed {
+            m * n
+        } else {
+            m * n / len
+        };
+        for r in 0..count {
+            let mut o: [&mut [T]; MAX_ZIP_OUTS] = Default::default();
+            let mut x: [&[T]; MAX_ZIP_INS] = Default::default();
+            let run = run_of(layout, r, m, n);
+            match layout {
+                Layout::Mixed => {
+                    let (i, j) = (run.row, run.col);
+                    for (slot, a) in o.iter_mut().zip(outs.iter_mut()) {
+                        *slot = core::slice::from_mut(&mut a[[i, j]]);
+                    }
+                    for (slot, a) in x.iter_mut().zip(ins) {
+                        *slot = core::slice::from_ref(&a[[i, j]]);
+                    }
+                }
+                _ => {
+                    let at = r * len..(r + 1) * len;
+                    for (slot, a) in o.iter_mut().zip(outs.iter_mut()) {
+                        let s = a.as_slice_memory_order_mut().expect("contiguous");
+                        *slot = &mut s[at.clone()];
+                    }
+                    for (slot, a) in x.iter_mut().zip(ins) {
+                        *slot = &a.as_slice_memory_order().expect("contiguous")[at.clone()];
+                    }
+                }
+            }
+            f(run, &mut o[..n_out], &x[..n_in]);
+        }
+    }
+    fn reduce(&self, ins: &[&Array2<T>], f: &ReduceFn<'_, T>) -> f64 {
+        let mut acc = kernels::F64Sum::default();
+        self.visit(ins, &mut |run, i| f(run, i, &mut acc));
+        acc.value()
+    }
+    fn visit(&self, ins: &[&Array2<T>], f: &mut VisitFn<'_, T>) {
+        let (m, n) = check_zip(0, ins.len(), ins.iter().map(|a| a.dim()), "visit");
+        let layout = common_layout(ins.iter().copied());
+        let len = match layout {
+            Layout::Rows => n.max(1),
+            Layout::Columns => m.max(1),
+            Layout::Mixed => 1,
+        };
+        let count = if layout == Layout::Mixed {
+            m * n
+        } else {
+            m * n / len
+        };
+        for r in 0..count {
+            let mut x: [&[T]; MAX_ZIP_INS] = Default::default();
+            let run = run_of(layout, r, m, n);
+            for (slot, a) in x.iter_mut().zip(ins) {
+                *slot = match layout {
+                    Layout::Mixed => core::slice::from_ref(&a[[run.row, run.col]]),
+                    _ => &a.as_slice_memory_order().expect("contiguous")[r * len..(r + 1) * len],
+                };
+            }
+            f(run, &x[..ins.len()]);
+        }
+    }
     fn copy_from(&self, dst: &mut Array2<T>, src: &Array2<T>) {
         assert_same_shape(dst, src, "copy_from");
         dst.assign(src);
-    }
-    fn clamp_min(&self, a: &mut Array2<T>, lo: T) {
-        match a.as_slice_memory_order_mut() {
-            Some(s) => kernels::clamp_min_slice(s, lo),
-            None => a.mapv_inplace(|x| x.max(lo)),
-        }
-    }
-    fn mu_update(&self, x: &mut Array2<T>, num: &Array2<T>, den: &Array2<T>, eps: T) {
-        assert_same_shape(x, num, "mu_update");
-        assert_same_shape(x, den, "mu_update");
-        // The work buffers are row-major: one vectorised pass over the slices.
-        if let (Some(n), Some(d)) = (num.as_slice(), den.as_slice())
-            && let Some(xs) = x.as_slice_mut()
-        {
-            return kernels::mu_step_slice(xs, n, d, eps);
-        }
-        Zip::from(x)
-            .and(num)
-            .and(den)
-            .for_each(|x, &n, &d| *x = kernels::mu_step(*x, n, d, eps));
-    }
-    fn mu_update_row_den(&self, x: &mut Array2<T>, num: &Array2<T>, den: &[T], eps: T) {
-        assert_same_shape(x, num, "mu_update_row_den");
-        assert_eq!(
-            den.len(),
-            x.nrows(),
-            "mu_update_row_den: one denominator per row"
-        );
-        Zip::from(x.rows_mut())
-            .and(num.rows())
-            .and(den)
-            .for_each(|mut x, n, &d| match (x.as_slice_mut(), n.as_slice()) {
-                (Some(xs), Some(ns)) => kernels::mu_step_slice_scalar_den(xs, ns, d, eps),
-                _ => Zip::from(x)
-                    .and(n)
-                    .for_each(|x, &n| *x = kernels::mu_step(*x, n, d, eps)),
-            });
-    }
-    fn mu_update_col_den(&self, x: &mut Array2<T>, num: &Array2<T>, den: &[T], eps: T) {
-        assert_same_shape(x, num, "mu_update_col_den");
-        assert_eq!(
-            den.len(),
-            x.ncols(),
-            "mu_update_col_den: one denominator per column"
-        );
-        Zip::from(x.rows_mut())
-            .and(num.rows())
-            .for_each(|mut x, n| match (x.as_slice_mut(), n.as_slice()) {
-                (Some(xs), Some(ns)) => kernels::mu_step_slice(xs, ns, den, eps),
-                _ => Zip::from(x)
-                    .and(n)
-                    .and(den)
-                    .for_each(|x, &n, &d| *x = kernels::mu_step(*x, n, d, eps)),
-            });
-    }
-    fn mu_update_l2(&self, x: &mut Array2<T>, num: &Array2<T>, den: &Array2<T>, l2: T, eps: T) {
-        assert_same_shape(x, num, "mu_update_l2");
-        assert_same_shape(x, den, "mu_update_l2");
-        if let (Some(n), Some(d)) = (num.as_slice(), den.as_slice())
-            && let Some(xs) = x.as_slice_mut()
-        {
-            return kernels::mu_step_l2_slice(xs, n, d, l2, eps);
-        }
-        Zip::from(x)
-            .and(num)
-            .and(den)
-            .for_each(|x, &n, &d| *x = kernels::mu_step_l2(*x, n, d, l2, eps));
-    }
-    fn mu_update_pow(&self, x: &mut Array2<T>, num: &Array2<T>, den: &Array2<T>, gamma: T, eps: T) {
-        assert_same_shape(x, num, "mu_update_pow");
-        assert_same_shape(x, den, "mu_update_pow");
-        Zip::from(x)
-            .and(num)
-            .and(den)
-            .for_each(|x, &n, &d| *x = kernels::mu_step_pow(*x, n, d, gamma, eps));
-    }
-    fn beta_parts_in_place(&self, a: &mut Array2<T>, b: &mut Array2<T>, v: &Array2<T>, beta: T) {
-        assert_same_shape(a, b, "beta_parts_in_place");
-        assert_same_shape(a, v, "beta_parts_in_place");
-        Zip::from(a)
-            .and(b)
-            .and(v)
-            .for_each(|a, b, &v| (*a, *b) = kernels::beta_parts(v, *a, beta));
-    }
-    fn kl_ratio_in_place(&self, r: &mut Array2<T>, v: &Array2<T>) {
-        assert_same_shape(r, v, "kl_ratio_in_place");
-        if let Some(vs) = v.as_slice()
-            && let Some(rs) = r.as_slice_mut()
-        {
-            return kernels::kl_ratio_slice(rs, vs);
-        }
-        Zip::from(r)
-            .and(v)
-            .for_each(|r, &v| *r = kernels::kl_ratio(v, *r));
     }
 
     fn for_each_lane(
@@ -257,63 +253,51 @@ impl<T: NdarrayScalar> MatrixBackend<T> for Ndarray {
         };
         f(&mut bx, &bn, out);
     }
-    fn copy_to_row_major(&self, a: &Array2<T>, out: &mut [T]) {
-        let cols = a.ncols();
-        assert_eq!(out.len(), a.len(), "copy_to_row_major: length");
-        for ((i, j), &x) in a.indexed_iter() {
-            out[i * cols + j] = x;
-        }
+}
+
+/// How the operands of a traversal are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    /// All row-major and contiguous: one run per row.
+    Rows,
+    /// All column-major and contiguous: one run per column.
+    Columns,
+    /// Anything else: one run per entry.
+    Mixed,
+}
+
+/// The layout shared by `mats` (all of one shape).
+fn common_layout<'a, T: 'a>(mats: impl Iterator<Item = &'a Array2<T>> + Clone) -> Layout {
+    if mats.clone().all(|a| a.is_standard_layout()) {
+        Layout::Rows
+    } else if mats.clone().all(|a| a.t().is_standard_layout()) {
+        Layout::Columns
+    } else {
+        Layout::Mixed
     }
-    fn row_sums(&self, a: &Array2<T>, out: &mut [T]) {
-        assert_eq!(out.len(), a.nrows(), "row_sums: one output per row");
-        for (o, row) in out.iter_mut().zip(a.axis_iter(Axis(0))) {
-            *o = row.iter().fold(T::zero(), |s, &x| s + x);
-        }
-    }
-    fn col_sums(&self, a: &Array2<T>, out: &mut [T]) {
-        assert_eq!(out.len(), a.ncols(), "col_sums: one output per column");
-        out.fill(T::zero());
-        for row in a.axis_iter(Axis(0)) {
-            for (o, &x) in out.iter_mut().zip(row) {
-                *o += x;
-            }
-        }
-    }
-    fn sum(&self, a: &Array2<T>) -> f64 {
-        let mut acc = kernels::F64Sum::default();
-        a.for_each(|&x| acc.add(x.as_f64()));
-        acc.value()
-    }
-    fn frobenius_loss(&self, v: &Array2<T>, wh: &Array2<T>) -> f64 {
-        assert_same_shape(v, wh, "frobenius_loss");
-        let mut acc = kernels::F64Sum::default();
-        Zip::from(v).and(wh).for_each(|&v, &y| {
-            let d = v.as_f64() - y.as_f64();
-            acc.add(0.5 * d * d);
-        });
-        acc.value()
-    }
-    fn kl_loss(&self, v: &Array2<T>, wh: &Array2<T>) -> f64 {
-        assert_same_shape(v, wh, "kl_loss");
-        let mut acc = kernels::F64Sum::default();
-        Zip::from(v)
-            .and(wh)
-            .for_each(|&v, &y| acc.add(kernels::kl_term(v.as_f64(), y.as_f64())));
-        acc.value()
-    }
-    fn beta_loss(&self, v: &Array2<T>, wh: &Array2<T>, beta: f64) -> f64 {
-        assert_same_shape(v, wh, "beta_loss");
-        let mut acc = kernels::F64Sum::default();
-        Zip::from(v)
-            .and(wh)
-            .for_each(|&v, &y| acc.add(kernels::beta_term(v.as_f64(), y.as_f64(), beta)));
-        acc.value()
-    }
-    fn first_invalid(&self, a: &Array2<T>) -> Option<(usize, usize, T)> {
-        // indexed_iter visits entries in logical row-major order, whatever the layout.
-        a.indexed_iter()
-            .find(|(_, x)| !kernels::is_valid_entry(**x))
-            .map(|((i, j), &x)| (i, j, x))
+}
+
+/// Run number `r` of an m×n matrix traversed with `layout`.
+fn run_of(layout: Layout, r: usize, m: usize, n: usize) -> Run {
+    match layout {
+        Layout::Rows => Run {
+            row: r,
+            col: 0,
+            axis: RunAxis::Row,
+            len: n,
+        },
+        Layout::Columns => Run {
+            row: 0,
+            col: r,
+            axis: RunAxis::Column,
+            len: m,
+        },
+        Layout::Mixed => Run {
+            row: r / n,
+            col: r % n,
+            axis: RunAxis::Row,
+            len: 1,
+        },
     }
 }
 
@@ -340,5 +324,21 @@ mod tests {
             assert_eq!(a.w(), b.w());
             assert_eq!(a.h(), b.h());
         }
+    }
+
+    /// The buffers made for a column-major V are column-major, so that a traversal of V with
+    /// them hands whole columns (and not one entry at a time).
+    #[test]
+    fn buffers_for_a_column_major_v_are_column_major() {
+        use ndarray::ShapeBuilder;
+        let f = Array2::<f64>::zeros((5, 7).f());
+        let c = Array2::<f64>::zeros((5, 7));
+        let zf = MatrixBackend::<f64>::zeros_like(&Ndarray, &f);
+        assert!(zf.t().is_standard_layout() && !zf.is_standard_layout());
+        assert!(MatrixBackend::<f64>::zeros_like(&Ndarray, &c).is_standard_layout());
+        let mut runs = Vec::new();
+        MatrixBackend::<f64>::visit(&Ndarray, &[&f, &zf], &mut |run, _| runs.push(run));
+        assert_eq!(runs.len(), 7, "one run per column");
+        assert!(runs.iter().all(|r| r.axis == RunAxis::Column && r.len == 5));
     }
 }

@@ -3,8 +3,8 @@
 //! inner sweeps of Gillis & Glineur (2012) and an optional seeded shuffled order.
 //!
 //! A HALS half-step for H consumes the same statistics as the multiplicative Frobenius
-//! half-step, WᵀV (k×n) and WᵀW (k×k), computed by the same products
-//! ([`DataOps::wt_x`], [`MatrixBackend::matmul`]); for W, VHᵀ and HHᵀ. It then sweeps the
+//! half-step, WᵀV (k×n) and WᵀW (k×k), from the data term
+//! ([`DataOps::frobenius_stats_h`]); for W, VHᵀ and HHᵀ ([`DataOps::frobenius_stats_w`]). It then sweeps the
 //! coordinates of each column of H (each row of W) with
 //! [`coordinate_sweep_block`](crate::kernels::coordinate_sweep_block), each coordinate step the exact
 //! minimiser of the penalised objective in that coordinate over `{x ≥ ε}`: so the objective
@@ -17,7 +17,7 @@ use rand_chacha::ChaCha8Rng;
 use super::{Evaluation, MuSolver, Penalty};
 use crate::kernels::coordinate_sweep_block;
 use crate::lane::Lanes;
-use crate::{Accum, DataOps, Loss, NmfError, Scalar, Trans};
+use crate::{DataOps, Loss, NmfError, Scalar};
 
 /// Settings of the HALS half-steps.
 ///
@@ -158,18 +158,8 @@ impl<'a, T: Scalar, B: DataOps<T, V>, V> HalsSolver<'a, T, B, V> {
     /// The H half-step with W fixed: WᵀV and WᵀW, then the coordinate sweeps of every column
     /// of H (at most `⌊1 + α·ρ_H⌋`, see [`HalsOptions`]).
     pub fn update_h(&mut self) {
-        let b = self.mu.backend;
-        b.wt_x(&mut self.mu.num_h, &self.mu.w, self.mu.v);
-        let w = &self.mu.w;
-        b.matmul(
-            &mut self.mu.gram,
-            Accum::Replace,
-            T::one(),
-            w,
-            Trans::Yes,
-            w,
-            Trans::No,
-        );
+        let (b, mu) = (self.mu.backend, &mut self.mu);
+        b.frobenius_stats_h(mu.v, &mut mu.work, &mu.w, &mut mu.num_h, &mut mu.gram);
         let (m, k) = b.shape(&self.mu.w);
         let n = b.ncols(&self.mu.h);
         let rho = 1.0 + (m as f64 * n as f64 + m as f64 * k as f64) / (n as f64 * (k as f64 + 1.0));
@@ -180,18 +170,8 @@ impl<'a, T: Scalar, B: DataOps<T, V>, V> HalsSolver<'a, T, B, V> {
     /// The W half-step with H fixed: VHᵀ and HHᵀ, then the coordinate sweeps of every row of
     /// W (at most `⌊1 + α·ρ_W⌋`).
     pub fn update_w(&mut self) {
-        let b = self.mu.backend;
-        b.x_ht(&mut self.mu.num_w, self.mu.v, &self.mu.h);
-        let h = &self.mu.h;
-        b.matmul(
-            &mut self.mu.gram,
-            Accum::Replace,
-            T::one(),
-            h,
-            Trans::No,
-            h,
-            Trans::Yes,
-        );
+        let (b, mu) = (self.mu.backend, &mut self.mu);
+        b.frobenius_stats_w(mu.v, &mut mu.work, &mu.h, &mut mu.num_w, &mut mu.gram);
         let (m, k) = b.shape(&self.mu.w);
         let n = b.ncols(&self.mu.h);
         let rho = 1.0 + (m as f64 * n as f64 + n as f64 * k as f64) / (m as f64 * (k as f64 + 1.0));

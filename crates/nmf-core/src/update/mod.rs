@@ -13,7 +13,7 @@ mod kl;
 
 pub use hals::{HalsOptions, HalsSolver};
 
-use crate::{Accum, DataOps, Loss, MatrixBackend, MatrixRole, NmfError, Scalar, Trans};
+use crate::{DataOps, Loss, MatrixBackend, MatrixRole, NmfError, Scalar};
 
 /// L1 and L2 penalties on the factors: the objective is
 /// `loss + l1_w‖W‖₁ + ½·l2_w‖W‖²_F + l1_h‖H‖₁ + ½·l2_h‖H‖²_F`.
@@ -58,54 +58,6 @@ impl Penalty {
     }
 }
 
-/// The buffers the penalties need (allocated once, in [`MuSolver::set_penalty`]).
-struct PenaltyBuffers<M> {
-    eye_k: M,
-    ones_k_col: M,
-    ones_k_row: M,
-    ones_m_col: M,
-    ones_n_row: M,
-    zeros_w: M,
-    zeros_h: M,
-    /// KL with L2: the column sums of W (k×1) and the row sums of H (1×k) as matrices, so
-    /// that the denominators can be spread over k×n and m×k by products.
-    sums_k_col: M,
-    sums_k_row: M,
-}
-
-impl<M> PenaltyBuffers<M> {
-    /// `den += l1` on every entry of H's k×n denominator (the outer product l1·1·1ᵀ).
-    fn add_l1_h<T: Scalar, B: MatrixBackend<T, Mat = M>>(&self, b: &B, den: &mut M, l1: f64) {
-        if l1 > 0.0 {
-            let (ones_k, ones_n) = (&self.ones_k_col, &self.ones_n_row);
-            b.matmul(
-                den,
-                Accum::Add,
-                T::from_f64(l1),
-                ones_k,
-                Trans::No,
-                ones_n,
-                Trans::No,
-            );
-        }
-    }
-    /// `den += l1` on every entry of W's m×k denominator.
-    fn add_l1_w<T: Scalar, B: MatrixBackend<T, Mat = M>>(&self, b: &B, den: &mut M, l1: f64) {
-        if l1 > 0.0 {
-            let (ones_m, ones_k) = (&self.ones_m_col, &self.ones_k_row);
-            b.matmul(
-                den,
-                Accum::Add,
-                T::from_f64(l1),
-                ones_m,
-                Trans::No,
-                ones_k,
-                Trans::No,
-            );
-        }
-    }
-}
-
 /// The state of a multiplicative-update run: the factors and the buffers of both half-steps.
 ///
 /// ```
@@ -128,29 +80,23 @@ pub struct MuSolver<'a, T: Scalar, B: DataOps<T, V>, V> {
     eps: T,
     w: B::Mat,
     h: B::Mat,
-    /// k×n: WᵀV (Frobenius) or Wᵀ(V/WH) (KL).
+    /// k×n: WᵀV (Frobenius), Wᵀ(V/WH) (KL) or Wᵀ(V∘Λ^(β−2)) (β).
     num_h: B::Mat,
-    /// m×k: VHᵀ or (V/WH)Hᵀ.
+    /// m×k: VHᵀ, (V/WH)Hᵀ or (V∘Λ^(β−2))Hᵀ.
     num_w: B::Mat,
-    /// Frobenius: k×n WᵀW·H and m×k W·HHᵀ; β: k×n Wᵀ(WH)^(β−1) and m×k (WH)^(β−1)Hᵀ
-    /// (0×0 for KL).
+    /// Frobenius: k×n (WᵀW + l2·I)·H + l1 and m×k W·(HHᵀ + l2·I) + l1; β: k×n WᵀΛ^(β−1) and
+    /// m×k Λ^(β−1)Hᵀ plus the penalties (0×0 for KL).
     den_h: B::Mat,
     den_w: B::Mat,
     /// Frobenius only: the k×k Gram matrix WᵀW or HHᵀ (0×0 otherwise).
     gram: B::Mat,
-    /// β only: the exponent γ(β) and the m×n buffer of (WH)^(β−1).
+    /// β only: the exponent γ(β).
     gamma: T,
-    scratch2: Option<V>,
-    /// KL only: the k column sums of W or row sums of H.
+    /// KL only: the k column sums of W or row sums of H (plus l1).
     sums: Vec<T>,
-    /// Shaped like V: the KL ratio, and WH when the loss is evaluated.
-    scratch: V,
+    /// The data term's buffers (for dense V: WH, the KL ratio, the β parts).
+    work: <B as DataOps<T, V>>::Work,
     penalty: Penalty,
-    pen: Option<PenaltyBuffers<B::Mat>>,
-    /// The data sums of [`MuSolver::evaluate`] (`½‖V‖²` or `ΣV`), computed at its first call.
-    data_scale: Option<f64>,
-    /// KL: the column sums of W and the row sums of H, for ΣWH in [`MuSolver::evaluate`].
-    wh_sums: Vec<T>,
 }
 
 /// The objective at the current factors and the sizes of what its evaluation sums, from which
@@ -223,7 +169,6 @@ impl<'a, T: Scalar, B: DataOps<T, V>, V> MuSolver<'a, T, B, V> {
         backend.clamp_min(&mut h0, eps);
         let frob = loss == Loss::Frobenius;
         let kl = loss == Loss::KullbackLeibler;
-        let general = !frob && !kl;
         let dh = if kl { (0, 0) } else { (k, n) };
         let dw = if kl { (0, 0) } else { (m, k) };
         let dg = if frob { (k, k) } else { (0, 0) };
@@ -240,13 +185,9 @@ impl<'a, T: Scalar, B: DataOps<T, V>, V> MuSolver<'a, T, B, V> {
             den_w: backend.zeros(dw.0, dw.1),
             gram: backend.zeros(dg.0, dg.1),
             gamma: T::from_f64(crate::kernels::beta_gamma(loss.beta_value())),
-            scratch2: general.then(|| backend.data_buffer(v)),
             sums: vec![T::zero(); if kl { k } else { 0 }],
-            scratch: backend.data_buffer(v),
+            work: backend.data_work(v, k, loss),
             penalty: Penalty::default(),
-            pen: None,
-            data_scale: None,
-            wh_sums: vec![T::zero(); if kl { 2 * k } else { 0 }],
         })
     }
 
@@ -276,23 +217,8 @@ impl<'a, T: Scalar, B: DataOps<T, V>, V> MuSolver<'a, T, B, V> {
 
     /// The loss at the current factors, in `f64` (`½‖V − WH‖²`, `D(V‖WH)` or `D_β(V‖WH)`).
     pub fn loss(&mut self) -> f64 {
-        match self.loss {
-            Loss::Frobenius => {
-                self.backend
-                    .data_frobenius_loss(self.v, &self.w, &self.h, &mut self.scratch)
-            }
-            Loss::KullbackLeibler => {
-                self.backend
-                    .data_kl_loss(self.v, &self.w, &self.h, &mut self.scratch)
-            }
-            Loss::ItakuraSaito | Loss::Beta(_) => self.backend.data_beta_loss(
-                self.v,
-                &self.w,
-                &self.h,
-                &mut self.scratch,
-                self.loss.beta_value(),
-            ),
-        }
+        let (b, s) = (self.backend, self);
+        b.data_loss(s.v, &mut s.work, &s.w, &s.h, s.loss)
     }
 
     /// Adds L1/L2 penalties to the objective (before the first half-step, or between
@@ -329,32 +255,6 @@ impl<'a, T: Scalar, B: DataOps<T, V>, V> MuSolver<'a, T, B, V> {
             });
         }
         self.penalty = penalty;
-        let b = self.backend;
-        let (m, k) = b.shape(&self.w);
-        let n = b.ncols(&self.h);
-        if !penalty.is_zero() && self.pen.is_none() {
-            let one = |r, c| b.from_fn(r, c, |_, _| T::one());
-            self.pen = Some(PenaltyBuffers {
-                eye_k: b.from_fn(k, k, |i, j| if i == j { T::one() } else { T::zero() }),
-                ones_k_col: one(k, 1),
-                ones_k_row: one(1, k),
-                ones_m_col: one(m, 1),
-                ones_n_row: one(1, n),
-                zeros_w: b.zeros(m, k),
-                zeros_h: b.zeros(k, n),
-                sums_k_col: b.zeros(k, 1),
-                sums_k_row: b.zeros(1, k),
-            });
-        }
-        // KL keeps its denominators as vectors; with L2 they are spread over full matrices.
-        if self.loss == Loss::KullbackLeibler {
-            if penalty.l2_h > 0.0 && b.shape(&self.den_h) != (k, n) {
-                self.den_h = b.zeros(k, n);
-            }
-            if penalty.l2_w > 0.0 && b.shape(&self.den_w) != (m, k) {
-                self.den_w = b.zeros(m, k);
-            }
-        }
         Ok(())
     }
 
@@ -365,7 +265,6 @@ impl<'a, T: Scalar, B: DataOps<T, V>, V> MuSolver<'a, T, B, V> {
 
     /// The objective: [`loss`](Self::loss) plus the penalties (equal to the loss without them).
     pub fn objective(&mut self) -> f64 {
-        // frobenius_loss(x, 0) = ½‖x‖²; the factors are ≥ ε > 0, so ‖x‖₁ = Σx.
         self.loss() + self.penalty_value()
     }
 
@@ -373,11 +272,14 @@ impl<'a, T: Scalar, B: DataOps<T, V>, V> MuSolver<'a, T, B, V> {
     /// factors (0 without penalties).
     fn penalty_value(&self) -> f64 {
         let (p, b) = (self.penalty, self.backend);
-        let Some(buf) = &self.pen else { return 0.0 };
+        if p.is_zero() {
+            return 0.0;
+        }
+        // The factors are ≥ ε > 0, so ‖x‖₁ = Σx.
         p.l1_w * b.sum(&self.w)
-            + p.l2_w * b.frobenius_loss(&self.w, &buf.zeros_w)
+            + p.l2_w * 0.5 * b.sq_norm(&self.w)
             + p.l1_h * b.sum(&self.h)
-            + p.l2_h * b.frobenius_loss(&self.h, &buf.zeros_h)
+            + p.l2_h * 0.5 * b.sq_norm(&self.h)
     }
 
     /// The [`objective`](Self::objective) with upper bounds on the sizes that its rounding
@@ -393,68 +295,15 @@ impl<'a, T: Scalar, B: DataOps<T, V>, V> MuSolver<'a, T, B, V> {
     ///
     /// and P = l1·ΣW + l2·ΣW² + … ≤ 2·(penalty terms) joins S. It costs about one more loss
     /// evaluation for the general β path, a few O(mk + kn) sums otherwise, and allocates
-    /// nothing after its first call (which computes ½‖V‖² for Frobenius with two vectors of
-    /// zeros).
+    /// nothing (the data term computes ½‖V‖² or ΣV at its first call, into a number).
     pub fn evaluate(&mut self) -> Evaluation {
-        let loss = self.loss();
         let pen = self.penalty_value();
-        let b = self.backend;
-        let (scale, f64_terms) = match self.loss {
-            Loss::Frobenius => {
-                let sv = match self.data_scale {
-                    Some(s) => s,
-                    None => {
-                        let (m, n) = b.data_shape(self.v);
-                        let (zw, zh) = (b.zeros(m, 1), b.zeros(1, n));
-                        let s = b.data_frobenius_loss(self.v, &zw, &zh, &mut self.scratch);
-                        self.data_scale = Some(s);
-                        s
-                    }
-                };
-                (3.0 * sv + 2.0 * loss, 0.0)
-            }
-            Loss::KullbackLeibler => {
-                let sv = *self.data_scale.get_or_insert_with(|| b.data_sum(self.v));
-                let k = self.wh_sums.len() / 2;
-                let (cols, rows) = self.wh_sums.split_at_mut(k);
-                b.col_sums(&self.w, cols);
-                b.row_sums(&self.h, rows);
-                let swh: f64 = cols
-                    .iter()
-                    .zip(rows.iter())
-                    .map(|(c, r)| c.as_f64() * r.as_f64())
-                    .sum();
-                (sv + swh, loss + sv + swh)
-            }
-            Loss::ItakuraSaito | Loss::Beta(_) => {
-                let beta = self.loss.beta_value();
-                let b2 = self
-                    .scratch2
-                    .as_mut()
-                    .expect("β buffers are allocated for β losses");
-                // scratch ← V∘λ^(β−1), scratch2 ← λ^β (the update recomputes both).
-                b.beta_parts(
-                    &mut self.scratch,
-                    b2,
-                    self.v,
-                    &self.w,
-                    &self.h,
-                    T::from_f64(beta + 1.0),
-                );
-                let c = b.data_sum(&self.scratch);
-                let bb = b.data_sum(b2);
-                let terms = if beta == 0.0 || beta == 1.0 {
-                    loss + 2.0 * bb + 2.0 * c
-                } else {
-                    loss + 2.0 * bb / beta.abs() + 2.0 * c / (beta - 1.0).abs()
-                };
-                (bb + c, terms)
-            }
-        };
+        let (b, s) = (self.backend, &mut *self);
+        let data = b.data_evaluate(s.v, &mut s.work, &s.w, &s.h, s.loss);
         Evaluation {
-            objective: loss + pen,
-            scale: scale + 2.0 * pen,
-            f64_terms,
+            objective: data.loss + pen,
+            scale: data.scale + 2.0 * pen,
+            f64_terms: data.f64_terms,
         }
     }
 

@@ -1,0 +1,642 @@
+//! The data term: what a half-step needs from the data matrix V, computed by the data's own
+//! type as small statistics.
+//!
+//! The update rules of [`crate::update`] never touch V. A half-step for H asks the data term
+//! for k×n and k×k statistics of V at the current W (and H), and a half-step for W for their
+//! m×k and k×k mirrors:
+//!
+//! | loss | H half-step | W half-step |
+//! |---|---|---|
+//! | Frobenius | WᵀV (k×n), WᵀW (k×k) | VHᵀ (m×k), HHᵀ (k×k) |
+//! | KL | Wᵀ(V/WH) (k×n), the column sums of W (k) | (V/WH)Hᵀ (m×k), the row sums of H (k) |
+//! | β | Wᵀ(V∘Λ^(β−2)), WᵀΛ^(β−1) (k×n) with Λ = WH | (V∘Λ^(β−2))Hᵀ, Λ^(β−1)Hᵀ (m×k) |
+//!
+//! plus the loss at (W, H) in `f64` and the sizes [`Evaluation`](crate::Evaluation) bounds its
+//! rounding by ([`DataEvaluation`]). The rules (MU for every β, HALS) consume these and add
+//! the penalties; the statistics are what the data term is asked for, so the rules do not
+//! change with the data's type.
+//!
+//! # Other data types
+//! The trait is written so that these implement it without changing it (none is implemented
+//! yet):
+//! - **CSR V.** Every statistic is a sum over the stored entries of V (Wᵀ(V/WH) needs WH only
+//!   at the stored entries, where V/WH is non-zero) plus terms that do not involve V (WᵀW, the
+//!   column sums of W, and for β the dense WᵀΛ^(β−1)); the loss is a sum over stored entries
+//!   plus a closed form for the zeros (ΣWH for KL, ½‖WH‖² = ½·tr(WᵀW·HHᵀ) for Frobenius). Its
+//!   [`Work`](DataOps::Work) holds a buffer of V's pattern instead of an m×n matrix.
+//! - **Masked V** (missing values). The statistics become sums over the observed entries:
+//!   Wᵀ(M∘V), and for KL Wᵀ(M∘V/WH) with the column sums replaced by Wᵀ(M) per column. A
+//!   masked data term gives the multiplicative rules their statistics through the β form
+//!   (β = 2 and β = 1 included), where the denominator is a product with the mask; the
+//!   Frobenius Gram form does not exist for it, and the rules that need it (HALS) reject it.
+//! - **Minibatch accumulator.** Each statistic is a sum over the columns (or rows) of V, so an
+//!   accumulator adds the statistics of each batch into the caller's buffers and the
+//!   rules consume them unchanged.
+//! - **Distributed V.** Each node holds a block of V and the matching rows of W (or columns of
+//!   H); each statistic is the sum of the nodes' statistics (WᵀV = Σ_p W_pᵀV_p, WᵀW =
+//!   Σ_p W_pᵀW_p, and the loss and its sizes are sums too), so a distributed data term
+//!   computes its local statistics and all-reduces them before returning. This is why the
+//!   Gram matrices and the column sums of W belong to the data term and not to the rule.
+//!
+//! Every method writes into caller-owned buffers and the data term's own
+//! [`Work`](DataOps::Work), allocated once per fit by [`DataOps::data_work`]: the iteration
+//! loop allocates nothing.
+//!
+//! # Dense V
+//! [`dense_data_ops!`](crate::dense_data_ops) implements the trait for a backend's own matrix
+//! type from its [`MatrixBackend`] primitives ([`dense`] holds the code); its work buffer is
+//! one m×n matrix (two for β), allocated once per fit.
+
+use crate::{Accum, Loss, MatrixBackend, Scalar, Trans, TruncatedSvd};
+
+/// The loss at (W, H) with the sizes of what its evaluation sums, from which
+/// [`Evaluation::rise_bound`](crate::Evaluation::rise_bound) follows (see
+/// [`MuSolver::evaluate`](crate::MuSolver::evaluate) for what each is, per loss).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DataEvaluation {
+    /// The loss, in `f64`.
+    pub loss: f64,
+    /// An upper bound on the scale S of the terms whose entries of WH carry the rounding of
+    /// `T`.
+    pub scale: f64,
+    /// An upper bound on the sum M of the absolute values of the terms evaluated in `f64`.
+    pub f64_terms: f64,
+}
+
+/// The data term for data of type `V`: checks of V for a fit, the products of the randomized
+/// SVD, and the statistics a half-step needs (see the [module docs](crate::data)).
+///
+/// For dense V (`V = Self::Mat`) every backend gets it from
+/// [`dense_data_ops!`](crate::dense_data_ops).
+///
+/// # Contracts
+/// Shapes must agree (the rules allocate every buffer with the right shape; a mismatch is a
+/// programming error and panics). `work` must come from [`data_work`](Self::data_work) for the
+/// same V, loss and rank.
+pub trait DataOps<T: Scalar, V>: MatrixBackend<T> {
+    /// The data term's own buffers for one fit (for dense V: an m×n matrix for WH and the KL
+    /// ratio; two for β).
+    type Work;
+
+    /// `(rows, columns)` of V.
+    fn data_shape(&self, v: &V) -> (usize, usize);
+    /// The first stored entry (in row-major order) that is negative, NaN or infinite.
+    fn data_first_invalid(&self, v: &V) -> Option<(usize, usize, T)>;
+    /// `Σ_ij v_ij`, accumulated in `f64`.
+    fn data_sum(&self, v: &V) -> f64;
+    /// The `k` leading singular triplets of V from the backend's own SVD, if it has one.
+    fn data_truncated_svd(&self, v: &V, k: usize) -> Option<TruncatedSvd<T>>;
+    /// The first stored zero (in row-major order); for a sparse V, an entry not stored.
+    fn data_first_zero(&self, v: &V) -> Option<(usize, usize)>;
+    /// `dst = Wᵀ·V` (k×n), for the randomized SVD.
+    ///
+    /// # Panics
+    /// If the shapes do not agree.
+    fn wt_x(&self, dst: &mut Self::Mat, w: &Self::Mat, v: &V);
+    /// `dst = V·Hᵀ` (m×k), for the randomized SVD.
+    ///
+    /// # Panics
+    /// If the shapes do not agree.
+    fn x_ht(&self, dst: &mut Self::Mat, v: &V, h: &Self::Mat);
+    /// A new buffer holding `V / d`, entry by entry, for a power of two `d` (so exact): the
+    /// data of a fit rescaled for floating point (see the crate docs, "The guarantee"). Made
+    /// once per fit, and only for data whose mean lies outside the range where the fit is
+    /// safe as it is. `None` (the default) if this data type cannot be rescaled; the fit
+    /// then runs on V as it is.
+    fn data_scaled(&self, v: &V, d: T) -> Option<V> {
+        let _ = (v, d);
+        None
+    }
+
+    /// The buffers of [`Work`](Self::Work) for a fit of V at rank `k` with `loss` (the only
+    /// allocation of the data term in a fit).
+    fn data_work(&self, v: &V, k: usize, loss: Loss) -> Self::Work;
+    /// `num = WᵀV` (k×n) and `gram = WᵀW` (k×k): the Frobenius statistics of the H half-step.
+    fn frobenius_stats_h(
+        &self,
+        v: &V,
+        work: &mut Self::Work,
+        w: &Self::Mat,
+        num: &mut Self::Mat,
+        gram: &mut Self::Mat,
+    );
+    /// `num = VHᵀ` (m×k) and `gram = HHᵀ` (k×k): the Frobenius statistics of the W half-step.
+    fn frobenius_stats_w(
+        &self,
+        v: &V,
+        work: &mut Self::Work,
+        h: &Self::Mat,
+        num: &mut Self::Mat,
+        gram: &mut Self::Mat,
+    );
+    /// `num = Wᵀ(V/WH)` (k×n, the ratio exactly 0 where V is 0) and `sums` = the k column
+    /// sums of W: the KL statistics of the H half-step.
+    fn kl_stats_h(
+        &self,
+        v: &V,
+        work: &mut Self::Work,
+        w: &Self::Mat,
+        h: &Self::Mat,
+        num: &mut Self::Mat,
+        sums: &mut [T],
+    );
+    /// `num = (V/WH)Hᵀ` (m×k) and `sums` = the k row sums of H: the KL statistics of the W
+    /// half-step.
+    fn kl_stats_w(
+        &self,
+        v: &V,
+        work: &mut Self::Work,
+        w: &Self::Mat,
+        h: &Self::Mat,
+        num: &mut Self::Mat,
+        sums: &mut [T],
+    );
+    /// `num = Wᵀ(V∘Λ^(β−2))` and `den = WᵀΛ^(β−1)` (k×n) with Λ = WH (see
+    /// [`kernels::beta_parts`](crate::kernels::beta_parts)): the β statistics of the H
+    /// half-step.
+    #[allow(clippy::too_many_arguments)]
+    fn beta_stats_h(
+        &self,
+        v: &V,
+        work: &mut Self::Work,
+        w: &Self::Mat,
+        h: &Self::Mat,
+        beta: T,
+        num: &mut Self::Mat,
+        den: &mut Self::Mat,
+    );
+    /// `num = (V∘Λ^(β−2))Hᵀ` and `den = Λ^(β−1)Hᵀ` (m×k): the β statistics of the W
+    /// half-step.
+    #[allow(clippy::too_many_arguments)]
+    fn beta_stats_w(
+        &self,
+        v: &V,
+        work: &mut Self::Work,
+        w: &Self::Mat,
+        h: &Self::Mat,
+        beta: T,
+        num: &mut Self::Mat,
+        den: &mut Self::Mat,
+    );
+    /// The loss at (W, H) in `f64`: `½‖V − WH‖²`, `D(V‖WH)` or `D_β(V‖WH)`.
+    fn data_loss(
+        &self,
+        v: &V,
+        work: &mut Self::Work,
+        w: &Self::Mat,
+        h: &Self::Mat,
+        loss: Loss,
+    ) -> f64;
+    /// The loss at (W, H) with the sizes of its rounding (see [`DataEvaluation`]).
+    fn data_evaluate(
+        &self,
+        v: &V,
+        work: &mut Self::Work,
+        w: &Self::Mat,
+        h: &Self::Mat,
+        loss: Loss,
+    ) -> DataEvaluation;
+}
+
+/// The data term of dense V, on any backend's primitives: what
+/// [`dense_data_ops!`](crate::dense_data_ops) forwards to.
+pub mod dense {
+    use super::*;
+
+    /// The work buffers of a dense data term.
+    #[derive(Debug, Clone)]
+    pub struct DenseWork<T, M> {
+        /// m×n: WH, the KL ratio, V∘Λ^(β−2).
+        scratch: M,
+        /// m×n for β (Λ^(β−1)), 0×0 otherwise.
+        scratch2: M,
+        /// KL: the column sums of W and the row sums of H (ΣWH of the evaluation).
+        wh_sums: Vec<T>,
+        /// `½‖V‖²` (Frobenius) or `ΣV` (KL), at the first evaluation.
+        data_scale: Option<f64>,
+    }
+
+    /// The buffers for V (m×n) at rank `k` with `loss`.
+    pub fn work<T: Scalar, B: MatrixBackend<T>>(
+        b: &B,
+        v: &B::Mat,
+        k: usize,
+        loss: Loss,
+    ) -> DenseWork<T, B::Mat> {
+        let general = !matches!(loss, Loss::Frobenius | Loss::KullbackLeibler);
+        DenseWork {
+            scratch: b.zeros_like(v),
+            scratch2: if general {
+                b.zeros_like(v)
+            } else {
+                b.zeros(0, 0)
+            },
+            wh_sums: vec![
+                T::zero();
+                if loss == Loss::KullbackLeibler {
+                    2 * k
+                } else {
+                    0
+                }
+            ],
+            data_scale: None,
+        }
+    }
+
+    /// `dst = α·op(a)·op(b)`.
+    fn product<T: Scalar, B: MatrixBackend<T>>(
+        b: &B,
+        dst: &mut B::Mat,
+        x: &B::Mat,
+        tx: Trans,
+        y: &B::Mat,
+        ty: Trans,
+    ) {
+        b.matmul(dst, Accum::Replace, T::one(), x, tx, y, ty);
+    }
+
+    /// `scratch = WH`.
+    fn wh<T: Scalar, B: MatrixBackend<T>>(
+        b: &B,
+        work: &mut DenseWork<T, B::Mat>,
+        w: &B::Mat,
+        h: &B::Mat,
+    ) {
+        product(b, &mut work.scratch, w, Trans::No, h, Trans::No);
+    }
+
+    /// See [`DataOps::frobenius_stats_h`].
+    pub fn frobenius_stats_h<T: Scalar, B: MatrixBackend<T>>(
+        b: &B,
+        v: &B::Mat,
+        w: &B::Mat,
+        num: &mut B::Mat,
+        gram: &mut B::Mat,
+    ) {
+        product(b, num, w, Trans::Yes, v, Trans::No);
+        product(b, gram, w, Trans::Yes, w, Trans::No);
+    }
+
+    /// See [`DataOps::frobenius_stats_w`].
+    pub fn frobenius_stats_w<T: Scalar, B: MatrixBackend<T>>(
+        b: &B,
+        v: &B::Mat,
+        h: &B::Mat,
+        num: &mut B::Mat,
+        gram: &mut B::Mat,
+    ) {
+        product(b, num, v, Trans::No, h, Trans::Yes);
+        product(b, gram, h, Trans::No, h, Trans::Yes);
+    }
+
+    /// See [`DataOps::kl_stats_h`].
+    pub fn kl_stats_h<T: Scalar, B: MatrixBackend<T>>(
+        b: &B,
+        v: &B::Mat,
+        work: &mut DenseWork<T, B::Mat>,
+        w: &B::Mat,
+        h: &B::Mat,
+        num: &mut B::Mat,
+        sums: &mut [T],
+    ) {
+        wh(b, work, w, h);
+        b.kl_ratio_in_place(&mut work.scratch, v);
+        product(b, num, w, Trans::Yes, &work.scratch, Trans::No);
+        b.col_sums(w, sums);
+    }
+
+    /// See [`DataOps::kl_stats_w`].
+    pub fn kl_stats_w<T: Scalar, B: MatrixBackend<T>>(
+        b: &B,
+        v: &B::Mat,
+        work: &mut DenseWork<T, B::Mat>,
+        w: &B::Mat,
+        h: &B::Mat,
+        num: &mut B::Mat,
+        sums: &mut [T],
+    ) {
+        wh(b, work, w, h);
+        b.kl_ratio_in_place(&mut work.scratch, v);
+        product(b, num, &work.scratch, Trans::No, h, Trans::Yes);
+        b.row_sums(h, sums);
+    }
+
+    /// `scratch ← V∘Λ^(β−2)`, `scratch2 ← Λ^(β−1)` with Λ = WH.
+    fn beta_parts<T: Scalar, B: MatrixBackend<T>>(
+        b: &B,
+        v: &B::Mat,
+        work: &mut DenseWork<T, B::Mat>,
+        w: &B::Mat,
+        h: &B::Mat,
+        beta: T,
+    ) {
+        wh(b, work, w, h);
+        b.beta_parts_in_place(&mut work.scratch, &mut work.scratch2, v, beta);
+    }
+
+    /// See [`DataOps::beta_stats_h`].
+    #[allow(clippy::too_many_arguments)]
+    pub fn beta_stats_h<T: Scalar, B: MatrixBackend<T>>(
+        b: &B,
+        v: &B::Mat,
+        work: &mut DenseWork<T, B::Mat>,
+        w: &B::Mat,
+        h: &B::Mat,
+        beta: T,
+        num: &mut B::Mat,
+        den: &mut B::Mat,
+    ) {
+        beta_parts(b, v, work, w, h, beta);
+        product(b, num, w, Trans::Yes, &work.scratch, Trans::No);
+        product(b, den, w, Trans::Yes, &work.scratch2, Trans::No);
+    }
+
+    /// See [`DataOps::beta_stats_w`].
+    #[allow(clippy::too_many_arguments)]
+    pub fn beta_stats_w<T: Scalar, B: MatrixBackend<T>>(
+        b: &B,
+        v: &B::Mat,
+        work: &mut DenseWork<T, B::Mat>,
+        w: &B::Mat,
+        h: &B::Mat,
+        beta: T,
+        num: &mut B::Mat,
+        den: &mut B::Mat,
+    ) {
+        beta_parts(b, v, work, w, h, beta);
+        product(b, num, &work.scratch, Trans::No, h, Trans::Yes);
+        product(b, den, &work.scratch2, Trans::No, h, Trans::Yes);
+    }
+
+    /// See [`DataOps::data_loss`].
+    pub fn loss<T: Scalar, B: MatrixBackend<T>>(
+        b: &B,
+        v: &B::Mat,
+        work: &mut DenseWork<T, B::Mat>,
+        w: &B::Mat,
+        h: &B::Mat,
+        loss: Loss,
+    ) -> f64 {
+        wh(b, work, w, h);
+        match loss {
+            Loss::Frobenius => b.frobenius_loss(v, &work.scratch),
+            Loss::KullbackLeibler => b.kl_loss(v, &work.scratch),
+            Loss::ItakuraSaito | Loss::Beta(_) => b.beta_loss(v, &work.scratch, loss.beta_value()),
+        }
+    }
+
+    /// See [`DataOps::data_evaluate`]; the sizes are derived in
+    /// [`MuSolver::evaluate`](crate::MuSolver::evaluate).
+    pub fn evaluate<T: Scalar, B: MatrixBackend<T>>(
+        b: &B,
+        v: &B::Mat,
+        work: &mut DenseWork<T, B::Mat>,
+        w: &B::Mat,
+        h: &B::Mat,
+        kind: Loss,
+    ) -> DataEvaluation {
+        let value = loss(b, v, work, w, h, kind);
+        let (scale, f64_terms) = match kind {
+            Loss::Frobenius => {
+                let sv = *work.data_scale.get_or_insert_with(|| 0.5 * b.sq_norm(v));
+                (3.0 * sv + 2.0 * value, 0.0)
+            }
+            Loss::KullbackLeibler => {
+                let sv = *work.data_scale.get_or_insert_with(|| b.sum(v));
+                let k = work.wh_sums.len() / 2;
+                let (cols, rows) = work.wh_sums.split_at_mut(k);
+                b.col_sums(w, cols);
+                b.row_sums(h, rows);
+                let swh: f64 = cols
+                    .iter()
+                    .zip(rows.iter())
+                    .map(|(c, r)| c.as_f64() * r.as_f64())
+                    .sum();
+                (sv + swh, value + sv + swh)
+            }
+            Loss::ItakuraSaito | Loss::Beta(_) => {
+                let beta = kind.beta_value();
+                // scratch ← V∘λ^(β−1), scratch2 ← λ^β (the update recomputes both).
+                beta_parts(b, v, work, w, h, T::from_f64(beta + 1.0));
+                let c = b.sum(&work.scratch);
+                let bb = b.sum(&work.scratch2);
+                let terms = if beta == 0.0 || beta == 1.0 {
+                    value + 2.0 * bb + 2.0 * c
+                } else {
+                    value + 2.0 * bb / beta.abs() + 2.0 * c / (beta - 1.0).abs()
+                };
+                (bb + c, terms)
+            }
+        };
+        DataEvaluation {
+            loss: value,
+            scale,
+            f64_terms,
+        }
+    }
+}
+
+/// Implements [`DataOps<T, Self::Mat>`](DataOps) (dense V) from a backend's
+/// [`MatrixBackend`] primitives (the code is in [`dense`]). Use it inside the impl block,
+/// naming the scalar type parameter:
+///
+/// ```ignore
+/// impl<T: MyScalar> nmf_core::DataOps<T, MyMat<T>> for MyBackend {
+///     nmf_core::dense_data_ops!(T);
+/// }
+/// ```
+///
+/// (A blanket impl over every backend would forbid a backend from also implementing
+/// `DataOps` for a sparse type, so each backend opts in with this one line.)
+#[macro_export]
+macro_rules! dense_data_ops {
+    ($t:ty) => {
+        type Work = $crate::data::dense::DenseWork<$t, <Self as $crate::MatrixBackend<$t>>::Mat>;
+
+        fn data_shape(&self, v: &<Self as $crate::MatrixBackend<$t>>::Mat) -> (usize, usize) {
+            <Self as $crate::MatrixBackend<$t>>::shape(self, v)
+        }
+        fn data_first_invalid(
+            &self,
+            v: &<Self as $crate::MatrixBackend<$t>>::Mat,
+        ) -> Option<(usize, usize, $t)> {
+            <Self as $crate::MatrixBackend<$t>>::first_invalid(self, v)
+        }
+        fn data_sum(&self, v: &<Self as $crate::MatrixBackend<$t>>::Mat) -> f64 {
+            <Self as $crate::MatrixBackend<$t>>::sum(self, v)
+        }
+        fn data_truncated_svd(
+            &self,
+            v: &<Self as $crate::MatrixBackend<$t>>::Mat,
+            k: usize,
+        ) -> Option<$crate::TruncatedSvd<$t>> {
+            <Self as $crate::MatrixBackend<$t>>::truncated_svd(self, v, k)
+        }
+        fn data_first_zero(
+            &self,
+            v: &<Self as $crate::MatrixBackend<$t>>::Mat,
+        ) -> Option<(usize, usize)> {
+            <Self as $crate::MatrixBackend<$t>>::first_zero(self, v)
+        }
+        fn wt_x(
+            &self,
+            dst: &mut <Self as $crate::MatrixBackend<$t>>::Mat,
+            w: &<Self as $crate::MatrixBackend<$t>>::Mat,
+            x: &<Self as $crate::MatrixBackend<$t>>::Mat,
+        ) {
+            <Self as $crate::MatrixBackend<$t>>::matmul(
+                self,
+                dst,
+                $crate::Accum::Replace,
+                <$t as $crate::num_traits::One>::one(),
+                w,
+                $crate::Trans::Yes,
+                x,
+                $crate::Trans::No,
+            )
+        }
+        fn x_ht(
+            &self,
+            dst: &mut <Self as $crate::MatrixBackend<$t>>::Mat,
+            x: &<Self as $crate::MatrixBackend<$t>>::Mat,
+            h: &<Self as $crate::MatrixBackend<$t>>::Mat,
+        ) {
+            <Self as $crate::MatrixBackend<$t>>::matmul(
+                self,
+                dst,
+                $crate::Accum::Replace,
+                <$t as $crate::num_traits::One>::one(),
+                x,
+                $crate::Trans::No,
+                h,
+                $crate::Trans::Yes,
+            )
+        }
+        fn data_scaled(
+            &self,
+            v: &<Self as $crate::MatrixBackend<$t>>::Mat,
+            d: $t,
+        ) -> Option<<Self as $crate::MatrixBackend<$t>>::Mat> {
+            let (m, n) = <Self as $crate::MatrixBackend<$t>>::shape(self, v);
+            let mut out = <Self as $crate::MatrixBackend<$t>>::from_fn(self, m, n, |_, _| d);
+            // kl_ratio_in_place: out ← v / out, exactly 0 where v is 0.
+            <Self as $crate::MatrixBackend<$t>>::kl_ratio_in_place(self, &mut out, v);
+            Some(out)
+        }
+        fn data_work(
+            &self,
+            v: &<Self as $crate::MatrixBackend<$t>>::Mat,
+            k: usize,
+            loss: $crate::Loss,
+        ) -> Self::Work {
+            $crate::data::dense::work(self, v, k, loss)
+        }
+        fn frobenius_stats_h(
+            &self,
+            v: &<Self as $crate::MatrixBackend<$t>>::Mat,
+            _work: &mut Self::Work,
+            w: &<Self as $crate::MatrixBackend<$t>>::Mat,
+            num: &mut <Self as $crate::MatrixBackend<$t>>::Mat,
+            gram: &mut <Self as $crate::MatrixBackend<$t>>::Mat,
+        ) {
+            $crate::data::dense::frobenius_stats_h(self, v, w, num, gram)
+        }
+        fn frobenius_stats_w(
+            &self,
+            v: &<Self as $crate::MatrixBackend<$t>>::Mat,
+            _work: &mut Self::Work,
+            h: &<Self as $crate::MatrixBackend<$t>>::Mat,
+            num: &mut <Self as $crate::MatrixBackend<$t>>::Mat,
+            gram: &mut <Self as $crate::MatrixBackend<$t>>::Mat,
+        ) {
+            $crate::data::dense::frobenius_stats_w(self, v, h, num, gram)
+        }
+        fn kl_stats_h(
+            &self,
+            v: &<Self as $crate::MatrixBackend<$t>>::Mat,
+            work: &mut Self::Work,
+            w: &<Self as $crate::MatrixBackend<$t>>::Mat,
+            h: &<Self as $crate::MatrixBackend<$t>>::Mat,
+            num: &mut <Self as $crate::MatrixBackend<$t>>::Mat,
+            sums: &mut [$t],
+        ) {
+            $crate::data::dense::kl_stats_h(self, v, work, w, h, num, sums)
+        }
+        fn kl_stats_w(
+            &self,
+            v: &<Self as $crate::MatrixBackend<$t>>::Mat,
+            work: &mut Self::Work,
+            w: &<Self as $crate::MatrixBackend<$t>>::Mat,
+            h: &<Self as $crate::MatrixBackend<$t>>::Mat,
+            num: &mut <Self as $crate::MatrixBackend<$t>>::Mat,
+            sums: &mut [$t],
+        ) {
+            $crate::data::dense::kl_stats_w(self, v, work, w, h, num, sums)
+        }
+        fn beta_stats_h(
+            &self,
+            v: &<Self as $crate::MatrixBackend<$t>>::Mat,
+            work: &mut Self::Work,
+            w: &<Self as $crate::MatrixBackend<$t>>::Mat,
+            h: &<Self as $crate::MatrixBackend<$t>>::Mat,
+            beta: $t,
+            num: &mut <Self as $crate::MatrixBackend<$t>>::Mat,
+            den: &mut <Self as $crate::MatrixBackend<$t>>::Mat,
+        ) {
+            $crate::data::dense::beta_stats_h(self, v, work, w, h, beta, num, den)
+        }
+        fn beta_stats_w(
+            &self,
+            v: &<Self as $crate::MatrixBackend<$t>>::Mat,
+            work: &mut Self::Work,
+            w: &<Self as $crate::MatrixBackend<$t>>::Mat,
+            h: &<Self as $crate::MatrixBackend<$t>>::Mat,
+            beta: $t,
+            num: &mut <Self as $crate::MatrixBackend<$t>>::Mat,
+            den: &mut <Self as $crate::MatrixBackend<$t>>::Mat,
+        ) {
+            $crate::data::dense::beta_stats_w(self, v, work, w, h, beta, num, den)
+        }
+        fn data_loss(
+            &self,
+            v: &<Self as $crate::MatrixBackend<$t>>::Mat,
+            work: &mut Self::Work,
+            w: &<Self as $crate::MatrixBackend<$t>>::Mat,
+            h: &<Self as $crate::MatrixBackend<$t>>::Mat,
+            loss: $crate::Loss,
+        ) -> f64 {
+            $crate::data::dense::loss(self, v, work, w, h, loss)
+        }
+        fn data_evaluate(
+            &self,
+            v: &<Self as $crate::MatrixBackend<$t>>::Mat,
+            work: &mut Self::Work,
+            w: &<Self as $crate::MatrixBackend<$t>>::Mat,
+            h: &<Self as $crate::MatrixBackend<$t>>::Mat,
+            loss: $crate::Loss,
+        ) -> $crate::data::DataEvaluation {
+            $crate::data::dense::evaluate(self, v, work, w, h, loss)
+        }
+    };
+}
+
+/// A backend whose data matrix V is its own dense matrix type: what every backend crate
+/// provides, and the bound to write when generic over backends with dense data.
+///
+/// ```
+/// use nmf_core::{DenseBackend, Nmf, NmfError, Scalar, reference::Reference};
+/// fn rank_one_loss<T: Scalar, B: DenseBackend<T>>(b: &B, v: &B::Mat) -> Result<f64, NmfError> {
+///     Ok(Nmf::params(1).fit(b, v)?.final_loss())
+/// }
+/// let v = nmf_core::MatrixBackend::<f64>::from_row_major(&Reference, 1, 2, &[1.0, 2.0]).unwrap();
+/// assert!(rank_one_loss(&Reference, &v).unwrap() < 1e-10);
+/// ```
+pub trait DenseBackend<T: Scalar>:
+    MatrixBackend<T> + DataOps<T, <Self as MatrixBackend<T>>::Mat>
+{
+}
+
+impl<T: Scalar, B> DenseBackend<T> for B where
+    B: MatrixBackend<T> + DataOps<T, <B as MatrixBackend<T>>::Mat>
+{
+}
