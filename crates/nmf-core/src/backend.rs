@@ -157,6 +157,12 @@ pub trait MatrixBackend<T: Scalar> {
     fn zeros(&self, rows: usize, cols: usize) -> Self::Mat {
         self.from_fn(rows, cols, |_, _| T::zero())
     }
+    /// A matrix of zeros shaped like `a`, stored like `a` where the backend has a choice (so
+    /// that traversals of the two hand contiguous runs): the data term's buffers for V.
+    fn zeros_like(&self, a: &Self::Mat) -> Self::Mat {
+        let (rows, cols) = self.shape(a);
+        self.zeros(rows, cols)
+    }
     /// A matrix from its entries in row-major order.
     ///
     /// # Errors

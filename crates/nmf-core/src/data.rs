@@ -233,12 +233,11 @@ pub mod dense {
         k: usize,
         loss: Loss,
     ) -> DenseWork<T, B::Mat> {
-        let (m, n) = b.shape(v);
         let general = !matches!(loss, Loss::Frobenius | Loss::KullbackLeibler);
         DenseWork {
-            scratch: b.zeros(m, n),
+            scratch: b.zeros_like(v),
             scratch2: if general {
-                b.zeros(m, n)
+                b.zeros_like(v)
             } else {
                 b.zeros(0, 0)
             },

@@ -40,7 +40,7 @@ fn parallel_elementwise_passes_match_sequential_bitwise() {
             &[f64],
             &[f64],
         );
-        let ops: [(&str, Op); 7] = [
+        let ops: [(&str, Op); 9] = [
             ("mu_update", |b, x, n, d, _, _, _| {
                 b.mu_update(x, n, d, 1e-3)
             }),
@@ -62,6 +62,10 @@ fn parallel_elementwise_passes_match_sequential_bitwise() {
             ("clamp_min", |b, x, _, _, _, _, _| {
                 MatrixBackend::<f64>::clamp_min(b, x, 5.0)
             }),
+            ("add_scalar", |b, x, _, _, _, _, _| {
+                MatrixBackend::<f64>::add_scalar(b, x, 0.5)
+            }),
+            ("axpy", |b, x, n, _, _, _, _| b.axpy(x, 0.3, n)),
         ];
         for (name, op) in ops {
             let (mut xp, mut xs) = (x.clone(), x.clone());
@@ -82,6 +86,29 @@ fn parallel_elementwise_passes_match_sequential_bitwise() {
                 "{name} changed nothing"
             );
         }
+        // beta_parts_in_place writes two matrices (it ran on one thread before the traversal).
+        let bits = |b: &Faer, a: &faer::Mat<f64>| -> Vec<u64> {
+            MatrixBackend::<f64>::to_row_major(b, a)
+                .iter()
+                .map(|x| x.to_bits())
+                .collect()
+        };
+        let (mut ap, mut bp) = (x.clone(), x.clone());
+        let (mut aq, mut bq) = (x.clone(), x.clone());
+        b.beta_parts_in_place(&mut ap, &mut bp, &v, 0.5);
+        s.beta_parts_in_place(&mut aq, &mut bq, &v, 0.5);
+        assert_eq!(
+            bits(&b, &ap),
+            bits(&s, &aq),
+            "beta_parts (a), {:?}",
+            b.par()
+        );
+        assert_eq!(
+            bits(&b, &bp),
+            bits(&s, &bq),
+            "beta_parts (b), {:?}",
+            b.par()
+        );
     }
 }
 

@@ -28,7 +28,8 @@
 //! (a transpose is a change of strides, never a copy), which runs matrixmultiply's kernels
 //! (with AVX-512 enabled by this workspace) on one thread. The entry-wise steps are nmf-core's
 //! kernels, handed one contiguous row at a time (one column at a time when every operand is
-//! column-major; one entry at a time when the layouts differ), on one thread.
+//! column-major, as the buffers made for a column-major V are; one entry at a time when the
+//! layouts differ), on one thread.
 #![warn(missing_docs)]
 
 pub use ndarray;
@@ -36,11 +37,12 @@ pub use ndarray;
 // (checked against nmf-core's lib.rs by nmf-crosscheck's `reexports` test, and used through
 // this crate alone by tests/one_crate.rs).
 pub use nmf_core::{
-    self, Accum, DataEvaluation, DataOps, DenseBackend, Evaluation, Fixed, HalsOptions, HalsSolver,
-    Init, LaneFn, Lanes, Loss, LossRecord, MAX_BETA, MAX_ZIP_INS, MAX_ZIP_OUTS, MatrixBackend,
-    MatrixRole, MuSolver, Nmf, NmfError, NmfModel, NmfParams, NmfValidParams, Penalty, Progress,
-    ReduceFn, Run, RunAxis, Scalar, Solver, Trans, TransformParams, TruncatedSvd, VisitFn, ZipFn,
-    auxiliary, check_zip, data, init, kernels, lane, nndsvd, reference, sparse, svd, update,
+    self, Accum, DataEvaluation, DataOps, DenseBackend, Evaluation, Fitting, Fixed, HalsOptions,
+    HalsSolver, Init, LaneFn, Lanes, Loss, LossRecord, MAX_BETA, MAX_ZIP_INS, MAX_ZIP_OUTS,
+    MatrixBackend, MatrixRole, MuSolver, Nmf, NmfError, NmfModel, NmfParams, NmfValidParams,
+    NoObserver, Penalty, Progress, ReduceFn, Run, RunAxis, Scalar, Sequential, Solver, Threaded,
+    Trans, TransformParams, Transforming, TruncatedSvd, VisitFn, ZipFn, auxiliary, check_zip, data,
+    init, kernels, lane, nndsvd, reference, sparse, svd, update,
 };
 // Saving and loading fitted models (feature `io`).
 #[cfg(feature = "io")]
@@ -91,6 +93,12 @@ impl<T: NdarrayScalar> MatrixBackend<T> for Ndarray {
     }
     fn from_fn(&self, rows: usize, cols: usize, mut f: impl FnMut(usize, usize) -> T) -> Array2<T> {
         Array2::from_shape_fn((rows, cols), |(i, j)| f(i, j))
+    }
+    fn zeros_like(&self, a: &Array2<T>) -> Array2<T> {
+        use ndarray::ShapeBuilder;
+        // A column-major V gets column-major buffers: its traversals then hand whole columns.
+        let column_major = !a.is_standard_layout() && a.t().is_standard_layout();
+        Array2::zeros(a.dim().set_f(column_major))
     }
     fn to_row_major(&self, a: &Array2<T>) -> Vec<T> {
         a.iter().copied().collect()
@@ -316,5 +324,21 @@ mod tests {
             assert_eq!(a.w(), b.w());
             assert_eq!(a.h(), b.h());
         }
+    }
+
+    /// The buffers made for a column-major V are column-major, so that a traversal of V with
+    /// them hands whole columns (and not one entry at a time).
+    #[test]
+    fn buffers_for_a_column_major_v_are_column_major() {
+        use ndarray::ShapeBuilder;
+        let f = Array2::<f64>::zeros((5, 7).f());
+        let c = Array2::<f64>::zeros((5, 7));
+        let zf = MatrixBackend::<f64>::zeros_like(&Ndarray, &f);
+        assert!(zf.t().is_standard_layout() && !zf.is_standard_layout());
+        assert!(MatrixBackend::<f64>::zeros_like(&Ndarray, &c).is_standard_layout());
+        let mut runs = Vec::new();
+        MatrixBackend::<f64>::visit(&Ndarray, &[&f, &zf], &mut |run, _| runs.push(run));
+        assert_eq!(runs.len(), 7, "one run per column");
+        assert!(runs.iter().all(|r| r.axis == RunAxis::Column && r.len == 5));
     }
 }

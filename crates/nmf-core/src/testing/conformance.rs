@@ -74,9 +74,11 @@ pub fn check_matmul<T: Scalar, B: MatrixBackend<T>>(b: &B) {
         .unwrap();
 }
 
-/// The fused elementwise kernels and reductions against the [`Reference`] backend: the
-/// entry-wise kernels bit for bit (they evaluate the same IEEE operations), the sums within
-/// their rounding error; also construction, export and [`MatrixBackend::first_invalid`].
+/// The entry-wise operations and reductions against the [`Reference`] backend: the entry-wise
+/// kernels (the MU steps, the KL ratio and β parts, `add_scalar`, `axpy`, `add_diag`) bit for
+/// bit (they evaluate the same IEEE operations), the sums within their rounding error; the
+/// traversals `zip_mut`, `visit` and `reduce` (every entry once, where its run says, in the
+/// documented order); also construction, export and [`MatrixBackend::first_invalid`].
 pub fn check_elementwise<T: Scalar, B: MatrixBackend<T>>(b: &B)
 where
     Reference: MatrixBackend<T>,
@@ -204,6 +206,85 @@ where
                 b.to_row_major(&rb),
                 r.to_row_major(&rr),
             )?;
+            // add_scalar, axpy and add_diag (the penalties' primitives), bit for bit.
+            let (mut cb, mut cr) = (xm.clone(), xr.clone());
+            b.add_scalar(&mut cb, T::from_f64(0.75));
+            r.add_scalar(&mut cr, T::from_f64(0.75));
+            same("add_scalar", b.to_row_major(&cb), r.to_row_major(&cr))?;
+            let (mut cb, mut cr) = (xm.clone(), xr.clone());
+            b.axpy(&mut cb, T::from_f64(0.3), &nb);
+            r.axpy(&mut cr, T::from_f64(0.3), &nr);
+            same("axpy", b.to_row_major(&cb), r.to_row_major(&cr))?;
+            let (mut cb, mut cr) = (xm.clone(), xr.clone());
+            b.add_diag(&mut cb, T::from_f64(1.5));
+            r.add_diag(&mut cr, T::from_f64(1.5));
+            same("add_diag", b.to_row_major(&cb), r.to_row_major(&cr))?;
+            let want_diag: Vec<T> = (0..len)
+                .map(|idx| {
+                    let d = if idx / cols == idx % cols {
+                        T::from_f64(1.5)
+                    } else {
+                        T::zero()
+                    };
+                    if d == T::zero() { xt[idx] } else { xt[idx] + d }
+                })
+                .collect();
+            same(
+                "add_diag (the diagonal only)",
+                b.to_row_major(&cb),
+                want_diag,
+            )?;
+            // The traversals: zip_mut hands every entry exactly once, at the place its run
+            // says, with the inputs' entries at the same places; visit hands them in the
+            // documented order; reduce sees every entry once.
+            let code = |i: usize, j: usize| T::from_f64((i * cols + j) as f64);
+            let mut pos = b.zeros(rows, cols);
+            let mut seen = b.zeros(rows, cols);
+            b.zip_mut(&mut [&mut pos, &mut seen], &[&xm], &|run, o, i| {
+                let [p, q] = o else { unreachable!() };
+                for t in 0..run.len {
+                    let (ri, cj) = match run.axis {
+                        crate::RunAxis::Row => (run.row, run.col + t),
+                        crate::RunAxis::Column => (run.row + t, run.col),
+                    };
+                    p[t] = code(ri, cj);
+                    q[t] += i[0][t];
+                }
+            });
+            let want_pos: Vec<T> = (0..len).map(|idx| code(idx / cols, idx % cols)).collect();
+            same(
+                "zip_mut (positions)",
+                b.to_row_major(&pos),
+                want_pos.clone(),
+            )?;
+            same("zip_mut (inputs)", b.to_row_major(&seen), xt.clone())?;
+            let mut order = Vec::new();
+            b.visit(&[&pos, &xm], &mut |run, i| {
+                for (p, &x) in i[0].iter().zip(i[1]) {
+                    order.push((run.axis, p.as_f64() as usize, x));
+                }
+            });
+            prop_assert_eq!(order.len(), len, "visit: every entry once");
+            for w in order.windows(2) {
+                let (axis, a, _) = w[0];
+                let (_, c, _) = w[1];
+                // Row runs in row-major order; column runs in column-major order.
+                let key = |idx: usize| match axis {
+                    crate::RunAxis::Row => idx,
+                    crate::RunAxis::Column => (idx % cols) * rows + idx / cols,
+                };
+                prop_assert!(key(a) < key(c), "visit: entry {a} before {c}");
+            }
+            for &(_, idx, val) in &order {
+                prop_assert!(val.to_bits_eq(xt[idx]), "visit: entry {idx} is {val}");
+            }
+            // Σ (i·cols + j) over every entry: exact in f64 below 2^53.
+            let total = b.reduce(&[&pos], &|_, i, acc| crate::kernels::sum_slice(acc, i[0]));
+            prop_assert_eq!(
+                total,
+                (len * (len - 1) / 2) as f64,
+                "reduce: every entry once"
+            );
             let (mut cb, mut cr) = (xm.clone(), xr.clone());
             b.clamp_min(&mut cb, T::from_f64(2.0));
             r.clamp_min(&mut cr, T::from_f64(2.0));
@@ -244,6 +325,8 @@ where
             };
             let (xr64, vr64) = (export(b, &xm), export(b, &vb));
             close("sum", b.sum(&xm), r.sum(&xr), xr64.iter().sum())?;
+            let sq_abs: f64 = xr64.iter().map(|a| a * a).sum();
+            close("sq_norm", b.sq_norm(&xm), r.sq_norm(&xr), sq_abs)?;
             let fro_abs: f64 = xr64.iter().zip(&vr64).map(|(a, b)| a * a + b * b).sum();
             close(
                 "frobenius_loss",
