@@ -36,6 +36,7 @@ pub mod matrix;
 pub mod picture;
 pub mod read;
 pub mod run;
+pub mod topics;
 pub mod write;
 
 use std::ffi::OsString;

@@ -153,7 +153,7 @@ fn settings(
             InitArg::Nndsvd => Init::Nndsvd,
             InitArg::Nndsvda => Init::Nndsvda,
             InitArg::Nndsvdar => Init::Nndsvdar,
-            // (custom factors go through fit_from, which does not use it)
+            // (a custom start does not use it)
             InitArg::Random | InitArg::Custom => Init::Random,
         })
         .n_init(o.n_init)
@@ -540,12 +540,13 @@ fn fit_on<T: Scalar, B: DenseBackend<T> + Sync>(
             ControlFlow::Continue(())
         }
     };
+    let fitting = params.fitting(b, &vm);
     let result = match &factors {
         None if s.restart_threads > 0 => {
-            params.fit_parallel_observed(b, &vm, s.restart_threads, observer)
+            fitting.threads(s.restart_threads).observer(observer).run()
         }
-        None => params.fit_observed(b, &vm, observer),
-        Some((w0, h0)) => params.fit_from_observed(b, &vm, w0, h0, observer),
+        None => fitting.observer(observer).run(),
+        Some((w0, h0)) => fitting.start(w0, h0).observer(observer).run(),
     };
     reporter.finish();
     if let Some(e) = reporter.take_failure() {
@@ -1052,7 +1053,11 @@ fn transform_on<T: Scalar, B: DenseBackend<T>>(
             ControlFlow::Continue(())
         }
     };
-    let result = model.transform_observed(b, &xm, params, observer);
+    let result = model
+        .transforming(b, &xm)
+        .params(*params)
+        .observer(observer)
+        .run();
     reporter.finish();
     if let Some(e) = reporter.take_failure() {
         return Err(e);

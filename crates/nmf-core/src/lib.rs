@@ -16,7 +16,10 @@
 //!   statistics computed by the data's own type (dense V on every backend through
 //!   [`dense_data_ops!`]).
 //! - The update rules ([`update`]) consume those statistics.
-//! - [`Nmf::params`] → [`NmfParams`] → [`NmfValidParams::fit`] → [`NmfModel`]: the user API.
+//! - [`Nmf::params`] → [`NmfParams`] → [`NmfValidParams::fit`] → [`NmfModel`]: the user API;
+//!   [`NmfValidParams::fitting`] → [`Fitting`] for the options (a custom start, an observer,
+//!   restarts on threads), [`NmfModel::transform`] for new data and [`NmfModel::score`] for
+//!   the loss of a model on data.
 //! - [`MuSolver`] and [`HalsSolver`]: the half-steps, for those who want to watch every one;
 //!   [`Solver`] chooses between them in a fit.
 //! - [`auxiliary`]: the auxiliary functions G(h, hᵗ) of the monotonicity proof.
@@ -35,7 +38,7 @@
 //! the first H half-step, and an all-zero V gives W = H = ε: finite, never NaN.
 //!
 //! ### In floating point
-//! What a fit ([`NmfValidParams::fit`] and the other fitting methods) guarantees, in `f32` and
+//! What a fit ([`NmfValidParams::fit`], or with options [`NmfValidParams::fitting`]) guarantees, in `f32` and
 //! in `f64`, for every V with finite non-negative entries and every accepted parameter:
 //! - **Monotone or an error.** Each evaluation of the objective (every `check_every`
 //!   iterations) is at most the previous one plus the rounding bound
@@ -86,6 +89,7 @@
 pub mod auxiliary;
 mod backend;
 pub mod data;
+mod driver;
 mod error;
 pub mod init;
 pub mod kernels;
@@ -96,6 +100,7 @@ pub mod nndsvd;
 pub mod npy_header;
 mod params;
 pub mod reference;
+mod rule;
 #[cfg(feature = "io")]
 mod saved;
 mod scalar;
@@ -104,6 +109,7 @@ pub mod sparse;
 pub mod svd;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+mod transform;
 pub mod update;
 
 pub use backend::{
@@ -111,13 +117,15 @@ pub use backend::{
     TruncatedSvd, VisitFn, ZipFn, check_zip,
 };
 pub use data::{DataEvaluation, DataOps, DenseBackend};
+pub use driver::{Fitting, NoObserver, Progress, Sequential, Threaded};
 pub use error::{MatrixRole, NmfError};
 pub use lane::Lanes;
-pub use model::{LossRecord, NmfModel, Progress, TransformParams};
+pub use model::{LossRecord, NmfModel};
 pub use params::{Fixed, Init, Loss, MAX_BETA, Nmf, NmfParams, NmfValidParams, Solver};
 #[cfg(feature = "io")]
 pub use saved::{FORMAT, SavedModel, VERSION};
 pub use scalar::Scalar;
+pub use transform::{TransformParams, Transforming};
 pub use update::{Evaluation, HalsOptions, HalsSolver, MuSolver, Penalty};
 
 #[doc(hidden)]

@@ -124,7 +124,7 @@ impl core::fmt::Display for Solver {
 }
 
 /// How the initial W and H are chosen when none are given
-/// (custom factors go through [`NmfValidParams::fit_from`]).
+/// (custom factors go through [`Fitting::start`](crate::Fitting::start)).
 ///
 /// Whatever the choice, entries below ε are lifted to ε before the first iteration (a zero
 /// would never move under a multiplicative update).
@@ -174,7 +174,7 @@ impl Init {
 ///
 /// With [`Fixed::W`] only H is updated: that is how [`NmfModel::transform`](crate::NmfModel::transform)
 /// finds H for new data. Give the fixed factor with
-/// [`fit_from`](crate::NmfValidParams::fit_from) (entries below ε are lifted to ε).
+/// [`Fitting::start`](crate::Fitting::start) (entries below ε are lifted to ε).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Fixed {
     /// Both factors are updated (H, then W, every iteration).
@@ -314,8 +314,9 @@ impl NmfParams {
     }
     /// Run this many fits from the random initialisation, with seeds `seed`, `seed + 1`, …,
     /// and keep the one with the lowest final loss (the first on a tie). Deterministic given
-    /// the seed; the fits run one after the other. Must be ≥ 1; custom initial factors
-    /// ([`fit_from`](crate::NmfValidParams::fit_from)) make a single fit. With an SVD-based
+    /// the seed; the fits run one after the other, or on threads with
+    /// [`Fitting::threads`](crate::Fitting::threads) (bit-identical). Must be ≥ 1; custom initial factors
+    /// ([`Fitting::start`](crate::Fitting::start)) make a single fit. With an SVD-based
     /// initialisation (including [`Init::Auto`] when it picks nndsvda) every restart starts
     /// from the same factors, except for nndsvdar's random fill: use [`Init::Random`] for
     /// restarts that explore.

@@ -185,7 +185,7 @@ fn many_parallel_restarts_run_on_few_threads() {
         .max_iter(3)
         .check()
         .unwrap();
-    let par = p.fit_parallel(&Reference, &v, 5000).unwrap();
+    let par = p.fitting(&Reference, &v).threads(5000).run().unwrap();
     let seq = p.fit(&Reference, &v).unwrap();
     assert_eq!(par.loss_history(), seq.loss_history());
 }

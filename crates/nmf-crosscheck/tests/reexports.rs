@@ -64,11 +64,13 @@ fn every_backend_re_exports_the_public_api_of_nmf_core() {
         &read("nmf-core/src/lib.rs"),
         &[
             "backend::",
+            "driver::",
             "error::",
             "model::",
             "params::",
             "saved::",
             "scalar::",
+            "transform::",
             "update::",
         ],
     );
@@ -78,6 +80,8 @@ fn every_backend_re_exports_the_public_api_of_nmf_core() {
         "NmfError",
         "SavedModel",
         "TransformParams",
+        "Fitting",
+        "Transforming",
         "Fixed",
         "Penalty",
         "reference",

@@ -22,7 +22,7 @@ fn transform_on<B: DenseBackend<f64>>(
     let model = saved.into_model::<f64, B>(b).unwrap();
     let x = mat::<f64, B>(b, m, n, v);
     let p = TransformParams::default().max_iter(25).tol(0.0);
-    export(b, &model.transform(b, &x, &p).unwrap())
+    export(b, &model.transforming(b, &x).params(p).run().unwrap())
 }
 
 #[test]

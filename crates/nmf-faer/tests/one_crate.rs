@@ -59,11 +59,14 @@ fn the_readme_flow_through_one_crate() -> Result<(), Box<dyn std::error::Error>>
         .tol(0.0);
     let valid: NmfValidParams = params.clone().check()?;
     let mut seen = 0;
-    let model: NmfModel<f64, Faer> = valid.fit_observed(&b, &v, |p: &Progress| {
-        seen += 1;
-        assert_eq!(p.iteration, seen);
-        ControlFlow::Continue(())
-    })?;
+    let model: NmfModel<f64, Faer> = valid
+        .fitting(&b, &v)
+        .observer(|p: &Progress| {
+            seen += 1;
+            assert_eq!(p.iteration, seen);
+            ControlFlow::Continue(())
+        })
+        .run()?;
     assert_eq!((seen, model.n_iter()), (300, 300));
     let history: &[LossRecord] = model.loss_history();
     assert_eq!(history.first().map(|r| r.iteration), Some(0));
@@ -72,6 +75,8 @@ fn the_readme_flow_through_one_crate() -> Result<(), Box<dyn std::error::Error>>
     // suites check the monotonicity itself, with its rounding bound).
     assert!(model.final_loss() < 1e-3 * history[0].loss);
     assert_eq!(model.penalty(), Penalty::default());
+    // Its loss on data: on the training data, the final loss (the same evaluation).
+    assert_eq!(model.score(&b, &v)?, model.final_loss());
     let (w, h) = (model.w(), model.h());
     assert_eq!((b.shape(w), b.shape(h)), ((8, 2), (2, 6)));
 
@@ -80,11 +85,12 @@ fn the_readme_flow_through_one_crate() -> Result<(), Box<dyn std::error::Error>>
     assert!(best.final_loss() <= model.final_loss());
 
     // A fixed factor is kept exactly.
-    let fixed =
-        Nmf::params(2)
-            .fixed(Fixed::W)
-            .max_iter(20)
-            .fit_from(&b, &v, model.w(), model.h())?;
+    let fixed = Nmf::params(2)
+        .fixed(Fixed::W)
+        .max_iter(20)
+        .fitting(&b, &v)
+        .start(model.w(), model.h())
+        .run()?;
     assert_eq!(row_major(&b, fixed.w()), row_major(&b, model.w()));
 
     // Regularisation: scikit-learn's scaling, n·α_W·ρ for L1 on W (n = 6 columns).
@@ -95,11 +101,11 @@ fn the_readme_flow_through_one_crate() -> Result<(), Box<dyn std::error::Error>>
     // Transform new samples (new columns with V's 8 rows), and a clear error for 7 rows.
     let x = Mat::from_fn(8, 3, |i, j| entry(i, j + 2));
     let tp = TransformParams::default().max_iter(50).tol(0.0);
-    let hx = model.transform(&b, &x, &tp)?;
+    let hx = model.transforming(&b, &x).params(tp).run()?;
     assert_eq!(b.shape(&hx), (2, 3));
     assert!(row_major(&b, &hx).iter().all(|e| e.is_finite() && *e > 0.0));
     let wrong = Mat::from_fn(7, 3, entry);
-    match model.transform(&b, &wrong, &tp) {
+    match model.transforming(&b, &wrong).params(tp).run() {
         Err(NmfError::ShapeMismatch {
             matrix: MatrixRole::V,
             ..
@@ -119,7 +125,7 @@ fn the_readme_flow_through_one_crate() -> Result<(), Box<dyn std::error::Error>>
         assert_eq!(row_major(&b, same.w()), row_major(&b, model.w()));
         assert_eq!(row_major(&b, same.h()), row_major(&b, model.h()));
         assert_eq!(
-            row_major(&b, &same.transform(&b, &x, &tp)?),
+            row_major(&b, &same.transforming(&b, &x).params(tp).run()?),
             row_major(&b, &hx)
         );
 

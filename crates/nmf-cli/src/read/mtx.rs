@@ -495,6 +495,24 @@ mod tests {
         Matrix::new(rows, cols, data)
     }
 
+    /// The bundled Brown corpus (500 documents × 15,820 terms, 255,342 counts) reads sparse,
+    /// with every count in place (the dense reader gives the same matrix).
+    #[test]
+    fn the_brown_corpus_reads_sparse() {
+        let gz = include_bytes!("../../data/brown_docterm.mtx.gz");
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gz[..]), &mut text)
+            .unwrap();
+        let Ok(MtxMatrix::Sparse(c)) = parse_sparse_cancellable(&text, "brown", None) else {
+            panic!("not sparse");
+        };
+        assert_eq!((c.shape(), c.nnz()), ((500, 15_820), 255_342));
+        let total: f64 = c.view().data().iter().sum();
+        let dense = parse(&text, "brown").unwrap();
+        assert_eq!(densify(&c), dense);
+        assert_eq!(total, dense.data.iter().sum::<f64>());
+    }
+
     #[test]
     fn coordinate_files_stay_sparse() {
         // 10⁶ × 10⁶ with two entries: 8 TB dense, a few bytes sparse.

@@ -148,13 +148,13 @@ pub fn check_bad_input<T: Scalar, B: DenseBackend<T>>(b: &B) {
                     "rank {rank}: {err:?}"
                 );
             }
-            // Custom initial factors: shape, sign and finiteness, on the fit_from path too.
+            // Custom initial factors: shape, sign and finiteness, on the custom-start path too.
             let w0 = b.from_fn(m, k, |_, _| T::one());
             let h0 = b.from_fn(k, n, |_, _| T::one());
-            prop_assert!(p.fit_from(b, &v, &w0, &h0).is_ok());
+            prop_assert!(p.fitting(b, &v).start(&w0, &h0).run().is_ok());
             let w_bad_shape = b.from_fn(m + 1, k, |_, _| T::one());
             prop_assert_eq!(
-                p.fit_from(b, &v, &w_bad_shape, &h0).err(),
+                p.fitting(b, &v).start(&w_bad_shape, &h0).run().err(),
                 Some(NmfError::ShapeMismatch {
                     matrix: MatrixRole::W0,
                     expected: (m, k),
@@ -163,7 +163,7 @@ pub fn check_bad_input<T: Scalar, B: DenseBackend<T>>(b: &B) {
             );
             let h_bad_shape = b.from_fn(k, n + 2, |_, _| T::one());
             prop_assert_eq!(
-                p.fit_from(b, &v, &w0, &h_bad_shape).err(),
+                p.fitting(b, &v).start(&w0, &h_bad_shape).run().err(),
                 Some(NmfError::ShapeMismatch {
                     matrix: MatrixRole::H0,
                     expected: (k, n),
@@ -179,7 +179,7 @@ pub fn check_bad_input<T: Scalar, B: DenseBackend<T>>(b: &B) {
                 }
             });
             prop_assert_eq!(
-                p.fit_from(b, &v, &w_neg, &h0).err(),
+                p.fitting(b, &v).start(&w_neg, &h0).run().err(),
                 Some(NmfError::NegativeEntry {
                     matrix: MatrixRole::W0,
                     row: a,
@@ -196,7 +196,7 @@ pub fn check_bad_input<T: Scalar, B: DenseBackend<T>>(b: &B) {
                 }
             });
             prop_assert_eq!(
-                p.fit_from(b, &v, &w0, &h_inf).err(),
+                p.fitting(b, &v).start(&w0, &h_inf).run().err(),
                 Some(NmfError::NonFiniteEntry {
                     matrix: MatrixRole::H0,
                     row: a,
@@ -208,7 +208,7 @@ pub fn check_bad_input<T: Scalar, B: DenseBackend<T>>(b: &B) {
             let mut d = good.clone();
             d[0] = -1.0;
             let v_bad = mat::<T, B>(b, m, n, &d);
-            let first = p.fit_from(b, &v_bad, &w_neg, &h0).err();
+            let first = p.fitting(b, &v_bad).start(&w_neg, &h0).run().err();
             prop_assert!(
                 matches!(
                     first,
@@ -296,7 +296,12 @@ pub fn check_transform<T: Scalar, B: DenseBackend<T>>(b: &B, loss: Loss) {
                     ..Default::default()
                 };
                 let one = crate::TransformParams::default().max_iter(1).tol(0.0);
-                let h1 = model.transform_from(b, &v, model.h(), &one).unwrap();
+                let h1 = model
+                    .transforming(b, &v)
+                    .params(one)
+                    .start(model.h())
+                    .run()
+                    .unwrap();
                 // transform runs the solver Auto picks: HALS for Frobenius, MU otherwise.
                 let (w, h) = (model.w().clone(), model.h().clone());
                 let step = if loss == Loss::Frobenius {
@@ -317,7 +322,12 @@ pub fn check_transform<T: Scalar, B: DenseBackend<T>>(b: &B, loss: Loss) {
                     "one transform half-step"
                 );
                 let many = crate::TransformParams::default().max_iter(50).tol(0.0);
-                let h50 = model.transform_from(b, &v, model.h(), &many).unwrap();
+                let h50 = model
+                    .transforming(b, &v)
+                    .params(many)
+                    .start(model.h())
+                    .run()
+                    .unwrap();
                 let loss_of = |h: &B::Mat| {
                     let mut s =
                         MuSolver::new(b, &v, model.w().clone(), h.clone(), loss, model.eps())
@@ -375,11 +385,18 @@ pub fn check_transform<T: Scalar, B: DenseBackend<T>>(b: &B, loss: Loss) {
                     .tol(0.0)
                     .check()
                     .unwrap()
-                    .fit_from(b, &v0, &w0m, &h0m)
+                    .fitting(b, &v0)
+                    .start(&w0m, &h0m)
+                    .run()
                     .unwrap();
                 prop_assert_eq!(b.to_row_major(exact.w()), b.to_row_major(&w0m));
                 prop_assert_eq!(b.to_row_major(exact.h()), b.to_row_major(&h0m));
-                let again = exact.transform_from(b, &v0, exact.h(), &many).unwrap();
+                let again = exact
+                    .transforming(b, &v0)
+                    .params(many)
+                    .start(exact.h())
+                    .run()
+                    .unwrap();
                 prop_assert_eq!(
                     b.to_row_major(&again),
                     b.to_row_major(&h0m),
@@ -418,7 +435,9 @@ pub fn check_fixed_factor<T: Scalar, B: DenseBackend<T>>(b: &B) {
             let model = Nmf::params(c.k)
                 .max_iter(20)
                 .fixed(fixed)
-                .fit_from(b, &v, &w0, &h0)
+                .fitting(b, &v)
+                .start(&w0, &h0)
+                .run()
                 .unwrap();
             let eps = model.eps();
             let (kept, given) = if fix_w {
@@ -446,7 +465,7 @@ pub fn check_fixed_factor<T: Scalar, B: DenseBackend<T>>(b: &B) {
         .unwrap();
 }
 
-/// Restarts spread over threads ([`crate::NmfValidParams::fit_parallel`]) give bit for bit
+/// Restarts spread over threads ([`crate::Fitting::threads`]) give bit for bit
 /// the factors and loss history of the sequential [`fit`](crate::NmfValidParams::fit), for
 /// 1–5 restarts on 1–4 threads, with random and NNDSVDAR starts.
 pub fn check_parallel_restarts<T: Scalar, B: DenseBackend<T> + Sync>(b: &B)
@@ -471,7 +490,7 @@ where
                     .check()
                     .unwrap();
                 let seq = p.fit(b, &v).unwrap();
-                let par = p.fit_parallel(b, &v, threads).unwrap();
+                let par = p.fitting(b, &v).threads(threads).run().unwrap();
                 same_fit(b, &seq, &par)
             },
         )
@@ -499,6 +518,78 @@ pub fn check_restarts<T: Scalar, B: DenseBackend<T>>(b: &B) {
                 .collect();
             let min = singles.iter().copied().fold(f64::INFINITY, f64::min);
             prop_assert_eq!(best.final_loss(), min, "restarts {:?}", singles);
+            Ok(())
+        })
+        .unwrap();
+}
+
+/// [`NmfModel::score`](crate::NmfModel::score), the loss of a fitted model on data:
+/// - on the training data of a multiplicative fit it is the final loss, bit for bit (the same
+///   evaluation), and [`score_penalized`](crate::NmfModel::score_penalized) of a penalised fit
+///   is its final objective, bit for bit;
+/// - on other data of the same shape (Frobenius), it agrees with ½‖V′ − WH‖² computed in
+///   `f64` from the exported factors, to the rounding of WH in the scalar type: each entry of
+///   the computed WH is y(1 + θ) with |θ| ≤ (k+1)·u (a k-term sum of products), which moves
+///   ½(v − y)² by at most |v − y|·|θ|·y + ½θ²y², plus the `f64` sum's 16·u₆₄ relative;
+/// - V′ of another shape is [`NmfError::ShapeMismatch`] naming V.
+pub fn check_score<T: Scalar, B: DenseBackend<T>>(b: &B) {
+    runner_with_cases(32)
+        .run(&(data_case::<T>(8), any::<u64>()), |(c, seed)| {
+            let (m, n, k) = (c.m, c.n, c.k);
+            let v = mat::<T, B>(b, m, n, &c.v);
+            for loss in [Loss::Frobenius, Loss::KullbackLeibler] {
+                let params = Nmf::params(k)
+                    .loss(loss)
+                    .solver(crate::Solver::Mu)
+                    .init(crate::Init::Random)
+                    .seed(c.seed)
+                    .max_iter(20);
+                let model = params.fit(b, &v).unwrap();
+                prop_assert_eq!(
+                    model.score(b, &v).unwrap().to_bits(),
+                    model.final_loss().to_bits()
+                );
+                let pen = params.alpha_w(0.05).l1_ratio(0.5).fit(b, &v).unwrap();
+                prop_assert_eq!(
+                    pen.score_penalized(b, &v).unwrap().to_bits(),
+                    pen.final_loss().to_bits()
+                );
+                prop_assert!(pen.score(b, &v).unwrap() <= pen.final_loss());
+            }
+            let model = Nmf::params(k)
+                .solver(crate::Solver::Mu)
+                .init(crate::Init::Random)
+                .seed(c.seed)
+                .max_iter(20)
+                .fit(b, &v)
+                .unwrap();
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let other: Vec<f64> = (0..m * n)
+                .map(|_| T::from_f64(rng.random_range(0.0..2.0) * c.mean()).as_f64())
+                .collect();
+            let v2 = mat::<T, B>(b, m, n, &other);
+            let wh = product(&export(b, model.w()), &export(b, model.h()), m, k, n);
+            let theta = (k as f64 + 1.0) * T::unit_roundoff();
+            let (mut want, mut tol) = (0.0, 0.0);
+            for (x, y) in other.iter().zip(&wh) {
+                want += 0.5 * (x - y) * (x - y);
+                tol += (x - y).abs() * theta * y + 0.5 * (theta * y).powi(2);
+            }
+            tol += 16.0 * f64::EPSILON * want;
+            let got = model.score(b, &v2).unwrap();
+            prop_assert!(
+                (got - want).abs() <= tol,
+                "score {got:e}, in f64 {want:e}, tolerance {tol:e}"
+            );
+            let wide = mat::<T, B>(b, m, n + 1, &vec![1.0; m * (n + 1)]);
+            prop_assert_eq!(
+                model.score(b, &wide).err(),
+                Some(NmfError::ShapeMismatch {
+                    matrix: MatrixRole::V,
+                    expected: (m, n),
+                    found: (m, n + 1)
+                })
+            );
             Ok(())
         })
         .unwrap();

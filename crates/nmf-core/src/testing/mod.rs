@@ -228,6 +228,10 @@ macro_rules! testgen_api {
             $crate::testing::check_parallel_restarts::<$t, _>(&$backend);
         }
         #[test]
+        fn score_is_the_loss_on_data() {
+            $crate::testing::check_score::<$t, _>(&$backend);
+        }
+        #[test]
         fn bad_input_is_an_error() {
             $crate::testing::check_bad_input::<$t, _>(&$backend);
         }
