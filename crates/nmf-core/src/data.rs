@@ -650,3 +650,109 @@ impl<T: Scalar, B> DenseBackend<T> for B where
     B: MatrixBackend<T> + DataOps<T, <B as MatrixBackend<T>>::Mat>
 {
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reference::Reference;
+
+    /// The dense data term's statistics against the formulas, entry by entry, on small
+    /// matrices. Each statistic is a sum of at most max(m, k) products of positive terms
+    /// computed in f64 by both sides, in possibly different orders: they agree within
+    /// 1e-12 relative (a few hundred units of roundoff at these sizes).
+    #[test]
+    fn dense_statistics_are_the_formulas() {
+        let b = Reference;
+        let (m, n, k) = (5, 4, 3);
+        let v = b.from_fn(m, n, |i, j| {
+            if (i + j) % 3 == 0 {
+                0.0
+            } else {
+                1.0 + (i * n + j) as f64
+            }
+        });
+        let w = b.from_fn(m, k, |i, a| 0.5 + ((i * 7 + a * 3) % 5) as f64);
+        let h = b.from_fn(k, n, |a, j| 0.25 + ((a * 5 + j * 2) % 7) as f64);
+        let (vr, wr, hr) = (b.to_row_major(&v), b.to_row_major(&w), b.to_row_major(&h));
+        let wh = |i: usize, j: usize| (0..k).map(|a| wr[i * k + a] * hr[a * n + j]).sum::<f64>();
+        let close = |what: &str, got: &[f64], want: &[f64]| {
+            assert_eq!(got.len(), want.len(), "{what}");
+            for (idx, (g, x)) in got.iter().zip(want).enumerate() {
+                assert!(
+                    (g - x).abs() <= 1e-12 * x.abs().max(1.0),
+                    "{what}[{idx}]: {g} vs {x}"
+                );
+            }
+        };
+        for loss in [Loss::Frobenius, Loss::KullbackLeibler, Loss::Beta(1.5)] {
+            let mut work = DataOps::<f64, _>::data_work(&b, &v, k, loss);
+            let (mut num_h, mut num_w) = (b.zeros(k, n), b.zeros(m, k));
+            match loss {
+                Loss::Frobenius => {
+                    let mut gram = b.zeros(k, k);
+                    b.frobenius_stats_h(&v, &mut work, &w, &mut num_h, &mut gram);
+                    let want: Vec<f64> = (0..k * n)
+                        .map(|p| (0..m).map(|i| wr[i * k + p / n] * vr[i * n + p % n]).sum())
+                        .collect();
+                    close("WᵀV", &b.to_row_major(&num_h), &want);
+                    let want: Vec<f64> = (0..k * k)
+                        .map(|p| (0..m).map(|i| wr[i * k + p / k] * wr[i * k + p % k]).sum())
+                        .collect();
+                    close("WᵀW", &b.to_row_major(&gram), &want);
+                    b.frobenius_stats_w(&v, &mut work, &h, &mut num_w, &mut gram);
+                    let want: Vec<f64> = (0..m * k)
+                        .map(|p| {
+                            (0..n)
+                                .map(|j| vr[(p / k) * n + j] * hr[(p % k) * n + j])
+                                .sum()
+                        })
+                        .collect();
+                    close("VHᵀ", &b.to_row_major(&num_w), &want);
+                }
+                Loss::KullbackLeibler => {
+                    let mut sums = vec![0.0; k];
+                    b.kl_stats_h(&v, &mut work, &w, &h, &mut num_h, &mut sums);
+                    let want: Vec<f64> = (0..k * n)
+                        .map(|p| {
+                            let (a, j) = (p / n, p % n);
+                            (0..m)
+                                .map(|i| wr[i * k + a] * vr[i * n + j] / wh(i, j))
+                                .sum()
+                        })
+                        .collect();
+                    close("Wᵀ(V/WH)", &b.to_row_major(&num_h), &want);
+                    let want: Vec<f64> = (0..k)
+                        .map(|a| (0..m).map(|i| wr[i * k + a]).sum())
+                        .collect();
+                    close("column sums of W", &sums, &want);
+                    b.kl_stats_w(&v, &mut work, &w, &h, &mut num_w, &mut sums);
+                    let want: Vec<f64> = (0..k)
+                        .map(|a| (0..n).map(|j| hr[a * n + j]).sum())
+                        .collect();
+                    close("row sums of H", &sums, &want);
+                }
+                _ => {
+                    let mut den_h = b.zeros(k, n);
+                    b.beta_stats_h(&v, &mut work, &w, &h, 1.5, &mut num_h, &mut den_h);
+                    let (num, den): (Vec<f64>, Vec<f64>) = (0..k * n)
+                        .map(|p| {
+                            let (a, j) = (p / n, p % n);
+                            let f = |i: usize, e: f64| wr[i * k + a] * wh(i, j).powf(e);
+                            (
+                                (0..m).map(|i| f(i, -0.5) * vr[i * n + j]).sum::<f64>(),
+                                (0..m).map(|i| f(i, 0.5)).sum::<f64>(),
+                            )
+                        })
+                        .unzip();
+                    close("Wᵀ(V∘Λ^(β−2))", &b.to_row_major(&num_h), &num);
+                    close("WᵀΛ^(β−1)", &b.to_row_major(&den_h), &den);
+                }
+            }
+            // The evaluation's loss is the loss, and its sizes bound it.
+            let l = b.data_loss(&v, &mut work, &w, &h, loss);
+            let e = b.data_evaluate(&v, &mut work, &w, &h, loss);
+            assert_eq!(l.to_bits(), e.loss.to_bits(), "{loss}");
+            assert!(e.scale > 0.0 && e.f64_terms >= 0.0, "{loss}: {e:?}");
+        }
+    }
+}

@@ -1,9 +1,16 @@
 //! Lee & Seung's multiplicative updates with the ε lower bound, written once for every
 //! backend.
 //!
-//! [`MuSolver`] owns W, H and every work buffer, allocated once in [`MuSolver::new`]; its
-//! half-steps ([`update_h`](MuSolver::update_h), [`update_w`](MuSolver::update_w)) and
-//! [`loss`](MuSolver::loss) allocate nothing. The fitting API ([`crate::NmfValidParams::fit`])
+//! The update rules (MU for every β here, HALS in [`HalsSolver`]) never touch V: each
+//! half-step asks the data term ([`DataOps`], see [`crate::data`]) for its statistics (WᵀV and
+//! WᵀW, Wᵀ(V/WH) and the column sums of W, or the two β products), adds the penalties to them
+//! with [`add_scalar`](crate::MatrixBackend::add_scalar),
+//! [`add_diag`](crate::MatrixBackend::add_diag) and [`axpy`](crate::MatrixBackend::axpy), and
+//! applies its entry-wise rule of [`crate::kernels`].
+//!
+//! [`MuSolver`] owns W, H and every work buffer (the data term's included), allocated once in
+//! [`MuSolver::new`]; its half-steps ([`update_h`](MuSolver::update_h),
+//! [`update_w`](MuSolver::update_w)) and [`loss`](MuSolver::loss) allocate nothing. The fitting API ([`crate::NmfValidParams::fit`])
 //! drives it; researchers can drive it directly to observe every half-step.
 
 mod beta;
