@@ -105,7 +105,7 @@ pub use params::{Fixed, Init, Loss, MAX_BETA, Nmf, NmfParams, NmfValidParams, So
 #[cfg(feature = "io")]
 pub use saved::{FORMAT, SavedModel, VERSION};
 pub use scalar::Scalar;
-pub use update::{Evaluation, HalsOptions, HalsSolver, MuSolver, Penalty};
+pub use update::{CdKlOptions, CdKlSolver, Evaluation, HalsOptions, HalsSolver, MuSolver, Penalty};
 
 #[doc(hidden)]
 pub use num_traits;
