@@ -164,6 +164,7 @@ fn settings(
             SolverArg::Auto => Solver::Auto,
             SolverArg::Mu => Solver::Mu,
             SolverArg::Hals => Solver::Hals,
+            SolverArg::Cd => Solver::CdKl,
         });
     if let Some(eps) = o.eps {
         p = p.eps(eps);

@@ -3,7 +3,7 @@
 use core::ops::ControlFlow;
 
 use crate::scale::Scaling;
-use crate::update::{Evaluation, HalsSolver, MuSolver, check_beta, check_data};
+use crate::update::{CdKlSolver, Evaluation, HalsSolver, MuSolver, check_beta, check_data};
 use crate::{
     DataOps, Fixed, HalsOptions, Loss, MatrixBackend, MatrixRole, Nmf, NmfError, NmfParams,
     NmfValidParams, Penalty, Scalar, Solver,
@@ -15,6 +15,7 @@ use crate::{
 enum Rule<'a, T: Scalar, B: DataOps<T, V>, V> {
     Mu(MuSolver<'a, T, B, V>),
     Hals(HalsSolver<'a, T, B, V>),
+    CdKl(CdKlSolver<'a, T, B, V>),
 }
 
 impl<T: Scalar, B: DataOps<T, V>, V> Rule<'_, T, B, V> {
@@ -22,36 +23,42 @@ impl<T: Scalar, B: DataOps<T, V>, V> Rule<'_, T, B, V> {
         match self {
             Rule::Mu(s) => s.set_penalty(p),
             Rule::Hals(s) => s.set_penalty(p),
+            Rule::CdKl(s) => s.set_penalty(p),
         }
     }
     fn step(&mut self) {
         match self {
             Rule::Mu(s) => s.step(),
             Rule::Hals(s) => s.step(),
+            Rule::CdKl(s) => s.step(),
         }
     }
     fn update_h(&mut self) {
         match self {
             Rule::Mu(s) => s.update_h(),
             Rule::Hals(s) => s.update_h(),
+            Rule::CdKl(s) => s.update_h(),
         }
     }
     fn update_w(&mut self) {
         match self {
             Rule::Mu(s) => s.update_w(),
             Rule::Hals(s) => s.update_w(),
+            Rule::CdKl(s) => s.update_w(),
         }
     }
     fn evaluate(&mut self) -> Evaluation {
         match self {
             Rule::Mu(s) => s.evaluate(),
             Rule::Hals(s) => s.evaluate(),
+            Rule::CdKl(s) => s.evaluate(),
         }
     }
     fn into_factors(self) -> (B::Mat, B::Mat) {
         match self {
             Rule::Mu(s) => s.into_factors(),
             Rule::Hals(s) => s.into_factors(),
+            Rule::CdKl(s) => s.into_factors(),
         }
     }
 }
@@ -594,7 +601,9 @@ impl NmfValidParams {
                 elems = elems.checked_add(k.checked_mul(k)?.checked_mul(2)?)?;
             }
             let mn = m.checked_mul(n)?;
-            let copies = 1 + usize::from(general) + usize::from(scaled);
+            // KL coordinate descent keeps V in both orders besides.
+            let cd = 2 * usize::from(self.effective_solver() == Solver::CdKl);
+            let copies = 1 + usize::from(general) + usize::from(scaled) + cd;
             elems = elems.checked_add(mn.checked_mul(copies)?)?;
             let mut f64s = m.checked_add(n)?.checked_mul(k.checked_add(12)?)?;
             if svd {
@@ -693,6 +702,9 @@ impl NmfValidParams {
                 };
                 Rule::Hals(HalsSolver::new(backend, v, w0, h0, prep.eps, options)?)
             }
+            Solver::CdKl => Rule::CdKl(CdKlSolver::new(
+                backend, v, w0, h0, prep.eps, self.cd_kl,
+            )?),
             _ => Rule::Mu(MuSolver::new(backend, v, w0, h0, self.loss, prep.eps)?),
         };
         let beta = self.loss.beta_value();

@@ -99,6 +99,9 @@ pub enum Solver {
     /// Hierarchical ALS with the ε lower bound and the inner sweeps of Gillis & Glineur
     /// ([`crate::HalsSolver`]), for the Frobenius loss only (scikit-learn's `cd`).
     Hals,
+    /// Cyclic coordinate descent with safeguarded Newton steps (Hsieh & Dhillon 2011;
+    /// [`crate::CdKlSolver`]), for the KL loss only, on dense V.
+    CdKl,
 }
 
 impl Solver {
@@ -119,6 +122,7 @@ impl core::fmt::Display for Solver {
             Solver::Auto => "auto",
             Solver::Mu => "mu",
             Solver::Hals => "hals",
+            Solver::CdKl => "cd",
         })
     }
 }
@@ -225,6 +229,7 @@ impl Nmf {
             eps_raised: false,
             solver: Solver::Auto,
             hals: crate::HalsOptions::default(),
+            cd_kl: crate::CdKlOptions::default(),
         })
     }
 }
@@ -265,6 +270,8 @@ pub struct NmfValidParams {
     pub(crate) solver: Solver,
     /// α, δ and `shuffle` of HALS (its seed is set from `seed` per restart).
     pub(crate) hals: crate::HalsOptions,
+    /// The Newton steps of the KL coordinate descent.
+    pub(crate) cd_kl: crate::CdKlOptions,
 }
 
 impl NmfParams {
@@ -381,6 +388,13 @@ impl NmfParams {
         self.0.hals.delta = delta;
         self
     }
+    /// KL coordinate descent only: its Newton steps per coordinate (see
+    /// [`CdKlOptions`](crate::CdKlOptions); default at most 2, stopping at a relative change of
+    /// 1e-3).
+    pub fn cd_kl_options(mut self, options: crate::CdKlOptions) -> Self {
+        self.0.cd_kl = options;
+        self
+    }
     /// The rank k.
     pub fn rank(&self) -> usize {
         self.0.rank
@@ -401,8 +415,9 @@ impl NmfParams {
     /// [`NmfError::ZeroRank`], [`NmfError::ZeroMaxIter`], [`NmfError::ZeroCheckEvery`],
     /// [`NmfError::InvalidTol`], [`NmfError::InvalidEps`], [`NmfError::InvalidBeta`],
     /// [`NmfError::BetaOutOfRange`] (|β| above [`MAX_BETA`]),
-    /// [`NmfError::SolverLossMismatch`] ([`Solver::Hals`] with a loss other than Frobenius)
-    /// or [`NmfError::InvalidSolverOption`] (HALS's α or δ out of range).
+    /// [`NmfError::SolverLossMismatch`] ([`Solver::Hals`] with a loss other than Frobenius,
+    /// [`Solver::CdKl`] with a loss other than KL) or [`NmfError::InvalidSolverOption`]
+    /// (HALS's α or δ, or the coordinate descent's Newton settings, out of range).
     pub fn check(self) -> Result<NmfValidParams, NmfError> {
         let p = self.0;
         if let Loss::Beta(b) = p.loss {
@@ -423,7 +438,15 @@ impl NmfParams {
                 supported: "frobenius",
             });
         }
+        if p.solver == Solver::CdKl && p.loss != Loss::KullbackLeibler {
+            return Err(NmfError::SolverLossMismatch {
+                solver: p.solver,
+                loss: p.loss,
+                supported: "kl",
+            });
+        }
         p.hals.check()?;
+        p.cd_kl.check()?;
         if p.rank == 0 {
             return Err(NmfError::ZeroRank);
         }
@@ -505,6 +528,10 @@ impl NmfValidParams {
     /// The solver that runs: [`Solver::Auto`] resolved for the loss.
     pub fn effective_solver(&self) -> Solver {
         self.solver.resolve(self.loss)
+    }
+    /// The settings of the KL coordinate descent.
+    pub fn cd_kl_options(&self) -> crate::CdKlOptions {
+        self.cd_kl
     }
     /// The HALS settings (the seed there is unused: each restart seeds from `seed`).
     pub fn hals_options(&self) -> crate::HalsOptions {
