@@ -48,8 +48,8 @@ fn main() {
     // MU's curve: (cumulative seconds, loss) after each iteration, per repeat.
     let mut mu_curves = Vec::new();
     for _ in 0..repeats {
-        let mut s = MuSolver::new(&b, &vm, w0.clone(), h0.clone(), Loss::KullbackLeibler, eps)
-            .unwrap();
+        let mut s =
+            MuSolver::new(&b, &vm, w0.clone(), h0.clone(), Loss::KullbackLeibler, eps).unwrap();
         let mut t = 0.0;
         let mut curve = vec![(0.0, s.loss())];
         for _ in 0..mu_iters {
@@ -82,7 +82,9 @@ fn main() {
             let secs = median(hits.iter().map(|h| h.unwrap().0).collect());
             let its = hits[0].unwrap().1;
             meds.push(secs);
-            let ratio = base.map_or(String::new(), |b| format!(", {:.2}× MU's time", secs / b[ti]));
+            let ratio = base.map_or(String::new(), |b| {
+                format!(", {:.2}× MU's time", secs / b[ti])
+            });
             line += &format!(" | D ≤ {target:.6e}: {its} it., {:.3} s{ratio}", secs);
         }
         println!("{line}");

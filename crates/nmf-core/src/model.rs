@@ -702,9 +702,7 @@ impl NmfValidParams {
                 };
                 Rule::Hals(HalsSolver::new(backend, v, w0, h0, prep.eps, options)?)
             }
-            Solver::CdKl => Rule::CdKl(CdKlSolver::new(
-                backend, v, w0, h0, prep.eps, self.cd_kl,
-            )?),
+            Solver::CdKl => Rule::CdKl(CdKlSolver::new(backend, v, w0, h0, prep.eps, self.cd_kl)?),
             _ => Rule::Mu(MuSolver::new(backend, v, w0, h0, self.loss, prep.eps)?),
         };
         let beta = self.loss.beta_value();

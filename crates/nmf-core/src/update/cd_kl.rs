@@ -209,46 +209,48 @@ fn lane_sums<T: Scalar>(lam: &mut [T], w: &[T], v: &[T], prev: Option<(&[T], T, 
     assert!(w.len() == len && v.len() == len, "lane_sums: lengths");
     let (mut s1, mut s2) = ([T::zero(); 8], [T::zero(); 8]);
     let full = len / 8 * 8;
+    // Entry i goes to partial sum i mod 8, in increasing i (the tail too).
+    let mut add = |l: usize, wi: T, vi: T, li: T| {
+        let q = wi / li;
+        let vq = vi * q;
+        s1[l] += vq;
+        s2[l] += vq * q;
+    };
     match prev {
         Some((p, d, x)) => {
             assert!(p.len() == len, "lane_sums: lengths");
-            for c in (0..full).step_by(8) {
+            let chunks = lam[..full]
+                .chunks_exact_mut(8)
+                .zip(w[..full].chunks_exact(8))
+                .zip(v[..full].chunks_exact(8))
+                .zip(p[..full].chunks_exact(8));
+            for (((lc, wc), vc), pc) in chunks {
                 for l in 0..8 {
-                    let i = c + l;
-                    let li = (lam[i] + p[i] * d).max(p[i] * x);
-                    lam[i] = li;
-                    let q = w[i] / li;
-                    let vq = v[i] * q;
-                    s1[l] += vq;
-                    s2[l] += vq * q;
+                    let li = (lc[l] + pc[l] * d).max(pc[l] * x);
+                    lc[l] = li;
+                    add(l, wc[l], vc[l], li);
                 }
             }
             for l in 0..len - full {
                 let i = full + l;
                 let li = (lam[i] + p[i] * d).max(p[i] * x);
                 lam[i] = li;
-                let q = w[i] / li;
-                let vq = v[i] * q;
-                s1[l] += vq;
-                s2[l] += vq * q;
+                add(l, w[i], v[i], li);
             }
         }
         None => {
-            for c in (0..full).step_by(8) {
+            let chunks = lam[..full]
+                .chunks_exact(8)
+                .zip(w[..full].chunks_exact(8))
+                .zip(v[..full].chunks_exact(8));
+            for ((lc, wc), vc) in chunks {
                 for l in 0..8 {
-                    let i = c + l;
-                    let q = w[i] / lam[i];
-                    let vq = v[i] * q;
-                    s1[l] += vq;
-                    s2[l] += vq * q;
+                    add(l, wc[l], vc[l], lc[l]);
                 }
             }
             for l in 0..len - full {
                 let i = full + l;
-                let q = w[i] / lam[i];
-                let vq = v[i] * q;
-                s1[l] += vq;
-                s2[l] += vq * q;
+                add(l, w[i], v[i], lam[i]);
             }
         }
     }
