@@ -121,6 +121,25 @@ pub enum NmfError {
         /// What is wrong.
         reason: String,
     },
+    /// The compressed arrays or triplets of a sparse matrix are inconsistent (an index out of
+    /// range, pointers that decrease, unsorted or repeated column indices, lengths that differ):
+    /// the reason says which and where.
+    #[error("{matrix}'s sparse structure is invalid: {reason}")]
+    InvalidSparse {
+        /// Which matrix.
+        matrix: MatrixRole,
+        /// What is wrong, and where (row, column, position in the arrays, all 0-based).
+        reason: String,
+    },
+    /// A buffer the input needs cannot be allocated (for example the row pointers of a sparse
+    /// matrix that declares 10¹⁵ rows).
+    #[error("{what} needs {} of memory, which cannot be allocated", bytes_text(*bytes))]
+    TooLarge {
+        /// What the memory is for.
+        what: String,
+        /// The bytes needed, `None` when the count itself exceeds the address space.
+        bytes: Option<usize>,
+    },
     /// Reading or writing a file failed.
     #[error("{path}: {message}")]
     Io {

@@ -92,6 +92,7 @@ pub mod reference;
 mod saved;
 mod scalar;
 mod scale;
+pub mod sparse;
 pub mod svd;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

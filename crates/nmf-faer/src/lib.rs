@@ -39,7 +39,7 @@ pub use nmf_core::{
     self, Accum, DataOps, DenseBackend, Evaluation, Fixed, HalsOptions, HalsSolver, Init, LaneFn,
     Lanes, Loss, LossRecord, MAX_BETA, MatrixBackend, MatrixRole, MuSolver, Nmf, NmfError,
     NmfModel, NmfParams, NmfValidParams, Penalty, Progress, Scalar, Solver, Trans, TransformParams,
-    TruncatedSvd, auxiliary, init, kernels, lane, nndsvd, reference, update,
+    TruncatedSvd, auxiliary, init, kernels, lane, nndsvd, reference, sparse, update,
 };
 // Saving and loading fitted models (feature `io`). nmf-core's `svd` module is reachable as
 // `nmf_core::svd` (this crate has its own private `svd`).

@@ -37,7 +37,7 @@ pub use nmf_core::{
     self, Accum, DataOps, DenseBackend, Evaluation, Fixed, HalsOptions, HalsSolver, Init, LaneFn,
     Lanes, Loss, LossRecord, MAX_BETA, MatrixBackend, MatrixRole, MuSolver, Nmf, NmfError,
     NmfModel, NmfParams, NmfValidParams, Penalty, Progress, Scalar, Solver, Trans, TransformParams,
-    TruncatedSvd, auxiliary, init, kernels, lane, nndsvd, reference, svd, update,
+    TruncatedSvd, auxiliary, init, kernels, lane, nndsvd, reference, sparse, svd, update,
 };
 // Saving and loading fitted models (feature `io`).
 #[cfg(feature = "io")]

@@ -8,7 +8,10 @@ use std::sync::atomic::AtomicBool;
 use super::{CANCEL_EVERY, check_cancel};
 use crate::CliError;
 use crate::error::excerpt;
-use crate::matrix::{Matrix, alloc_dense, check_not_empty, describe_invalid, valid_entry};
+use crate::matrix::{
+    Matrix, alloc_dense, check_not_empty, describe_invalid, try_reserve, valid_entry,
+};
+use nmf_core::sparse::{Csr, Duplicates};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Layout {
@@ -105,6 +108,68 @@ pub fn parse_cancellable(
     source: &str,
     cancel: Option<&AtomicBool>,
 ) -> Result<Matrix, CliError> {
+    match parse_with(text, source, cancel, false)? {
+        MtxMatrix::Dense(m) => Ok(m),
+        MtxMatrix::Sparse(_) => unreachable!("parse_with(sparse = false) is dense"),
+    }
+}
+
+/// A matrix read from a Matrix Market file by [`parse_sparse_cancellable`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum MtxMatrix {
+    /// An `array` file: every value is in the file, so the matrix is dense.
+    Dense(Matrix),
+    /// A `coordinate` file, in compressed sparse rows: repeated entries summed, symmetric
+    /// entries mirrored, zeros not stored.
+    Sparse(Csr<f64>),
+}
+
+/// As [`parse_cancellable`], keeping a `coordinate` file sparse: memory O(nnz) (the entries as
+/// triplets, then in compressed rows), never O(rows × columns). An `array` file is dense.
+///
+/// # Errors
+/// As [`parse`], and [`CliError::interrupted`].
+pub fn parse_sparse_cancellable(
+    text: &str,
+    source: &str,
+    cancel: Option<&AtomicBool>,
+) -> Result<MtxMatrix, CliError> {
+    parse_with(text, source, cancel, true)
+}
+
+/// Where the entries of a coordinate file go.
+enum Sink {
+    Dense {
+        data: Vec<f64>,
+        cols: usize,
+    },
+    Triplets {
+        rows: Vec<usize>,
+        cols: Vec<usize>,
+        vals: Vec<f64>,
+    },
+}
+
+impl Sink {
+    #[inline]
+    fn add(&mut self, i: usize, j: usize, x: f64) {
+        match self {
+            Sink::Dense { data, cols } => data[i * *cols + j] += x,
+            Sink::Triplets { rows, cols, vals } => {
+                rows.push(i);
+                cols.push(j);
+                vals.push(x);
+            }
+        }
+    }
+}
+
+fn parse_with(
+    text: &str,
+    source: &str,
+    cancel: Option<&AtomicBool>,
+    sparse: bool,
+) -> Result<MtxMatrix, CliError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut lines = text
         .split('\n')
@@ -210,7 +275,19 @@ pub fn parse_cancellable(
             )));
         }
     }
-    let mut data = alloc_dense(source, rows, cols)?;
+    let sparse = sparse && layout == Layout::Coordinate;
+    let mut sink = if sparse {
+        Sink::Triplets {
+            rows: Vec::new(),
+            cols: Vec::new(),
+            vals: Vec::new(),
+        }
+    } else {
+        Sink::Dense {
+            data: alloc_dense(source, rows, cols)?,
+            cols,
+        }
+    };
     let check = |x: f64, line: usize, col: usize, i: usize, j: usize| {
         if valid_entry(x) {
             Ok(())
@@ -226,6 +303,15 @@ pub fn parse_cancellable(
         Layout::Coordinate => {
             let nnz = parse_index(source, size_line, size[2])?;
             let per_line = if field == Field::Pattern { 2 } else { 3 };
+            if let Sink::Triplets { rows, cols, vals } = &mut sink {
+                // Room for the announced entries, but no more than the text can hold (an entry
+                // line has at least 4 bytes: "1 1\n"); symmetric files grow past it.
+                let room = nnz.min(text.len() / 4);
+                let what = || format!("the {room} entries of a sparse matrix");
+                try_reserve(rows, room, source, &what)?;
+                try_reserve(cols, room, source, &what)?;
+                try_reserve(vals, room, source, &what)?;
+            }
             let mut count = 0usize;
             for (lineno, text) in content {
                 if count.is_multiple_of(CANCEL_EVERY) {
@@ -265,11 +351,11 @@ pub fn parse_cancellable(
                 };
                 let vcol = t.get(2).map_or(t[0].0, |v| v.0);
                 check(x, lineno, vcol, i, j)?;
-                data[i * cols + j] += x;
+                sink.add(i, j, x);
                 if i != j {
                     match symmetry {
                         Symmetry::General => {}
-                        Symmetry::Symmetric => data[j * cols + i] += x,
+                        Symmetry::Symmetric => sink.add(j, i, x),
                         Symmetry::Skew => check(-x, lineno, vcol, j, i)?,
                     }
                 }
@@ -282,6 +368,9 @@ pub fn parse_cancellable(
             }
         }
         Layout::Array => {
+            let Sink::Dense { data, .. } = &mut sink else {
+                unreachable!("array files are read dense");
+            };
             // Column-major; symmetric: the lower triangle with the diagonal, skew: without.
             // (rows × cols ≥ 1 entries were allocated, 8 bytes each: these counts fit in usize)
             let from = |j: usize| match symmetry {
@@ -335,7 +424,26 @@ pub fn parse_cancellable(
             }
         }
     }
-    Ok(Matrix::new(rows, cols, data))
+    match sink {
+        Sink::Dense { data, .. } => Ok(MtxMatrix::Dense(Matrix::new(rows, cols, data))),
+        Sink::Triplets {
+            rows: r,
+            cols: c,
+            vals,
+        } => {
+            // The compressed rows need about 24 bytes an entry and 24 a row while they are
+            // built: refused here when the system does not have them (as a dense matrix is).
+            let bytes = r
+                .len()
+                .saturating_mul(24)
+                .saturating_add(rows.saturating_add(1).saturating_mul(24));
+            let what = || format!("a sparse {rows}×{cols} matrix with {} entries", r.len());
+            try_reserve(&mut Vec::<u8>::new(), bytes, source, &what)?;
+            Csr::from_triplets(rows, cols, &r, &c, &vals, Duplicates::Sum)
+                .map(MtxMatrix::Sparse)
+                .map_err(|e| CliError::data(format!("{source}: {e}")))
+        }
+    }
 }
 
 /// Writes a matrix in Matrix Market `array real general` form (column-major), each value in
@@ -356,8 +464,60 @@ pub fn to_mtx_array_string<T: core::fmt::Display>(rows: usize, cols: usize, data
 mod tests {
     use super::*;
 
+    /// Parses `text` dense, and checks that the sparse reader gives the same matrix or the same
+    /// error (except where only the dense matrix is too large for memory).
     fn p(text: &str) -> Result<Matrix, CliError> {
-        parse(text, "t.mtx")
+        let dense = parse(text, "t.mtx");
+        let sparse = parse_sparse_cancellable(text, "t.mtx", None);
+        match (&dense, sparse) {
+            (Ok(d), Ok(MtxMatrix::Sparse(c))) => assert_eq!(&densify(&c), d),
+            (Ok(d), Ok(MtxMatrix::Dense(m))) => assert_eq!(&m, d),
+            (Err(e), Ok(MtxMatrix::Sparse(_))) if e.message.contains("of memory") => {}
+            (Err(e), Err(f)) if e.message.contains("of memory") => {
+                assert!(f.message.contains("of memory"), "{f:?}")
+            }
+            (Err(e), Err(f)) => assert_eq!(e.message, f.message),
+            (d, s) => panic!("dense {d:?} but sparse {s:?}"),
+        }
+        dense
+    }
+
+    fn densify(c: &Csr<f64>) -> Matrix {
+        let (rows, cols) = c.shape();
+        let mut data = vec![0.0; rows * cols];
+        let v = c.view();
+        for i in 0..rows {
+            let (js, xs) = v.row(i);
+            for (&j, &x) in js.iter().zip(xs) {
+                data[i * cols + j] = x;
+            }
+        }
+        Matrix::new(rows, cols, data)
+    }
+
+    #[test]
+    fn coordinate_files_stay_sparse() {
+        // 10⁶ × 10⁶ with two entries: 8 TB dense, a few bytes sparse.
+        let text = "%%MatrixMarket matrix coordinate real general\n1000000 1000000 3\n\
+                    5 7 1.5\n1000000 1 2\n5 7 0.5\n";
+        let Ok(MtxMatrix::Sparse(c)) = parse_sparse_cancellable(text, "t.mtx", None) else {
+            panic!("not sparse");
+        };
+        assert_eq!(c.shape(), (1_000_000, 1_000_000));
+        assert_eq!(c.nnz(), 2);
+        assert_eq!(c.view().row(4), (&[6usize][..], &[2.0][..]));
+        // Explicit zeros are not stored; a symmetric file is mirrored.
+        let text = "%%MatrixMarket matrix coordinate real symmetric\n3 3 3\n2 1 4\n3 3 0\n1 1 1\n";
+        let Ok(MtxMatrix::Sparse(c)) = parse_sparse_cancellable(text, "t.mtx", None) else {
+            panic!("not sparse");
+        };
+        assert_eq!(c.view().data(), &[1.0, 4.0, 4.0]);
+        // An array file is dense.
+        let text = "%%MatrixMarket matrix array real general\n1 2\n1\n2\n";
+        assert!(matches!(
+            parse_sparse_cancellable(text, "t.mtx", None),
+            Ok(MtxMatrix::Dense(_))
+        ));
     }
 
     #[test]

@@ -103,6 +103,27 @@ fn read_into<T: npyz::Deserialize>(
 /// One-line [`CliError::data`] messages for a file that is not `.npy`, an unsupported element
 /// type (with the supported ones), an array that is not 2-D, or a truncated file.
 pub fn parse(bytes: &[u8], source: &str) -> Result<Matrix, CliError> {
+    let (dims, data) = parse_nd(bytes, source, 2)?;
+    Ok(Matrix::new(dims[0], dims[1], data))
+}
+
+/// Reads a 1-D `.npy` array (of the element types [`parse`] reads) into `f64` (64-bit integers
+/// beyond 2⁵³ are rounded: callers that need them exact, as indices, check the range).
+///
+/// # Errors
+/// As [`parse`], for an array that is not 1-D.
+pub fn parse_vector(bytes: &[u8], source: &str) -> Result<Vec<f64>, CliError> {
+    Ok(parse_nd(bytes, source, 1)?.1)
+}
+
+/// The preamble and header of a `.npy` file: the parsed header and where the data starts.
+/// With `ndim`, a declared shape of another number of dimensions, or whose size overflows, is
+/// refused before `npyz` reads the header (see [`declared`]).
+fn header_of(
+    bytes: &[u8],
+    source: &str,
+    ndim: Option<usize>,
+) -> Result<(NpyHeader, usize), CliError> {
     let err = |m: String| CliError::data(format!("{source}: {m}"));
     // The preamble (magic string, version, header length) is checked here, not left to npyz:
     // its errors ("magic not found for NPY file", "unsupported version: (4, 0)", "failed to
@@ -140,17 +161,23 @@ pub fn parse(bytes: &[u8], source: &str) -> Result<Matrix, CliError> {
              array's header nests 2)"
         )));
     }
-    if let Some((dims, descr)) = declared(&text) {
-        let &[rows, cols] = &dims[..] else {
+    if let (Some(ndim), Some((dims, descr))) = (ndim, declared(&text)) {
+        if dims.len() != ndim {
             return Err(err(format!(
-                "expected a 2-D array, found shape {}",
+                "expected a {ndim}-D array, found shape {}",
                 shape_text(&dims)
             )));
-        };
-        if rows.checked_mul(cols).is_none() {
+        }
+        if dims
+            .iter()
+            .try_fold(1u64, |n, &d| n.checked_mul(d))
+            .is_none()
+        {
             let of = descr.map_or_else(String::new, |d| format!(" of '{}'", excerpt(&d)));
+            let dims: Vec<String> = dims.iter().map(u64::to_string).collect();
             return Err(err(format!(
-                "a {rows}×{cols} array{of} needs more than 2⁶⁴ bytes of data, but the file has {}",
+                "a {} array{of} needs more than 2⁶⁴ bytes of data, but the file has {}",
+                dims.join("×"),
                 bytes.len() - data_start
             )));
         }
@@ -179,7 +206,14 @@ pub fn parse(bytes: &[u8], source: &str) -> Result<Matrix, CliError> {
             excerpt_with(&first.join(" "), 200)
         ))
     })?;
+    Ok((header, data_start))
+}
 
+/// Reads an `ndim`-dimensional array (1 or 2) into its dimensions and its values in `f64`,
+/// row-major.
+fn parse_nd(bytes: &[u8], source: &str, ndim: usize) -> Result<(Vec<usize>, Vec<f64>), CliError> {
+    let err = |m: String| CliError::data(format!("{source}: {m}"));
+    let (header, data_start) = header_of(bytes, source, Some(ndim))?;
     let descr = match header.dtype() {
         DType::Plain(t) => t,
         DType::Record(_) | DType::Array(..) => {
@@ -201,23 +235,34 @@ pub fn parse(bytes: &[u8], source: &str) -> Result<Matrix, CliError> {
             excerpt(&descr.to_string())
         )));
     }
-    let &[rows, cols] = header.shape() else {
-        return Err(err(format!(
-            "expected a 2-D array, found shape {}",
-            shape_text(header.shape())
-        )));
+    let (rows, cols) = match (ndim, header.shape()) {
+        (2, &[rows, cols]) => (rows, cols),
+        (1, &[len]) => (1, len),
+        (_, shape) => {
+            return Err(err(format!(
+                "expected a {ndim}-D array, found shape {}",
+                shape_text(shape)
+            )));
+        }
     };
     // The declared shape is checked against the bytes the file really holds before anything
     // is allocated or looped over: a header of a few bytes may declare 30000×30000 or 0×10¹².
-    check_not_empty(source, rows, cols)?;
+    if ndim == 2 {
+        check_not_empty(source, rows, cols)?;
+    }
     let payload = &bytes[data_start..];
     let need = rows.checked_mul(cols).and_then(|n| n.checked_mul(size));
     // npyz reads a short payload as an I/O error and ignores a long one: both are errors here,
     // with the sizes.
     if need != Some(payload.len() as u64) {
         let need = need.map_or_else(|| "more than 2⁶⁴".to_string(), |n| n.to_string());
+        let shape = if ndim == 2 {
+            format!("{rows}×{cols}")
+        } else {
+            format!("({cols},)")
+        };
         return Err(err(format!(
-            "a {rows}×{cols} array of '{descr}' needs {need} bytes of data, but the file has {}",
+            "a {shape} array of '{descr}' needs {need} bytes of data, but the file has {}",
             payload.len()
         )));
     }
@@ -248,7 +293,12 @@ pub fn parse(bytes: &[u8], source: &str) -> Result<Matrix, CliError> {
         _ => read_into::<bool>(npy, out, index, |b| f64::from(u8::from(b))),
     }
     .map_err(|e| err(format!("cannot read the data ({e})")))?;
-    Ok(Matrix::new(rows, cols, data))
+    let dims = if ndim == 2 {
+        vec![rows, cols]
+    } else {
+        vec![cols]
+    };
+    Ok((dims, data))
 }
 
 /// An element type the `.npy` writer writes.

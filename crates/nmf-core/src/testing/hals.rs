@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::properties::{
+use super::common::{
     U64, all_at_least, export, mat, penalty_scale, penalty_weights, product, start,
 };
 use super::{DataCase, data_case, runner};
@@ -48,9 +48,10 @@ fn options() -> impl Strategy<Value = HalsOptions> {
 /// suite's absolute rounding bound `8·(k+2)·u·S` with S = ½‖V‖² + ½‖WH‖² + P (P the
 /// penalty scale, as in `check_regularized_objective_never_increases`). The argument is the
 /// one for MU: each coordinate step is the exact minimiser of the objective in that
-/// coordinate over {x ≥ ε} (see [`coordinate_sweep`]), and rounding its inputs (m-term sums
-/// in WᵀV and WᵀW) moves the computed minimiser by O(u), which changes the objective only at
-/// second order; the evaluation of the objective rounds WH by k·u relative.
+/// coordinate over {x ≥ ε} (see [`coordinate_sweep`](crate::kernels::coordinate_sweep)), and
+/// rounding its inputs (m-term sums in WᵀV and WᵀW) moves the computed minimiser by O(u), which
+/// changes the objective only at second order; the evaluation of the objective rounds WH by k·u
+/// relative.
 pub fn check_hals_objective_never_increases<T: Scalar, B: DenseBackend<T>>(b: &B) {
     runner()
         .run(

@@ -1,7 +1,20 @@
 //! The property suite every backend runs (feature `testing`).
 //!
-//! Each `check_*` function runs one property with proptest against any backend and scalar;
-//! [`backend_test_suite!`](crate::backend_test_suite) turns them into one `#[test]` per
+//! Each `check_*` function runs one property with proptest against any backend and scalar.
+//! They come in groups, one module and one macro each, so that a backend, a data type or an
+//! update rule opts into exactly the groups that apply to it:
+//!
+//! | group | module | macro |
+//! |---|---|---|
+//! | kernels and conformance | [`conformance`] | [`testgen_conformance!`](crate::testgen_conformance) |
+//! | monotonicity and auxiliary functions | [`monotone`] | [`testgen_monotone!`](crate::testgen_monotone) |
+//! | the fitting API | [`api`] | [`testgen_api!`](crate::testgen_api) |
+//! | penalties | [`penalties`] | [`testgen_penalties!`](crate::testgen_penalties) |
+//! | initialisation and SVD | [`initialisation`] | [`testgen_initialisation!`](crate::testgen_initialisation) |
+//! | extreme inputs | [`extreme`] | [`testgen_extreme!`](crate::testgen_extreme) |
+//! | the HALS solver | [`hals`] | [`testgen_hals!`](crate::testgen_hals) |
+//!
+//! [`backend_test_suite!`](crate::backend_test_suite) instantiates them all, one `#[test]` per
 //! property, so a failure names both the property and the backend:
 //!
 //! ```ignore
@@ -11,15 +24,27 @@
 //! Cases are drawn from a fixed seed so that CI is reproducible; set `PROPTEST_RNG_SEED` to
 //! explore other cases and `PROPTEST_CASES` (default 256 here) to draw more.
 
+pub mod api;
 mod cases;
-mod hals;
-mod properties;
+mod common;
+pub mod conformance;
+pub mod extreme;
+pub mod hals;
+pub mod initialisation;
+pub mod monotone;
+pub mod penalties;
 
+pub use api::*;
 pub use cases::{
     DataCase, ExtremeCase, ExtremePattern, Pattern, data_case, extreme_case, extreme_exponent,
 };
+pub use common::{export, mat, product};
+pub use conformance::*;
+pub use extreme::*;
 pub use hals::*;
-pub use properties::*;
+pub use initialisation::*;
+pub use monotone::*;
+pub use penalties::*;
 
 use proptest::test_runner::{Config, RngSeed, TestRunner};
 
@@ -44,172 +69,276 @@ pub fn runner_with_cases(default_cases: u32) -> TestRunner {
     TestRunner::new(config)
 }
 
-/// Generates one `#[test]` per property of the shared suite for a backend and scalar type, in
-/// a module named `$name` (so a failure reads, for example, `faer_f32::loss_never_increases_kl`).
+/// Generates the whole shared suite for a backend and scalar type, in a module named `$name`
+/// (so a failure reads, for example, `faer_f32::loss_never_increases_kl`): every group macro
+/// below, one `#[test]` per property. A data type or solver that supports only some of the
+/// properties opts into its groups instead, inside a module of its own:
+///
+/// ```ignore
+/// nmf_core::backend_test_suite!(faer_f64, nmf_faer::Faer::default(), f64);
+/// mod faer_f64_partial {
+///     nmf_core::testgen_conformance!(nmf_faer::Faer::default(), f64);
+///     nmf_core::testgen_monotone!(nmf_faer::Faer::default(), f64);
+/// }
+/// ```
 #[macro_export]
 macro_rules! backend_test_suite {
     ($name:ident, $backend:expr, $t:ty) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
-            use $crate::Loss::{Frobenius, KullbackLeibler};
-            use $crate::testing as suite;
+            $crate::testgen_conformance!($backend, $t);
+            $crate::testgen_monotone!($backend, $t);
+            $crate::testgen_api!($backend, $t);
+            $crate::testgen_penalties!($backend, $t);
+            $crate::testgen_initialisation!($backend, $t);
+            $crate::testgen_extreme!($backend, $t);
+            $crate::testgen_hals!($backend, $t);
+        }
+    };
+}
 
-            #[test]
-            fn matmul_matches_reference() {
-                suite::check_matmul::<$t, _>(&$backend);
-            }
-            #[test]
-            fn elementwise_kernels_match_reference() {
-                suite::check_elementwise::<$t, _>(&$backend);
-            }
-            #[test]
-            fn factors_stay_positive_frobenius() {
-                suite::check_factors_stay_positive::<$t, _>(&$backend, Frobenius);
-            }
-            #[test]
-            fn factors_stay_positive_kl() {
-                suite::check_factors_stay_positive::<$t, _>(&$backend, KullbackLeibler);
-            }
-            #[test]
-            fn loss_never_increases_frobenius() {
-                suite::check_loss_never_increases::<$t, _>(&$backend, Frobenius);
-            }
-            #[test]
-            fn loss_never_increases_kl() {
-                suite::check_loss_never_increases::<$t, _>(&$backend, KullbackLeibler);
-            }
-            #[test]
-            fn auxiliary_lemmas_frobenius() {
-                suite::check_auxiliary_lemmas::<$t, _>(&$backend, Frobenius);
-            }
-            #[test]
-            fn auxiliary_lemmas_kl() {
-                suite::check_auxiliary_lemmas::<$t, _>(&$backend, KullbackLeibler);
-            }
-            #[test]
-            fn auxiliary_lemmas_beta() {
-                suite::check_auxiliary_lemmas_beta::<$t, _>(&$backend);
-            }
-            #[test]
-            fn zero_rows_and_columns_give_eps_frobenius() {
-                suite::check_zero_rows_and_columns::<$t, _>(&$backend, Frobenius);
-            }
-            #[test]
-            fn zero_rows_and_columns_give_eps_kl() {
-                suite::check_zero_rows_and_columns::<$t, _>(&$backend, KullbackLeibler);
-            }
-            #[test]
-            fn recovers_low_rank_frobenius() {
-                suite::check_recovery::<$t, _>(&$backend, Frobenius);
-            }
-            #[test]
-            fn recovers_low_rank_kl() {
-                suite::check_recovery::<$t, _>(&$backend, KullbackLeibler);
-            }
-            #[test]
-            fn beta_loss_never_increases() {
-                suite::check_beta_loss_never_increases::<$t, _>(&$backend);
-            }
-            #[test]
-            fn beta_path_matches_dedicated_paths() {
-                suite::check_beta_path_matches_dedicated::<$t, _>(&$backend);
-            }
-            #[test]
-            fn transform_frobenius() {
-                suite::check_transform::<$t, _>(&$backend, Frobenius);
-            }
-            #[test]
-            fn transform_kl() {
-                suite::check_transform::<$t, _>(&$backend, KullbackLeibler);
-            }
-            #[test]
-            fn fixed_factor_is_kept() {
-                suite::check_fixed_factor::<$t, _>(&$backend);
-            }
-            #[test]
-            fn restarts_keep_the_best_fit() {
-                suite::check_restarts::<$t, _>(&$backend);
-            }
-            #[test]
-            fn parallel_restarts_match_sequential() {
-                suite::check_parallel_restarts::<$t, _>(&$backend);
-            }
-            #[test]
-            fn regularized_objective_never_increases_frobenius() {
-                suite::check_regularized_objective_never_increases::<$t, _>(&$backend, Frobenius);
-            }
-            #[test]
-            fn regularized_objective_never_increases_kl() {
-                suite::check_regularized_objective_never_increases::<$t, _>(
-                    &$backend,
-                    KullbackLeibler,
-                );
-            }
-            #[test]
-            fn regularized_objective_never_increases_beta() {
-                suite::check_regularized_beta_objective_never_increases::<$t, _>(&$backend);
-            }
-            #[test]
-            fn l1_makes_factors_sparser_frobenius() {
-                suite::check_l1_sparsity::<$t, _>(&$backend, Frobenius);
-            }
-            #[test]
-            fn l1_makes_factors_sparser_kl() {
-                suite::check_l1_sparsity::<$t, _>(&$backend, KullbackLeibler);
-            }
-            #[test]
-            fn truncated_svd_is_an_svd() {
-                suite::check_truncated_svd::<$t, _>(&$backend);
-            }
-            #[test]
-            fn every_initialisation_fits() {
-                suite::check_initialisations::<$t, _>(&$backend);
-            }
-            #[test]
-            fn bad_input_is_an_error() {
-                suite::check_bad_input::<$t, _>(&$backend);
-            }
-            #[test]
-            fn evaluation_bounds_the_rounding_scales() {
-                suite::check_evaluation_bounds::<$t, _>(&$backend);
-            }
-            #[test]
-            fn extreme_scales_frobenius() {
-                suite::check_extreme_scales::<$t, _>(&$backend, Frobenius);
-            }
-            #[test]
-            fn extreme_scales_kl() {
-                suite::check_extreme_scales::<$t, _>(&$backend, KullbackLeibler);
-            }
-            #[test]
-            fn extreme_scales_beta() {
-                suite::check_extreme_scales_beta::<$t, _>(&$backend);
-            }
-            #[test]
-            fn hals_objective_never_increases() {
-                suite::check_hals_objective_never_increases::<$t, _>(&$backend);
-            }
-            #[test]
-            fn hals_sweep_budget() {
-                suite::check_hals_sweep_budget::<$t, _>(&$backend);
-            }
-            #[test]
-            fn hals_coordinate_minimiser() {
-                suite::check_hals_coordinate_minimiser::<$t, _>(&$backend);
-            }
-            #[test]
-            fn hals_agrees_across_backends_and_is_deterministic() {
-                suite::check_hals_agreement_and_determinism::<$t, _>(&$backend);
-            }
-            #[test]
-            fn solver_choice() {
-                suite::check_solver_choice::<$t, _>(&$backend);
-            }
-            #[test]
-            fn same_seed_same_factors() {
-                suite::check_same_seed::<$t, _>(&$backend);
-            }
+/// The suite's group of kernels and conformance ([`conformance`](crate::testing::conformance)):
+/// the backend primitives against a naive reference.
+/// One `#[test]` per property, in the current module, for `$backend` and the scalar `$t`.
+#[macro_export]
+macro_rules! testgen_conformance {
+    ($backend:expr, $t:ty) => {
+        #[test]
+        fn matmul_matches_reference() {
+            $crate::testing::check_matmul::<$t, _>(&$backend);
+        }
+        #[test]
+        fn elementwise_kernels_match_reference() {
+            $crate::testing::check_elementwise::<$t, _>(&$backend);
+        }
+    };
+}
+
+/// The suite's group of monotonicity and auxiliary functions
+/// ([`monotone`](crate::testing::monotone)): MU half-steps for every loss.
+/// One `#[test]` per property, in the current module, for `$backend` and the scalar `$t`.
+#[macro_export]
+macro_rules! testgen_monotone {
+    ($backend:expr, $t:ty) => {
+        #[test]
+        fn factors_stay_positive_frobenius() {
+            $crate::testing::check_factors_stay_positive::<$t, _>(
+                &$backend,
+                $crate::Loss::Frobenius,
+            );
+        }
+        #[test]
+        fn factors_stay_positive_kl() {
+            $crate::testing::check_factors_stay_positive::<$t, _>(
+                &$backend,
+                $crate::Loss::KullbackLeibler,
+            );
+        }
+        #[test]
+        fn loss_never_increases_frobenius() {
+            $crate::testing::check_loss_never_increases::<$t, _>(
+                &$backend,
+                $crate::Loss::Frobenius,
+            );
+        }
+        #[test]
+        fn loss_never_increases_kl() {
+            $crate::testing::check_loss_never_increases::<$t, _>(
+                &$backend,
+                $crate::Loss::KullbackLeibler,
+            );
+        }
+        #[test]
+        fn auxiliary_lemmas_frobenius() {
+            $crate::testing::check_auxiliary_lemmas::<$t, _>(&$backend, $crate::Loss::Frobenius);
+        }
+        #[test]
+        fn auxiliary_lemmas_kl() {
+            $crate::testing::check_auxiliary_lemmas::<$t, _>(
+                &$backend,
+                $crate::Loss::KullbackLeibler,
+            );
+        }
+        #[test]
+        fn auxiliary_lemmas_beta() {
+            $crate::testing::check_auxiliary_lemmas_beta::<$t, _>(&$backend);
+        }
+        #[test]
+        fn zero_rows_and_columns_give_eps_frobenius() {
+            $crate::testing::check_zero_rows_and_columns::<$t, _>(
+                &$backend,
+                $crate::Loss::Frobenius,
+            );
+        }
+        #[test]
+        fn zero_rows_and_columns_give_eps_kl() {
+            $crate::testing::check_zero_rows_and_columns::<$t, _>(
+                &$backend,
+                $crate::Loss::KullbackLeibler,
+            );
+        }
+        #[test]
+        fn beta_loss_never_increases() {
+            $crate::testing::check_beta_loss_never_increases::<$t, _>(&$backend);
+        }
+        #[test]
+        fn beta_path_matches_dedicated_paths() {
+            $crate::testing::check_beta_path_matches_dedicated::<$t, _>(&$backend);
+        }
+        #[test]
+        fn evaluation_bounds_the_rounding_scales() {
+            $crate::testing::check_evaluation_bounds::<$t, _>(&$backend);
+        }
+    };
+}
+
+/// The suite's group of the fitting API ([`api`](crate::testing::api)):
+/// recovery, bad input, determinism, transform, restarts.
+/// One `#[test]` per property, in the current module, for `$backend` and the scalar `$t`.
+#[macro_export]
+macro_rules! testgen_api {
+    ($backend:expr, $t:ty) => {
+        #[test]
+        fn recovers_low_rank_frobenius() {
+            $crate::testing::check_recovery::<$t, _>(&$backend, $crate::Loss::Frobenius);
+        }
+        #[test]
+        fn recovers_low_rank_kl() {
+            $crate::testing::check_recovery::<$t, _>(&$backend, $crate::Loss::KullbackLeibler);
+        }
+        #[test]
+        fn transform_frobenius() {
+            $crate::testing::check_transform::<$t, _>(&$backend, $crate::Loss::Frobenius);
+        }
+        #[test]
+        fn transform_kl() {
+            $crate::testing::check_transform::<$t, _>(&$backend, $crate::Loss::KullbackLeibler);
+        }
+        #[test]
+        fn fixed_factor_is_kept() {
+            $crate::testing::check_fixed_factor::<$t, _>(&$backend);
+        }
+        #[test]
+        fn restarts_keep_the_best_fit() {
+            $crate::testing::check_restarts::<$t, _>(&$backend);
+        }
+        #[test]
+        fn parallel_restarts_match_sequential() {
+            $crate::testing::check_parallel_restarts::<$t, _>(&$backend);
+        }
+        #[test]
+        fn bad_input_is_an_error() {
+            $crate::testing::check_bad_input::<$t, _>(&$backend);
+        }
+        #[test]
+        fn same_seed_same_factors() {
+            $crate::testing::check_same_seed::<$t, _>(&$backend);
+        }
+    };
+}
+
+/// The suite's group of penalties ([`penalties`](crate::testing::penalties)):
+/// penalised objectives never rise; L1 sparsity.
+/// One `#[test]` per property, in the current module, for `$backend` and the scalar `$t`.
+#[macro_export]
+macro_rules! testgen_penalties {
+    ($backend:expr, $t:ty) => {
+        #[test]
+        fn regularized_objective_never_increases_frobenius() {
+            $crate::testing::check_regularized_objective_never_increases::<$t, _>(
+                &$backend,
+                $crate::Loss::Frobenius,
+            );
+        }
+        #[test]
+        fn regularized_objective_never_increases_kl() {
+            $crate::testing::check_regularized_objective_never_increases::<$t, _>(
+                &$backend,
+                $crate::Loss::KullbackLeibler,
+            );
+        }
+        #[test]
+        fn regularized_objective_never_increases_beta() {
+            $crate::testing::check_regularized_beta_objective_never_increases::<$t, _>(&$backend);
+        }
+        #[test]
+        fn l1_makes_factors_sparser_frobenius() {
+            $crate::testing::check_l1_sparsity::<$t, _>(&$backend, $crate::Loss::Frobenius);
+        }
+        #[test]
+        fn l1_makes_factors_sparser_kl() {
+            $crate::testing::check_l1_sparsity::<$t, _>(&$backend, $crate::Loss::KullbackLeibler);
+        }
+    };
+}
+
+/// The suite's group of initialisation and the truncated SVD
+/// ([`initialisation`](crate::testing::initialisation)): every property of it.
+/// One `#[test]` per property, in the current module, for `$backend` and the scalar `$t`.
+#[macro_export]
+macro_rules! testgen_initialisation {
+    ($backend:expr, $t:ty) => {
+        #[test]
+        fn truncated_svd_is_an_svd() {
+            $crate::testing::check_truncated_svd::<$t, _>(&$backend);
+        }
+        #[test]
+        fn every_initialisation_fits() {
+            $crate::testing::check_initialisations::<$t, _>(&$backend);
+        }
+    };
+}
+
+/// The suite's group of extreme inputs ([`extreme`](crate::testing::extreme)):
+/// magnitudes 1e-30 to 1e30 in f32 and f64.
+/// One `#[test]` per property, in the current module, for `$backend` and the scalar `$t`.
+#[macro_export]
+macro_rules! testgen_extreme {
+    ($backend:expr, $t:ty) => {
+        #[test]
+        fn extreme_scales_frobenius() {
+            $crate::testing::check_extreme_scales::<$t, _>(&$backend, $crate::Loss::Frobenius);
+        }
+        #[test]
+        fn extreme_scales_kl() {
+            $crate::testing::check_extreme_scales::<$t, _>(
+                &$backend,
+                $crate::Loss::KullbackLeibler,
+            );
+        }
+        #[test]
+        fn extreme_scales_beta() {
+            $crate::testing::check_extreme_scales_beta::<$t, _>(&$backend);
+        }
+    };
+}
+
+/// The suite's group of the HALS solver ([`hals`](crate::testing::hals)):
+/// monotone, exact coordinate minimisers, agreement, solver choice.
+/// One `#[test]` per property, in the current module, for `$backend` and the scalar `$t`.
+#[macro_export]
+macro_rules! testgen_hals {
+    ($backend:expr, $t:ty) => {
+        #[test]
+        fn hals_objective_never_increases() {
+            $crate::testing::check_hals_objective_never_increases::<$t, _>(&$backend);
+        }
+        #[test]
+        fn hals_sweep_budget() {
+            $crate::testing::check_hals_sweep_budget::<$t, _>(&$backend);
+        }
+        #[test]
+        fn hals_coordinate_minimiser() {
+            $crate::testing::check_hals_coordinate_minimiser::<$t, _>(&$backend);
+        }
+        #[test]
+        fn hals_agrees_across_backends_and_is_deterministic() {
+            $crate::testing::check_hals_agreement_and_determinism::<$t, _>(&$backend);
+        }
+        #[test]
+        fn solver_choice() {
+            $crate::testing::check_solver_choice::<$t, _>(&$backend);
         }
     };
 }

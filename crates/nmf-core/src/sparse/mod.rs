@@ -1,0 +1,159 @@
+//! Sparse data: compressed sparse rows ([`Csr`], [`CsrRef`]) and the kernels a half-step needs
+//! from a sparse V at O(nnz·k), written once on the raw compressed arrays so that each
+//! backend's sparse type (faer's, nalgebra-sparse's `CsrMatrix`, sprs's `CsMat`, all with
+//! `usize` indices) is viewed without a copy.
+//!
+//! - [`spmm_rows`]: X·B for the Frobenius statistics (VHᵀ on V, (WᵀV)ᵀ on Vᵀ).
+//! - [`kl_rows`]: the KL statistic (V/WH)·Hᵀ (on V) or (Wᵀ(V/WH))ᵀ (on Vᵀ), with WH sampled at
+//!   the stored entries only and the ratio never stored.
+//! - [`frobenius_loss`], [`kl_loss`]: the losses without forming WH, in `f64`, with their
+//!   accuracy stated.
+//! - [`row_blocks`]: ranges of rows of equal work, for threads; every kernel gives the same bits
+//!   whatever the split.
+//!
+//! What is not here: the general-β statistics need WH at every entry (the zeros of V
+//! contribute (WH)^(β−1) there), so they cost O(m·n·k) whatever the sparsity; they are to be
+//! computed in blocks of rows without an m×n buffer.
+
+mod csr;
+mod loss;
+mod products;
+
+pub use csr::{Csr, CsrRef, Duplicates};
+pub use loss::{frobenius_loss, kl_loss};
+pub use products::{kl_rows, row_blocks, spmm_rows};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{MatrixRole, NmfError};
+    use proptest::prelude::*;
+
+    #[test]
+    fn bad_compressed_arrays_are_errors_with_their_place() {
+        let bad = |r: Result<CsrRef<'_, f64>, NmfError>, has: &str| {
+            let e = r.unwrap_err();
+            assert!(e.to_string().contains(has), "{e} lacks {has:?}");
+        };
+        let d = [1.0, 2.0, 3.0];
+        bad(
+            CsrRef::new(2, 3, &[0, 2], &[0, 1, 2], &d),
+            "2 entries, a matrix of 2 rows needs 3",
+        );
+        bad(CsrRef::new(2, 3, &[1, 2, 3], &[0, 1, 2], &d), "start at 1");
+        bad(
+            CsrRef::new(2, 3, &[0, 2, 3], &[0, 1], &d),
+            "2 column indices but 3 values",
+        );
+        bad(
+            CsrRef::new(2, 3, &[0, 2, 2], &[0, 1, 2], &d),
+            "last row pointer is 2",
+        );
+        bad(
+            CsrRef::new(3, 3, &[0, 3, 1, 3], &[0, 1, 2], &d),
+            "decrease at row 1",
+        );
+        bad(
+            CsrRef::new(2, 3, &[0, 2, 3], &[0, 3, 2], &d),
+            "row 0 has column index 3",
+        );
+        bad(
+            CsrRef::new(2, 3, &[0, 2, 3], &[1, 1, 2], &d),
+            "row 0 has column index 1 after 1",
+        );
+        assert_eq!(
+            CsrRef::new(2, 3, &[0, 2, 3], &[0, 2, 1], &[1.0, -2.0, 3.0]).unwrap_err(),
+            NmfError::NegativeEntry {
+                matrix: MatrixRole::V,
+                row: 0,
+                col: 2,
+                value: -2.0
+            }
+        );
+        assert!(matches!(
+            CsrRef::new(2, 3, &[0, 2, 3], &[0, 2, 1], &[1.0, 2.0, f64::NAN]).unwrap_err(),
+            NmfError::NonFiniteEntry { row: 1, col: 1, .. }
+        ));
+        assert!(matches!(
+            CsrRef::new(0, 3, &[0], &[], &[] as &[f64]).unwrap_err(),
+            NmfError::EmptyMatrix { .. }
+        ));
+    }
+
+    #[test]
+    fn bad_triplets_are_errors_with_their_place() {
+        let e = Csr::from_triplets(2, 2, &[0, 2], &[0, 0], &[1.0f64, 1.0], Duplicates::Sum);
+        assert!(
+            e.unwrap_err()
+                .to_string()
+                .contains("triplet 1 is at row 2, column 0")
+        );
+        let e = Csr::from_triplets(2, 2, &[1, 1], &[0, 0], &[1.0f64, 1.0], Duplicates::Reject);
+        assert!(
+            e.unwrap_err()
+                .to_string()
+                .contains("triplets 0 and 1 are both at row 1, column 0")
+        );
+        let e = Csr::from_triplets(2, 2, &[0], &[0, 1], &[1.0f64], Duplicates::Sum);
+        assert!(
+            e.unwrap_err()
+                .to_string()
+                .contains("1 row indices, 2 column indices")
+        );
+        // A negative entry is refused even when a duplicate would make the sum positive.
+        let e = Csr::from_triplets(2, 2, &[0, 0], &[1, 1], &[-1.0f64, 5.0], Duplicates::Sum);
+        assert!(matches!(
+            e.unwrap_err(),
+            NmfError::NegativeEntry { row: 0, col: 1, .. }
+        ));
+        // Finite duplicates whose sum overflows.
+        let e = Csr::from_triplets(
+            1,
+            1,
+            &[0, 0],
+            &[0, 0],
+            &[f32::MAX, f32::MAX],
+            Duplicates::Sum,
+        );
+        assert!(matches!(
+            e.unwrap_err(),
+            NmfError::NonFiniteEntry { row: 0, col: 0, .. }
+        ));
+    }
+
+    proptest! {
+        /// Triplets in any order, with duplicates, give the matrix their sums make (zeros not
+        /// stored), and the transpose of the transpose is the matrix.
+        #[test]
+        fn triplets_sum_and_transpose_round_trips(
+            (m, n, trips) in (1usize..7, 1usize..7).prop_flat_map(|(m, n)| {
+                (Just(m), Just(n), prop::collection::vec((0..m, 0..n, prop_oneof![Just(0.0f64), 0.0f64..5.0]), 0..30))
+            })
+        ) {
+            let rows: Vec<usize> = trips.iter().map(|t| t.0).collect();
+            let cols: Vec<usize> = trips.iter().map(|t| t.1).collect();
+            let vals: Vec<f64> = trips.iter().map(|t| t.2).collect();
+            let x = Csr::from_triplets(m, n, &rows, &cols, &vals, Duplicates::Sum).unwrap();
+            // Dense sums in input order (the order the builder sums in).
+            let mut dense = vec![0.0; m * n];
+            for t in &trips {
+                dense[t.0 * n + t.1] += t.2;
+            }
+            let mut back = vec![0.0; m * n];
+            let v = x.view();
+            for i in 0..m {
+                let (cs, vs) = v.row(i);
+                prop_assert!(cs.windows(2).all(|p| p[0] < p[1]));
+                for (&j, &val) in cs.iter().zip(vs) {
+                    prop_assert!(val != 0.0);
+                    back[i * n + j] = val;
+                }
+            }
+            prop_assert_eq!(&back, &dense);
+            prop_assert!(CsrRef::new(m, n, v.indptr(), v.indices(), v.data()).is_ok());
+            let t = x.transpose().unwrap();
+            prop_assert_eq!(t.shape(), (n, m));
+            prop_assert_eq!(t.transpose().unwrap(), x);
+        }
+    }
+}
