@@ -166,13 +166,15 @@ pub struct CdKlStep<T> {
 }
 
 /// The safeguarded step of one coordinate from x₀ (see the [module docs](self)): `sw` is
-/// `Σᵢ wᵢ`, `num` is `Σᵢ wᵢvᵢ/λᵢ` and `hes` is `Σᵢ wᵢ²vᵢ/λᵢ²` at x₀.
+/// `Σᵢ wᵢ`, `num` is `Σᵢ wᵢvᵢ/λᵢ` and `hes` is `Σᵢ wᵢ²vᵢ/λᵢ²` at x₀. With g(x₀) ≤ 0 it is
+/// `max(ε, x_N)`; with g(x₀) > 0, `max(ε, x_N, min(x_MU, x_R))`.
 ///
 /// ```
 /// use nmf_core::update::cd_kl_step;
 /// // f(x) = 2x − 2·log(x) (w = (1, 1), v = (1, 1), c = 0): minimiser 1; from 1 it stays.
 /// assert_eq!(cd_kl_step(1.0_f64, 2.0, 2.0, 2.0, 0.0, 0.0, 1e-9), 1.0);
-/// // From 4: g = 2 − 2/4 > 0; Newton: 4 − 1.5/(2/16) = −8, MU: 4·0.5/2 = 1.
+/// // From 4: g = 2 − 2/4 > 0; Newton: 4 − 1.5/(2/16) = −8; MU: 4·0.5/2 = 1;
+/// // x_R = hes·x₀²/(g + hes·x₀) = 2/(1.5 + 0.5) = 1 (exact here: c = 0).
 /// assert_eq!(cd_kl_step(4.0_f64, 2.0, 0.5, 0.125, 0.0, 0.0, 1e-9), 1.0);
 /// ```
 #[inline(always)]
@@ -180,17 +182,36 @@ pub fn cd_kl_step<T: Scalar>(x0: T, sw: T, num: T, hes: T, l1: T, l2: T, eps: T)
     let den = sw + l1;
     let g = den + l2 * x0 - num;
     let xn = x0 - g / (l2 + hes);
+    if g <= T::zero() {
+        let xmu = || {
+            if l2 > T::zero() {
+                mu_step_l2(x0, num, den, l2, eps)
+            } else {
+                mu_step(x0, num, den, eps)
+            }
+        };
+        return if xn.is_finite() { xn.max(eps) } else { xmu() };
+    }
     let xmu = if l2 > T::zero() {
         mu_step_l2(x0, num, den, l2, eps)
     } else {
         mu_step(x0, num, den, eps)
     };
-    if g <= T::zero() {
-        if xn.is_finite() { xn.max(eps) } else { xmu }
-    } else if xn.is_finite() {
-        xn.max(xmu).max(eps)
+    // x_R: the minimiser of the upper bound with curvature l2 + hes·(x₀/t)² on (0, x₀], the
+    // positive root of l2·y² + B·y − hes·x₀² = 0, B = den − num + hes·x₀.
+    let hx = hes * x0;
+    let b = den - num + hx;
+    let two = T::one() + T::one();
+    let xr = two * hx * x0 / (b + (b * b + two * two * l2 * hx * x0).sqrt());
+    let safe = if xr.is_finite() {
+        xr.max(eps).min(xmu)
     } else {
-        xmu.max(eps)
+        xmu
+    };
+    if xn.is_finite() {
+        xn.max(safe).max(eps)
+    } else {
+        safe.max(eps)
     }
 }
 
