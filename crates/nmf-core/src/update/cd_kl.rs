@@ -18,14 +18,20 @@
 //! - `g''(x) = −2 Σᵢ wᵢ³vᵢ/(cᵢ + wᵢx)³ ≤ 0` (g is concave).
 //!
 //! # The safeguarded step, and why f never rises
-//! From x₀ ≥ ε, with λᵢ = cᵢ + wᵢx₀ (column j of WH), the Newton point is
-//! `x_N = x₀ − g(x₀)/g'(x₀)`, and the multiplicative point is
-//! `x_MU = max(ε, x₀·Σᵢ wᵢvᵢ/λᵢ / (Σᵢ wᵢ + l1))` (with `l2 > 0`, the positive root of
-//! `l2·x² + (Σᵢwᵢ + l1)·x − x₀·Σᵢ wᵢvᵢ/λᵢ = 0` lifted to ε,
-//! [`mu_step_l2`](crate::kernels::mu_step_l2)). The step taken is
+//! From x₀ ≥ ε, with λᵢ = cᵢ + wᵢx₀ (column j of WH), `num = Σᵢ wᵢvᵢ/λᵢ`,
+//! `hes = Σᵢ wᵢ²vᵢ/λᵢ²` and `den = Σᵢ wᵢ + l1`, three candidate points:
+//!
+//! - the Newton point `x_N = x₀ − g(x₀)/g'(x₀)`;
+//! - the multiplicative point `x_MU = max(ε, x₀·num/den)` (with `l2 > 0`, the positive root
+//!   of `l2·x² + den·x − x₀·num = 0` lifted to ε, [`mu_step_l2`](crate::kernels::mu_step_l2));
+//! - the right-hand safe point `x_R = max(ε, y*)`, y* the positive root of
+//!   `l2·y² + (den − num + hes·x₀)·y − hes·x₀² = 0` (with l2 = 0,
+//!   `y* = hes·x₀²/(g(x₀) + hes·x₀)`).
+//!
+//! The step taken is
 //!
 //! - `x₁ = max(ε, x_N)` when `g(x₀) ≤ 0`,
-//! - `x₁ = max(ε, x_N, x_MU)` when `g(x₀) > 0`.
+//! - `x₁ = max(ε, x_N, min(x_MU, x_R))` when `g(x₀) > 0`.
 //!
 //! **Claim: f(x₁) ≤ f(x₀)** (in exact arithmetic; every case below includes L1, L2, the clamp
 //! at ε and a root below ε).
@@ -34,31 +40,47 @@
 //!    αᵢ = wᵢx₀/λᵢ ∈ (0, 1], Jensen's inequality for the convex −log gives
 //!    `−log(cᵢ + wᵢx) ≤ −αᵢ·log(wᵢx/αᵢ) − (1 − αᵢ)·log(cᵢ/(1 − αᵢ))`, with equality at
 //!    x = x₀ (the second term is absent when cᵢ = 0). So
-//!    `G(x) = Σᵢwᵢx + l1·x + ½·l2·x² − (x₀·Σᵢwᵢvᵢ/λᵢ)·log x + const` is ≥ f with
-//!    G(x₀) = f(x₀), and G is convex with the single minimiser over `{x ≥ ε}` above
-//!    (its derivative `Σwᵢ + l1 + l2·x − x₀Σwᵢvᵢ/λᵢ / x` vanishes at the unconstrained root;
-//!    clamping a convex function's minimiser to the interval gives the constrained one). So
+//!    `G(x) = den·x + ½·l2·x² − x₀·num·log x + const` is ≥ f with G(x₀) = f(x₀), and G is
+//!    convex with the single minimiser over `{x ≥ ε}` above (its derivative
+//!    `den + l2·x − x₀·num/x` vanishes at the unconstrained root; clamping a convex
+//!    function's minimiser to the interval gives the constrained one). So
 //!    f(x_MU) ≤ G(x_MU) ≤ G(x₀) = f(x₀). G touches f at x₀, so G'(x₀) = g(x₀).
-//! 2. *g(x₀) < 0.* Then some wᵢvᵢ > 0, so g'(x₀) > 0 and x_N > x₀ ≥ ε: x₁ = x_N. As g is
+//! 2. *f(x_R) ≤ f(x₀) when g(x₀) > 0.* For 0 < t ≤ x₀, `cᵢ + wᵢt ≥ (cᵢ + wᵢx₀)·t/x₀` (as
+//!    cᵢ ≥ 0), so `f''(t) ≤ l2 + hes·(x₀/t)²`. Taylor's formula with the integral remainder,
+//!    `f(y) = f(x₀) + g(x₀)(y − x₀) + ∫_y^x₀ (t − y)·f''(t) dt` for y < x₀, then gives
+//!    `f(y) ≤ U(y) = f(x₀) + g(x₀)(y − x₀) + ½·l2·(x₀ − y)² + hes·x₀²·(ln(x₀/y) + y/x₀ − 1)`
+//!    on (0, x₀], with U(x₀) = f(x₀). U is convex (`U'' = l2 + hes·x₀²/y² ≥ 0`) and
+//!    `y·U'(y) = g(x₀)·y − l2·(x₀ − y)·y − hes·x₀·(x₀ − y)` vanishes at y*, the root above;
+//!    U'(x₀) = g(x₀) > 0 puts y* below x₀, so x_R = max(ε, y*) minimises U over [ε, x₀] and
+//!    f(x_R) ≤ U(x_R) ≤ U(x₀) = f(x₀). Near the root x_R is nearly the Newton point (its
+//!    curvature bound tends to f''(x₀)), so from the right the steps converge fast, where
+//!    x_MU alone would converge only linearly.
+//! 3. *g(x₀) < 0.* Then some wᵢvᵢ > 0, so g'(x₀) > 0 and x_N > x₀ ≥ ε: x₁ = x_N. As g is
 //!    concave, its tangent at x₀ lies above it: g(x_N) ≤ g(x₀) + g'(x₀)(x_N − x₀) = 0. g is
 //!    increasing, so g ≤ g(x_N) ≤ 0 on [x₀, x_N]: f does not increase from x₀ to x_N (the
 //!    Newton point never passes the root r). f(x₁) ≤ f(x₀).
-//! 3. *g(x₀) = 0.* x_N = x₀ and x₁ = x₀.
-//! 4. *g(x₀) > 0.* (a) x₁ ≤ x₀: x_N < x₀ (or is not finite, then left out: a zero g' means
-//!    f is linear with slope g(x₀) > 0); ε ≤ x₀; and G'(x₀) = g(x₀) > 0 with G convex puts
-//!    G's minimiser over `{x ≥ ε}`, x_MU, at or below x₀. (b) x₁ ≥ x_MU by the max. So
-//!    x₁ ∈ [x_MU, x₀], and f, convex, is at most max(f(x_MU), f(x₀)) = f(x₀) on that
-//!    segment. The root may lie anywhere, including below ε (then g > 0 on all of
-//!    `{x ≥ ε}`, f's constrained minimiser is ε, and x₁ ∈ [x_MU, x₀] still holds); the
-//!    Newton point may overshoot far left of the root: then x_MU, not x_N, is the max.
+//! 4. *g(x₀) = 0.* x_N = x₀ and x₁ = x₀.
+//! 5. *g(x₀) > 0.* Let s = min(x_MU, x_R): f(s) ≤ f(x₀) by 1 and 2. (a) x₁ ≤ x₀: x_N < x₀
+//!    (or is not finite, then left out: a zero g' means f is linear with slope g(x₀) > 0);
+//!    ε ≤ x₀; x_R ≤ x₀ by 2; and G'(x₀) = g(x₀) > 0 with G convex puts G's minimiser over
+//!    `{x ≥ ε}`, x_MU, at or below x₀. (b) x₁ ≥ s by the max. So x₁ ∈ [s, x₀], and f,
+//!    convex, is at most max(f(s), f(x₀)) = f(x₀) on that segment. The root may lie anywhere,
+//!    including below ε (then g > 0 on all of `{x ≥ ε}`, f's constrained minimiser is ε, and
+//!    x₁ ∈ [s, x₀] still holds); the Newton point may overshoot far left of the root (by
+//!    concavity it always lands at or left of it): then s, not x_N, is the max.
 //!
 //! Several Newton steps on the same coordinate repeat this from the new point, so f decreases
 //! at every step; the objective is f plus terms that do not depend on x, so the penalised KL
 //! objective never increases after any coordinate step, hence after every column of H and
-//! every row of W, whatever the number of steps.
+//! every row of W, whatever the number of steps. (The safeguard the issue first proposed,
+//! `max(ε, x_N, x_MU)`, is also monotone by the same argument, but from the right of the root
+//! it takes x_MU, a linearly converging step, nearly every time; with x_R a
+//! one-dimensional problem is solved to rounding in a handful of steps, see the suite's
+//! `check_cd_kl_step_minimises_one_dimension`.)
 //!
-//! In practice the Newton point is nearly always taken (near the minimiser Newton converges
-//! quadratically), and x_MU only catches the overshoots of a far start.
+//! From the left of the root Newton's steps increase monotonically to it (quadratically near
+//! it); from the right, the first step lands at x_N ≤ r when that is above x_R and x_MU, and
+//! the steps continue from the left.
 //!
 //! # Floating point
 //! - **No division by zero.** Column j of WH, λ, is computed afresh at the start of each
