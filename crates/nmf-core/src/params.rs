@@ -90,7 +90,9 @@ impl core::fmt::Display for Loss {
 #[non_exhaustive]
 pub enum Solver {
     /// The fastest monotone solver for the loss: [`Solver::Hals`] for the Frobenius loss (with
-    /// or without penalties), [`Solver::Mu`] otherwise.
+    /// or without penalties), [`Solver::Mu`] otherwise (for KL too: [`Solver::CdKl`] needs
+    /// fewer iterations but was measured slower to a given loss except on large matrices at
+    /// tight losses, see `docs/solvers.md`).
     #[default]
     Auto,
     /// The multiplicative updates of Lee & Seung and Févotte & Idier ([`crate::MuSolver`]),
@@ -100,7 +102,9 @@ pub enum Solver {
     /// ([`crate::HalsSolver`]), for the Frobenius loss only (scikit-learn's `cd`).
     Hals,
     /// Cyclic coordinate descent with safeguarded Newton steps (Hsieh & Dhillon 2011;
-    /// [`crate::CdKlSolver`]), for the KL loss only, on dense V.
+    /// [`crate::CdKlSolver`]), for the KL loss only (else [`NmfError::SolverLossMismatch`]),
+    /// on dense V (else [`NmfError::InvalidSolverOption`]); settings with
+    /// [`NmfParams::cd_kl_options`]. Each step provably never raises the objective.
     CdKl,
 }
 
@@ -368,7 +372,8 @@ impl NmfParams {
         self
     }
     /// The update rule ([`Solver::Auto`] by default: HALS for the Frobenius loss, the
-    /// multiplicative updates otherwise). [`Solver::Hals`] with another loss is refused by
+    /// multiplicative updates otherwise). [`Solver::Hals`] with another loss than Frobenius,
+    /// and [`Solver::CdKl`] with another loss than KL, are refused by
     /// [`check`](Self::check) ([`NmfError::SolverLossMismatch`]).
     pub fn solver(mut self, solver: Solver) -> Self {
         self.0.solver = solver;

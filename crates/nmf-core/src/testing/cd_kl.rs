@@ -9,7 +9,7 @@
 //!   `f = Σᵢ kl(vᵢ, λᵢ) + l1·Σx + ½·l2·Σx²` over the lane, is evaluated in f64 from the
 //!   exported factors (λ = the lane of WH, an f64 sum of k products: error ≤ k·u64·λ). The
 //!   update is, in exact arithmetic, non-increasing (proof in
-//!   [`update::cd_kl`](crate::update)); in floating point each coordinate's new value is
+//!   [`update::cd_kl`](crate::update::cd_kl)); in floating point each coordinate's new value is
 //!   rounded to T, which moves f by at most |g(x)|·u·x ≤ u·(Σᵢ wᵢx + Σᵢ vᵢ + l1·x + l2·x²)
 //!   (as |g|·x ≤ Σ wᵢx + l1x + l2x² + Σ wᵢvᵢx/λᵢ and wᵢx ≤ λᵢ), so at most u·S for the k
 //!   coordinates together with S = Σ v + Σ λ + penalty scale; the rounding of the sums that

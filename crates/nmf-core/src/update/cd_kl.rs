@@ -23,7 +23,7 @@
 //!
 //! - the Newton point `x_N = x₀ − g(x₀)/g'(x₀)`;
 //! - the multiplicative point `x_MU = max(ε, x₀·num/den)` (with `l2 > 0`, the positive root
-//!   of `l2·x² + den·x − x₀·num = 0` lifted to ε, [`mu_step_l2`](crate::kernels::mu_step_l2));
+//!   of `l2·x² + den·x − x₀·num = 0` lifted to ε, [`mu_step_l2`]);
 //! - the right-hand safe point `x_R = max(ε, y*)`, y* the positive root of
 //!   `l2·y² + (den − num + hes·x₀)·y − hes·x₀² = 0` (with l2 = 0,
 //!   `y* = hes·x₀²/(g(x₀) + hes·x₀)`).
@@ -90,7 +90,7 @@
 //!   only removes cancellation error, and λᵢ ≥ wᵢ·x ≥ ε·wᵢ > 0 for every coordinate x of the
 //!   lane. The sums use qᵢ = wᵢ/λᵢ ≤ 1/x (finite, as x ≥ ε and ε is a normal number), so a
 //!   zero vᵢ gives exactly 0, and a zero column of W (all wᵢ at ε) is no special case.
-//! - **A step that is not finite keeps the entry** (as [`mu_step`](crate::kernels::mu_step)
+//! - **A step that is not finite keeps the entry** (as [`mu_step`]
 //!   does): the candidate is taken only if it is a finite number, else x_MU, and x_MU itself
 //!   falls back to x₀.
 //! - **Bit-identical on every backend.** The sweep ([`cd_kl_lane`]) runs in nmf-core on

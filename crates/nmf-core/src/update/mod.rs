@@ -7,7 +7,7 @@
 //! drives it; researchers can drive it directly to observe every half-step.
 
 mod beta;
-mod cd_kl;
+pub mod cd_kl;
 mod frobenius;
 mod hals;
 mod kl;
