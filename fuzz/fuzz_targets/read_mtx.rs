@@ -16,7 +16,7 @@ const MAX_DENSE: u128 = 1 << 22;
 
 /// Whether the text is a coordinate file whose size line declares more than [`MAX_DENSE`]
 /// entries (a rough scan, as the reader reads it: the first line that is neither blank nor a
-/// `%` comment after the banner).
+/// `%` comment after the banner, split at Unicode whitespace as the reader splits it).
 fn huge_coordinate(bytes: &[u8]) -> bool {
     let Ok(text) = std::str::from_utf8(bytes) else {
         return false;
@@ -33,7 +33,7 @@ fn huge_coordinate(bytes: &[u8]) -> bool {
         return false;
     };
     let dims: Vec<u128> = size
-        .split_ascii_whitespace()
+        .split_whitespace()
         .take(2)
         .map(|t| t.parse::<u128>().unwrap_or(0))
         .collect();
@@ -50,4 +50,12 @@ fuzz_target!(|bytes: &[u8]| {
         Format::Mtx,
         ReadOptions::default(),
     ));
+    // The sparse reader of coordinate files, on the same text.
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        match nmf_cli::read::mtx::parse_sparse_cancellable(text, nmf_fuzz::SOURCE, None) {
+            Ok(nmf_cli::read::mtx::MtxMatrix::Sparse(c)) => nmf_fuzz::check_sparse(Ok(c)),
+            Ok(nmf_cli::read::mtx::MtxMatrix::Dense(m)) => nmf_fuzz::check_read(Ok(m)),
+            Err(e) => nmf_fuzz::check_sparse(Err(e)),
+        }
+    }
 });

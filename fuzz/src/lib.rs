@@ -124,3 +124,32 @@ pub fn check_model(model: &SavedModel) {
         }
     }
 }
+
+/// Checks what a sparse reader returned: compressed rows that pass the library's own checks
+/// (pointers, sorted in-range indices, finite values ≥ 0), or an error as [`check_read`] wants.
+///
+/// # Panics
+/// If the matrix fails those checks or the error is not a short data error naming the file.
+pub fn check_sparse(result: Result<nmf_core::sparse::Csr<f64>, CliError>) {
+    match result {
+        Ok(c) => {
+            let v = c.view();
+            let (rows, cols) = c.shape();
+            if let Err(e) =
+                nmf_core::sparse::CsrRef::new(rows, cols, v.indptr(), v.indices(), v.data())
+            {
+                panic!("a sparse reader returned an invalid matrix: {e}");
+            }
+        }
+        Err(e) => {
+            assert_eq!(
+                e.code,
+                nmf_cli::error::EXIT_DATA,
+                "exit code {} ({})",
+                e.code,
+                e.message
+            );
+            check_message(&e.message, SOURCE);
+        }
+    }
+}
