@@ -36,10 +36,11 @@ pub use faer::Par;
 // (checked against nmf-core's lib.rs by nmf-crosscheck's `reexports` test, and used through
 // this crate alone by tests/one_crate.rs).
 pub use nmf_core::{
-    self, Accum, DataOps, DenseBackend, Evaluation, Fixed, HalsOptions, HalsSolver, Init, LaneFn,
-    Lanes, Loss, LossRecord, MAX_BETA, MatrixBackend, MatrixRole, MuSolver, Nmf, NmfError,
-    NmfModel, NmfParams, NmfValidParams, Penalty, Progress, Scalar, Solver, Trans, TransformParams,
-    TruncatedSvd, auxiliary, init, kernels, lane, nndsvd, reference, sparse, update,
+    self, Accum, CdKlOptions, CdKlSolver, DataOps, DenseBackend, Evaluation, Fixed, HalsOptions,
+    HalsSolver, Init, LaneFn, Lanes, Loss, LossRecord, MAX_BETA, MatrixBackend, MatrixRole,
+    MuSolver, Nmf, NmfError, NmfModel, NmfParams, NmfValidParams, Penalty, Progress, Scalar,
+    Solver, Trans, TransformParams, TruncatedSvd, auxiliary, init, kernels, lane, nndsvd,
+    reference, sparse, update,
 };
 // Saving and loading fitted models (feature `io`). nmf-core's `svd` module is reachable as
 // `nmf_core::svd` (this crate has its own private `svd`).
