@@ -215,6 +215,8 @@ pub enum SolverArg {
     Mu,
     /// Hierarchical ALS, accelerated (scikit-learn's cd; frobenius only).
     Hals,
+    /// Coordinate descent with safeguarded Newton steps (Hsieh & Dhillon; kl only).
+    Cd,
 }
 
 /// The linear-algebra backend.

@@ -164,6 +164,7 @@ fn settings(
             SolverArg::Auto => Solver::Auto,
             SolverArg::Mu => Solver::Mu,
             SolverArg::Hals => Solver::Hals,
+            SolverArg::Cd => Solver::CdKl,
         });
     if let Some(eps) = o.eps {
         p = p.eps(eps);
@@ -177,9 +178,13 @@ fn settings(
             NmfError::InvalidTol(t) => format!("--tol must be finite and ≥ 0, got {t}"),
             NmfError::InvalidEps(e) => format!("--eps must be finite and > 0, got {e}"),
             NmfError::InvalidBeta(b) => format!("--beta must be a finite number, got {b}"),
-            NmfError::SolverLossMismatch { loss, .. } => format!(
-                "--solver hals supports only --loss frobenius, not {loss}: use --solver mu or \
-                 auto"
+            NmfError::SolverLossMismatch {
+                solver,
+                loss,
+                supported,
+            } => format!(
+                "--solver {solver} supports only --loss {supported}, not {loss}: use --solver \
+                 mu or auto"
             ),
             other => crate::error::option_error(&other).map_or(other.to_string(), |e| e.message),
         })

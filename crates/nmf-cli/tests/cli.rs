@@ -1157,8 +1157,8 @@ fn losses(s: &serde_json::Value) -> Vec<f64> {
 }
 
 /// `--solver`: auto is HALS for frobenius and MU for kl, recorded in summary.json as the
-/// solver used; an explicit choice gives the same factors as auto's; hals with kl is a usage
-/// error naming both options.
+/// solver used; an explicit choice gives the same factors as auto's; hals with kl and cd with
+/// frobenius are usage errors naming both options.
 #[test]
 fn solver_is_chosen_and_recorded() {
     let tmp = tempfile::tempdir().unwrap();
@@ -1176,6 +1176,7 @@ fn solver_is_chosen_and_recorded() {
         ("mu", &["--solver", "mu"][..], "mu"),
         ("auto-kl", &["--loss", "kl"][..], "mu"),
         ("mu-kl", &["--loss", "kl", "--solver", "mu"][..], "mu"),
+        ("cd-kl", &["--loss", "kl", "--solver", "cd"][..], "cd"),
     ] {
         let s = run(out, extra);
         assert_eq!(s["parameters"]["solver"], used, "{extra:?}");
@@ -1216,6 +1217,12 @@ fn solver_is_chosen_and_recorded() {
         ],
         2,
         "--solver hals supports only --loss frobenius, not kl: use --solver mu or auto",
+    );
+    fails(
+        dir,
+        &["fit", "v.csv", "-k", "2", "--solver", "cd"],
+        2,
+        "--solver cd supports only --loss kl, not frobenius: use --solver mu or auto",
     );
 }
 

@@ -108,6 +108,18 @@ pub trait DataOps<T: Scalar, V>: MatrixBackend<T> {
         None
     }
 
+    /// Writes V's entries into `out` (m·n of them) in row-major order and returns `true`, for
+    /// the rules that sweep V's rows and columns themselves (KL coordinate descent,
+    /// [`CdKlSolver`](crate::CdKlSolver)); `false` (the default) if this data type has no
+    /// dense entries to give, leaving `out` as it was.
+    ///
+    /// # Panics
+    /// If `out.len()` is not m·n (for a data type that writes).
+    fn data_to_row_major(&self, v: &V, out: &mut [T]) -> bool {
+        let _ = (v, out);
+        false
+    }
+
     /// Whether this data type can give the statistics of `loss`: `Ok` (the default), or
     /// [`NmfError::LossNotForData`] saying why not (checked before a fit starts).
     ///
@@ -532,6 +544,14 @@ macro_rules! dense_data_ops {
             // kl_ratio_in_place: out ← v / out, exactly 0 where v is 0.
             <Self as $crate::MatrixBackend<$t>>::kl_ratio_in_place(self, &mut out, v);
             Some(out)
+        }
+        fn data_to_row_major(
+            &self,
+            v: &<Self as $crate::MatrixBackend<$t>>::Mat,
+            out: &mut [$t],
+        ) -> bool {
+            <Self as $crate::MatrixBackend<$t>>::copy_to_row_major(self, v, out);
+            true
         }
         fn data_work(
             &self,

@@ -651,7 +651,9 @@ impl NmfValidParams {
                 elems = elems.checked_add(k.checked_mul(k)?.checked_mul(2)?)?;
             }
             let mn = m.checked_mul(n)?;
-            let copies = 1 + usize::from(general) + usize::from(scaled);
+            // KL coordinate descent keeps V in both orders besides.
+            let cd = 2 * usize::from(self.effective_solver() == crate::Solver::CdKl);
+            let copies = 1 + usize::from(general) + usize::from(scaled) + cd;
             elems = elems.checked_add(mn.checked_mul(copies)?)?;
             let mut f64s = m.checked_add(n)?.checked_mul(k.checked_add(12)?)?;
             if svd {

@@ -126,7 +126,7 @@ pub use params::{Fixed, Init, Loss, MAX_BETA, Nmf, NmfParams, NmfValidParams, So
 pub use saved::{FORMAT, SavedModel, VERSION};
 pub use scalar::Scalar;
 pub use transform::{TransformParams, Transforming};
-pub use update::{Evaluation, HalsOptions, HalsSolver, MuSolver, Penalty};
+pub use update::{CdKlOptions, CdKlSolver, Evaluation, HalsOptions, HalsSolver, MuSolver, Penalty};
 
 #[doc(hidden)]
 pub use num_traits;

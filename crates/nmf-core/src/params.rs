@@ -90,7 +90,9 @@ impl core::fmt::Display for Loss {
 #[non_exhaustive]
 pub enum Solver {
     /// The fastest monotone solver for the loss: [`Solver::Hals`] for the Frobenius loss (with
-    /// or without penalties), [`Solver::Mu`] otherwise.
+    /// or without penalties), [`Solver::Mu`] otherwise (for KL too: [`Solver::CdKl`] needs
+    /// fewer iterations but was measured slower to a given loss except on large matrices at
+    /// tight losses, see `docs/solvers.md`).
     #[default]
     Auto,
     /// The multiplicative updates of Lee & Seung and Févotte & Idier ([`crate::MuSolver`]),
@@ -99,6 +101,11 @@ pub enum Solver {
     /// Hierarchical ALS with the ε lower bound and the inner sweeps of Gillis & Glineur
     /// ([`crate::HalsSolver`]), for the Frobenius loss only (scikit-learn's `cd`).
     Hals,
+    /// Cyclic coordinate descent with safeguarded Newton steps (Hsieh & Dhillon 2011;
+    /// [`crate::CdKlSolver`]), for the KL loss only (else [`NmfError::SolverLossMismatch`]),
+    /// on dense V (else [`NmfError::InvalidSolverOption`]); settings with
+    /// [`NmfParams::cd_kl_options`]. Each step provably never raises the objective.
+    CdKl,
 }
 
 impl Solver {
@@ -119,6 +126,7 @@ impl core::fmt::Display for Solver {
             Solver::Auto => "auto",
             Solver::Mu => "mu",
             Solver::Hals => "hals",
+            Solver::CdKl => "cd",
         })
     }
 }
@@ -225,6 +233,7 @@ impl Nmf {
             eps_raised: false,
             solver: Solver::Auto,
             hals: crate::HalsOptions::default(),
+            cd_kl: crate::CdKlOptions::default(),
         })
     }
 }
@@ -265,6 +274,8 @@ pub struct NmfValidParams {
     pub(crate) solver: Solver,
     /// α, δ and `shuffle` of HALS (its seed is set from `seed` per restart).
     pub(crate) hals: crate::HalsOptions,
+    /// The Newton steps of the KL coordinate descent.
+    pub(crate) cd_kl: crate::CdKlOptions,
 }
 
 impl NmfParams {
@@ -362,7 +373,8 @@ impl NmfParams {
         self
     }
     /// The update rule ([`Solver::Auto`] by default: HALS for the Frobenius loss, the
-    /// multiplicative updates otherwise). [`Solver::Hals`] with another loss is refused by
+    /// multiplicative updates otherwise). [`Solver::Hals`] with another loss than Frobenius,
+    /// and [`Solver::CdKl`] with another loss than KL, are refused by
     /// [`check`](Self::check) ([`NmfError::SolverLossMismatch`]).
     pub fn solver(mut self, solver: Solver) -> Self {
         self.0.solver = solver;
@@ -380,6 +392,13 @@ impl NmfParams {
     pub fn hals_acceleration(mut self, alpha: f64, delta: f64) -> Self {
         self.0.hals.alpha = alpha;
         self.0.hals.delta = delta;
+        self
+    }
+    /// KL coordinate descent only: its Newton steps per coordinate (see
+    /// [`CdKlOptions`](crate::CdKlOptions); default at most 2, stopping at a relative change of
+    /// 1e-3).
+    pub fn cd_kl_options(mut self, options: crate::CdKlOptions) -> Self {
+        self.0.cd_kl = options;
         self
     }
     /// The rank k.
@@ -402,8 +421,9 @@ impl NmfParams {
     /// [`NmfError::ZeroRank`], [`NmfError::ZeroMaxIter`], [`NmfError::ZeroCheckEvery`],
     /// [`NmfError::InvalidTol`], [`NmfError::InvalidEps`], [`NmfError::InvalidBeta`],
     /// [`NmfError::BetaOutOfRange`] (|β| above [`MAX_BETA`]),
-    /// [`NmfError::SolverLossMismatch`] ([`Solver::Hals`] with a loss other than Frobenius)
-    /// or [`NmfError::InvalidSolverOption`] (HALS's α or δ out of range).
+    /// [`NmfError::SolverLossMismatch`] ([`Solver::Hals`] with a loss other than Frobenius,
+    /// [`Solver::CdKl`] with a loss other than KL) or [`NmfError::InvalidSolverOption`]
+    /// (HALS's α or δ, or the coordinate descent's Newton settings, out of range).
     pub fn check(self) -> Result<NmfValidParams, NmfError> {
         let p = self.0;
         if let Loss::Beta(b) = p.loss {
@@ -424,7 +444,15 @@ impl NmfParams {
                 supported: "frobenius",
             });
         }
+        if p.solver == Solver::CdKl && p.loss != Loss::KullbackLeibler {
+            return Err(NmfError::SolverLossMismatch {
+                solver: p.solver,
+                loss: p.loss,
+                supported: "kl",
+            });
+        }
         p.hals.check()?;
+        p.cd_kl.check()?;
         if p.rank == 0 {
             return Err(NmfError::ZeroRank);
         }
@@ -506,6 +534,10 @@ impl NmfValidParams {
     /// The solver that runs: [`Solver::Auto`] resolved for the loss.
     pub fn effective_solver(&self) -> Solver {
         self.solver.resolve(self.loss)
+    }
+    /// The settings of the KL coordinate descent.
+    pub fn cd_kl_options(&self) -> crate::CdKlOptions {
+        self.cd_kl
     }
     /// The HALS settings (the seed there is unused: each restart seeds from `seed`).
     pub fn hals_options(&self) -> crate::HalsOptions {

@@ -2,7 +2,7 @@
 //! dispatches on the solver. A new rule is a variant here, an arm in [`Rule::new`] and one in
 //! each forwarding method; the driver itself does not change.
 
-use crate::update::{Evaluation, HalsSolver, MuSolver};
+use crate::update::{CdKlSolver, Evaluation, HalsSolver, MuSolver};
 use crate::{DataOps, HalsOptions, NmfError, NmfValidParams, Penalty, Scalar, Solver};
 
 /// The update rule of one restart, behind one interface for the driver.
@@ -12,6 +12,7 @@ use crate::{DataOps, HalsOptions, NmfError, NmfValidParams, Penalty, Scalar, Sol
 pub(crate) enum Rule<'a, T: Scalar, B: DataOps<T, V>, V> {
     Mu(MuSolver<'a, T, B, V>),
     Hals(HalsSolver<'a, T, B, V>),
+    CdKl(CdKlSolver<'a, T, B, V>),
 }
 
 impl<'a, T: Scalar, B: DataOps<T, V>, V> Rule<'a, T, B, V> {
@@ -36,6 +37,7 @@ impl<'a, T: Scalar, B: DataOps<T, V>, V> Rule<'a, T, B, V> {
                 };
                 Rule::Hals(HalsSolver::new(backend, v, w0, h0, eps, options)?)
             }
+            Solver::CdKl => Rule::CdKl(CdKlSolver::new(backend, v, w0, h0, eps, params.cd_kl)?),
             _ => Rule::Mu(MuSolver::new(backend, v, w0, h0, params.loss, eps)?),
         })
     }
@@ -44,36 +46,42 @@ impl<'a, T: Scalar, B: DataOps<T, V>, V> Rule<'a, T, B, V> {
         match self {
             Rule::Mu(s) => s.set_penalty(p),
             Rule::Hals(s) => s.set_penalty(p),
+            Rule::CdKl(s) => s.set_penalty(p),
         }
     }
     pub(crate) fn step(&mut self) {
         match self {
             Rule::Mu(s) => s.step(),
             Rule::Hals(s) => s.step(),
+            Rule::CdKl(s) => s.step(),
         }
     }
     pub(crate) fn update_h(&mut self) {
         match self {
             Rule::Mu(s) => s.update_h(),
             Rule::Hals(s) => s.update_h(),
+            Rule::CdKl(s) => s.update_h(),
         }
     }
     pub(crate) fn update_w(&mut self) {
         match self {
             Rule::Mu(s) => s.update_w(),
             Rule::Hals(s) => s.update_w(),
+            Rule::CdKl(s) => s.update_w(),
         }
     }
     pub(crate) fn evaluate(&mut self) -> Evaluation {
         match self {
             Rule::Mu(s) => s.evaluate(),
             Rule::Hals(s) => s.evaluate(),
+            Rule::CdKl(s) => s.evaluate(),
         }
     }
     pub(crate) fn into_factors(self) -> (B::Mat, B::Mat) {
         match self {
             Rule::Mu(s) => s.into_factors(),
             Rule::Hals(s) => s.into_factors(),
+            Rule::CdKl(s) => s.into_factors(),
         }
     }
 }

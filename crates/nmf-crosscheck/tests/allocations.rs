@@ -17,7 +17,9 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
-use nmf_core::{DenseBackend, HalsOptions, HalsSolver, Loss, MuSolver, Scalar};
+use nmf_core::{
+    CdKlOptions, CdKlSolver, DenseBackend, HalsOptions, HalsSolver, Loss, MuSolver, Scalar,
+};
 use nmf_faer::Faer;
 use nmf_nalgebra::Nalgebra;
 use nmf_ndarray::Ndarray;
@@ -87,6 +89,32 @@ fn count_hals<T: Scalar, B: DenseBackend<T>>(b: &B) -> (usize, usize) {
     };
     let mut s = HalsSolver::new(b, &v, w0, h0, T::from_f64(1e-10), opts).unwrap();
     s.set_penalty(nmf_core::Penalty::sklearn(M, N, 1e-3, 1e-3, 0.5))
+        .unwrap();
+    s.step();
+    let _ = s.evaluate();
+    COUNT.store(0, Relaxed);
+    LARGEST.store(0, Relaxed);
+    for _ in 0..COUNTED_ITERS {
+        s.step();
+    }
+    let e = s.evaluate();
+    let counted = (COUNT.load(Relaxed), LARGEST.load(Relaxed));
+    assert!(e.objective.is_finite());
+    counted
+}
+
+/// As [`count`], for the KL coordinate descent (with L1 and L2 penalties), on a smaller V
+/// (300×200, rank 10: its sweeps are scalar code, slow in the test profile); its only product
+/// is WH in the evaluation.
+fn count_cd_kl<T: Scalar, B: DenseBackend<T>>(b: &B) -> (usize, usize) {
+    let (m, n, k) = (300, 200, 10);
+    let v = b.from_fn(m, n, |i, j| T::from_f64(((i * 31 + j * 17) % 23) as f64));
+    let (w0, h0) = nmf_core::init::random_factors(m, n, k, 11.0, 1);
+    let w0 = b.from_fn(m, k, |i, a| T::from_f64(w0[i * k + a]));
+    let h0 = b.from_fn(k, n, |a, j| T::from_f64(h0[a * n + j]));
+    let opts = CdKlOptions::default();
+    let mut s = CdKlSolver::new(b, &v, w0, h0, T::from_f64(1e-10), opts).unwrap();
+    s.set_penalty(nmf_core::Penalty::sklearn(m, n, 1e-3, 1e-3, 0.5))
         .unwrap();
     s.step();
     let _ = s.evaluate();
@@ -183,6 +211,39 @@ fn iterations_allocate_nothing() {
         assert!(
             n <= HALS_PRODUCTS && largest <= PACKING_BYTES,
             "HALS, {name}: {n} allocations (at most {HALS_PRODUCTS} products), largest {largest} bytes"
+        );
+    }
+    // KL coordinate descent (with penalties): the sweeps allocate nothing on any backend; the
+    // one product (WH in the evaluation) may pack.
+    for (name, (n, largest)) in [
+        (
+            "faer (one thread) f64",
+            count_cd_kl::<f64, _>(&Faer::sequential()),
+        ),
+        (
+            "faer (one thread) f32",
+            count_cd_kl::<f32, _>(&Faer::sequential()),
+        ),
+    ] {
+        assert_eq!(
+            n, 0,
+            "CD-KL, {name}: {n} allocations inside the loop ({largest} bytes)"
+        );
+    }
+    let (n, largest) = count_cd_kl::<f64, _>(&Faer::default());
+    eprintln!("CD-KL, faer (threads): {n} allocations, largest {largest} bytes");
+    assert!(
+        largest <= THREAD_SCRATCH_BYTES,
+        "CD-KL, faer (threads): an allocation of {largest} bytes"
+    );
+    for (name, (n, largest)) in [
+        ("nalgebra", count_cd_kl::<f64, _>(&Nalgebra)),
+        ("ndarray", count_cd_kl::<f64, _>(&Ndarray)),
+    ] {
+        eprintln!("CD-KL, {name}: {n} allocations, largest {largest} bytes");
+        assert!(
+            n <= 1 && largest <= PACKING_BYTES,
+            "CD-KL, {name}: {n} allocations (at most 1 product), largest {largest} bytes"
         );
     }
 }

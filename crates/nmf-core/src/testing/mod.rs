@@ -14,6 +14,7 @@
 //! | extreme inputs | [`extreme`] | [`testgen_extreme!`](crate::testgen_extreme) |
 //! | the HALS solver | [`hals`] | [`testgen_hals!`](crate::testgen_hals) |
 //! | sparse V | [`sparse`] | [`testgen_sparse!`](crate::testgen_sparse) |
+//! | the KL coordinate descent | [`cd_kl`] | [`testgen_cd_kl!`](crate::testgen_cd_kl) |
 //!
 //! [`backend_test_suite!`](crate::backend_test_suite) instantiates them all, one `#[test]` per
 //! property, so a failure names both the property and the backend:
@@ -27,6 +28,7 @@
 
 pub mod api;
 mod cases;
+pub mod cd_kl;
 mod common;
 pub mod conformance;
 pub mod extreme;
@@ -40,6 +42,7 @@ pub use api::*;
 pub use cases::{
     DataCase, ExtremeCase, ExtremePattern, Pattern, data_case, extreme_case, extreme_exponent,
 };
+pub use cd_kl::*;
 pub use common::{export, mat, product};
 pub use conformance::*;
 pub use extreme::*;
@@ -98,6 +101,7 @@ macro_rules! backend_test_suite {
             $crate::testgen_extreme!($backend, $t);
             $crate::testgen_hals!($backend, $t);
             $crate::testgen_sparse!($backend, $t);
+            $crate::testgen_cd_kl!($backend, $t);
         }
     };
 }
@@ -368,6 +372,35 @@ macro_rules! testgen_sparse {
         #[test]
         fn sparse_fit_matches_dense() {
             $crate::testing::check_sparse_fit_matches_dense::<$t, _>(&$backend);
+        }
+    };
+}
+
+/// The suite's group of the KL coordinate descent ([`cd_kl`](crate::testing::cd_kl)):
+/// monotone after every block, the safeguarded step, KKT, agreement, parameters (dense V).
+/// One `#[test]` per property, in the current module, for `$backend` and the scalar `$t`.
+#[macro_export]
+macro_rules! testgen_cd_kl {
+    ($backend:expr, $t:ty) => {
+        #[test]
+        fn cd_kl_objective_never_increases() {
+            $crate::testing::check_cd_kl_objective_never_increases::<$t, _>(&$backend);
+        }
+        #[test]
+        fn cd_kl_step_minimises_one_dimension() {
+            $crate::testing::check_cd_kl_step_minimises_one_dimension::<$t, _>(&$backend);
+        }
+        #[test]
+        fn cd_kl_kkt() {
+            $crate::testing::check_cd_kl_kkt::<$t, _>(&$backend);
+        }
+        #[test]
+        fn cd_kl_agrees_across_backends_and_is_deterministic() {
+            $crate::testing::check_cd_kl_agreement_and_determinism::<$t, _>(&$backend);
+        }
+        #[test]
+        fn cd_kl_parameters() {
+            $crate::testing::check_cd_kl_parameters::<$t, _>(&$backend);
         }
     };
 }

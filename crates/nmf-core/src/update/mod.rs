@@ -14,10 +14,12 @@
 //! drives it; researchers can drive it directly to observe every half-step.
 
 mod beta;
+pub mod cd_kl;
 mod frobenius;
 mod hals;
 mod kl;
 
+pub use cd_kl::{CdKlOptions, CdKlSolver, CdKlStep, cd_kl_lane, cd_kl_step};
 pub use hals::{HalsOptions, HalsSolver};
 
 use crate::{DataOps, Loss, MatrixBackend, MatrixRole, NmfError, Scalar};
