@@ -85,8 +85,10 @@ pub enum Command {
 #[derive(Debug, Args)]
 #[command(allow_negative_numbers = true)]
 pub struct FitArgs {
-    /// The matrix to factorize: .csv/.txt (comma or tab), .tsv, .mtx (Matrix Market) or
-    /// .npy (NumPy), optionally gzipped (.csv.gz, …).
+    /// The matrix to factorize: .csv/.txt (comma or tab), .tsv, .mtx (Matrix Market), .npy
+    /// (NumPy) or .npz (SciPy sparse), optionally gzipped (.csv.gz, …). Matrix Market
+    /// coordinate files and .npz files stay sparse (memory and time per iteration in the
+    /// number of non-zeros), with the Frobenius or KL loss.
     pub input: PathBuf,
     /// The rank k: the number of columns of W and of rows of H.
     #[arg(short = 'k', long)]
@@ -94,6 +96,10 @@ pub struct FitArgs {
     /// The input's format [default: from the file extension].
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+    /// Read a sparse input (Matrix Market coordinate, .npz) into a dense matrix (for the
+    /// β-divergences, or to compare).
+    #[arg(long)]
+    pub dense: bool,
     /// The field delimiter of CSV input (auto: a tab if the first line has one, else a comma).
     #[arg(long, value_enum, default_value_t)]
     pub delimiter: Delimiter,

@@ -11,9 +11,10 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use nmf_core::sparse::{Csr, SparseData};
 use nmf_core::{
-    DenseBackend, Init, Loss, LossRecord, MatrixRole, Nmf, NmfError, NmfValidParams, Progress,
-    SavedModel, Scalar, Solver, TransformParams,
+    DataOps, DenseBackend, Init, Loss, LossRecord, MatrixRole, Nmf, NmfError, NmfValidParams,
+    Progress, SavedModel, Scalar, Solver, TransformParams,
 };
 
 use crate::cli::{
@@ -23,7 +24,7 @@ use crate::cli::{
 use crate::console;
 use crate::interrupt::{self, check as check_interrupt};
 use crate::matrix::Matrix;
-use crate::read::{ReadOptions, csv, npy, read_file, read_matrix};
+use crate::read::{Input, ReadOptions, csv, npy, read_file, read_input, read_matrix};
 use crate::write::{self, Staged, check_out};
 use crate::{CliError, digits, picture};
 
@@ -485,6 +486,9 @@ fn fit_error(e: NmfError, s: &Sources<'_>) -> CliError {
                 s.v
             ));
         }
+        NmfError::LossNotForData { .. } => {
+            return CliError::usage(format!("{}: {e}; --dense reads the file dense", s.v));
+        }
         NmfError::Interrupted { iteration } => {
             return CliError::interrupted(format!(
                 "interrupted ({}) after {iteration} iterations; nothing was written",
@@ -506,19 +510,41 @@ fn fit_error(e: NmfError, s: &Sources<'_>) -> CliError {
     }
 }
 
+/// A sparse V in the scalar type, refusing values beyond its range.
+fn sparse_to_scalar<T: Scalar>(c: &Csr<f64>, source: &str) -> Result<SparseData<T>, CliError> {
+    let v = c.view();
+    let mut data = Vec::with_capacity(c.nnz());
+    for i in 0..v.nrows() {
+        let (js, xs) = v.row(i);
+        for (&j, &x) in js.iter().zip(xs) {
+            let y = T::from_f64(x);
+            if !y.is_finite() {
+                return Err(CliError::data(format!(
+                    "{source}: the entry {} at row {i}, column {j} (0-based) is beyond the range of {}; use --dtype f64 or rescale the data",
+                    crate::matrix::fmt_num(x),
+                    T::NAME
+                )));
+            }
+            data.push(y);
+        }
+    }
+    let (rows, cols) = c.shape();
+    Csr::from_compressed(rows, cols, v.indptr().to_vec(), v.indices().to_vec(), data)
+        .and_then(SparseData::from_csr)
+        .map_err(|e| CliError::data(format!("{source}: {e}")))
+}
+
+#[allow(clippy::too_many_arguments)]
 fn fit_on<T: Scalar, B: DenseBackend<T> + Sync>(
     b: &B,
     threads: usize,
     s: &Settings,
-    v: &Matrix,
+    v: &Input,
     init: Option<(&Matrix, &Matrix)>,
     sources: &Sources<'_>,
     reporter: &mut Reporter,
 ) -> Result<Fitted, CliError> {
     let lib = |e: NmfError| fit_error(e, sources);
-    let vm = b
-        .from_row_major(v.rows, v.cols, &to_scalar::<T>(v, sources.v)?)
-        .map_err(lib)?;
     let factors = match init {
         None => None,
         Some((w0, h0)) => Some((
@@ -528,6 +554,32 @@ fn fit_on<T: Scalar, B: DenseBackend<T> + Sync>(
                 .map_err(lib)?,
         )),
     };
+    match v {
+        Input::Dense(v) => {
+            let vm = b
+                .from_row_major(v.rows, v.cols, &to_scalar::<T>(v, sources.v)?)
+                .map_err(lib)?;
+            run_fit::<T, B, B::Mat>(b, threads, s, &vm, factors, sources, reporter)
+        }
+        Input::Sparse(c) => {
+            let vm = sparse_to_scalar::<T>(c, sources.v)?;
+            run_fit::<T, B, SparseData<T>>(b, threads, s, &vm, factors, sources, reporter)
+        }
+    }
+}
+
+/// Runs the fit on V of the data type `V` (dense or sparse), with the progress reporter.
+#[allow(clippy::too_many_arguments)]
+fn run_fit<T: Scalar, B: DataOps<T, V> + Sync, V: Sync>(
+    b: &B,
+    threads: usize,
+    s: &Settings,
+    vm: &V,
+    factors: Option<(B::Mat, B::Mat)>,
+    sources: &Sources<'_>,
+    reporter: &mut Reporter,
+) -> Result<Fitted, CliError> {
+    let lib = |e: NmfError| fit_error(e, sources);
     let params = &s.params;
     let start = Instant::now();
     // Shared by the restarts' threads with --parallel-restarts (uncontended otherwise).
@@ -545,7 +597,7 @@ fn fit_on<T: Scalar, B: DenseBackend<T> + Sync>(
             ControlFlow::Continue(())
         }
     };
-    let fitting = params.fitting(b, &vm);
+    let fitting = params.fitting(b, vm);
     let result = match &factors {
         None if s.restart_threads > 0 => {
             fitting.threads(s.restart_threads).observer(observer).run()
@@ -580,7 +632,7 @@ fn fit_with<B: DenseBackend<f32> + DenseBackend<f64> + Sync>(
     b: &B,
     threads: usize,
     s: &Settings,
-    v: &Matrix,
+    v: &Input,
     init: Option<(&Matrix, &Matrix)>,
     sources: &Sources<'_>,
     reporter: &mut Reporter,
@@ -593,7 +645,7 @@ fn fit_with<B: DenseBackend<f32> + DenseBackend<f64> + Sync>(
 
 fn dispatch(
     s: &Settings,
-    v: &Matrix,
+    v: &Input,
     init: Option<(&Matrix, &Matrix)>,
     sources: &Sources<'_>,
 ) -> Result<Fitted, CliError> {
@@ -632,7 +684,7 @@ fn dispatch(
 /// Reads the custom initial factors and checks their shapes against V and the rank.
 fn read_init(
     s: &Settings,
-    v: &Matrix,
+    (rows, cols): (usize, usize),
     v_source: &str,
     csv_opts: ReadOptions,
 ) -> Result<Option<(Matrix, Matrix)>, CliError> {
@@ -642,15 +694,15 @@ fn read_init(
     let k = s.params.rank();
     let (w0, _) = read_matrix(w0p, None, csv_opts)?;
     let (h0, _) = read_matrix(h0p, None, csv_opts)?;
-    for (m, path, name, want) in [(&w0, w0p, "W0", (v.rows, k)), (&h0, h0p, "H0", (k, v.cols))] {
+    for (m, path, name, want) in [(&w0, w0p, "W0", (rows, k)), (&h0, h0p, "H0", (k, cols))] {
         if (m.rows, m.cols) != want {
             return Err(CliError::data(format!(
                 "{}: {name} is {}×{}, but V ({}×{} in {v_source}) and rank {k} require {}×{}",
                 path.display(),
                 m.rows,
                 m.cols,
-                v.rows,
-                v.cols,
+                rows,
+                cols,
                 want.0,
                 want.1
             )));
@@ -712,13 +764,9 @@ fn write_factors(
 }
 
 /// The initialisation actually used: `auto` resolved for the rank and the shape of V.
-fn init_used(s: &Settings, v: &Matrix) -> &'static str {
+fn init_used(s: &Settings, (rows, cols): (usize, usize)) -> &'static str {
     match s.init_arg {
-        InitArg::Auto => match s
-            .params
-            .init()
-            .nndsvd_variant(s.params.rank(), v.rows, v.cols)
-        {
+        InitArg::Auto => match s.params.init().nndsvd_variant(s.params.rank(), rows, cols) {
             Some(_) => InitArg::Nndsvda.name(),
             None => InitArg::Random.name(),
         },
@@ -758,19 +806,19 @@ fn summary(
     command: &str,
     input: serde_json::Value,
     s: &Settings,
-    v: &Matrix,
+    (rows, cols): (usize, usize),
     f: &Fitted,
     read_seconds: f64,
     total: Duration,
     outputs: &[String],
 ) -> String {
     let p = &s.params;
-    let penalty = p.penalty(v.rows, v.cols);
+    let penalty = p.penalty(rows, cols);
     let json = serde_json::json!({
         "command": command,
         "input": input,
         "shapes": {
-            "V": [v.rows, v.cols],
+            "V": [rows, cols],
             "W": [f.w.rows, f.w.cols],
             "H": [f.h.rows, f.h.cols],
         },
@@ -804,7 +852,7 @@ fn summary(
                     "h0": h0.display().to_string(),
                 }),
             },
-            "init_used": init_used(s, v),
+            "init_used": init_used(s, (rows, cols)),
             "eps": f.eps,
             "eps_given": p.eps().is_some(),
         },
@@ -860,13 +908,13 @@ fn describe_run(f: &Fitted, s: &Settings) -> String {
     }
 }
 
-fn print_settings(s: &Settings, v: &Matrix, what: &str) -> Result<(), CliError> {
+fn print_settings(s: &Settings, (rows, cols): (usize, usize), what: &str) -> Result<(), CliError> {
     if s.verbosity == Verbosity::Verbose {
         let p = &s.params;
         console::err(&format!(
             "{what}: V is {}×{}; rank {}, loss {}, backend {}, {}, max-iter {}, tol {}, check-every {}, seed {}, init {}, n-init {}, parallel-restarts {}, alpha-w {}, alpha-h {}, l1-ratio {}",
-            v.rows,
-            v.cols,
+            rows,
+            cols,
             p.rank(),
             loss_label(p.loss()),
             s.backend.name(),
@@ -878,7 +926,7 @@ fn print_settings(s: &Settings, v: &Matrix, what: &str) -> Result<(), CliError> 
             p.tol(),
             p.check_every(),
             p.seed(),
-            init_used(s, v),
+            init_used(s, (rows, cols)),
             p.n_init(),
             s.parallel_restarts,
             s.alpha_w,
@@ -910,12 +958,12 @@ pub fn fit(args: &FitArgs) -> Result<(), CliError> {
         max_bytes: args.max_input_bytes,
         cancel: Some(&INTERRUPTED),
     };
-    let (v, format) = read_matrix(&args.input, args.format, csv_opts)?;
+    let (v, format) = read_input(&args.input, args.format, csv_opts, args.dense)?;
     let v_source = args.input.display().to_string();
-    let init = read_init(&s, &v, &v_source, csv_opts)?;
+    let init = read_init(&s, v.shape(), &v_source, csv_opts)?;
     let read_seconds = total.elapsed().as_secs_f64();
     check_interrupt("while reading")?;
-    print_settings(&s, &v, &v_source)?;
+    print_settings(&s, v.shape(), &v_source)?;
     let (w0s, h0s) = s
         .init
         .as_ref()
@@ -933,12 +981,17 @@ pub fn fit(args: &FitArgs) -> Result<(), CliError> {
     let mut outputs = write_factors(&mut staged, &f, s.dtype, s.csv)?;
     outputs.extend(write_model(&mut staged, &f.saved, s.model_format)?);
     outputs.push("summary.json".into());
-    let input = serde_json::json!({ "path": v_source, "format": format.name() });
+    let input = serde_json::json!({
+        "path": v_source,
+        "format": format.name(),
+        "storage": v.storage(),
+        "nnz": v.nnz(),
+    });
     let text = summary(
         "fit",
         input,
         &s,
-        &v,
+        v.shape(),
         &f,
         read_seconds,
         total.elapsed(),
@@ -1330,10 +1383,10 @@ pub fn demo(args: &DemoArgs) -> Result<(), CliError> {
     let d = digits::load()?;
     let v = &d.pixels;
     let v_source = "the bundled digits";
-    let init = read_init(&s, v, v_source, ReadOptions::default())?;
+    let init = read_init(&s, (v.rows, v.cols), v_source, ReadOptions::default())?;
     let read_seconds = total.elapsed().as_secs_f64();
     check_interrupt("while reading")?;
-    print_settings(&s, v, "demo")?;
+    print_settings(&s, (v.rows, v.cols), "demo")?;
     let (w0s, h0s) = s
         .init
         .as_ref()
@@ -1345,7 +1398,8 @@ pub fn demo(args: &DemoArgs) -> Result<(), CliError> {
         w0: &w0s,
         h0: &h0s,
     };
-    let f = dispatch(&s, v, init.as_ref().map(|(a, b)| (a, b)), &sources)?;
+    let input_v = Input::Dense(v.clone());
+    let f = dispatch(&s, &input_v, init.as_ref().map(|(a, b)| (a, b)), &sources)?;
 
     let mut staged = Staged::new(&s.out, write::Command::Demo, false)?;
     let mut outputs = write_factors(&mut staged, &f, s.dtype, s.csv)?;
@@ -1366,7 +1420,7 @@ pub fn demo(args: &DemoArgs) -> Result<(), CliError> {
         "demo",
         input,
         &s,
-        v,
+        (v.rows, v.cols),
         &f,
         read_seconds,
         total.elapsed(),

@@ -26,6 +26,8 @@ pub enum Format {
     Mtx,
     /// NumPy (`.npy`).
     Npy,
+    /// A SciPy sparse matrix (`.npz` from `scipy.sparse.save_npz`: csr, csc or coo).
+    Npz,
 }
 
 impl Format {
@@ -36,6 +38,7 @@ impl Format {
             Format::Tsv => "tsv",
             Format::Mtx => "mtx",
             Format::Npy => "npy",
+            Format::Npz => "npz",
         }
     }
 
@@ -49,6 +52,7 @@ impl Format {
             "tsv" | "tab" => Some(Format::Tsv),
             "mtx" => Some(Format::Mtx),
             "npy" => Some(Format::Npy),
+            "npz" => Some(Format::Npz),
             _ => None,
         }
     }
@@ -215,7 +219,7 @@ pub fn read_matrix(
         Some(f) => f,
         None => {
             return Err(CliError::usage(format!(
-                "cannot tell the format of '{source}' from its extension: name it .csv, .tsv, .mtx or .npy, or pass --format csv|tsv|mtx|npy"
+                "cannot tell the format of '{source}' from its extension: name it .csv, .tsv, .mtx, .npy or .npz, or pass --format csv|tsv|mtx|npy|npz"
             )));
         }
     };
@@ -264,7 +268,101 @@ pub fn parse_bytes(
             m.check_entries(source)?;
             Ok(m)
         }
+        Format::Npz => densify(&scipy_npz::parse(bytes, source, csv.max_bytes)?, source),
     }
+}
+
+/// A sparse matrix made dense (for the commands and options that read dense data), or an
+/// error naming the memory it needs.
+///
+/// # Errors
+/// A [`CliError::data`] when the m×n matrix does not fit in memory.
+pub fn densify(c: &nmf_core::sparse::Csr<f64>, source: &str) -> Result<Matrix, CliError> {
+    let (rows, cols) = c.shape();
+    let mut data = crate::matrix::alloc_dense(source, rows, cols)?;
+    let v = c.view();
+    for i in 0..rows {
+        let (js, xs) = v.row(i);
+        for (&j, &x) in js.iter().zip(xs) {
+            data[i * cols + j] = x;
+        }
+    }
+    Ok(Matrix::new(rows, cols, data))
+}
+
+/// What `nmf fit` reads: a dense matrix, or a sparse one kept sparse.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    /// Dense entries (CSV, `.npy`, a Matrix Market `array`, or any input with `--dense`).
+    Dense(Matrix),
+    /// Compressed sparse rows (a Matrix Market `coordinate` file, a SciPy `.npz`).
+    Sparse(nmf_core::sparse::Csr<f64>),
+}
+
+impl Input {
+    /// `(rows, columns)`.
+    pub fn shape(&self) -> (usize, usize) {
+        match self {
+            Input::Dense(m) => (m.rows, m.cols),
+            Input::Sparse(c) => c.shape(),
+        }
+    }
+    /// The stored entries (every entry when dense).
+    pub fn nnz(&self) -> usize {
+        match self {
+            Input::Dense(m) => m.data.len(),
+            Input::Sparse(c) => c.nnz(),
+        }
+    }
+    /// `"dense"` or `"sparse"`, for messages and summary.json.
+    pub fn storage(&self) -> &'static str {
+        match self {
+            Input::Dense(_) => "dense",
+            Input::Sparse(_) => "sparse",
+        }
+    }
+}
+
+/// Reads `nmf fit`'s input as [`read_matrix`] does, keeping Matrix Market `coordinate` files and
+/// SciPy `.npz` files sparse unless `dense` is set: memory O(nnz + rows) for them, never
+/// O(rows × columns).
+///
+/// # Errors
+/// As [`read_matrix`].
+pub fn read_input(
+    path: &Path,
+    format: Option<Format>,
+    opts: ReadOptions,
+    dense: bool,
+) -> Result<(Input, Format), CliError> {
+    let source = path.display().to_string();
+    let format = match format.or_else(|| Format::from_path(path)) {
+        Some(f) => f,
+        None => return read_matrix(path, None, opts).map(|(m, f)| (Input::Dense(m), f)),
+    };
+    if dense || !matches!(format, Format::Mtx | Format::Npz) {
+        return read_matrix(path, Some(format), opts).map(|(m, f)| (Input::Dense(m), f));
+    }
+    let gunzip = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("gz"));
+    let bytes = read_file(path, "read", gunzip, &opts)?;
+    let input = if format == Format::Npz {
+        Input::Sparse(scipy_npz::parse(&bytes, &source, opts.max_bytes)?)
+    } else {
+        let text = std::str::from_utf8(&bytes).map_err(|e| {
+            let at = e.valid_up_to();
+            let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+            CliError::data(format!(
+                "{source}:{line}: not UTF-8 text (byte {at}); is it a mtx file?"
+            ))
+        })?;
+        match mtx::parse_sparse_cancellable(text, &source, opts.cancel)? {
+            mtx::MtxMatrix::Dense(m) => Input::Dense(m),
+            mtx::MtxMatrix::Sparse(c) => Input::Sparse(c),
+        }
+    };
+    Ok((input, format))
 }
 
 #[cfg(test)]

@@ -553,7 +553,13 @@ where
         .tol(0.0)
         .eps(1e-6);
     let (w0, h0) = (mat(b, m, k, &w), mat(b, k, n, &h));
-    let model = p.check().unwrap().fitting(b, &vm).start(&w0, &h0).run().unwrap();
+    let model = p
+        .check()
+        .unwrap()
+        .fitting(b, &vm)
+        .start(&w0, &h0)
+        .run()
+        .unwrap();
     let mut s = CdKlSolver::new(b, &vm, w0, h0, eps, CdKlOptions::default()).unwrap();
     for _ in 0..5 {
         s.step();

@@ -369,12 +369,13 @@ pub(crate) fn check_beta<T: Scalar, B: DataOps<T, V>, V>(
     if !beta.is_finite() {
         return Err(NmfError::InvalidBeta(beta));
     }
-    backend.data_supports(v, loss)?;
     if beta <= 0.0
         && let Some((row, col)) = backend.data_first_zero(v)
     {
         return Err(NmfError::ZeroEntryForBeta { row, col, beta });
     }
+    // After the zeros: a β ≤ 0 refuses a V with zeros whatever its storage.
+    backend.data_supports(v, loss)?;
     Ok(())
 }
 
