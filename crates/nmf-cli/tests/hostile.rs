@@ -276,7 +276,7 @@ fn mtx_array_declaring_30000_by_30000_with_one_value_is_refused_before_allocatin
 }
 
 #[test]
-fn mtx_coordinate_of_30000_by_30000_with_one_entry_fails_cleanly() {
+fn mtx_coordinate_of_30000_by_30000_with_one_entry_is_fitted_sparse_or_refused_dense() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     std::fs::write(
@@ -284,11 +284,31 @@ fn mtx_coordinate_of_30000_by_30000_with_one_entry_fails_cleanly() {
         "%%MatrixMarket matrix coordinate real general\n30000 30000 1\n1 1 1.5\n",
     )
     .unwrap();
-    // The dense matrix (7.2 GB) is beyond the memory limit: a clear error naming the shape,
-    // not an abort.
+    // Kept sparse, it is fitted within the memory limit (compressed rows and O((m+n)·k)
+    // buffers), all outputs written.
+    let r = run_limited(
+        d,
+        &[
+            "fit",
+            "sparse.mtx",
+            "-k",
+            "2",
+            "--max-iter",
+            "20",
+            "--out",
+            "s",
+            "-q",
+        ],
+        MEMORY,
+        TIME,
+    );
+    assert_eq!(r.code(), Some(0), "sparse fit: {}", r.stderr);
+    assert!(d.join("s").join("W.npy").exists() && d.join("s").join("H.npy").exists());
+    // Read dense (7.2 GB) it is beyond the memory limit: a clear error naming the shape, not
+    // an abort.
     refused(
         d,
-        &["fit", "sparse.mtx", "-k", "2", "--out", "o"],
+        &["fit", "sparse.mtx", "-k", "2", "--dense", "--out", "o"],
         "sparse.mtx",
         &["30000"],
     );

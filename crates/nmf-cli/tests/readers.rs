@@ -393,19 +393,37 @@ fn declared_shapes_are_checked_against_the_file() {
         failure(dir, "wide.mtx"),
         "wide.mtx: the matrix is empty (0×1000000000000): it needs at least one row and one column"
     );
-    // One entry of a dense 10⁶×10⁶ (8 TB): refused with the memory it needs, not an abort.
+    // One entry of a 10⁶×10⁶ matrix: read dense (8 TB) it is refused with the memory it
+    // needs, not an abort; kept sparse it is fitted (16 MB for W and H).
     std::fs::write(
         dir.join("one.mtx"),
         "%%MatrixMarket matrix coordinate real general\n1000000 1000000 1\n1 1 1\n",
     )
     .unwrap();
-    let e = failure(dir, "one.mtx");
+    let o = nmf(dir, &["fit", "one.mtx", "-k", "2", "--dense", "-q"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
     assert!(
         e.starts_with(
-            "one.mtx: a dense 1000000×1000000 matrix needs 8.0 TB (8000000000000 bytes) of memory, "
+            "error: one.mtx: a dense 1000000×1000000 matrix needs 8.0 TB (8000000000000 bytes) of memory, "
         ),
         "{e}"
     );
+    let o = nmf(
+        dir,
+        &[
+            "fit",
+            "one.mtx",
+            "-k",
+            "2",
+            "--max-iter",
+            "5",
+            "--out",
+            "one",
+            "-q",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
 }
 
 #[test]

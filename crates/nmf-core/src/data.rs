@@ -120,6 +120,23 @@ pub trait DataOps<T: Scalar, V>: MatrixBackend<T> {
         false
     }
 
+    /// The bytes this data term allocates for a fit of V at rank `k` with `loss`: its
+    /// [`Work`](Self::Work), a rescaled copy of V when `scaled`
+    /// ([`data_scaled`](Self::data_scaled)), and the copy of V an exact SVD makes when `svd`.
+    /// The driver adds these to the factors' buffers and refuses a fit whose buffers cannot be
+    /// allocated before it starts. `None` when the count overflows. The default is dense V's:
+    /// m·n scalars per buffer (one, two for the general β path, one more when scaled) and m·n
+    /// `f64` for the SVD.
+    fn data_bytes(&self, v: &V, k: usize, loss: Loss, scaled: bool, svd: bool) -> Option<usize> {
+        let _ = k;
+        let (m, n) = self.data_shape(v);
+        let mn = m.checked_mul(n)?;
+        let general = !matches!(loss, Loss::Frobenius | Loss::KullbackLeibler);
+        let copies = 1 + usize::from(general) + usize::from(scaled);
+        let scalars = mn.checked_mul(copies)?.checked_mul(size_of::<T>())?;
+        scalars.checked_add(if svd { mn.checked_mul(8)? } else { 0 })
+    }
+
     /// Whether this data type can give the statistics of `loss`: `Ok` (the default), or
     /// [`NmfError::LossNotForData`] saying why not (checked before a fit starts).
     ///

@@ -550,7 +550,8 @@ impl NmfValidParams {
             });
         }
         let mut scaling = Scaling::for_mean::<T>(mean_v);
-        let (bytes, gram) = self.buffer_bytes::<T>(m, n, scaling.applied(), variant.is_some());
+        let data_bytes = backend.data_bytes(v, k, self.loss, scaling.applied(), variant.is_some());
+        let (bytes, gram) = self.buffer_bytes::<T>(m, n, data_bytes);
         let Some(bytes) = bytes.filter(|&b| can_allocate(b)) else {
             return Err(NmfError::RankTooLarge {
                 rank: k,
@@ -630,38 +631,33 @@ impl NmfValidParams {
     /// The bytes one restart allocates for a V of m×n (not counting V itself), and whether
     /// k×k matrices are among them: W, H, their numerators and denominators (and the zero
     /// matrices of the penalties), the Gram matrix and identity (Frobenius, penalties), the
-    /// m×n buffers (one, two for the general β path, plus the scaled copy of V), and the
-    /// initialisation in `f64` ((m + n)·(k + 12) for the factors and the SVD's, plus m·n for
-    /// the SVD's copy of V). `None` when the count overflows `usize`.
+    /// data term's buffers (`data_bytes`, from [`DataOps::data_bytes`]: for dense V the m×n
+    /// buffers, the scaled copy and the SVD's copy), KL coordinate descent's two copies of V,
+    /// and the initialisation in `f64` ((m + n)·(k + 12) for the factors and the SVD's).
+    /// `None` when the count overflows `usize`.
     fn buffer_bytes<T: Scalar>(
         &self,
         m: usize,
         n: usize,
-        scaled: bool,
-        svd: bool,
+        data_bytes: Option<usize>,
     ) -> (Option<usize>, bool) {
         let k = self.rank;
         let penalised = self.alpha_w > 0.0 || self.alpha_h.is_some_and(|a| a > 0.0);
         let gram = self.loss == Loss::Frobenius || penalised;
-        let general = !matches!(self.loss, Loss::Frobenius | Loss::KullbackLeibler);
         let count = || -> Option<usize> {
             let factors = m.checked_mul(k)?.checked_add(k.checked_mul(n)?)?;
             let mut elems = factors.checked_mul(if penalised { 5 } else { 4 })?;
             if gram {
                 elems = elems.checked_add(k.checked_mul(k)?.checked_mul(2)?)?;
             }
-            let mn = m.checked_mul(n)?;
-            // KL coordinate descent keeps V in both orders besides.
+            // KL coordinate descent keeps V in both orders besides (dense V only).
             let cd = 2 * usize::from(self.effective_solver() == crate::Solver::CdKl);
-            let copies = 1 + usize::from(general) + usize::from(scaled) + cd;
-            elems = elems.checked_add(mn.checked_mul(copies)?)?;
-            let mut f64s = m.checked_add(n)?.checked_mul(k.checked_add(12)?)?;
-            if svd {
-                f64s = f64s.checked_add(mn)?;
-            }
+            elems = elems.checked_add(m.checked_mul(n)?.checked_mul(cd)?)?;
+            let f64s = m.checked_add(n)?.checked_mul(k.checked_add(12)?)?;
             elems
                 .checked_mul(core::mem::size_of::<T>())?
-                .checked_add(f64s.checked_mul(8)?)
+                .checked_add(f64s.checked_mul(8)?)?
+                .checked_add(data_bytes?)
         };
         (count(), gram)
     }

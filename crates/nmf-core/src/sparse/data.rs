@@ -214,6 +214,34 @@ impl<T: Scalar, B: MatrixBackend<T>> DataOps<T, SparseData<T>> for B {
         }
         None
     }
+    fn data_bytes(
+        &self,
+        v: &SparseData<T>,
+        k: usize,
+        _loss: Loss,
+        scaled: bool,
+        _svd: bool,
+    ) -> Option<usize> {
+        // The work buffers: W and Hᵀ laid out k-contiguous and one output, (m + n + max)·k
+        // scalars; a rescaled copy holds both compressions again (values, indices, pointers).
+        // The SVD is the randomized one, on (m + n)·(k + oversampling) scalars counted with the
+        // factors by the driver.
+        let (m, n) = v.shape();
+        let work = m.checked_add(n)?.checked_add(m.max(n))?.checked_mul(k)?;
+        let mut bytes = work.checked_mul(size_of::<T>())?;
+        if scaled {
+            let nnz = v.nnz();
+            let arrays = nnz
+                .checked_mul(size_of::<T>() + size_of::<usize>())?
+                .checked_add(
+                    m.checked_add(n)?
+                        .checked_add(2)?
+                        .checked_mul(size_of::<usize>())?,
+                )?;
+            bytes = bytes.checked_add(arrays.checked_mul(2)?)?;
+        }
+        Some(bytes)
+    }
     fn data_supports(&self, v: &SparseData<T>, loss: Loss) -> Result<(), NmfError> {
         match loss {
             Loss::Frobenius | Loss::KullbackLeibler => Ok(()),
