@@ -622,14 +622,19 @@ mod tests {
     #[test]
     fn beta_divergences_are_refused_with_a_reason() {
         let v = SparseData::from_triplets(2, 2, &[0, 1], &[0, 1], &[1.0f64, 2.0]).unwrap();
-        let e = Nmf::params(1)
-            .loss(Loss::ItakuraSaito)
-            .check()
-            .unwrap()
-            .fit(&Reference, &v)
-            .unwrap_err();
+        let fit = |loss| {
+            Nmf::params(1)
+                .loss(loss)
+                .check()
+                .unwrap()
+                .fit(&Reference, &v)
+        };
+        let e = fit(Loss::beta(1.5)).unwrap_err();
         assert!(matches!(e, NmfError::LossNotForData { .. }), "{e}");
         assert!(e.to_string().contains("zeros included"), "{e}");
+        // β ≤ 0: the zeros themselves are refused first, whatever the storage.
+        let e = fit(Loss::ItakuraSaito).unwrap_err();
+        assert!(matches!(e, NmfError::ZeroEntryForBeta { .. }), "{e}");
     }
 
     /// A fit of a sparse V reaches the same loss as the fit of its dense copy (same seed,
