@@ -100,6 +100,18 @@ pub struct FitArgs {
     /// β-divergences, or to compare).
     #[arg(long)]
     pub dense: bool,
+    /// For a document-term matrix (documents × terms): a file with one term per line, one
+    /// line per column of V (optionally gzipped). Prints the top terms of each component and
+    /// writes them to topics.json.
+    #[arg(long, value_name = "FILE")]
+    pub vocab: Option<PathBuf>,
+    /// With --vocab: a file with one label per line, one line per row of V (the documents;
+    /// optionally gzipped): topics.json then gives each document's dominant topic.
+    #[arg(long, value_name = "FILE", requires = "vocab")]
+    pub doc_labels: Option<PathBuf>,
+    /// With --vocab: the number of terms shown per topic.
+    #[arg(long, value_name = "N", default_value_t = 10, requires = "vocab")]
+    pub top_terms: usize,
     /// The field delimiter of CSV input (auto: a tab if the first line has one, else a comma).
     #[arg(long, value_enum, default_value_t)]
     pub delimiter: Delimiter,

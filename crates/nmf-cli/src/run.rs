@@ -961,6 +961,17 @@ pub fn fit(args: &FitArgs) -> Result<(), CliError> {
     let (v, format) = read_input(&args.input, args.format, csv_opts, args.dense)?;
     let v_source = args.input.display().to_string();
     let init = read_init(&s, v.shape(), &v_source, csv_opts)?;
+    let topic_files = match &args.vocab {
+        None => None,
+        Some(path) => {
+            let terms = read_lines(path, v.shape().1, "columns", &csv_opts)?;
+            let labels = match &args.doc_labels {
+                None => None,
+                Some(p) => Some(read_lines(p, v.shape().0, "rows", &csv_opts)?),
+            };
+            Some((terms, labels))
+        }
+    };
     let read_seconds = total.elapsed().as_secs_f64();
     check_interrupt("while reading")?;
     print_settings(&s, v.shape(), &v_source)?;
@@ -980,6 +991,22 @@ pub fn fit(args: &FitArgs) -> Result<(), CliError> {
     let mut staged = Staged::new(&s.out, write::Command::Fit, false)?;
     let mut outputs = write_factors(&mut staged, &f, s.dtype, s.csv)?;
     outputs.extend(write_model(&mut staged, &f.saved, s.model_format)?);
+    let topics_text = match &topic_files {
+        None => None,
+        Some((terms, labels)) => {
+            let k = s.params.rank();
+            let topics = crate::topics::top_terms(&f.w.data, &f.h.data, k, terms, args.top_terms);
+            let docs = labels
+                .as_ref()
+                .map(|l| crate::topics::dominant(&f.w.data, &f.h.data, k, Some(l)));
+            let json = crate::topics::topics_json(&topics, docs.as_deref());
+            let mut text = serde_json::to_string_pretty(&json).unwrap_or_else(|_| "{}".into());
+            text.push('\n');
+            staged.add("topics.json", text.as_bytes())?;
+            outputs.push("topics.json".into());
+            Some(crate::topics::format_topics(&topics))
+        }
+    };
     outputs.push("summary.json".into());
     let input = serde_json::json!({
         "path": v_source,
@@ -1001,11 +1028,36 @@ pub fn fit(args: &FitArgs) -> Result<(), CliError> {
     let paths = staged.commit()?;
     if s.verbosity != Verbosity::Quiet {
         console::out(&describe_run(&f, &s))?;
+        if let Some(text) = &topics_text {
+            console::out(text.trim_end())?;
+        }
         for p in &paths {
             console::out(&format!("wrote {}", shape_note(p, &f)))?;
         }
     }
     Ok(())
+}
+
+/// The lines of a text file (optionally gzipped), for --vocab and --doc-labels: exactly `n`
+/// of them.
+fn read_lines(
+    path: &Path,
+    n: usize,
+    what: &str,
+    opts: &ReadOptions,
+) -> Result<Vec<String>, CliError> {
+    let gunzip = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("gz"));
+    let bytes = read_file(path, "read", gunzip, opts)?;
+    let source = path.display().to_string();
+    let text = std::str::from_utf8(&bytes).map_err(|e| {
+        CliError::data(format!(
+            "{source}: not UTF-8 text (byte {})",
+            e.valid_up_to()
+        ))
+    })?;
+    crate::topics::parse_terms(text, &source, n, what)
 }
 
 fn shape_note(p: &Path, f: &Fitted) -> String {

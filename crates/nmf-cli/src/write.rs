@@ -73,6 +73,7 @@ pub const OUTPUT_NAMES: &[&str] = &[
     "basis.png",
     "reconstructions.png",
     "loss.svg",
+    "topics.json",
 ];
 
 /// The size of the chunks in which a file is written (a signal is seen between chunks).

@@ -2223,3 +2223,92 @@ fn sparse_input_is_fitted_sparse() {
     );
     assert!(stderr(&o).contains("--dense"), "{}", stderr(&o));
 }
+
+/// `--vocab` and `--doc-labels` on the bundled Brown corpus: topics.json holds k topics of
+/// `--top-terms` terms from the vocabulary (weights in (0, 1], largest first) and each
+/// document's dominant topic with its label; the topics are printed; a vocabulary of the
+/// wrong length is a one-line error naming the file, with nothing written.
+#[test]
+fn vocab_gives_topics() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    for f in ["mtx", "cols.txt", "rows.txt"] {
+        let name = format!("brown_docterm.{f}.gz");
+        let from = format!("{}/data/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::copy(from, dir.join(&name)).unwrap();
+    }
+    let o = nmf(
+        dir,
+        &[
+            "fit",
+            "brown_docterm.mtx.gz",
+            "-k",
+            "6",
+            "--loss",
+            "kl",
+            "--max-iter",
+            "30",
+            "--vocab",
+            "brown_docterm.cols.txt.gz",
+            "--doc-labels",
+            "brown_docterm.rows.txt.gz",
+            "--top-terms",
+            "7",
+            "--out",
+            "t",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("topic ")).count(),
+        6,
+        "{out}"
+    );
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("t/topics.json")).unwrap()).unwrap();
+    let topics = j["topics"].as_array().unwrap();
+    assert_eq!(topics.len(), 6);
+    for t in topics {
+        let terms = t["terms"].as_array().unwrap();
+        assert_eq!(terms.len(), 7);
+        let w: Vec<f64> = terms
+            .iter()
+            .map(|x| x["weight"].as_f64().unwrap())
+            .collect();
+        assert!(
+            w.windows(2).all(|p| p[0] >= p[1]) && w[0] <= 1.0 && w[6] > 0.0,
+            "{w:?}"
+        );
+        assert!(
+            terms
+                .iter()
+                .all(|x| x["term"].as_str().unwrap().chars().all(char::is_alphabetic))
+        );
+    }
+    let docs = j["documents"].as_array().unwrap();
+    assert_eq!(docs.len(), 500);
+    assert_eq!(docs[0]["document"], "ca01\tnews");
+    assert!(docs.iter().all(|d| d["topic"].as_u64().unwrap() < 6));
+    // A vocabulary one line short.
+    std::fs::write(dir.join("short.txt"), "a\nb\n").unwrap();
+    let o = nmf(
+        dir,
+        &[
+            "fit",
+            "brown_docterm.mtx.gz",
+            "-k",
+            "2",
+            "--vocab",
+            "short.txt",
+            "--out",
+            "s",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o).trim_end(),
+        "error: short.txt: 2 lines, but the matrix has 15820 columns: one line per column"
+    );
+    assert!(!dir.join("s").exists());
+}
