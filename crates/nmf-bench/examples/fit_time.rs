@@ -4,7 +4,7 @@
 //! `NmfValidParams::fit` on a faer backend of T threads. Prints the fit's seconds, timed as
 //! the command times `wall_time_seconds.fit` in its summary.json (from the call of the fit to its
 //! return; converting V not included). Usage:
-//! `cargo run --release -p nmf-bench --example fit_time -- INPUT K THREADS N SOLVER`.
+//! `cargo run --release -p nmf-bench --example fit_time -- INPUT K THREADS N SOLVER [CHECK_EVERY]`.
 use std::time::Instant;
 
 use nmf_core::{Init, Loss, MatrixBackend, Nmf, Solver};
@@ -21,6 +21,8 @@ fn main() {
         "hals" => Solver::Hals,
         s => panic!("unknown solver {s}"),
     };
+    // (Optional: the loss check interval, default the command's 10.)
+    let every: usize = a.get(6).map_or(10, |e| e.parse().unwrap());
     let b = Faer::with_threads(threads);
     let vm = MatrixBackend::<f64>::from_row_major(&b, v.rows, v.cols, &v.data).unwrap();
     let p = Nmf::params(k)
@@ -29,6 +31,7 @@ fn main() {
         .max_iter(iters)
         .tol(0.0)
         .init(Init::Random)
+        .check_every(every)
         .check()
         .unwrap();
     let t = Instant::now();
