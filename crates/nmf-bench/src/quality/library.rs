@@ -46,14 +46,14 @@ pub const SOLVERS: &[LibrarySolver] = &[
         params: hals,
     },
     LibrarySolver {
-        name: "hals-plain",
-        label: "nmf-rs hals α=0",
-        params: hals_plain,
-    },
-    LibrarySolver {
         name: "mu",
         label: "nmf-rs mu",
         params: mu,
+    },
+    LibrarySolver {
+        name: "hals-plain",
+        label: "nmf-rs hals α=0",
+        params: hals_plain,
     },
 ];
 
