@@ -263,9 +263,37 @@ pub fn sq_sum_slice<T: Scalar>(acc: &mut F64Sum, x: &[T]) {
 #[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx512bw", "x86_64+avx2+fma"))]
 pub fn frobenius_slice<T: Scalar>(acc: &mut F64Sum, v: &[T], wh: &[T]) {
     assert!(v.len() == wh.len(), "frobenius_slice: length mismatch");
-    for (&v, &wh) in v.iter().zip(wh) {
+    // Eight compensated sums, term i into sum i mod 8, merged into `acc` in order: eight
+    // independent chains, which the compiler vectorises (one chain's latency made this pass
+    // cost more than a whole multiplicative iteration on a 5000×784 V). Each is the
+    // compensated sum of `F64Sum::add`, written without a branch.
+    let (mut sum, mut comp) = ([0.0f64; 8], [0.0f64; 8]);
+    let add = |sum: &mut f64, comp: &mut f64, x: f64| {
+        let t = *sum + x;
+        let (big, small) = if sum.abs() >= x.abs() {
+            (*sum, x)
+        } else {
+            (x, *sum)
+        };
+        *comp += (big - t) + small;
+        *sum = t;
+    };
+    let ((vc, vr), (wc, wr)) = (v.as_chunks::<8>(), wh.as_chunks::<8>());
+    for (v8, w8) in vc.iter().zip(wc) {
+        for l in 0..8 {
+            let d = v8[l].as_f64() - w8[l].as_f64();
+            add(&mut sum[l], &mut comp[l], 0.5 * d * d);
+        }
+    }
+    for (l, (&v, &wh)) in vr.iter().zip(wr).enumerate() {
         let d = v.as_f64() - wh.as_f64();
-        acc.add(0.5 * d * d);
+        add(&mut sum[l], &mut comp[l], 0.5 * d * d);
+    }
+    for l in 0..8 {
+        acc.merge(F64Sum {
+            sum: sum[l],
+            comp: comp[l],
+        });
     }
 }
 
@@ -587,11 +615,15 @@ pub fn gram_dot<T: Scalar>(row: &[T], x: impl Fn(usize) -> T) -> T {
 }
 
 /// [`coordinate_sweep`] on every lane of a block, the squared change of lane `l` in `out[l]`.
-/// When the lanes are adjacent in memory (`lane_stride` 1: the rows of a column-major W, the
-/// columns of a row-major H) it sweeps up to 32 lanes at once, coordinate by coordinate, which
-/// the compiler vectorises across the lanes; each lane still sees exactly the operations of
-/// [`coordinate_sweep`] in the same order (the partial sums of [`gram_dot`], then the step),
-/// so the result has the same bits either way, on every backend.
+/// It sweeps groups of 8 lanes (16 in `f32`) at once, coordinate by coordinate, which the
+/// compiler vectorises across the lanes: in place when the lanes are adjacent in memory
+/// (`lane_stride` 1: the rows of a column-major W, the columns of a row-major H), otherwise
+/// (the columns of a column-major H, the rows of a row-major W) through a copy of the group
+/// on the stack, laid out so that entry `a` of the group's lanes is contiguous (lanes of more
+/// than 128 entries that are not adjacent are swept one at a time instead). Each lane still
+/// sees exactly the operations of [`coordinate_sweep`] in the same order (the partial sums of
+/// [`gram_dot`], then the step), so the result has the same bits either way, on every
+/// backend.
 ///
 /// ```
 /// use nmf_core::kernels::coordinate_sweep_block;
@@ -624,7 +656,8 @@ pub fn coordinate_sweep_block<T: Scalar>(
         out.len()
     );
     let k = sx.len;
-    if sx.lane_stride != 1 || sn.lane_stride != 1 || k == 0 {
+    if k == 0 || ((sx.lane_stride != 1 || sn.lane_stride != 1) && k > STAGE_MAX_K) {
+        // (No coordinate, or lanes too long to stage: one lane at a time.)
         for (l, o) in out.iter_mut().enumerate() {
             *o = coordinate_sweep(&mut x.lane(l), &num.lane(l), gram, l1, eps, order);
         }
@@ -638,32 +671,179 @@ pub fn coordinate_sweep_block<T: Scalar>(
         assert!(a < k, "coordinate_sweep_block: coordinate {a} of {k}");
     }
     let (xp, np) = (x.as_mut_ptr(), num.as_ptr());
-    let (xcs, ncs) = (sx.coord_stride, sn.coord_stride);
-    // SAFETY: every offset used is l + a·coord_stride with l < lanes and a < k (the order is
-    // checked above), an entry of the block; x's entries are exclusively borrowed, num's
-    // shared, for the whole call.
-    unsafe { sweep_adjacent(xp, xcs, np, ncs, sx.lanes, k, gram, l1, eps, order, out) }
+    // SAFETY: every entry the kernel reaches is (l, a) at l·lane_stride + a·coord_stride with
+    // l < lanes and a < k (the order is checked above), an entry of the block; x's entries
+    // are distinct (LaneBlockMut's contract) and exclusively borrowed, num's shared, for the
+    // whole call.
+    unsafe { sweep_groups(xp, sx, np, sn, gram, l1, eps, order, out) }
 }
 
-/// Lanes swept together by the adjacent-lanes path: 8 partial sums × 8 lanes fit the vector
-/// registers of AVX-512 in `f64`.
-const GROUP: usize = 8;
+/// The longest lanes the staged path of [`coordinate_sweep_block`] copies to the stack
+/// ([`STAGE_LEN`] entries: 16 KiB in `f64`); longer lanes that are not adjacent are swept one
+/// at a time.
+const STAGE_MAX_K: usize = 128;
 
-/// The adjacent-lanes path of [`coordinate_sweep_block`]: groups of [`GROUP`] lanes, each
-/// coordinate's eight partial sums held for the whole group, compiled for several
-/// instruction sets like the slice kernels.
+/// The stack buffer of the staged path: a group of lanes (at most 32) of at most
+/// [`STAGE_MAX_K`] entries.
+const STAGE_LEN: usize = 32 * STAGE_MAX_K;
+
+/// The lane-group path of [`coordinate_sweep_block`], compiled for several instruction sets
+/// like the slice kernels: groups of `G` lanes (8 in `f64`, 16 in `f32`: one 512-bit vector)
+/// are swept together, coordinate by coordinate, by [`sweep_group`], which the compiler
+/// vectorises across the lanes. Adjacent lanes (`lane_stride` 1: the rows of a column-major
+/// W, the columns of a row-major H) are swept in place; other lanes (the columns of a
+/// column-major H, whose entries are contiguous but whose lanes are not) are first copied,
+/// `G` lanes at a time, into a stack buffer laid out coordinate by coordinate, and copied
+/// back after the sweep: `k·G` reads and writes against the `k²·G` products of the sweep.
+/// The lanes left over (fewer than `G`) are swept one at a time by [`coordinate_sweep`]. Each
+/// lane gets the operations of [`coordinate_sweep`] in the same order wherever it is swept.
 ///
 /// # Safety
-/// Entry (l, a) of x at `xp + l + a·xcs` and of num at `np + l + a·ncs` for l < lanes,
-/// a < k must be valid (x's for writing, exclusively), and `order` must hold indices < k.
+/// Entry (l, a) of x at `xp + l·lane_stride + a·coord_stride` (shape `xs`) and of num at
+/// `np + …` (shape `ns`) for l < lanes, a < len must be valid (x's for writing, exclusively,
+/// distinct entries at distinct places); `xs` and `ns` have the same lanes and length, at
+/// most [`STAGE_MAX_K`] coordinates unless both `lane_stride`s are 1; `order` holds indices
+/// < len; `gram` has len² entries; `out` one entry per lane.
 #[allow(clippy::too_many_arguments)]
 #[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx512bw", "x86_64+avx2+fma"))]
-unsafe fn sweep_adjacent<T: Scalar>(
+unsafe fn sweep_groups<T: Scalar>(
+    xp: *mut T,
+    xs: crate::lane::BlockShape,
+    np: *const T,
+    ns: crate::lane::BlockShape,
+    gram: &[T],
+    l1: T,
+    eps: T,
+    order: &[usize],
+    out: &mut [f64],
+) {
+    // Two vectors per partial sum (16 vector accumulators) with AVX-512's 32 registers, so
+    // that two independent halves of the group hide each other's latency; with AVX2's 16
+    // registers, 16 bytes... one 256-bit vector pair per partial sum.
+    let wide = multiversion::target::target_cfg_f!(target_feature = "avx512f");
+    let small = core::mem::size_of::<T>() <= 4;
+    // SAFETY: the caller's contract.
+    unsafe {
+        match (wide, small) {
+            (true, true) => sweep_groups_of::<T, 32>(xp, xs, np, ns, gram, l1, eps, order, out),
+            (true, false) | (false, true) => {
+                sweep_groups_of::<T, 16>(xp, xs, np, ns, gram, l1, eps, order, out)
+            }
+            (false, false) => sweep_groups_of::<T, 8>(xp, xs, np, ns, gram, l1, eps, order, out),
+        }
+    }
+}
+
+/// [`sweep_groups`] with groups of `G` lanes (`G` ≤ 16).
+///
+/// # Safety
+/// As [`sweep_groups`].
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+unsafe fn sweep_groups_of<T: Scalar, const G: usize>(
+    xp: *mut T,
+    xs: crate::lane::BlockShape,
+    np: *const T,
+    ns: crate::lane::BlockShape,
+    gram: &[T],
+    l1: T,
+    eps: T,
+    order: &[usize],
+    out: &mut [f64],
+) {
+    let (lanes, k) = (xs.lanes, xs.len);
+    let (xls, xcs) = (xs.lane_stride, xs.coord_stride);
+    let full = lanes / G * G;
+    let (nls, ncs) = (ns.lane_stride, ns.coord_stride);
+    let (staged, num_staged) = (xls != 1, nls != 1);
+    // Written (entries a·G + l, a < k, l < G) before they are read.
+    let mut stage = [core::mem::MaybeUninit::<T>::uninit(); STAGE_LEN];
+    let mut num_stage = [core::mem::MaybeUninit::<T>::uninit(); STAGE_LEN];
+    let mut l0 = 0;
+    while l0 < full {
+        // SAFETY (whole block): lanes l0..l0 + G < lanes of x and num, coordinates < k (the
+        // caller's contract); a stage holds G·k ≤ STAGE_LEN entries when used.
+        unsafe {
+            let base = xp.offset(l0 as isize * xls);
+            let (gp, gcs) = if staged {
+                for a in 0..k {
+                    for l in 0..G {
+                        stage[a * G + l].write(*base.offset(l as isize * xls + a as isize * xcs));
+                    }
+                }
+                (stage.as_mut_ptr().cast::<T>(), G as isize)
+            } else {
+                (base, xcs)
+            };
+            let nbase = np.offset(l0 as isize * nls);
+            let (gnp, gncs) = if num_staged {
+                for a in 0..k {
+                    for l in 0..G {
+                        num_stage[a * G + l]
+                            .write(*nbase.offset(l as isize * nls + a as isize * ncs));
+                    }
+                }
+                (num_stage.as_ptr().cast::<T>(), G as isize)
+            } else {
+                (nbase, ncs)
+            };
+            sweep_group::<T, G>(
+                gp,
+                gcs,
+                gnp,
+                gncs,
+                k,
+                gram,
+                l1,
+                eps,
+                order,
+                &mut out[l0..l0 + G],
+            );
+            if staged {
+                for a in 0..k {
+                    for l in 0..G {
+                        *base.offset(l as isize * xls + a as isize * xcs) =
+                            stage[a * G + l].assume_init();
+                    }
+                }
+            }
+        }
+        l0 += G;
+    }
+    for (l, o) in out.iter_mut().enumerate().skip(full) {
+        // SAFETY: lane l < lanes of x and num, its k entries valid (the caller's contract),
+        // x's exclusively borrowed; no other reference to them is live.
+        let (mut xl, nl) = unsafe {
+            (
+                crate::lane::LaneMut::from_raw_parts(xp.offset(l as isize * xls), k, xcs),
+                crate::lane::Lane::from_raw_parts(
+                    np.offset(l as isize * ns.lane_stride),
+                    k,
+                    ns.coord_stride,
+                ),
+            )
+        };
+        *o = coordinate_sweep(&mut xl, &nl, gram, l1, eps, order);
+    }
+}
+
+/// One sweep of `G` lanes whose entries `a` lie together: entry a of lane l at
+/// `xp + a·xcs + l` (num's at `np + a·ncs + l`). For each coordinate in `order`, the eight
+/// partial sums of [`gram_dot`] (entry b into sum b mod 8, in increasing b, combined as
+/// there) are formed for all `G` lanes at once, then each lane takes the step of
+/// [`coordinate_sweep`]: per lane, the operations of [`coordinate_sweep`] in the same order.
+/// The squared change of lane l goes to `out[l]`.
+///
+/// # Safety
+/// Those entries must be valid for a < k, l < G (x's for writing, exclusively); `order`
+/// holds indices < k; `gram` has k² entries; `out` has G entries.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+unsafe fn sweep_group<T: Scalar, const G: usize>(
     xp: *mut T,
     xcs: isize,
     np: *const T,
     ncs: isize,
-    lanes: usize,
     k: usize,
     gram: &[T],
     l1: T,
@@ -671,44 +851,53 @@ unsafe fn sweep_adjacent<T: Scalar>(
     order: &[usize],
     out: &mut [f64],
 ) {
-    let mut l0 = 0;
-    while l0 < lanes {
-        let c = GROUP.min(lanes - l0);
-        let mut change = [0.0f64; GROUP];
-        for &a in order {
-            let row = &gram[a * k..(a + 1) * k];
-            // The partial sums of gram_dot, entry b into sum b mod 8, in increasing b.
-            let mut s = [[T::zero(); GROUP]; 8];
-            for (b, &g) in row.iter().enumerate() {
-                // SAFETY: entries (l0..l0 + c, b) of x (the caller's contract).
-                let xb = unsafe {
-                    core::slice::from_raw_parts(xp.offset(l0 as isize + b as isize * xcs), c)
-                };
-                for (acc, &v) in s[b % 8].iter_mut().zip(xb) {
-                    *acc += g * v;
+    let mut change = [0.0f64; G];
+    // SAFETY: entry a of the G lanes, a < k (the caller's contract).
+    let at = |a: usize| unsafe { xp.offset(a as isize * xcs) };
+    for &a in order {
+        let row = &gram[a * k..(a + 1) * k];
+        let (chunks, rest) = row.as_chunks::<8>();
+        let mut s = [[T::zero(); G]; 8];
+        // (No bounds check in these loops, so that the partial sums stay in registers.)
+        for (c, g8) in chunks.iter().enumerate() {
+            for (i, si) in s.iter_mut().enumerate() {
+                // SAFETY: entry 8c + i < k of the G lanes; no mutable reference is live.
+                let xb = unsafe { &*(at(8 * c + i) as *const [T; G]) };
+                for (acc, &v) in si.iter_mut().zip(xb) {
+                    *acc += g8[i] * v;
                 }
             }
-            // SAFETY: entries (l0..l0 + c, a) of x and num (the caller's contract); no other
-            // reference to them is live.
-            let (xa, na) = unsafe {
-                (
-                    core::slice::from_raw_parts_mut(xp.offset(l0 as isize + a as isize * xcs), c),
-                    core::slice::from_raw_parts(np.offset(l0 as isize + a as isize * ncs), c),
-                )
-            };
-            for l in 0..c {
-                let dot = ((s[0][l] + s[1][l]) + (s[2][l] + s[3][l]))
-                    + ((s[4][l] + s[5][l]) + (s[6][l] + s[7][l]));
-                let old = xa[l];
-                let new = coordinate_step(old, na[l], l1, dot, row[a], eps);
-                let d = new.as_f64() - old.as_f64();
-                change[l] += d * d;
-                xa[l] = new;
+        }
+        let full = chunks.len() * 8;
+        for (i, si) in s.iter_mut().enumerate() {
+            if i < rest.len() {
+                // SAFETY: as above, entry full + i < k.
+                let xb = unsafe { &*(at(full + i) as *const [T; G]) };
+                for (acc, &v) in si.iter_mut().zip(xb) {
+                    *acc += rest[i] * v;
+                }
             }
         }
-        out[l0..l0 + c].copy_from_slice(&change[..c]);
-        l0 += c;
+        let gaa = row[a];
+        // SAFETY: entry a < k of the G lanes, x's exclusively ours; no other reference to
+        // them is live.
+        let (xa, na) = unsafe {
+            (
+                &mut *(at(a) as *mut [T; G]),
+                &*(np.offset(a as isize * ncs) as *const [T; G]),
+            )
+        };
+        for l in 0..G {
+            let dot = ((s[0][l] + s[1][l]) + (s[2][l] + s[3][l]))
+                + ((s[4][l] + s[5][l]) + (s[6][l] + s[7][l]));
+            let old = xa[l];
+            let new = coordinate_step(old, na[l], l1, dot, gaa, eps);
+            let d = new.as_f64() - old.as_f64();
+            change[l] += d * d;
+            xa[l] = new;
+        }
     }
+    out.copy_from_slice(&change);
 }
 
 #[cfg(test)]
@@ -762,6 +951,119 @@ mod tests {
                     (beta_term(v, y, 1.0 + d) - kl).abs() < 1e-11 * scale,
                     "β = 1 + {d}"
                 );
+            }
+        }
+    }
+}
+
+/// The lane-group paths of `coordinate_sweep_block` (in place, staged, the lanes left over)
+/// against `coordinate_sweep` one lane at a time: the same bits.
+#[cfg(test)]
+mod sweep_tests {
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    use super::{coordinate_sweep, coordinate_sweep_block};
+    use crate::Scalar;
+    use crate::lane::{BlockShape, Lane, LaneBlock, LaneBlockMut, LaneMut};
+
+    fn check<T: Scalar>(lanes: usize, k: usize, seed: u64) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut draw = |n: usize, lo: f64, hi: f64| -> Vec<T> {
+            (0..n)
+                .map(|_| T::from_f64(rng.random_range(lo..hi)))
+                .collect()
+        };
+        let g = draw(k * k, 0.0, 1.0);
+        let mut gram = vec![T::zero(); k * k];
+        for a in 0..k {
+            for b in 0..k {
+                gram[a * k + b] = g[a.min(b) * k + a.max(b)];
+            }
+            gram[a * k + a] += T::from_f64(k as f64);
+        }
+        let x0 = draw(lanes * k, 0.0, 3.0);
+        let num = draw(lanes * k, -1.0, 5.0);
+        let mut order: Vec<usize> = (0..k).collect();
+        rand::seq::SliceRandom::shuffle(&mut order[..], &mut ChaCha8Rng::seed_from_u64(seed));
+        let (l1, eps) = (T::from_f64(0.25), T::from_f64(1e-6));
+        // Lane by lane, from lane-major copies (entry a of lane l at l·k + a).
+        let mut want = x0.clone();
+        let mut want_out = vec![0.0; lanes];
+        for l in 0..lanes {
+            want_out[l] = coordinate_sweep(
+                &mut LaneMut::from_slice(&mut want[l * k..(l + 1) * k], k, 1),
+                &Lane::from_slice(&num[l * k..(l + 1) * k], k, 1),
+                &gram,
+                l1,
+                eps,
+                &order,
+            );
+        }
+        // Adjacent lanes (entry a of lane l at l + a·lanes) and lanes of contiguous entries.
+        let adjacent = BlockShape {
+            lanes,
+            len: k,
+            lane_stride: 1,
+            coord_stride: lanes as isize,
+        };
+        let contiguous = BlockShape {
+            lanes,
+            len: k,
+            lane_stride: k as isize,
+            coord_stride: 1,
+        };
+        let at = |s: BlockShape, l: usize, a: usize| {
+            (l as isize * s.lane_stride + a as isize * s.coord_stride) as usize
+        };
+        for (xs, ns) in [
+            (adjacent, adjacent),
+            (contiguous, contiguous),
+            (adjacent, contiguous),
+            (contiguous, adjacent),
+        ] {
+            let mut x = vec![T::zero(); lanes * k];
+            let mut n = vec![T::zero(); lanes * k];
+            for l in 0..lanes {
+                for a in 0..k {
+                    x[at(xs, l, a)] = x0[l * k + a];
+                    n[at(ns, l, a)] = num[l * k + a];
+                }
+            }
+            let mut out = vec![0.0; lanes];
+            coordinate_sweep_block(
+                &mut LaneBlockMut::from_slice(&mut x, xs),
+                &LaneBlock::from_slice(&n, ns),
+                &gram,
+                l1,
+                eps,
+                &order,
+                &mut out,
+            );
+            for l in 0..lanes {
+                for a in 0..k {
+                    assert!(
+                        // (f32 → f64 is exact: equal bits in f64 are equal bits in f32.)
+                        x[at(xs, l, a)].as_f64().to_bits() == want[l * k + a].as_f64().to_bits(),
+                        "{} lanes {lanes}, k {k}, {xs:?}/{ns:?}: lane {l}, entry {a}",
+                        T::NAME
+                    );
+                }
+                assert_eq!(out[l].to_bits(), want_out[l].to_bits(), "lane {l}");
+            }
+        }
+    }
+
+    /// Lane counts around the group sizes (8, 16, 32), lengths around the eight partial sums
+    /// and beyond the staged path's 128.
+    #[test]
+    fn grouped_sweeps_give_the_bits_of_one_lane_at_a_time() {
+        let mut seed = 0;
+        for lanes in [1, 7, 8, 15, 16, 17, 33, 70] {
+            for k in [1, 2, 7, 8, 9, 17, 20, 130] {
+                seed += 1;
+                check::<f64>(lanes, k, seed);
+                check::<f32>(lanes, k, seed);
             }
         }
     }

@@ -31,8 +31,9 @@ pub struct QualityArgs {
     /// The rank.
     #[arg(short = 'k', long, default_value_t = 20)]
     pub rank: usize,
-    /// The solvers, comma-separated, in the order of the tables: this library's (hals, mu) and the
-    /// peers (sklearn-cd, sklearn-mu, rcppml); peers that are not installed are skipped.
+    /// The solvers, comma-separated, in the order of the tables: this library's (hals, mu, and
+    /// hals-plain: HALS without the inner sweeps) and the peers (sklearn-cd, sklearn-mu,
+    /// rcppml); peers that are not installed are skipped.
     #[arg(
         long,
         value_delimiter = ',',

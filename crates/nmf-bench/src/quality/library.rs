@@ -30,6 +30,13 @@ fn hals(k: usize) -> NmfParams {
     Nmf::params(k).loss(Loss::Frobenius).solver(Solver::Hals)
 }
 
+// HALS without the repeated inner sweeps of Gillis & Glineur (one sweep per half-step), to
+// measure what the default acceleration (α = 0.5, δ = 0.1) buys.
+
+fn hals_plain(k: usize) -> NmfParams {
+    hals(k).hals_acceleration(0.0, 0.1)
+}
+
 /// Every solver of this library the mode knows, for the Frobenius loss, the one all peers
 /// share.
 pub const SOLVERS: &[LibrarySolver] = &[
@@ -42,6 +49,11 @@ pub const SOLVERS: &[LibrarySolver] = &[
         name: "mu",
         label: "nmf-rs mu",
         params: mu,
+    },
+    LibrarySolver {
+        name: "hals-plain",
+        label: "nmf-rs hals α=0",
+        params: hals_plain,
     },
 ];
 
