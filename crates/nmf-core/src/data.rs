@@ -138,10 +138,10 @@ pub trait DataOps<T: Scalar, V>: MatrixBackend<T> {
     }
 
     /// Whether this data type can give the statistics of `loss`: `Ok` (the default), or
-    /// [`NmfError::LossNotForData`] saying why not (checked before a fit starts).
+    /// [`NmfError::LossNotForData`](crate::NmfError::LossNotForData) saying why not (checked before a fit starts).
     ///
     /// # Errors
-    /// [`NmfError::LossNotForData`].
+    /// [`NmfError::LossNotForData`](crate::NmfError::LossNotForData).
     fn data_supports(&self, v: &V, loss: Loss) -> Result<(), crate::NmfError> {
         let _ = (v, loss);
         Ok(())
