@@ -51,6 +51,30 @@ fn filled<X: Clone>(len: usize, x: X, what: &dyn Fn() -> String) -> Result<Vec<X
     Ok(v)
 }
 
+/// A value of V at (i, j): finite and ≥ 0, or the error naming its place.
+fn check_value<T: Scalar>(i: usize, j: usize, x: T) -> Result<(), NmfError> {
+    let place = |value: T| (MatrixRole::V, i, j, value.as_f64());
+    if !x.is_finite() {
+        let (matrix, row, col, value) = place(x);
+        return Err(NmfError::NonFiniteEntry {
+            matrix,
+            row,
+            col,
+            value,
+        });
+    }
+    if x < T::zero() {
+        let (matrix, row, col, value) = place(x);
+        return Err(NmfError::NegativeEntry {
+            matrix,
+            row,
+            col,
+            value,
+        });
+    }
+    Ok(())
+}
+
 fn invalid(reason: String) -> NmfError {
     NmfError::InvalidSparse {
         matrix: MatrixRole::V,
@@ -134,23 +158,7 @@ impl<'a, T: Scalar> CsrRef<'a, T> {
                     )));
                 }
                 prev = Some(j);
-                let x = data[p];
-                if !x.is_finite() {
-                    return Err(NmfError::NonFiniteEntry {
-                        matrix: MatrixRole::V,
-                        row: i,
-                        col: j,
-                        value: x.as_f64(),
-                    });
-                }
-                if x < T::zero() {
-                    return Err(NmfError::NegativeEntry {
-                        matrix: MatrixRole::V,
-                        row: i,
-                        col: j,
-                        value: x.as_f64(),
-                    });
-                }
+                check_value(i, j, data[p])?;
             }
         }
         Ok(Self {
@@ -288,22 +296,7 @@ impl<T: Scalar> Csr<T> {
                     "triplet {p} is at row {i}, column {j}, outside the {nrows}×{ncols} matrix"
                 )));
             }
-            if !x.is_finite() {
-                return Err(NmfError::NonFiniteEntry {
-                    matrix: MatrixRole::V,
-                    row: i,
-                    col: j,
-                    value: x.as_f64(),
-                });
-            }
-            if x < T::zero() {
-                return Err(NmfError::NegativeEntry {
-                    matrix: MatrixRole::V,
-                    row: i,
-                    col: j,
-                    value: x.as_f64(),
-                });
-            }
+            check_value(i, j, x)?;
         }
         // Counting sort by row (stable: triplets of a row keep their order).
         let what = || {

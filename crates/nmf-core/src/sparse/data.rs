@@ -13,7 +13,7 @@
 
 use super::{
     Csr, CsrRef, Duplicates, frobenius_loss, frobenius_parts, kl_loss, kl_rows, row_blocks,
-    spmm_rows,
+    spmm_rows, wh_sum,
 };
 use crate::data::DataEvaluation;
 use crate::kernels::F64Sum;
@@ -152,6 +152,28 @@ fn write_back<T: Scalar, B: MatrixBackend<T>>(
             }
         }
     });
+}
+
+/// One statistic from the stored entries of `x` (V, or Vᵀ for the H half-step): the rows of
+/// `X·B` (Frobenius), or of the KL statistic `(X/(A·Bᵀ))·B` when `a` is given, into `out`
+/// (x.nrows×k), then into `num` (as it is, or transposed when `num` is k×x.nrows).
+#[allow(clippy::too_many_arguments)]
+fn sparse_pass<T: Scalar, B: MatrixBackend<T>>(
+    backend: &B,
+    x: CsrRef<'_, T>,
+    a: Option<&[T]>,
+    b: &[T],
+    k: usize,
+    out: &mut [T],
+    num: &mut B::Mat,
+    transposed: bool,
+) {
+    let out = &mut out[..x.nrows() * k];
+    match a {
+        None => par_rows(x, k, out, &|r, o| spmm_rows(x, r, b, k, o, Accum::Replace)),
+        Some(a) => par_rows(x, k, out, &|r, o| kl_rows(x, r, a, b, k, o)),
+    }
+    write_back(backend, num, out, k, transposed);
 }
 
 /// Runs `f(rows, out rows)` over blocks of `x`'s rows on rayon's threads; the kernels give
@@ -316,16 +338,19 @@ impl<T: Scalar, B: MatrixBackend<T>> DataOps<T, SparseData<T>> for B {
         num: &mut Self::Mat,
         gram: &mut Self::Mat,
     ) {
-        let (_, n) = v.shape();
         let k = self.ncols(w);
         rows_of(self, w, &mut work.w_rows);
-        let xt = v.csc();
-        let w_rows = &work.w_rows;
-        let out = &mut work.out[..n * k];
-        par_rows(xt, k, out, &|r, o| {
-            spmm_rows(xt, r, w_rows, k, o, Accum::Replace)
-        });
-        write_back(self, num, out, k, true);
+        // (WᵀV)ᵀ = Vᵀ·W, from the rows of Vᵀ.
+        sparse_pass(
+            self,
+            v.csc(),
+            None,
+            &work.w_rows,
+            k,
+            &mut work.out,
+            num,
+            true,
+        );
         self.matmul(gram, Accum::Replace, T::one(), w, Trans::Yes, w, Trans::No);
     }
     fn frobenius_stats_w(
@@ -336,14 +361,18 @@ impl<T: Scalar, B: MatrixBackend<T>> DataOps<T, SparseData<T>> for B {
         num: &mut Self::Mat,
         gram: &mut Self::Mat,
     ) {
-        let (m, _) = v.shape();
         let k = self.nrows(h);
         cols_of(self, h, &mut work.ht_rows);
-        let x = v.csr();
-        let ht = &work.ht_rows;
-        let out = &mut work.out[..m * k];
-        par_rows(x, k, out, &|r, o| spmm_rows(x, r, ht, k, o, Accum::Replace));
-        write_back(self, num, out, k, false);
+        sparse_pass(
+            self,
+            v.csr(),
+            None,
+            &work.ht_rows,
+            k,
+            &mut work.out,
+            num,
+            false,
+        );
         self.matmul(gram, Accum::Replace, T::one(), h, Trans::No, h, Trans::Yes);
     }
     fn kl_stats_h(
@@ -355,16 +384,12 @@ impl<T: Scalar, B: MatrixBackend<T>> DataOps<T, SparseData<T>> for B {
         num: &mut Self::Mat,
         sums: &mut [T],
     ) {
-        let (_, n) = v.shape();
         let k = self.ncols(w);
         rows_of(self, w, &mut work.w_rows);
         cols_of(self, h, &mut work.ht_rows);
         // On Vᵀ: row j gives Σ_i (v_ij/(WH)_ij)·W_i, with A = Hᵀ and B = W.
-        let xt = v.csc();
-        let (w_rows, ht) = (&work.w_rows, &work.ht_rows);
-        let out = &mut work.out[..n * k];
-        par_rows(xt, k, out, &|r, o| kl_rows(xt, r, ht, w_rows, k, o));
-        write_back(self, num, out, k, true);
+        let (a, b) = (Some(&work.ht_rows[..]), &work.w_rows[..]);
+        sparse_pass(self, v.csc(), a, b, k, &mut work.out, num, true);
         self.col_sums(w, sums);
     }
     fn kl_stats_w(
@@ -376,15 +401,11 @@ impl<T: Scalar, B: MatrixBackend<T>> DataOps<T, SparseData<T>> for B {
         num: &mut Self::Mat,
         sums: &mut [T],
     ) {
-        let (m, _) = v.shape();
         let k = self.ncols(w);
         rows_of(self, w, &mut work.w_rows);
         cols_of(self, h, &mut work.ht_rows);
-        let x = v.csr();
-        let (w_rows, ht) = (&work.w_rows, &work.ht_rows);
-        let out = &mut work.out[..m * k];
-        par_rows(x, k, out, &|r, o| kl_rows(x, r, w_rows, ht, k, o));
-        write_back(self, num, out, k, false);
+        let (a, b) = (Some(&work.w_rows[..]), &work.ht_rows[..]);
+        sparse_pass(self, v.csr(), a, b, k, &mut work.out, num, false);
         self.row_sums(h, sums);
     }
     fn beta_stats_h(
@@ -468,13 +489,7 @@ impl<T: Scalar, B: MatrixBackend<T>> DataOps<T, SparseData<T>> for B {
             Loss::KullbackLeibler => {
                 let value = kl_loss(v.csr(), &work.w_rows, &work.ht_rows, k);
                 let sv = *work.data_scale.get_or_insert_with(|| self.data_sum(v));
-                let swh: f64 = (0..k)
-                    .map(|a| {
-                        let sw: f64 = (0..m).map(|i| work.w_rows[i * k + a].as_f64()).sum();
-                        let sh: f64 = (0..n).map(|j| work.ht_rows[j * k + a].as_f64()).sum();
-                        sw * sh
-                    })
-                    .sum();
+                let swh = wh_sum(&work.w_rows, &work.ht_rows, k);
                 DataEvaluation {
                     loss: value,
                     scale: sv + swh,

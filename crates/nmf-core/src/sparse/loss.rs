@@ -103,7 +103,7 @@ pub fn frobenius_parts<T: Scalar>(x: CsrRef<'_, T>, w: &[T], ht: &[T], k: usize)
 /// ```
 pub fn kl_loss<T: Scalar>(x: CsrRef<'_, T>, w: &[T], ht: &[T], k: usize) -> f64 {
     check(x, w, ht, k);
-    let (m, n) = x.shape();
+    let m = x.nrows();
     let mut total = F64Sum::default();
     for i in 0..m {
         let wi = &w[i * k..(i + 1) * k];
@@ -116,12 +116,24 @@ pub fn kl_loss<T: Scalar>(x: CsrRef<'_, T>, w: &[T], ht: &[T], k: usize) -> f64 
             }
         }
     }
-    for a in 0..k {
-        let sw: f64 = (0..m).map(|i| w[i * k + a].as_f64()).sum();
-        let sh: f64 = (0..n).map(|j| ht[j * k + a].as_f64()).sum();
-        total.add(sw * sh);
-    }
+    total.add(wh_sum(w, ht, k));
     total.value()
+}
+
+/// `ΣWH = Σ_a (Σ_i w_ia)(Σ_j h_aj)` in `f64` from W (m×k row-major) and Hᵀ (n×k row-major),
+/// within (m + n + k)·u₆₄ relative (sums of non-negative terms).
+pub fn wh_sum<T: Scalar>(w: &[T], ht: &[T], k: usize) -> f64 {
+    if k == 0 {
+        return 0.0;
+    }
+    let (m, n) = (w.len() / k, ht.len() / k);
+    (0..k)
+        .map(|a| {
+            let sw: f64 = (0..m).map(|i| w[i * k + a].as_f64()).sum();
+            let sh: f64 = (0..n).map(|j| ht[j * k + a].as_f64()).sum();
+            sw * sh
+        })
+        .sum()
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ mod products;
 
 pub use csr::{Csr, CsrRef, Duplicates};
 pub use data::{SparseData, SparseWork};
-pub use loss::{frobenius_loss, frobenius_parts, kl_loss};
+pub use loss::{frobenius_loss, frobenius_parts, kl_loss, wh_sum};
 pub use products::{kl_rows, row_blocks, spmm_rows};
 
 #[cfg(test)]
