@@ -77,6 +77,52 @@ fn count<T: Scalar, B: DenseBackend<T>>(b: &B, loss: Loss) -> (usize, usize) {
     counted
 }
 
+/// As [`count`], on a sparse V (about 20% stored; the same values where stored) with the
+/// multiplicative updates for `loss` and with HALS (`loss` Frobenius and `hals`).
+fn count_sparse(loss: Loss, hals: bool) -> (usize, usize) {
+    use nmf_core::MatrixBackend;
+    use nmf_core::sparse::SparseData;
+    let b = Faer::sequential();
+    let (mut r, mut c, mut x) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..M {
+        for j in 0..N {
+            if (i * 7 + j * 3) % 5 == 0 {
+                r.push(i);
+                c.push(j);
+                x.push(((i * 31 + j * 17) % 23 + 1) as f64);
+            }
+        }
+    }
+    let v = SparseData::from_triplets(M, N, &r, &c, &x).unwrap();
+    let (w0, h0) = nmf_core::init::random_factors(M, N, K, 2.0, 1);
+    let w0 = b.from_fn(M, K, |i, a| w0[i * K + a]);
+    let h0 = b.from_fn(K, N, |a, j| h0[a * N + j]);
+    let eps = 1e-10;
+    let run = |s: &mut dyn FnMut() -> f64| {
+        s();
+        COUNT.store(0, Relaxed);
+        LARGEST.store(0, Relaxed);
+        for _ in 0..COUNTED_ITERS {
+            s();
+        }
+        (COUNT.load(Relaxed), LARGEST.load(Relaxed))
+    };
+    if hals {
+        let o = nmf_core::HalsOptions::default();
+        let mut s = nmf_core::HalsSolver::new(&b, &v, w0, h0, eps, o).unwrap();
+        run(&mut || {
+            s.step();
+            s.loss()
+        })
+    } else {
+        let mut s = MuSolver::new(&b, &v, w0, h0, loss, eps).unwrap();
+        run(&mut || {
+            s.step();
+            s.loss()
+        })
+    }
+}
+
 /// As [`count`], for HALS (Frobenius) with its inner sweeps and the shuffled order.
 fn count_hals<T: Scalar, B: DenseBackend<T>>(b: &B) -> (usize, usize) {
     let v = b.from_fn(M, N, |i, j| T::from_f64(((i * 31 + j * 17) % 23) as f64));
@@ -211,6 +257,19 @@ fn iterations_allocate_nothing() {
         assert!(
             n <= HALS_PRODUCTS && largest <= PACKING_BYTES,
             "HALS, {name}: {n} allocations (at most {HALS_PRODUCTS} products), largest {largest} bytes"
+        );
+    }
+    // Sparse V (faer on one thread: the sparse passes run on rayon's pool by `join`, whose jobs
+    // live on the stack): nothing is allocated in the iterations or the loss evaluation.
+    for (name, loss, hals) in [
+        ("MU Frobenius", Loss::Frobenius, false),
+        ("MU KL", Loss::KullbackLeibler, false),
+        ("HALS", Loss::Frobenius, true),
+    ] {
+        let (n, largest) = count_sparse(loss, hals);
+        assert_eq!(
+            n, 0,
+            "sparse V, {name}: {n} allocations inside the loop (largest {largest} bytes)"
         );
     }
     // KL coordinate descent (with penalties): the sweeps allocate nothing on any backend; the

@@ -11,6 +11,8 @@
 //! O(m·n·k) whatever the sparsity; it is refused for sparse V
 //! ([`DataOps::data_supports`]).
 
+use core::ops::Range;
+
 use super::{
     Csr, CsrRef, Duplicates, frobenius_loss, frobenius_parts, kl_loss, kl_rows, row_blocks,
     spmm_rows, wh_sum,
@@ -34,6 +36,10 @@ use crate::{Accum, DataOps, Loss, MatrixBackend, NmfError, Scalar, Trans, Trunca
 pub struct SparseData<T> {
     rows: Csr<T>,
     cols: Csr<T>,
+    /// Blocks of rows of V and of Vᵀ with about equal work ([`row_blocks`]), made once so that
+    /// the half-steps allocate nothing to spread their passes over threads.
+    row_blocks: Vec<Range<usize>>,
+    col_blocks: Vec<Range<usize>>,
 }
 
 impl<T: Scalar> SparseData<T> {
@@ -43,7 +49,22 @@ impl<T: Scalar> SparseData<T> {
     /// [`NmfError::TooLarge`] when the compressed columns cannot be allocated.
     pub fn from_csr(rows: Csr<T>) -> Result<Self, NmfError> {
         let cols = rows.transpose()?;
-        Ok(Self { rows, cols })
+        Ok(Self::with_blocks(rows, cols))
+    }
+
+    /// V from both compressions, with its blocks for threads (4 per thread of rayon's pool).
+    fn with_blocks(rows: Csr<T>, cols: Csr<T>) -> Self {
+        let parts = 4 * rayon::current_num_threads();
+        let (row_blocks, col_blocks) = (
+            row_blocks(rows.view(), parts),
+            row_blocks(cols.view(), parts),
+        );
+        Self {
+            rows,
+            cols,
+            row_blocks,
+            col_blocks,
+        }
     }
 
     /// V from triplets (see [`Csr::from_triplets`]; repeated places are summed).
@@ -76,6 +97,14 @@ impl<T> SparseData<T> {
     /// Vᵀ by rows (V by columns).
     pub fn csc(&self) -> CsrRef<'_, T> {
         self.cols.view()
+    }
+    /// V by rows with its blocks for threads.
+    fn by_rows(&self) -> (CsrRef<'_, T>, &[Range<usize>]) {
+        (self.rows.view(), &self.row_blocks)
+    }
+    /// Vᵀ by rows with its blocks for threads.
+    fn by_cols(&self) -> (CsrRef<'_, T>, &[Range<usize>]) {
+        (self.cols.view(), &self.col_blocks)
     }
     /// `(rows, columns)` of V.
     pub fn shape(&self) -> (usize, usize) {
@@ -160,7 +189,7 @@ fn write_back<T: Scalar, B: MatrixBackend<T>>(
 #[allow(clippy::too_many_arguments)]
 fn sparse_pass<T: Scalar, B: MatrixBackend<T>>(
     backend: &B,
-    x: CsrRef<'_, T>,
+    (x, blocks): (CsrRef<'_, T>, &[Range<usize>]),
     a: Option<&[T]>,
     b: &[T],
     k: usize,
@@ -170,30 +199,41 @@ fn sparse_pass<T: Scalar, B: MatrixBackend<T>>(
 ) {
     let out = &mut out[..x.nrows() * k];
     match a {
-        None => par_rows(x, k, out, &|r, o| spmm_rows(x, r, b, k, o, Accum::Replace)),
-        Some(a) => par_rows(x, k, out, &|r, o| kl_rows(x, r, a, b, k, o)),
+        None => par_rows(x, k, out, blocks, &|r, o| {
+            spmm_rows(x, r, b, k, o, Accum::Replace)
+        }),
+        Some(a) => par_rows(x, k, out, blocks, &|r, o| kl_rows(x, r, a, b, k, o)),
     }
     write_back(backend, num, out, k, transposed);
 }
 
-/// Runs `f(rows, out rows)` over blocks of `x`'s rows on rayon's threads; the kernels give
-/// the same bits whatever the blocks.
+/// Runs `f(rows, out rows)` over `blocks` (consecutive ranges covering `x`'s rows) on rayon's
+/// threads, by recursive `join` (its jobs live on the stack: nothing is allocated); the kernels
+/// give the same bits whatever the blocks.
 fn par_rows<T: Scalar>(
     x: CsrRef<'_, T>,
     k: usize,
     out: &mut [T],
-    f: &(dyn Fn(core::ops::Range<usize>, &mut [T]) + Sync),
+    blocks: &[Range<usize>],
+    f: &(dyn Fn(Range<usize>, &mut [T]) + Sync),
 ) {
-    let parts = 4 * rayon::current_num_threads();
-    let blocks = row_blocks(x, parts);
-    rayon::scope(|s| {
-        let mut rest = &mut out[..x.nrows() * k];
-        for r in blocks {
-            let (head, tail) = rest.split_at_mut(r.len() * k);
-            rest = tail;
-            s.spawn(move |_| f(r, head));
+    fn go<T: Send>(
+        blocks: &[Range<usize>],
+        out: &mut [T],
+        k: usize,
+        f: &(dyn Fn(Range<usize>, &mut [T]) + Sync),
+    ) {
+        match blocks {
+            [] => {}
+            [r] => f(r.clone(), out),
+            _ => {
+                let (left, right) = blocks.split_at(blocks.len() / 2);
+                let (lo, hi) = out.split_at_mut((right[0].start - left[0].start) * k);
+                rayon::join(|| go(left, lo, k, f), || go(right, hi, k, f));
+            }
         }
-    });
+    }
+    go(blocks, &mut out[..x.nrows() * k], k, f);
 }
 
 impl<T: Scalar, B: MatrixBackend<T>> DataOps<T, SparseData<T>> for B {
@@ -285,11 +325,7 @@ impl<T: Scalar, B: MatrixBackend<T>> DataOps<T, SparseData<T>> for B {
         let mut w_rows = vec![T::zero(); m * k];
         let mut out = vec![T::zero(); n * k];
         rows_of(self, w, &mut w_rows);
-        let xt = v.csc();
-        par_rows(xt, k, &mut out, &|r, o| {
-            spmm_rows(xt, r, &w_rows, k, o, Accum::Replace)
-        });
-        write_back(self, dst, &out, k, true);
+        sparse_pass(self, v.by_cols(), None, &w_rows, k, &mut out, dst, true);
     }
     fn x_ht(&self, dst: &mut Self::Mat, v: &SparseData<T>, h: &Self::Mat) {
         let (m, n) = v.shape();
@@ -297,11 +333,7 @@ impl<T: Scalar, B: MatrixBackend<T>> DataOps<T, SparseData<T>> for B {
         let mut ht = vec![T::zero(); n * k];
         let mut out = vec![T::zero(); m * k];
         cols_of(self, h, &mut ht);
-        let x = v.csr();
-        par_rows(x, k, &mut out, &|r, o| {
-            spmm_rows(x, r, &ht, k, o, Accum::Replace)
-        });
-        write_back(self, dst, &out, k, false);
+        sparse_pass(self, v.by_rows(), None, &ht, k, &mut out, dst, false);
     }
     fn data_scaled(&self, v: &SparseData<T>, d: T) -> Option<SparseData<T>> {
         let scale = |c: &Csr<T>| {
@@ -316,10 +348,7 @@ impl<T: Scalar, B: MatrixBackend<T>> DataOps<T, SparseData<T>> for B {
             )
             .ok()
         };
-        Some(SparseData {
-            rows: scale(&v.rows)?,
-            cols: scale(&v.cols)?,
-        })
+        Some(SparseData::with_blocks(scale(&v.rows)?, scale(&v.cols)?))
     }
     fn data_work(&self, v: &SparseData<T>, k: usize, _loss: Loss) -> SparseWork<T> {
         let (m, n) = v.shape();
@@ -343,7 +372,7 @@ impl<T: Scalar, B: MatrixBackend<T>> DataOps<T, SparseData<T>> for B {
         // (WᵀV)ᵀ = Vᵀ·W, from the rows of Vᵀ.
         sparse_pass(
             self,
-            v.csc(),
+            v.by_cols(),
             None,
             &work.w_rows,
             k,
@@ -365,7 +394,7 @@ impl<T: Scalar, B: MatrixBackend<T>> DataOps<T, SparseData<T>> for B {
         cols_of(self, h, &mut work.ht_rows);
         sparse_pass(
             self,
-            v.csr(),
+            v.by_rows(),
             None,
             &work.ht_rows,
             k,
@@ -389,7 +418,7 @@ impl<T: Scalar, B: MatrixBackend<T>> DataOps<T, SparseData<T>> for B {
         cols_of(self, h, &mut work.ht_rows);
         // On Vᵀ: row j gives Σ_i (v_ij/(WH)_ij)·W_i, with A = Hᵀ and B = W.
         let (a, b) = (Some(&work.ht_rows[..]), &work.w_rows[..]);
-        sparse_pass(self, v.csc(), a, b, k, &mut work.out, num, true);
+        sparse_pass(self, v.by_cols(), a, b, k, &mut work.out, num, true);
         self.col_sums(w, sums);
     }
     fn kl_stats_w(
@@ -405,7 +434,7 @@ impl<T: Scalar, B: MatrixBackend<T>> DataOps<T, SparseData<T>> for B {
         rows_of(self, w, &mut work.w_rows);
         cols_of(self, h, &mut work.ht_rows);
         let (a, b) = (Some(&work.w_rows[..]), &work.ht_rows[..]);
-        sparse_pass(self, v.csr(), a, b, k, &mut work.out, num, false);
+        sparse_pass(self, v.by_rows(), a, b, k, &mut work.out, num, false);
         self.row_sums(h, sums);
     }
     fn beta_stats_h(
