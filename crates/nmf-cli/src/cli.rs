@@ -268,6 +268,16 @@ pub enum DtypeArg {
     F64,
 }
 
+impl DtypeArg {
+    /// The name used on the command line, in messages and in `summary.json`.
+    pub fn name(self) -> &'static str {
+        match self {
+            DtypeArg::F32 => "f32",
+            DtypeArg::F64 => "f64",
+        }
+    }
+}
+
 /// How W and H start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
 pub enum InitArg {

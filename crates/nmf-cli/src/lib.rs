@@ -28,16 +28,24 @@
 #![warn(missing_docs)]
 
 pub mod cli;
+pub mod commands;
 pub mod console;
 pub mod digits;
+mod dispatch;
 pub mod error;
+mod fitting;
 pub mod interrupt;
 pub mod matrix;
+mod outputs;
 pub mod picture;
+mod progress;
 pub mod read;
-pub mod run;
+mod settings;
+mod summary;
 pub mod topics;
 pub mod write;
+
+pub use settings::Verbosity;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -103,9 +111,9 @@ where
         }
     };
     let result = match &cli.command {
-        cli::Command::Fit(a) => run::fit(a),
-        cli::Command::Transform(a) => run::transform(a),
-        cli::Command::Demo(a) => run::demo(a),
+        cli::Command::Fit(a) => commands::fit(a),
+        cli::Command::Transform(a) => commands::transform(a),
+        cli::Command::Demo(a) => commands::demo(a),
     };
     interrupt::done();
     match result {

@@ -8,9 +8,12 @@
 //! document each explains, `w_ia·Σ_j h_aj` (the total over j of the document's reconstruction
 //! w_ia·h_aj that component a gives).
 
+use std::path::Path;
+
 use serde_json::{Value, json};
 
 use crate::CliError;
+use crate::read::{ReadOptions, read_file};
 
 /// One component read as a topic.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,6 +71,31 @@ pub fn parse_terms(
         )));
     }
     Ok(terms)
+}
+
+/// The lines of a text file (optionally gzipped), for --vocab and --doc-labels: exactly `n`
+/// of them (`what`: the matrix's "columns" or "rows", for the error).
+///
+/// # Errors
+/// The file's read errors, text that is not UTF-8, and [`parse_terms`]'s errors.
+pub fn read_lines(
+    path: &Path,
+    n: usize,
+    what: &str,
+    opts: &ReadOptions,
+) -> Result<Vec<String>, CliError> {
+    let gunzip = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("gz"));
+    let bytes = read_file(path, "read", gunzip, opts)?;
+    let source = path.display().to_string();
+    let text = std::str::from_utf8(&bytes).map_err(|e| {
+        CliError::data(format!(
+            "{source}: not UTF-8 text (byte {})",
+            e.valid_up_to()
+        ))
+    })?;
+    parse_terms(text, &source, n, what)
 }
 
 /// The `top` terms of each of the k rows of H (k×n, row-major), with each topic's share of

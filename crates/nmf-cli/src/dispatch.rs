@@ -1,0 +1,182 @@
+//! The one dispatch over backend × scalar type × storage: every command that computes (fit,
+//! topics, demo, transform) states its computation once as a [`Job`], generic over the
+//! backend `B`, the scalar `T` and the data `V` (a dense `B::Mat` or a sparse
+//! [`SparseData<T>`]), and [`dispatch`] runs it on the backend and scalar type chosen on the
+//! command line, with the input converted to them.
+
+use nmf_core::sparse::{Csr, SparseData};
+use nmf_core::{DataOps, DenseBackend, Scalar};
+
+use crate::CliError;
+use crate::cli::{BackendArg, DtypeArg};
+use crate::matrix::Matrix;
+use crate::read::Input;
+
+/// A computation on one backend and scalar type, over dense or sparse data.
+pub(crate) trait Job {
+    /// What it returns.
+    type Output;
+    /// Runs it on backend `b` with the data `v` (already in the scalar type `T`).
+    fn run<T, B, V>(self, b: &B, v: &V) -> Result<Self::Output, CliError>
+    where
+        T: Scalar,
+        B: DataOps<T, V> + Sync,
+        V: Sync;
+}
+
+/// How many threads the backend's products use: `--threads` (0 or none: all cores) for faer,
+/// one for nalgebra and ndarray.
+pub(crate) fn threads_used(backend: BackendArg, threads: Option<usize>) -> usize {
+    match backend {
+        BackendArg::Faer => match threads.unwrap_or(0) {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        },
+        BackendArg::Nalgebra | BackendArg::Ndarray => 1,
+    }
+}
+
+/// Runs `job` on `backend` (faer with `threads`) in `dtype`, with the input `v` (read from
+/// `source`, named in errors) converted to that backend and scalar type. The input is
+/// consumed: a sparse input in `f64` moves into the data term without a copy, and a dense
+/// one is freed once the backend holds its copy.
+///
+/// # Errors
+/// An entry beyond the range of `f32` (with its row and column), and the job's errors.
+pub(crate) fn dispatch<J: Job>(
+    backend: BackendArg,
+    threads: Option<usize>,
+    dtype: DtypeArg,
+    v: Input,
+    source: &str,
+    job: J,
+) -> Result<J::Output, CliError> {
+    match backend {
+        BackendArg::Faer => {
+            let b = nmf_faer::Faer::with_threads(threads.unwrap_or(0));
+            on_backend(&b, dtype, v, source, job)
+        }
+        BackendArg::Nalgebra => on_backend(&nmf_nalgebra::Nalgebra, dtype, v, source, job),
+        BackendArg::Ndarray => on_backend(&nmf_ndarray::Ndarray, dtype, v, source, job),
+    }
+}
+
+fn on_backend<B, J>(
+    b: &B,
+    dtype: DtypeArg,
+    v: Input,
+    source: &str,
+    job: J,
+) -> Result<J::Output, CliError>
+where
+    B: DenseBackend<f32> + DenseBackend<f64> + Sync,
+    J: Job,
+{
+    match dtype {
+        DtypeArg::F32 => on_scalar::<f32, B, J>(b, v, source, job),
+        DtypeArg::F64 => on_scalar::<f64, B, J>(b, v, source, job),
+    }
+}
+
+fn on_scalar<T, B, J>(b: &B, v: Input, source: &str, job: J) -> Result<J::Output, CliError>
+where
+    T: Scalar,
+    B: DenseBackend<T> + Sync,
+    J: Job,
+{
+    match v {
+        Input::Dense(m) => {
+            let vm = b
+                .from_row_major(m.rows, m.cols, &to_scalar::<T>(&m, source)?)
+                .map_err(|e| CliError::data(format!("{source}: {e}")))?;
+            drop(m);
+            job.run::<T, B, B::Mat>(b, &vm)
+        }
+        Input::Sparse(c) => {
+            let vm = sparse_to_scalar::<T>(c, source)?;
+            job.run::<T, B, SparseData<T>>(b, &vm)
+        }
+    }
+}
+
+/// Converts a matrix to the scalar type, refusing entries beyond its range.
+///
+/// # Errors
+/// A [`CliError::data`] naming the first such entry (row and column, 0-based) in `source`.
+pub(crate) fn to_scalar<T: Scalar>(m: &Matrix, source: &str) -> Result<Vec<T>, CliError> {
+    let mut out = Vec::with_capacity(m.data.len());
+    for (p, &x) in m.data.iter().enumerate() {
+        let y = T::from_f64(x);
+        if !y.is_finite() {
+            return Err(beyond_range::<T>(
+                source,
+                x,
+                p / m.cols.max(1),
+                p % m.cols.max(1),
+            ));
+        }
+        out.push(y);
+    }
+    Ok(out)
+}
+
+fn beyond_range<T: Scalar>(source: &str, x: f64, i: usize, j: usize) -> CliError {
+    CliError::data(format!(
+        "{source}: the entry {} at row {i}, column {j} (0-based) is beyond the range of {}; use --dtype f64 or rescale the data",
+        crate::matrix::fmt_num(x),
+        T::NAME
+    ))
+}
+
+/// A sparse V in the scalar type as the data term, refusing values beyond its range. The
+/// compressed arrays move (the values are converted in place when `T` is `f64`), so no second
+/// copy of the matrix is held.
+fn sparse_to_scalar<T: Scalar>(c: Csr<f64>, source: &str) -> Result<SparseData<T>, CliError> {
+    {
+        let v = c.view();
+        for i in 0..v.nrows() {
+            let (js, xs) = v.row(i);
+            for (&j, &x) in js.iter().zip(xs) {
+                if !T::from_f64(x).is_finite() {
+                    return Err(beyond_range::<T>(source, x, i, j));
+                }
+            }
+        }
+    }
+    let (rows, cols) = c.shape();
+    let (indptr, indices, data) = c.into_parts();
+    let data: Vec<T> = data.into_iter().map(T::from_f64).collect();
+    Csr::from_compressed(rows, cols, indptr, indices, data)
+        .and_then(SparseData::from_csr)
+        .map_err(|e| CliError::data(format!("{source}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn f32_range_is_checked() {
+        let m = Matrix::new(1, 2, vec![1.0, 1e300]);
+        let e = to_scalar::<f32>(&m, "big.csv").unwrap_err();
+        assert_eq!(
+            e.message,
+            "big.csv: the entry 1e300 at row 0, column 1 (0-based) is beyond the range of f32; use --dtype f64 or rescale the data"
+        );
+        assert_eq!(to_scalar::<f64>(&m, "big.csv").unwrap(), vec![1.0, 1e300]);
+        let c = Csr::from_triplets(
+            2,
+            2,
+            &[1],
+            &[0],
+            &[1e300],
+            nmf_core::sparse::Duplicates::Sum,
+        )
+        .unwrap();
+        let e = sparse_to_scalar::<f32>(c, "big.mtx").unwrap_err();
+        assert_eq!(
+            e.message,
+            "big.mtx: the entry 1e300 at row 1, column 0 (0-based) is beyond the range of f32; use --dtype f64 or rescale the data"
+        );
+    }
+}
