@@ -135,7 +135,9 @@ pub struct FitArgs {
 #[command(allow_negative_numbers = true)]
 pub struct TransformArgs {
     /// The new data X (m×n′, columns are samples, the same m rows as the training data), in
-    /// any input format of `nmf fit`.
+    /// any input format of `nmf fit`. Matrix Market coordinate files and .npz files stay
+    /// sparse (memory and time per iteration in the number of non-zeros), for a model of the
+    /// Frobenius or KL loss.
     pub input: PathBuf,
     /// The saved model: a directory written by `nmf fit` (its model.json, else model.npz), or
     /// a model.json or .npz file.
@@ -144,6 +146,10 @@ pub struct TransformArgs {
     /// The input's format [default: from the file extension].
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+    /// Read a sparse input (Matrix Market coordinate, .npz) into a dense matrix (for a model
+    /// of a β-divergence, or to compare).
+    #[arg(long)]
+    pub dense: bool,
     /// The field delimiter of CSV input (auto: a tab if the first line has one, else a comma).
     #[arg(long, value_enum, default_value_t)]
     pub delimiter: Delimiter,

@@ -8,7 +8,8 @@
 //!   ndarray backend in f32 or f64, and writes `W.npy`, `H.npy` (and CSV on request), the
 //!   model (`model.json` and/or `model.npz`) and `summary.json` into the output directory.
 //! - `nmf transform INPUT --model DIR`: loads a saved model into any backend and finds H for
-//!   new data (columns are samples) with W fixed, writing `H.npy` and `summary.json`.
+//!   new data (columns are samples) with W fixed, writing `H.npy` and `summary.json`; a
+//!   Matrix Market coordinate or SciPy `.npz` input stays sparse, as for `nmf fit`.
 //! - `nmf demo`: factorizes the bundled UCI handwritten digits (64×1797, pixels by images)
 //!   and draws the learned basis images, digits beside their reconstructions, and the loss.
 //!

@@ -15,7 +15,7 @@ use crate::interrupt::{INTERRUPTED, check as check_interrupt};
 use crate::matrix::Matrix;
 use crate::outputs::write_matrices;
 use crate::progress::Reporter;
-use crate::read::{Input, ReadOptions, read_file, read_matrix};
+use crate::read::{ReadOptions, read_file, read_input};
 use crate::settings::{Verbosity, warn_threads};
 use crate::summary::{
     InputInfo, ModelInfo, TransformParameters, TransformShapes, TransformSummary, TransformTimes,
@@ -191,15 +191,14 @@ pub fn transform(args: &TransformArgs) -> Result<(), CliError> {
         cancel: Some(&INTERRUPTED),
     };
     let (saved, model_src) = load_model(&args.model, &csv_opts)?;
-    let (x, format) = read_matrix(&args.input, args.format, csv_opts)?;
-    let x = Input::Dense(x);
+    let (x, format) = read_input(&args.input, args.format, csv_opts, args.dense)?;
     let x_src = args.input.display().to_string();
     let (x_rows, x_cols) = x.shape();
     let input = InputInfo {
         format: format.name().to_string(),
-        nnz: None,
+        nnz: Some(x.nnz()),
         path: Some(x_src.clone()),
-        storage: None,
+        storage: Some(x.storage()),
     };
     let read_seconds = total.elapsed().as_secs_f64();
     check_interrupt("while reading")?;
@@ -214,7 +213,7 @@ pub fn transform(args: &TransformArgs) -> Result<(), CliError> {
         .check_every(args.check_every);
     if verbosity == Verbosity::Verbose {
         console::err(&format!(
-            "{x_src}: X is {x_rows}×{x_cols}; model {model_src} (W {}×{}, loss {}), backend {}, {}, max-iter {}, tol {}, check-every {}",
+            "{x_src}: X is {x_rows}×{x_cols}; model {model_src} (W {}×{}, loss {}), backend {}, {}, max-iter {}, tol {}, check-every {}; X {}, {} stored entries",
             saved.rows,
             saved.rank,
             loss_label(Loss::beta(saved.beta)),
@@ -222,7 +221,9 @@ pub fn transform(args: &TransformArgs) -> Result<(), CliError> {
             dtype.name(),
             args.max_iter,
             args.tol,
-            args.check_every
+            args.check_every,
+            x.storage(),
+            x.nnz()
         ))?;
     }
     let mut reporter = Reporter::new(verbosity, args.max_iter, 1, 1);

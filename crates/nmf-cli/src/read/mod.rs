@@ -290,7 +290,7 @@ pub fn densify(c: &nmf_core::sparse::Csr<f64>, source: &str) -> Result<Matrix, C
     Ok(Matrix::new(rows, cols, data))
 }
 
-/// What `nmf fit` reads: a dense matrix, or a sparse one kept sparse.
+/// What `nmf fit`, `nmf topics` and `nmf transform` read: a dense matrix, or a sparse one kept sparse.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
     /// Dense entries (CSV, `.npy`, a Matrix Market `array`, or any input with `--dense`).
@@ -323,7 +323,7 @@ impl Input {
     }
 }
 
-/// Reads `nmf fit`'s input as [`read_matrix`] does, keeping Matrix Market `coordinate` files and
+/// Reads the input of `nmf fit`, `nmf topics` and `nmf transform` as [`read_matrix`] does, keeping Matrix Market `coordinate` files and
 /// SciPy `.npz` files sparse unless `dense` is set: memory O(nnz + rows) for them, never
 /// O(rows × columns).
 ///
