@@ -1,4 +1,4 @@
-//! The command line: `nmf fit`, `nmf transform` and `nmf demo`.
+//! The command line: `nmf fit`, `nmf topics`, `nmf transform` and `nmf demo`.
 
 use std::path::PathBuf;
 
@@ -23,7 +23,9 @@ pub const TRANSFORM_OUT: &str = "nmf-transform";
 #[command(
     after_help = "Run `nmf demo` to see NMF learn the parts of handwritten digits, \
                   or `nmf fit data.csv --rank 5` to factorize your own matrix, then \
-                  `nmf transform new.csv --model nmf-out` to express new samples in its basis.\n\n\
+                  `nmf transform new.csv --model nmf-out` to express new samples in its basis; \
+                  `nmf topics docterm.mtx --vocab terms.txt -k 10` reads a document-term \
+                  matrix as topics.\n\n\
                   Exit codes: 0 done; 1 a file or its data (unreadable, malformed, a negative \
                   or non-finite entry, a zero entry with --beta ≤ 0, shapes that do not fit, a \
                   missing or corrupt model); \
@@ -73,6 +75,12 @@ pub enum Command {
     /// H.npy, the model (model.json, for `nmf transform`) and summary.json into the output
     /// directory.
     Fit(FitArgs),
+    /// Fit a document-term matrix V (documents × terms, e.g. word counts; a Matrix Market or
+    /// .npz file stays sparse) and read it as topics: print the top terms of each component
+    /// and write topics.json (with each document's dominant topic given --doc-labels) beside
+    /// the outputs of `nmf fit`. The options are those of `nmf fit`, with --vocab required.
+    #[command(mut_arg("vocab", |a| a.required(true)))]
+    Topics(FitArgs),
     /// Find H for new data X (m×n′: the same m rows as the training data, one column per new
     /// sample) with the W of a saved model held fixed, writing H.npy and summary.json.
     Transform(TransformArgs),
@@ -81,7 +89,7 @@ pub enum Command {
     Demo(DemoArgs),
 }
 
-/// `nmf fit`.
+/// `nmf fit` and `nmf topics` (which requires --vocab).
 #[derive(Debug, Args)]
 #[command(allow_negative_numbers = true)]
 pub struct FitArgs {
@@ -517,6 +525,38 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("invalid value '--csv' for '--beta <X>'"), "{e}");
+    }
+
+    #[test]
+    fn topics_takes_the_options_of_fit_and_requires_vocab() {
+        let cli = Cli::try_parse_from([
+            "nmf",
+            "topics",
+            "d.mtx",
+            "--vocab",
+            "t.txt",
+            "-k",
+            "4",
+            "--loss",
+            "kl",
+            "--top-terms",
+            "5",
+        ])
+        .unwrap();
+        let Command::Topics(t) = cli.command else {
+            panic!("not topics")
+        };
+        assert_eq!(t.vocab, Some(PathBuf::from("t.txt")));
+        assert_eq!(
+            (t.rank, t.top_terms, t.opts.loss),
+            (4, 5, Some(LossArg::Kl))
+        );
+        let e = Cli::try_parse_from(["nmf", "topics", "d.mtx", "-k", "4"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--vocab <FILE>"), "{e}");
+        // `nmf fit` keeps --vocab optional.
+        assert!(Cli::try_parse_from(["nmf", "fit", "d.mtx", "-k", "4"]).is_ok());
     }
 
     #[test]

@@ -7,6 +7,10 @@
 //!   (`.mtx`, coordinate or array) or NumPy (`.npy`) files, fits with the faer, nalgebra or
 //!   ndarray backend in f32 or f64, and writes `W.npy`, `H.npy` (and CSV on request), the
 //!   model (`model.json` and/or `model.npz`) and `summary.json` into the output directory.
+//! - `nmf topics INPUT --vocab TERMS --rank K`: the fit of `nmf fit` for a document-term
+//!   matrix (documents × terms; `nmf fit --vocab` does the same), which prints the top terms
+//!   of each component and writes them to `topics.json`, with each document's dominant topic
+//!   given `--doc-labels` (see [`topics`](mod@topics)).
 //! - `nmf transform INPUT --model DIR`: loads a saved model into any backend and finds H for
 //!   new data (columns are samples) with W fixed, writing `H.npy` and `summary.json`; a
 //!   Matrix Market coordinate or SciPy `.npz` input stays sparse, as for `nmf fit`.
@@ -113,6 +117,7 @@ where
     };
     let result = match &cli.command {
         cli::Command::Fit(a) => commands::fit(a),
+        cli::Command::Topics(a) => commands::topics(a),
         cli::Command::Transform(a) => commands::transform(a),
         cli::Command::Demo(a) => commands::demo(a),
     };
