@@ -16,8 +16,10 @@ use crate::read::Input;
 pub(crate) trait Job {
     /// What it returns.
     type Output;
-    /// Runs it on backend `b` with the data `v` (already in the scalar type `T`).
-    fn run<T, B, V>(self, b: &B, v: &V) -> Result<Self::Output, CliError>
+    /// Runs it on backend `b` with the data `v` (already in the scalar type `T`), which it
+    /// owns, so it can free V as soon as it is done with it (before writing its results out,
+    /// which then do not add to the peak memory of V and the fit).
+    fn run<T, B, V>(self, b: &B, v: V) -> Result<Self::Output, CliError>
     where
         T: Scalar,
         B: DataOps<T, V> + Sync,
@@ -90,11 +92,11 @@ where
                 .from_row_major(m.rows, m.cols, &to_scalar::<T>(&m, source)?)
                 .map_err(|e| CliError::data(format!("{source}: {e}")))?;
             drop(m);
-            job.run::<T, B, B::Mat>(b, &vm)
+            job.run::<T, B, B::Mat>(b, vm)
         }
         Input::Sparse(c) => {
             let vm = sparse_to_scalar::<T>(c, source)?;
-            job.run::<T, B, SparseData<T>>(b, &vm)
+            job.run::<T, B, SparseData<T>>(b, vm)
         }
     }
 }

@@ -118,7 +118,7 @@ struct FitJob<'a, 'r> {
 impl Job for FitJob<'_, '_> {
     type Output = Fitted;
 
-    fn run<T, B, V>(self, b: &B, vm: &V) -> Result<Fitted, CliError>
+    fn run<T, B, V>(self, b: &B, vm: V) -> Result<Fitted, CliError>
     where
         T: Scalar,
         B: DataOps<T, V> + Sync,
@@ -158,7 +158,7 @@ impl Job for FitJob<'_, '_> {
                 ControlFlow::Continue(())
             }
         };
-        let fitting = params.fitting(b, vm);
+        let fitting = params.fitting(b, &vm);
         let result = match &factors {
             None if s.restart_threads > 0 => {
                 fitting.threads(s.restart_threads).observer(observer).run()
@@ -172,6 +172,8 @@ impl Job for FitJob<'_, '_> {
         }
         let model = result.map_err(lib)?;
         let seconds = start.elapsed().as_secs_f64();
+        // V is no longer needed: freed before the factors are copied out.
+        drop(vm);
         let export = |a: &B::Mat| {
             let (r, c) = b.shape(a);
             Matrix::new(r, c, b.to_row_major(a).into_iter().map(T::as_f64).collect())

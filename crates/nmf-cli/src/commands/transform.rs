@@ -88,7 +88,7 @@ struct TransformJob<'a> {
 impl Job for TransformJob<'_> {
     type Output = Transformed;
 
-    fn run<T, B, V>(self, b: &B, xm: &V) -> Result<Transformed, CliError>
+    fn run<T, B, V>(self, b: &B, xm: V) -> Result<Transformed, CliError>
     where
         T: Scalar,
         B: DataOps<T, V> + Sync,
@@ -105,7 +105,7 @@ impl Job for TransformJob<'_> {
             .into_model::<T, B>(b)
             .map_err(|e| CliError::data(format!("{model_src}: {e}")))?;
         let (m, k) = b.shape(model.w());
-        let (rows, cols) = b.data_shape(xm);
+        let (rows, cols) = b.data_shape(&xm);
         if rows != m {
             return Err(CliError::data(format!(
                 "{x_src}: X is {rows}×{cols}, but the model in {model_src} has W of {m}×{k}: X \
@@ -128,7 +128,7 @@ impl Job for TransformJob<'_> {
             }
         };
         let result = model
-            .transforming(b, xm)
+            .transforming(b, &xm)
             .params(params)
             .observer(observer)
             .run();
@@ -140,13 +140,15 @@ impl Job for TransformJob<'_> {
         let seconds = start.elapsed().as_secs_f64();
         let final_loss = nmf_core::MuSolver::new(
             b,
-            xm,
+            &xm,
             model.w().clone(),
             h.clone(),
             model.loss(),
             model.eps(),
         )
         .map_or(f64::NAN, |mut solver| solver.loss());
+        // X is no longer needed: freed before H is copied out.
+        drop(xm);
         let (r, c) = b.shape(&h);
         Ok(Transformed {
             w_shape: (m, k),

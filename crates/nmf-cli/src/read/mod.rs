@@ -350,14 +350,15 @@ pub fn read_input(
     let input = if format == Format::Npz {
         Input::Sparse(scipy_npz::parse(&bytes, &source, opts.max_bytes)?)
     } else {
-        let text = std::str::from_utf8(&bytes).map_err(|e| {
-            let at = e.valid_up_to();
-            let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+        // The text moves into the parser, which frees it before the compressed rows are built.
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let at = e.utf8_error().valid_up_to();
+            let line = e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count() + 1;
             CliError::data(format!(
                 "{source}:{line}: not UTF-8 text (byte {at}); is it a mtx file?"
             ))
         })?;
-        match mtx::parse_sparse_cancellable(text, &source, opts.cancel)? {
+        match mtx::parse_sparse_owned(text, &source, opts.cancel)? {
             mtx::MtxMatrix::Dense(m) => Input::Dense(m),
             mtx::MtxMatrix::Sparse(c) => Input::Sparse(c),
         }

@@ -11,7 +11,7 @@ use crate::error::excerpt;
 use crate::matrix::{
     Matrix, alloc_dense, check_not_empty, describe_invalid, try_reserve, valid_entry,
 };
-use nmf_core::sparse::{Csr, Duplicates};
+use nmf_core::sparse::Csr;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Layout {
@@ -109,8 +109,8 @@ pub fn parse_cancellable(
     cancel: Option<&AtomicBool>,
 ) -> Result<Matrix, CliError> {
     match parse_with(text, source, cancel, false)? {
-        MtxMatrix::Dense(m) => Ok(m),
-        MtxMatrix::Sparse(_) => unreachable!("parse_with(sparse = false) is dense"),
+        Parsed::Dense(m) => Ok(m),
+        Parsed::Triplets { .. } => unreachable!("parse_with(sparse = false) is dense"),
     }
 }
 
@@ -134,7 +134,67 @@ pub fn parse_sparse_cancellable(
     source: &str,
     cancel: Option<&AtomicBool>,
 ) -> Result<MtxMatrix, CliError> {
-    parse_with(text, source, cancel, true)
+    parse_with(text, source, cancel, true)?.finish(source)
+}
+
+/// As [`parse_sparse_cancellable`], taking the text by value: it is freed once the entries
+/// are read, before the compressed rows are built in the place of the triplets
+/// ([`Csr::from_triplet_vecs`]), so the text, the triplets and the compressed rows are never
+/// all held at once (the peak is the text and the triplets, 24 bytes an entry).
+///
+/// # Errors
+/// As [`parse_sparse_cancellable`].
+pub fn parse_sparse_owned(
+    text: String,
+    source: &str,
+    cancel: Option<&AtomicBool>,
+) -> Result<MtxMatrix, CliError> {
+    let parsed = parse_with(&text, source, cancel, true)?;
+    drop(text);
+    parsed.finish(source)
+}
+
+/// What the parser read: a dense matrix, or the triplets of a coordinate file read sparse.
+enum Parsed {
+    Dense(Matrix),
+    Triplets {
+        nrows: usize,
+        ncols: usize,
+        rows: Vec<usize>,
+        cols: Vec<usize>,
+        vals: Vec<f64>,
+    },
+}
+
+impl Parsed {
+    /// The matrix: triplets become compressed rows, built in their place.
+    fn finish(self, source: &str) -> Result<MtxMatrix, CliError> {
+        match self {
+            Parsed::Dense(m) => Ok(MtxMatrix::Dense(m)),
+            Parsed::Triplets {
+                nrows,
+                ncols,
+                rows,
+                cols,
+                vals,
+            } => {
+                // Built in place, the compressed rows need only 16 bytes a row besides the
+                // triplets (the row pointers and a counter each): refused here when the
+                // system does not have them (as a dense matrix is).
+                let bytes = nrows.saturating_add(1).saturating_mul(16);
+                let what = || {
+                    format!(
+                        "a sparse {nrows}×{ncols} matrix with {} entries",
+                        rows.len()
+                    )
+                };
+                try_reserve(&mut Vec::<u8>::new(), bytes, source, &what)?;
+                Csr::from_triplet_vecs(nrows, ncols, rows, cols, vals)
+                    .map(MtxMatrix::Sparse)
+                    .map_err(|e| CliError::data(format!("{source}: {e}")))
+            }
+        }
+    }
 }
 
 /// Where the entries of a coordinate file go.
@@ -169,7 +229,7 @@ fn parse_with(
     source: &str,
     cancel: Option<&AtomicBool>,
     sparse: bool,
-) -> Result<MtxMatrix, CliError> {
+) -> Result<Parsed, CliError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut lines = text
         .split('\n')
@@ -424,26 +484,20 @@ fn parse_with(
             }
         }
     }
-    match sink {
-        Sink::Dense { data, .. } => Ok(MtxMatrix::Dense(Matrix::new(rows, cols, data))),
+    Ok(match sink {
+        Sink::Dense { data, .. } => Parsed::Dense(Matrix::new(rows, cols, data)),
         Sink::Triplets {
             rows: r,
             cols: c,
             vals,
-        } => {
-            // The compressed rows need about 24 bytes an entry and 24 a row while they are
-            // built: refused here when the system does not have them (as a dense matrix is).
-            let bytes = r
-                .len()
-                .saturating_mul(24)
-                .saturating_add(rows.saturating_add(1).saturating_mul(24));
-            let what = || format!("a sparse {rows}×{cols} matrix with {} entries", r.len());
-            try_reserve(&mut Vec::<u8>::new(), bytes, source, &what)?;
-            Csr::from_triplets(rows, cols, &r, &c, &vals, Duplicates::Sum)
-                .map(MtxMatrix::Sparse)
-                .map_err(|e| CliError::data(format!("{source}: {e}")))
-        }
-    }
+        } => Parsed::Triplets {
+            nrows: rows,
+            ncols: cols,
+            rows: r,
+            cols: c,
+            vals,
+        },
+    })
 }
 
 /// Writes a matrix in Matrix Market `array real general` form (column-major), each value in
@@ -511,6 +565,9 @@ mod tests {
         let dense = parse(&text, "brown").unwrap();
         assert_eq!(densify(&c), dense);
         assert_eq!(total, dense.data.iter().sum::<f64>());
+        // From the text by value (compressed rows built in place of the triplets): the same.
+        let owned = parse_sparse_owned(text, "brown", None).unwrap();
+        assert_eq!(owned, MtxMatrix::Sparse(c));
     }
 
     #[test]

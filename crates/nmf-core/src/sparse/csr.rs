@@ -82,6 +82,41 @@ fn invalid(reason: String) -> NmfError {
     }
 }
 
+/// The checks of [`Csr::from_triplets`] before anything is built: a non-empty shape, as many
+/// row indices, column indices and values, every index in range, every value finite and ≥ 0.
+fn check_triplets<T: Scalar>(
+    nrows: usize,
+    ncols: usize,
+    rows: &[usize],
+    cols: &[usize],
+    vals: &[T],
+) -> Result<(), NmfError> {
+    if nrows == 0 || ncols == 0 {
+        return Err(NmfError::EmptyMatrix {
+            matrix: MatrixRole::V,
+            rows: nrows,
+            cols: ncols,
+        });
+    }
+    if rows.len() != cols.len() || rows.len() != vals.len() {
+        return Err(invalid(format!(
+            "{} row indices, {} column indices and {} values: they must be as many",
+            rows.len(),
+            cols.len(),
+            vals.len()
+        )));
+    }
+    for (p, ((&i, &j), &x)) in rows.iter().zip(cols).zip(vals).enumerate() {
+        if i >= nrows || j >= ncols {
+            return Err(invalid(format!(
+                "triplet {p} is at row {i}, column {j}, outside the {nrows}×{ncols} matrix"
+            )));
+        }
+        check_value(i, j, x)?;
+    }
+    Ok(())
+}
+
 impl<'a, T: Scalar> CsrRef<'a, T> {
     /// Checks and views compressed sparse rows.
     ///
@@ -275,29 +310,7 @@ impl<T: Scalar> Csr<T> {
         vals: &[T],
         dup: Duplicates,
     ) -> Result<Self, NmfError> {
-        if nrows == 0 || ncols == 0 {
-            return Err(NmfError::EmptyMatrix {
-                matrix: MatrixRole::V,
-                rows: nrows,
-                cols: ncols,
-            });
-        }
-        if rows.len() != cols.len() || rows.len() != vals.len() {
-            return Err(invalid(format!(
-                "{} row indices, {} column indices and {} values: they must be as many",
-                rows.len(),
-                cols.len(),
-                vals.len()
-            )));
-        }
-        for (p, ((&i, &j), &x)) in rows.iter().zip(cols).zip(vals).enumerate() {
-            if i >= nrows || j >= ncols {
-                return Err(invalid(format!(
-                    "triplet {p} is at row {i}, column {j}, outside the {nrows}×{ncols} matrix"
-                )));
-            }
-            check_value(i, j, x)?;
-        }
+        check_triplets(nrows, ncols, rows, cols, vals)?;
         // Counting sort by row (stable: triplets of a row keep their order).
         let what = || {
             format!(
@@ -368,6 +381,113 @@ impl<T: Scalar> Csr<T> {
             indptr: out_ptr,
             indices,
             data,
+        })
+    }
+
+    /// As [`from_triplets`](Self::from_triplets) with [`Duplicates::Sum`], but taking the
+    /// triplets by value and building the compressed rows in their place: the column indices
+    /// and values become `indices` and `data` (a counting sort by row applied as a permutation
+    /// in place, then each row sorted by column), so the memory besides the triplets is
+    /// O(nrows + the longest row) instead of another copy of the entries. For readers of
+    /// large files, whose triplets are not needed afterwards.
+    ///
+    /// # Errors
+    /// As [`from_triplets`](Self::from_triplets), the same for the same triplets.
+    pub fn from_triplet_vecs(
+        nrows: usize,
+        ncols: usize,
+        mut rows: Vec<usize>,
+        mut cols: Vec<usize>,
+        mut vals: Vec<T>,
+    ) -> Result<Self, NmfError> {
+        check_triplets(nrows, ncols, &rows, &cols, &vals)?;
+        let nnz = rows.len();
+        let what = move || format!("a sparse {nrows}×{ncols} matrix with {nnz} entries");
+        let mut indptr = filled(nrows.saturating_add(1), 0usize, &what)?;
+        for &i in &rows {
+            indptr[i + 1] += 1;
+        }
+        for i in 0..nrows {
+            indptr[i + 1] += indptr[i];
+        }
+        // Each triplet's place in row order (stable), written over its row index.
+        let mut next = filled(nrows, 0usize, &what)?;
+        next.copy_from_slice(&indptr[..nrows]);
+        for i in &mut rows {
+            let place = next[*i];
+            next[*i] += 1;
+            *i = place;
+        }
+        drop(next);
+        // Apply the permutation in place, one cycle at a time: each swap puts one triplet at
+        // its place for good.
+        for start in 0..rows.len() {
+            while rows[start] != start {
+                let to = rows[start];
+                rows.swap(start, to);
+                cols.swap(start, to);
+                vals.swap(start, to);
+            }
+        }
+        drop(rows);
+        // Sort each row by column (stable: repeated places are summed in input order), sum
+        // repeats, drop zeros, compact in place.
+        let longest = indptr.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0);
+        let mut row: Vec<(usize, T)> = Vec::new();
+        row.try_reserve_exact(longest)
+            .map_err(|_| NmfError::TooLarge {
+                what: what(),
+                bytes: longest.checked_mul(size_of::<(usize, T)>()),
+            })?;
+        let mut w = 0;
+        // The row's start before compaction (indptr[i] already holds its compacted start).
+        let mut lo = 0;
+        for i in 0..nrows {
+            let hi = indptr[i + 1];
+            row.clear();
+            row.extend(
+                cols[lo..hi]
+                    .iter()
+                    .copied()
+                    .zip(vals[lo..hi].iter().copied()),
+            );
+            row.sort_by_key(|&(j, _)| j);
+            let mut q = 0;
+            while q < row.len() {
+                let (j, mut x) = row[q];
+                let mut r = q + 1;
+                while r < row.len() && row[r].0 == j {
+                    x += row[r].1;
+                    r += 1;
+                }
+                if !x.is_finite() {
+                    // Finite entries whose sum overflows.
+                    return Err(NmfError::NonFiniteEntry {
+                        matrix: MatrixRole::V,
+                        row: i,
+                        col: j,
+                        value: x.as_f64(),
+                    });
+                }
+                if x != T::zero() {
+                    // w ≤ lo + q: the row was copied out, nothing unread is overwritten.
+                    cols[w] = j;
+                    vals[w] = x;
+                    w += 1;
+                }
+                q = r;
+            }
+            indptr[i + 1] = w;
+            lo = hi;
+        }
+        cols.truncate(w);
+        vals.truncate(w);
+        Ok(Self {
+            nrows,
+            ncols,
+            indptr,
+            indices: cols,
+            data: vals,
         })
     }
 

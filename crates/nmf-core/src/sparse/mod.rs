@@ -155,7 +155,38 @@ mod tests {
             prop_assert!(CsrRef::new(m, n, v.indptr(), v.indices(), v.data()).is_ok());
             let t = x.transpose().unwrap();
             prop_assert_eq!(t.shape(), (n, m));
-            prop_assert_eq!(t.transpose().unwrap(), x);
+            prop_assert_eq!(t.transpose().unwrap(), x.clone());
+            // Built in place from owned triplets: the same matrix, bit for bit (the same sums
+            // in the same order).
+            let owned = Csr::from_triplet_vecs(m, n, rows, cols, vals).unwrap();
+            prop_assert_eq!(owned, x);
+        }
+
+        /// Owned triplets give the errors of borrowed ones: an index out of range, a negative
+        /// or non-finite value (each naming its place), a length mismatch, an empty shape.
+        #[test]
+        fn owned_triplets_fail_as_borrowed_ones(
+            (m, n, trips) in (0usize..5, 0usize..5).prop_flat_map(|(m, n)| {
+                (Just(m), Just(n), prop::collection::vec(
+                    (0..m + 2, 0..n + 2, prop_oneof![Just(-1.0f64), Just(f64::NAN), 0.0f64..5.0]),
+                    0..12,
+                ))
+            }),
+            drop_value in any::<bool>(),
+        ) {
+            let rows: Vec<usize> = trips.iter().map(|t| t.0).collect();
+            let cols: Vec<usize> = trips.iter().map(|t| t.1).collect();
+            let mut vals: Vec<f64> = trips.iter().map(|t| t.2).collect();
+            if drop_value {
+                vals.pop();
+            }
+            let borrowed = Csr::from_triplets(m, n, &rows, &cols, &vals, Duplicates::Sum);
+            let owned = Csr::from_triplet_vecs(m, n, rows, cols, vals);
+            // (NaN values make errors unequal under ==: compare their messages.)
+            prop_assert_eq!(
+                borrowed.map_err(|e| e.to_string()),
+                owned.map_err(|e| e.to_string())
+            );
         }
     }
 }
