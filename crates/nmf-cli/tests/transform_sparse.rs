@@ -296,3 +296,47 @@ fn bad_sparse_input_names_its_place() {
         assert!(!dir.join(&out).exists(), "{name}: nothing is written");
     }
 }
+
+/// A model of a β-divergence other than Frobenius and KL needs WH at every entry: on a sparse X
+/// it is a usage error that names --dense, and with --dense the same X transforms.
+#[test]
+fn other_betas_need_dense_x() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let v = counts();
+    std::fs::write(dir.join("v.csv"), csv_text(&v)).unwrap();
+    std::fs::write(dir.join("v.mtx"), mtx_text(&v)).unwrap();
+    let o = nmf(
+        dir,
+        &[
+            "fit",
+            "v.csv",
+            "-k",
+            "2",
+            "--beta",
+            "1.5",
+            "--max-iter",
+            "5",
+            "-q",
+            "-o",
+            "m",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = nmf(dir, &["transform", "v.mtx", "-m", "m", "-o", "t"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.starts_with("error: v.mtx: the beta(1.5) loss is not available for sparse V")
+            && e.trim_end().ends_with("--dense reads the file dense"),
+        "{e}"
+    );
+    assert!(!dir.join("t").exists());
+    let o = nmf(
+        dir,
+        &["transform", "v.mtx", "-m", "m", "-o", "t", "--dense", "-q"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = read_json(&dir.join("t/summary.json"));
+    assert_eq!(s["input"]["storage"], "dense");
+}
