@@ -29,7 +29,14 @@ data="$PWD/crates/nmf-cli/data/brown_docterm.mtx.gz"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 export OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads" MKL_NUM_THREADS="$threads"
-env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 - "$nmf" "$data" "$work" "$repeats" "$lo" "$hi" "$threads" <<'PY'
+# glibc's malloc serves scikit-learn's large temporaries (its KL ratio at the non-zeros, in
+# blocks of a few MB) by mmap, one page fault per page, which on this loaded VM made its KL
+# mu up to 6× slower depending on what the process had freed before (a process that had
+# freed a larger block earlier got them from the heap). These two settings give every
+# Python run the fast path; the `nmf` children run without them (their loops allocate
+# nothing).
+env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \
+    MALLOC_MMAP_THRESHOLD_=268435456 MALLOC_TRIM_THRESHOLD_=1073741824 python3 - "$nmf" "$data" "$work" "$repeats" "$lo" "$hi" "$threads" <<'PY'
 import gzip, json, os, statistics, subprocess, sys, time, warnings
 import numpy as np, scipy.io, scipy.sparse as sp
 import sklearn
@@ -52,6 +59,7 @@ h0 = np.abs(avg * rng.standard_normal((k, n)))
 np.save(os.path.join(work, "W0.npy"), w0)
 np.save(os.path.join(work, "H0.npy"), h0)
 coo = v.tocoo()
+nmf_env = {x: y for x, y in os.environ.items() if not x.startswith("MALLOC_")}
 
 def kl(w, h):
     wh = np.einsum("ij,ij->i", w[coo.row], h.T[coo.col])
@@ -64,7 +72,7 @@ def run_nmf(iters, tag):
                     "--init", "custom", "--w0", os.path.join(work, "W0.npy"),
                     "--h0", os.path.join(work, "H0.npy"), "--max-iter", str(iters),
                     "--tol", "0", "--check-every", "10", "--threads", str(threads),
-                    "--model-format", "none", "-q", "--out", out], check=True)
+                    "--model-format", "none", "-q", "--out", out], check=True, env=nmf_env)
     s = json.load(open(os.path.join(out, "summary.json")))
     return s["wall_time_seconds"]["fit"], np.load(os.path.join(out, "W.npy")), \
         np.load(os.path.join(out, "H.npy"))

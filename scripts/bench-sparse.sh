@@ -24,7 +24,14 @@ mkdir -p "$(dirname "$out")"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 export OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads" MKL_NUM_THREADS="$threads"
-env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 \
+# glibc's malloc serves scikit-learn's large temporaries (its KL ratio at the non-zeros, in
+# blocks of a few MB) by mmap, one page fault per page, which on this loaded VM made its KL
+# mu up to 6× slower depending on what the process had freed before (a process that had
+# freed a larger block earlier got them from the heap). These two settings give every
+# Python run the fast path; the `nmf` children run without them (their loops allocate
+# nothing).
+env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \
+    MALLOC_MMAP_THRESHOLD_=268435456 MALLOC_TRIM_THRESHOLD_=1073741824 python3 \
     crates/nmf-bench/scripts/sparse_side_by_side.py \
     --nmf "$PWD/target/release/nmf" --brown "$PWD/crates/nmf-cli/data/brown_docterm.mtx.gz" \
     --work "$work" --out "$out" --repeats "$repeats" --threads "$threads" \

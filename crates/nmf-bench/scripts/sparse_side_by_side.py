@@ -221,6 +221,9 @@ def main():
             "scipy": scipy.__version__, "python": sys.version.split()[0],
             "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "unset")}
     samples = []
+    # The `nmf` children run without the wrapper's malloc settings (meant for scikit-learn).
+    nmf_env = {x: y for x, y in os.environ.items() if not x.startswith("MALLOC_")}
+    info["MALLOC_MMAP_THRESHOLD_"] = os.environ.get("MALLOC_MMAP_THRESHOLD_", "unset")
 
     def record(inp, run, seconds, w, h, r, wall=None, n_iter=None):
         fro, rel, kl = losses(inp["v"], inp["vnorm2"], w, h)
@@ -252,7 +255,7 @@ def main():
                            "--max-iter", str(iters), "--tol", "0", "--threads", str(threads),
                            "--model-format", "none", "-q", "--out", out]
                     t = time.perf_counter()
-                    p = subprocess.run(cmd, capture_output=True, text=True)
+                    p = subprocess.run(cmd, capture_output=True, text=True, env=nmf_env)
                     wall = time.perf_counter() - t
                     if p.returncode != 0:
                         print(f"  {run} failed: {p.stderr.strip()}", file=sys.stderr)
