@@ -1,6 +1,8 @@
 # RcppML for nmf-bench's time-to-quality mode.
 #
-# Reads V (m x n, float64, little-endian, column-major) from --v and, for each repeat and each
+# Reads V (m x n, float64, little-endian, column-major) from --v, or with --sparse 1 V's
+# compressed columns from --v.ptr, --v.idx (int32) and --v.val (float64) into a
+# Matrix::dgCMatrix (which RcppML fits with its sparse code), and, for each repeat and each
 # budget N of --iters, fits
 #     RcppML::nmf(A, k, tol = TOL, maxit = N, verbose = FALSE, seed = SEED + 1)
 # (its defaults otherwise: random start, diag = TRUE, no L1, dense A; RcppML takes seed 0
@@ -10,7 +12,8 @@
 # tolerance, so that the N iterations run unless the factors stop changing at all. Only the
 # call of RcppML::nmf is timed (Sys.time, microseconds): R's start, loading RcppML, reading V,
 # one untimed warm-up fit (maxit = 1) and the relative error ||A - W diag(d) H||_F / ||A||_F,
-# computed after the fit, are not.
+# computed after the fit (for a sparse A without forming WH:
+# ||A||^2 - 2 sum_nnz a (WH) + <W^T W, H H^T>), are not.
 #
 # Prints one line per fit, tab-separated:
 #     point  rcppml  N  iterations  seconds  rel_err
@@ -30,18 +33,38 @@ iters <- as.integer(strsplit(opt("iters"), ",")[[1]])
 repeats <- as.integer(opt("repeats"))
 threads <- as.integer(opt("threads"))
 seed <- as.integer(opt("seed")) + 1L
+sparse <- "--sparse" %in% args && opt("sparse") == "1"
 
 suppressPackageStartupMessages(library(RcppML))
 if (exists("setRcppMLthreads", mode = "function")) setRcppMLthreads(threads)
 options(RcppML.threads = threads)
 
-con <- file(vfile, "rb")
-x <- readBin(con, what = "double", n = m * n, size = 8, endian = "little")
-close(con)
-if (length(x) != m * n) stop(sprintf("%s: %d values, expected %d", vfile, length(x), m * n))
-A <- matrix(x, nrow = m, ncol = n)
-rm(x)
-anorm <- sqrt(sum(A * A))
+rd <- function(path, what, size) {
+  len <- file.size(path) / size
+  con <- file(path, "rb")
+  on.exit(close(con))
+  readBin(con, what = what, n = len, size = size, endian = "little")
+}
+if (sparse) {
+  suppressPackageStartupMessages(library(Matrix))
+  A <- new("dgCMatrix", p = rd(paste0(vfile, ".ptr"), "integer", 4),
+           i = rd(paste0(vfile, ".idx"), "integer", 4),
+           x = rd(paste0(vfile, ".val"), "double", 8), Dim = c(m, n))
+  trip <- summary(A)
+  anorm <- sqrt(sum(A@x^2))
+} else {
+  x <- rd(vfile, "double", 8)
+  if (length(x) != m * n) stop(sprintf("%s: %d values, expected %d", vfile, length(x), m * n))
+  A <- matrix(x, nrow = m, ncol = n)
+  rm(x)
+  anorm <- sqrt(sum(A * A))
+}
+rel_err <- function(w, h) {
+  if (!sparse) return(sqrt(sum((A - w %*% h)^2)) / anorm)
+  wh <- rowSums(w[trip$i, , drop = FALSE] * t(h)[trip$j, , drop = FALSE])
+  num <- anorm^2 - 2 * sum(trip$x * wh) + sum(crossprod(w) * tcrossprod(h))
+  sqrt(max(num, 0)) / anorm
+}
 tol <- .Machine$double.xmin
 
 part <- function(model, name) {
@@ -59,13 +82,14 @@ fit <- function(budget) {
   w <- part(model, "w")
   d <- part(model, "d")
   h <- part(model, "h")
-  err <- sqrt(sum((A - w %*% (d * h))^2)) / anorm
+  err <- rel_err(w, d * h)
   list(iter = iterations(model), seconds = seconds, err = err)
 }
 
 cat(sprintf("info\tRcppML\t%s\n", as.character(utils::packageVersion("RcppML"))))
 cat(sprintf("info\tR\t%s\n", paste(R.version$major, R.version$minor, sep = ".")))
 cat(sprintf("info\tseed\t%d\n", seed))
+cat(sprintf("info\tV\t%s\n", if (sparse) "Matrix::dgCMatrix" else "dense matrix"))
 th <- if (exists("getRcppMLthreads", mode = "function")) getRcppMLthreads() else getOption("RcppML.threads")
 cat(sprintf("info\tthreads\t%s\n", paste(th, collapse = " ")))
 invisible(fit(1L))

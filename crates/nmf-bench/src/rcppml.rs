@@ -61,8 +61,10 @@ pub fn write_col_major(path: &Path, m: usize, n: usize, v: &[f64]) -> std::io::R
     std::fs::File::create(path)?.write_all(&out)
 }
 
-/// RcppML's curve on V (m×n), read by the script from `v_file` (written by
-/// [`write_col_major`]); see `scripts/rcppml_ttq.R` for what is timed. The child runs with
+/// RcppML's curve on V (m×n), read by the script from `v_file`: dense, written by
+/// [`write_col_major`], or with `sparse` the prefix of V's compressed columns written by
+/// [`crate::quality::input::write_compressed`] (the script builds a `Matrix::dgCMatrix`,
+/// which RcppML fits with its sparse code); see `scripts/rcppml_ttq.R` for what is timed. The child runs with
 /// every variable of [`THREAD_VARS`] set to `threads`. Returns the curve (solver name
 /// `rcppml`) and notes.
 ///
@@ -72,6 +74,7 @@ pub fn write_col_major(path: &Path, m: usize, n: usize, v: &[f64]) -> std::io::R
 pub fn time_to_quality(
     rscript: &str,
     v_file: &Path,
+    sparse: bool,
     (m, n): (usize, usize),
     k: usize,
     iters: &[usize],
@@ -93,6 +96,7 @@ pub fn time_to_quality(
         .arg("--v")
         .arg(v_file)
         .args(["--m", &m.to_string(), "--n", &n.to_string()])
+        .args(["--sparse", if sparse { "1" } else { "0" }])
         .args(["--k", &k.to_string(), "--iters", &list])
         .args(["--repeats", &repeats.to_string()])
         .args(["--threads", &threads.to_string()])

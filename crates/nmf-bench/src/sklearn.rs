@@ -210,8 +210,18 @@ pub fn run(
     })
 }
 
+/// Where the time-to-quality script reads V.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TtqInput {
+    /// A dense `f64` `.npy` file ([`write_npy`]).
+    Dense(PathBuf),
+    /// Compressed sparse rows written by [`crate::quality::input::write_compressed`] under
+    /// this prefix, with V's `(rows, columns)`: the script builds a SciPy CSR matrix.
+    Csr(PathBuf, (usize, usize)),
+}
+
 /// The time-to-quality curves of scikit-learn's `solvers` (`"cd"`, `"mu"`) on V, read by
-/// the script from `v_npy` (`f64`): see `scripts/sklearn_ttq.py` for what is timed. The child
+/// the script from `input` (dense `f64`, or CSR kept sparse): see `scripts/sklearn_ttq.py` for what is timed. The child
 /// runs with every variable of [`THREAD_VARS`] set to `threads` and under
 /// `threadpool_limits(threads)`. Returns the curves (solver names `sklearn-cd`,
 /// `sklearn-mu`) and notes (versions, BLAS, start).
@@ -221,7 +231,7 @@ pub fn run(
 #[allow(clippy::too_many_arguments)] // the interpreter, the problem and the schedule
 pub fn time_to_quality(
     python: &str,
-    v_npy: &Path,
+    input: &TtqInput,
     k: usize,
     iters: &[usize],
     repeats: usize,
@@ -229,15 +239,23 @@ pub fn time_to_quality(
     solvers: &[&str],
     seed: u64,
 ) -> Result<(Vec<Curve>, Vec<String>), String> {
-    let dir = v_npy.parent().unwrap_or(Path::new("."));
+    let v_path = match input {
+        TtqInput::Dense(p) | TtqInput::Csr(p, _) => p,
+    };
+    let dir = v_path.parent().unwrap_or(Path::new("."));
     let script = dir.join("sklearn_ttq.py");
     std::fs::write(&script, TTQ_SCRIPT).map_err(|e| format!("{}: {e}", script.display()))?;
     let list = |x: &[usize]| x.iter().map(usize::to_string).collect::<Vec<_>>().join(",");
     let mut cmd = Command::new(python);
-    cmd.arg(&script)
-        .arg("--v")
-        .arg(v_npy)
-        .args(["--k", &k.to_string()])
+    cmd.arg(&script);
+    match input {
+        TtqInput::Dense(p) => cmd.arg("--v").arg(p),
+        TtqInput::Csr(p, (m, n)) => cmd
+            .arg("--csr")
+            .arg(p)
+            .args(["--shape", &format!("{m},{n}")]),
+    };
+    cmd.args(["--k", &k.to_string()])
         .args(["--iters", &list(iters)])
         .args(["--repeats", &repeats.to_string()])
         .args(["--threads", &threads.to_string()])

@@ -570,3 +570,127 @@ fn markdown_report_has_both_tables_and_the_notes() {
     assert!(md.contains("÷ sklearn-cd"));
     assert!(md.ends_with("- RcppML skipped: cannot run Rscript\n"));
 }
+
+/// `small()` with two entries of every three set to zero, as dense and as CSR.
+fn small_sparse() -> (Matrix, nmf_core::sparse::Csr<f64>) {
+    let mut d = small();
+    let (mut rows, mut cols, mut vals) = (vec![], vec![], vec![]);
+    for i in 0..d.rows {
+        for j in 0..d.cols {
+            if (i + 2 * j) % 3 == 0 {
+                rows.push(i);
+                cols.push(j);
+                vals.push(d.data[i * d.cols + j]);
+            } else {
+                d.data[i * d.cols + j] = 0.0;
+            }
+        }
+    }
+    let c = nmf_core::sparse::Csr::from_triplets(
+        d.rows,
+        d.cols,
+        &rows,
+        &cols,
+        &vals,
+        nmf_core::sparse::Duplicates::Reject,
+    )
+    .unwrap();
+    (d, c)
+}
+
+#[test]
+fn the_sparse_error_is_the_dense_one() {
+    let (d, c) = small_sparse();
+    let k = 3;
+    let w: Vec<f64> = (0..d.rows * k)
+        .map(|p| 0.1 + (p % 7) as f64 * 0.3)
+        .collect();
+    let h: Vec<f64> = (0..k * d.cols)
+        .map(|p| 0.2 + (p % 5) as f64 * 0.25)
+        .collect();
+    let dense = nmf_bench::quality::rel_error(d.rows, d.cols, k, &d.data, &w, &h);
+    let sparse = nmf_bench::quality::sparse_rel_error(c.view(), k, &w, &h);
+    // Both sum O(mn + (m+n)k²) ≈ 600 products of non-negative numbers (each within ~600u
+    // of exact) but in different orders and groupings; the squared error of order 1 is then
+    // within ~10³·u·(1 + ‖WH‖²/‖V‖²) of each other, ‖WH‖²/‖V‖² < 10⁴ here: 1e-8 is far above.
+    assert!(dense > 1.0, "{dense}");
+    assert!(
+        (sparse - dense).abs() <= 1e-8 * dense,
+        "{sparse} vs {dense}"
+    );
+}
+
+#[test]
+fn a_sparse_input_stays_sparse_and_its_fits_match_the_dense_ones() {
+    use nmf_bench::quality::input::{self, Data};
+    let (d, c) = small_sparse();
+    // A Matrix Market coordinate file is read sparse, and --rows/--transpose act on it as
+    // they do on the dense form.
+    let dir = std::env::temp_dir().join(format!("nmf-bench-quality-sp-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join("v.mtx");
+    let mut text = format!(
+        "%%MatrixMarket matrix coordinate real general\n{} {} {}\n",
+        d.rows,
+        d.cols,
+        c.nnz()
+    );
+    for i in 0..d.rows {
+        let (js, xs) = c.view().row(i);
+        for (j, x) in js.iter().zip(xs) {
+            text.push_str(&format!("{} {} {x:?}\n", i + 1, j + 1));
+        }
+    }
+    std::fs::write(&p, text).unwrap();
+    let path = p.to_str().unwrap();
+    let (v, what) = input::load_data(path, Some(20), true, false).unwrap();
+    assert!(what.contains("kept sparse"), "{what}");
+    let (dv, _) = input::load_data(path, Some(20), true, true).unwrap();
+    let (Data::Sparse(sv), Data::Dense(dv)) = (&v, &dv) else {
+        panic!("{v:?}")
+    };
+    assert_eq!(sv.shape(), (12, 20));
+    for i in 0..12 {
+        let (js, xs) = sv.view().row(i);
+        for j in 0..20 {
+            let at = js.iter().position(|&c| c == j).map_or(0.0, |p| xs[p]);
+            assert_eq!(at, dv.get(i, j), "({i}, {j})");
+            assert_eq!(at, d.get(j, i), "({i}, {j})");
+        }
+    }
+    // This library's fits of the sparse V: MU from the same (NNDSVDA) start as the dense fit
+    // up to the rounding of differently ordered sums, so the errors agree far below 1e-6
+    // (the budgets' errors differ from one another by more than 1e-3).
+    let mu = library::find("mu").unwrap();
+    let budgets = [5, 20, 60];
+    let sparse =
+        library::run_data(mu, &Data::Sparse(c.clone()), 3, &budgets, 1, 2, |_| {}).unwrap();
+    let dense = library::run(mu, d.rows, d.cols, &d.data, 3, &budgets, 1, 2, |_| {}).unwrap();
+    for (s, t) in sparse.checkpoints().iter().zip(dense.checkpoints()) {
+        assert_eq!((s.iters, s.n_iter), (t.iters, t.n_iter));
+        assert!(
+            (s.rel_err - t.rel_err).abs() <= 1e-6 * t.rel_err,
+            "{s:?} vs {t:?}"
+        );
+    }
+    // The peers, where installed, fit the same matrix kept sparse: the same errors as on its
+    // dense form (the same deterministic algorithms; only the order of sums differs).
+    let mut cfg = config(&["sklearn-cd", "rcppml"]);
+    cfg.python = nmf_bench::sklearn::python(None);
+    cfg.rscript = nmf_bench::rcppml::rscript(None);
+    cfg.repeats = 1;
+    let rs = measure::run_data(&Data::Sparse(c), &cfg, |_| {}).unwrap();
+    let rd = measure::run(&d, &cfg, |_| {}).unwrap();
+    assert_eq!(rs.curves.len(), rd.curves.len(), "{:?}", rs.notes);
+    for (s, t) in rs.curves.iter().zip(&rd.curves) {
+        assert_eq!(s.solver, t.solver);
+        for (a, b) in s.checkpoints().iter().zip(t.checkpoints()) {
+            assert!(
+                (a.rel_err - b.rel_err).abs() <= 1e-6 * b.rel_err,
+                "{}: {a:?} vs {b:?}",
+                s.solver
+            );
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

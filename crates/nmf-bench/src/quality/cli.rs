@@ -18,10 +18,15 @@ use super::{plot, table};
 /// Writes table.md, plot.svg and samples.json into --out.
 #[derive(Debug, Clone, Args)]
 pub struct QualityArgs {
-    /// The matrix: a CSV, TSV, Matrix Market or NumPy file (optionally .gz; sparse files are
-    /// made dense), or `digits` for the bundled UCI digits as 1797 images × 64 pixels.
+    /// The matrix: a CSV, TSV, Matrix Market, NumPy or SciPy .npz file (optionally .gz), or
+    /// `digits` for the bundled UCI digits as 1797 images × 64 pixels. A Matrix Market
+    /// coordinate file or a .npz stays sparse for every solver (this library's sparse data
+    /// term, a CSR matrix for scikit-learn, a dgCMatrix for RcppML) unless --dense.
     #[arg(long, default_value = input::DIGITS)]
     pub input: String,
+    /// Make a sparse input dense for every solver.
+    #[arg(long)]
+    pub dense: bool,
     /// Keep only the first this many rows of the matrix.
     #[arg(long)]
     pub rows: Option<usize>,
@@ -151,13 +156,22 @@ pub fn json(what: &str, m: usize, n: usize, cfg: &Config, r: &Report, command: &
 pub fn run(a: &QualityArgs) -> Result<(), String> {
     let cfg = a.config();
     cfg.check()?;
-    let (v, what) = input::load(&a.input, a.rows, a.transpose)?;
-    eprintln!("V: {what}, {}×{}", v.rows, v.cols);
-    let report = measure::run(&v, &cfg, |line| eprintln!("{line}"))?;
-    let md = markdown(&what, v.rows, v.cols, &cfg, &report);
+    let (v, what) = input::load_data(&a.input, a.rows, a.transpose, a.dense)?;
+    let (rows, cols) = v.shape();
+    let what = match &v {
+        input::Data::Sparse(c) => format!(
+            "{what} ({} non-zeros, {:.2}%)",
+            c.nnz(),
+            100.0 * c.nnz() as f64 / (rows as f64 * cols as f64)
+        ),
+        input::Data::Dense(_) => what,
+    };
+    eprintln!("V: {what}, {rows}×{cols}");
+    let report = measure::run_data(&v, &cfg, |line| eprintln!("{line}"))?;
+    let md = markdown(&what, rows, cols, &cfg, &report);
     print!("{md}");
     let command: Vec<String> = std::env::args().collect();
-    let title = format!("{what} ({}×{}), rank {}", v.rows, v.cols, cfg.k);
+    let title = format!("{what} ({rows}×{cols}), rank {}", cfg.k);
     let svg = plot::svg(&report.curves, &report.targets, &title)?;
     let io = |p: &PathBuf, e: std::io::Error| format!("{}: {e}", p.display());
     std::fs::create_dir_all(&a.out).map_err(|e| io(&a.out, e))?;
@@ -167,7 +181,7 @@ pub fn run(a: &QualityArgs) -> Result<(), String> {
         ("plot.svg", svg),
         (
             "samples.json",
-            json(&what, v.rows, v.cols, &cfg, &report, &command.join(" ")),
+            json(&what, rows, cols, &cfg, &report, &command.join(" ")),
         ),
     ] {
         let p = a.out.join(name);

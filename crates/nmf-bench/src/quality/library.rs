@@ -4,10 +4,12 @@
 
 use std::time::Instant;
 
-use nmf_core::{Loss, MatrixBackend, Nmf, NmfParams, Solver};
+use nmf_core::sparse::SparseData;
+use nmf_core::{DataOps, Loss, MatrixBackend, Nmf, NmfParams, Solver};
 use nmf_faer::Faer;
 
-use super::{Curve, Sample, rel_error};
+use super::input::Data;
+use super::{Curve, Sample, rel_error, sparse_rel_error};
 
 /// One solver of this library.
 #[derive(Debug, Clone, Copy)]
@@ -79,12 +81,71 @@ pub fn run(
     iters: &[usize],
     repeats: usize,
     threads: usize,
-    mut progress: impl FnMut(&Sample),
+    progress: impl FnMut(&Sample),
 ) -> Result<Curve, String> {
     let b = Faer::with_threads(threads);
     let vm = b
         .from_row_major(m, n, v)
         .map_err(|e| format!("{}: {e}", solver.name))?;
+    let err = |w: &[f64], h: &[f64]| rel_error(m, n, k, v, w, h);
+    schedule(solver, &b, &vm, k, iters, repeats, progress, err)
+}
+
+/// As [`run`] on V dense or sparse: a sparse V is fitted through the library's sparse data
+/// term ([`SparseData`], built once, untimed, like the conversion of a dense V) and its error
+/// computed by [`sparse_rel_error`].
+///
+/// # Errors
+/// As [`run`].
+#[allow(clippy::too_many_arguments)] // the problem, the schedule and the threads
+pub fn run_data(
+    solver: &LibrarySolver,
+    v: &Data,
+    k: usize,
+    iters: &[usize],
+    repeats: usize,
+    threads: usize,
+    progress: impl FnMut(&Sample) + Send,
+) -> Result<Curve, String> {
+    match v {
+        Data::Dense(d) => run(
+            solver, d.rows, d.cols, &d.data, k, iters, repeats, threads, progress,
+        ),
+        Data::Sparse(c) => {
+            // The sparse passes run on rayon's current pool (and SparseData splits V into
+            // blocks for its threads): a pool of `threads` threads holds them to the run's
+            // threads, as faer's products are.
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .map_err(|e| format!("{}: cannot start {threads} threads: {e}", solver.name))?;
+            pool.install(|| {
+                let b = Faer::with_threads(threads);
+                let sv =
+                    SparseData::from_csr(c.clone()).map_err(|e| format!("{}: {e}", solver.name))?;
+                let err = |w: &[f64], h: &[f64]| sparse_rel_error(c.view(), k, w, h);
+                schedule(solver, &b, &sv, k, iters, repeats, progress, err)
+            })
+        }
+    }
+}
+
+/// The warm-up fit and the timed fits of every budget, on V in whatever form the backend
+/// fits (`vm`); `err` gives the relative error of row-major W and H.
+#[allow(clippy::too_many_arguments)] // the problem, the schedule and the threads
+fn schedule<V>(
+    solver: &LibrarySolver,
+    b: &Faer,
+    vm: &V,
+    k: usize,
+    iters: &[usize],
+    repeats: usize,
+    mut progress: impl FnMut(&Sample),
+    err: impl Fn(&[f64], &[f64]) -> f64,
+) -> Result<Curve, String>
+where
+    Faer: DataOps<f64, V>,
+{
     let fit = |budget: usize| -> Result<Sample, String> {
         let params = (solver.params)(k)
             .max_iter(budget)
@@ -94,7 +155,7 @@ pub fn run(
             .map_err(|e| format!("{}: {e}", solver.name))?;
         let t = Instant::now();
         let model = params
-            .fit(&b, &vm)
+            .fit(b, vm)
             .map_err(|e| format!("{}: {e}", solver.name))?;
         let seconds = t.elapsed().as_secs_f64();
         let (w, h) = (b.to_row_major(model.w()), b.to_row_major(model.h()));
@@ -102,7 +163,7 @@ pub fn run(
             iters: budget,
             n_iter: model.n_iter(),
             seconds,
-            rel_err: rel_error(m, n, k, v, &w, &h),
+            rel_err: err(&w, &h),
         })
     };
     fit(1)?;

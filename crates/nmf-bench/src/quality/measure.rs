@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use nmf_cli::matrix::Matrix;
 
+use super::input::{self, Data};
 use super::target::{self, Target};
 use super::{Curve, Sample, library};
 use crate::{rcppml, sklearn};
@@ -169,16 +170,30 @@ fn write_err(p: &Path, e: std::io::Error) -> String {
     format!("{}: {e}", p.display())
 }
 
-/// Runs every solver of `cfg` on `v`. This library's solvers must run (their errors are
-/// returned); a peer that is not installed, or whose script fails, is skipped with a note.
-/// `progress` is told what is going on, one line at a time.
+/// Runs every solver of `cfg` on a dense `v`: [`run_data`] on [`Data::Dense`].
+///
+/// # Errors
+/// As [`run_data`].
+pub fn run(v: &Matrix, cfg: &Config, progress: impl FnMut(&str) + Send) -> Result<Report, String> {
+    run_data(&Data::Dense(v.clone()), cfg, progress)
+}
+
+/// Runs every solver of `cfg` on `v`, dense or sparse. This library's solvers must run (their
+/// errors are returned); a peer that is not installed, or whose script fails, is skipped with
+/// a note. A sparse V stays sparse for everyone: this library's sparse data term, a SciPy CSR
+/// matrix for scikit-learn, a `Matrix::dgCMatrix` for RcppML. `progress` is told what is
+/// going on, one line at a time.
 ///
 /// # Errors
 /// Bad settings ([`Config::check`]), or an error of this library's fit.
-pub fn run(v: &Matrix, cfg: &Config, mut progress: impl FnMut(&str)) -> Result<Report, String> {
+pub fn run_data(
+    v: &Data,
+    cfg: &Config,
+    mut progress: impl FnMut(&str) + Send,
+) -> Result<Report, String> {
     cfg.check()?;
     let budgets = cfg.budgets();
-    let (m, n) = (v.rows, v.cols);
+    let (m, n) = v.shape();
     let mut curves = Vec::new();
     let mut notes = Vec::new();
     let mut scratch_dir: Option<Scratch> = None;
@@ -186,11 +201,9 @@ pub fn run(v: &Matrix, cfg: &Config, mut progress: impl FnMut(&str)) -> Result<R
     for name in &cfg.solvers {
         if let Some(s) = library::find(name) {
             progress(&format!("{}: fitting…", s.label));
-            let c = library::run(
+            let c = library::run_data(
                 s,
-                m,
-                n,
-                &v.data,
+                v,
                 cfg.k,
                 &budgets,
                 cfg.repeats,
@@ -227,11 +240,22 @@ pub fn run(v: &Matrix, cfg: &Config, mut progress: impl FnMut(&str)) -> Result<R
                 continue;
             }
             progress(&format!("{label}: fitting…"));
-            let npy = dir.join("v.npy");
-            sklearn::write_npy(&npy, m, n, &v.data, false).map_err(|e| write_err(&npy, e))?;
+            let input = match v {
+                Data::Dense(d) => {
+                    let npy = dir.join("v.npy");
+                    sklearn::write_npy(&npy, m, n, &d.data, false)
+                        .map_err(|e| write_err(&npy, e))?;
+                    sklearn::TtqInput::Dense(npy)
+                }
+                Data::Sparse(c) => {
+                    let prefix = dir.join("v.csr");
+                    input::write_compressed(&prefix, c.view())?;
+                    sklearn::TtqInput::Csr(prefix, (m, n))
+                }
+            };
             match sklearn::time_to_quality(
                 &cfg.python,
-                &npy,
+                &input,
                 cfg.k,
                 &budgets,
                 cfg.repeats,
@@ -260,11 +284,24 @@ pub fn run(v: &Matrix, cfg: &Config, mut progress: impl FnMut(&str)) -> Result<R
                 continue;
             }
             progress("RcppML: fitting…");
-            let f = dir.join("v.f64");
-            rcppml::write_col_major(&f, m, n, &v.data).map_err(|e| write_err(&f, e))?;
+            let (f, sparse) = match v {
+                Data::Dense(d) => {
+                    let f = dir.join("v.f64");
+                    rcppml::write_col_major(&f, m, n, &d.data).map_err(|e| write_err(&f, e))?;
+                    (f, false)
+                }
+                Data::Sparse(c) => {
+                    // R's dgCMatrix holds compressed columns: the compressed rows of Vᵀ.
+                    let f = dir.join("v.csc");
+                    let t = c.transpose().map_err(|e| e.to_string())?;
+                    input::write_compressed(&f, t.view())?;
+                    (f, true)
+                }
+            };
             match rcppml::time_to_quality(
                 &cfg.rscript,
                 &f,
+                sparse,
                 (m, n),
                 cfg.k,
                 &budgets,
