@@ -26,16 +26,41 @@ pub(crate) trait Job {
         V: Sync;
 }
 
-/// How many threads the backend's products use: `--threads` (0 or none: all cores) for faer,
-/// one for nalgebra and ndarray.
-pub(crate) fn threads_used(backend: BackendArg, threads: Option<usize>) -> usize {
+/// How many threads the backend's dense products use: the size of rayon's global pool for
+/// faer (set by [`dispatch`] from `--threads`; all cores without it), one for nalgebra and
+/// ndarray. Called after [`dispatch`].
+pub(crate) fn threads_used(backend: BackendArg) -> usize {
     match backend {
-        BackendArg::Faer => match threads.unwrap_or(0) {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-            n => n,
-        },
+        BackendArg::Faer => rayon::current_num_threads(),
         BackendArg::Nalgebra | BackendArg::Ndarray => 1,
     }
+}
+
+/// Sizes rayon's global pool, which runs faer's products and the passes over sparse and
+/// masked V on every backend, to `--threads` (0 or none: all cores). The command is one
+/// process and one fit, so the global pool is the place: a pool installed around the job would
+/// not reach the threads on which restarts run in parallel.
+///
+/// # Errors
+/// A usage error if this process's pool was already built with another size (only possible
+/// when the command runs twice in one process, as in a test). Calling it again with the same
+/// size is harmless.
+pub(crate) fn limit_threads(threads: Option<usize>) -> Result<(), CliError> {
+    let Some(n) = threads.filter(|&n| n > 0) else {
+        return Ok(());
+    };
+    if rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .build_global()
+        .is_err()
+        && rayon::current_num_threads() != n
+    {
+        return Err(CliError::usage(format!(
+            "--threads {n}: this process's thread pool already has {} threads",
+            rayon::current_num_threads()
+        )));
+    }
+    Ok(())
 }
 
 /// Runs `job` on `backend` (faer with `threads`) in `dtype`, with the input `v` (read from
@@ -53,6 +78,7 @@ pub(crate) fn dispatch<J: Job>(
     source: &str,
     job: J,
 ) -> Result<J::Output, CliError> {
+    limit_threads(threads)?;
     match backend {
         BackendArg::Faer => {
             let b = nmf_faer::Faer::with_threads(threads.unwrap_or(0));

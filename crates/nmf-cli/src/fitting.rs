@@ -10,7 +10,7 @@ use std::time::Instant;
 use nmf_core::{DataOps, LossRecord, MatrixRole, NmfError, Progress, SavedModel, Scalar};
 
 use crate::CliError;
-use crate::dispatch::{Job, dispatch, threads_used, to_scalar};
+use crate::dispatch::{Job, dispatch, limit_threads, threads_used, to_scalar};
 use crate::interrupt::{self, INTERRUPTED};
 use crate::matrix::Matrix;
 use crate::progress::Reporter;
@@ -96,12 +96,13 @@ pub(crate) fn fit_input(
         s.params.n_init(),
         s.restart_threads,
     );
+    limit_threads(s.threads)?;
     let job = FitJob {
         s,
         init,
         sources,
         reporter: &mut reporter,
-        threads: threads_used(s.backend, s.threads),
+        threads: threads_used(s.backend),
     };
     dispatch(s.backend, s.threads, s.dtype, v, sources.v, job)
 }

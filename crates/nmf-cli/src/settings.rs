@@ -35,7 +35,7 @@ impl Verbosity {
     }
 }
 
-/// The warning for `--threads` with a backend that ignores it.
+/// The warning for `--threads` with a backend whose dense products ignore it.
 pub(crate) fn warn_threads(
     threads: Option<usize>,
     backend: BackendArg,
@@ -43,7 +43,8 @@ pub(crate) fn warn_threads(
 ) -> Result<(), CliError> {
     if threads.is_some() && backend != BackendArg::Faer && verbosity != Verbosity::Quiet {
         console::err(&format!(
-            "warning: --threads applies to the faer backend only; {} runs on one thread",
+            "warning: {}'s dense products run on one thread; --threads applies to faer's \
+             products and to the passes over sparse or masked V",
             backend.name()
         ))?;
     }

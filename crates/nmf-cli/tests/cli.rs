@@ -1078,6 +1078,29 @@ fn threads_eps_and_csv_options_reach_the_fit() {
     assert_eq!(s["threads"], 1);
     assert_eq!(s["parameters"]["eps"], 0.01);
     assert_eq!(s["parameters"]["eps_given"], true);
+
+    // --threads sizes the process's thread pool, sparse passes included: three threads on a
+    // sparse input are three (not the machine's cores), as summary.json reports from the pool.
+    let o = nmf(
+        dir,
+        &[
+            "fit",
+            "coord.mtx",
+            "-k",
+            "2",
+            "--threads",
+            "3",
+            "--max-iter",
+            "5",
+            "--out",
+            "t3",
+            "-q",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = read_json(&dir.join("t3/summary.json"));
+    assert_eq!(s["threads"], 3);
+    assert_eq!(s["input"]["storage"], "sparse");
     let w = read_npy(&dir.join("t/W.npy"));
     let h = read_npy(&dir.join("t/H.npy"));
     assert!(
@@ -1112,7 +1135,8 @@ fn threads_eps_and_csv_options_reach_the_fit() {
     );
     assert!(o.status.success());
     assert!(stderr(&o).starts_with(
-        "warning: --threads applies to the faer backend only; ndarray runs on one thread\n"
+        "warning: ndarray's dense products run on one thread; --threads applies to faer's \
+         products and to the passes over sparse or masked V\n"
     ));
     assert_eq!(read_json(&dir.join("nmf-out/summary.json"))["threads"], 1);
 

@@ -268,7 +268,7 @@ pub fn transform(args: &TransformArgs) -> Result<(), CliError> {
             w: [t.w_shape.0, t.w_shape.1],
             x: [x_rows, x_cols],
         },
-        threads: threads_used(args.backend, args.threads),
+        threads: threads_used(args.backend),
         wall_time_seconds: TransformTimes {
             read: read_seconds,
             total: total.elapsed().as_secs_f64(),
