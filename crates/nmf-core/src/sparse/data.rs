@@ -15,6 +15,7 @@
 use core::ops::Range;
 
 use super::beta::{BLOCK_ROWS, BetaFactors, BetaSums, beta_loss_rows, beta_rows, par_blocks};
+use super::products::par_rows;
 use super::{
     Csr, CsrRef, Duplicates, frobenius_loss, frobenius_parts, kl_loss, kl_rows, row_blocks,
     spmm_rows, wh_sum,
@@ -431,35 +432,6 @@ fn sparse_pass<T: Scalar, B: MatrixBackend<T>>(
         Some(a) => par_rows(x, k, out, blocks, &|r, o| kl_rows(x, r, a, b, k, o)),
     }
     write_back(backend, num, out, k, transposed);
-}
-
-/// Runs `f(rows, out rows)` over `blocks` (consecutive ranges covering `x`'s rows) on rayon's
-/// threads, by recursive `join` (its jobs live on the stack: nothing is allocated); the kernels
-/// give the same bits whatever the blocks.
-fn par_rows<T: Scalar>(
-    x: CsrRef<'_, T>,
-    k: usize,
-    out: &mut [T],
-    blocks: &[Range<usize>],
-    f: &(dyn Fn(Range<usize>, &mut [T]) + Sync),
-) {
-    fn go<T: Send>(
-        blocks: &[Range<usize>],
-        out: &mut [T],
-        k: usize,
-        f: &(dyn Fn(Range<usize>, &mut [T]) + Sync),
-    ) {
-        match blocks {
-            [] => {}
-            [r] => f(r.clone(), out),
-            _ => {
-                let (left, right) = blocks.split_at(blocks.len() / 2);
-                let (lo, hi) = out.split_at_mut((right[0].start - left[0].start) * k);
-                rayon::join(|| go(left, lo, k, f), || go(right, hi, k, f));
-            }
-        }
-    }
-    go(blocks, &mut out[..x.nrows() * k], k, f);
 }
 
 impl<T: Scalar, B: MatrixBackend<T>> DataOps<T, SparseData<T>> for B {

@@ -3,7 +3,8 @@
 //! backend's sparse type (faer's, nalgebra-sparse's `CsrMatrix`, sprs's `CsMat`, all with
 //! `usize` indices) is viewed without a copy.
 //!
-//! - [`spmm_rows`]: X·B for the Frobenius statistics (VHᵀ on V, (WᵀV)ᵀ on Vᵀ).
+//! - [`spmm_rows`]: X·B for the Frobenius statistics (VHᵀ on V, (WᵀV)ᵀ on Vᵀ); [`spmm_par`]
+//!   runs it over rayon's threads as the data term does.
 //! - [`kl_rows`]: the KL statistic (V/WH)·Hᵀ (on V) or (Wᵀ(V/WH))ᵀ (on Vᵀ), with WH sampled at
 //!   the stored entries only and the ratio never stored.
 //! - [`frobenius_loss`], [`kl_loss`]: the losses without forming WH, in `f64`, with their
@@ -26,7 +27,7 @@ pub use beta::{BLOCK_ROWS, BetaFactors, BetaSums, beta_loss_rows, beta_rows};
 pub use csr::{Csr, CsrRef, Duplicates};
 pub use data::{SparseData, SparseWork};
 pub use loss::{frobenius_loss, frobenius_parts, kl_loss, wh_sum};
-pub use products::{kl_rows, row_blocks, spmm_rows};
+pub use products::{kl_rows, row_blocks, spmm_par, spmm_rows};
 
 #[cfg(test)]
 mod tests {
