@@ -211,7 +211,8 @@ impl<T> SparseData<T> {
 }
 
 /// The buffers of a sparse data term for one fit: the factors laid out k-contiguous and the
-/// outputs of the kernels, O((m + n)·k).
+/// outputs of the kernels, O((m + n)·k); for the general β also one block of 64 rows of WH
+/// per thread (64·max(m, n) scalars each).
 #[derive(Debug, Clone)]
 pub struct SparseWork<T> {
     /// W, m×k row-major.
