@@ -2235,17 +2235,15 @@ fn sparse_input_is_fitted_sparse() {
             "2",
             "--beta",
             "1.5",
+            "--max-iter",
+            "3",
             "--out",
             "b15",
+            "--quiet",
         ],
     );
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("not available for sparse V"),
-        "{}",
-        stderr(&o)
-    );
-    assert!(stderr(&o).contains("--dense"), "{}", stderr(&o));
+    // The general β on sparse V (WH formed in blocks of rows: O(m·n·k) per half-step).
+    assert!(o.status.success(), "{}", stderr(&o));
 }
 
 /// `--vocab` and `--doc-labels` on the bundled Brown corpus: topics.json holds k topics of

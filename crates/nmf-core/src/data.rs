@@ -459,12 +459,7 @@ pub mod dense {
                 beta_parts(b, v, work, w, h, T::from_f64(beta + 1.0));
                 let c = b.sum(&work.scratch);
                 let bb = b.sum(&work.scratch2);
-                let terms = if beta == 0.0 || beta == 1.0 {
-                    value + 2.0 * bb + 2.0 * c
-                } else {
-                    value + 2.0 * bb / beta.abs() + 2.0 * c / (beta - 1.0).abs()
-                };
-                (bb + c, terms)
+                return beta_evaluation(value, bb, c, beta);
             }
         };
         DataEvaluation {
@@ -472,6 +467,22 @@ pub mod dense {
             scale,
             f64_terms,
         }
+    }
+}
+
+/// The evaluation of a β-divergence loss `value` from `bb = Σ Λ^β` and `c = Σ V∘Λ^(β−1)`
+/// (each entry of Λ = WH formed in `T`): the sizes derived in
+/// [`MuSolver::evaluate`](crate::MuSolver::evaluate), for every data type that forms WH.
+pub(crate) fn beta_evaluation(value: f64, bb: f64, c: f64, beta: f64) -> DataEvaluation {
+    let terms = if beta == 0.0 || beta == 1.0 {
+        value + 2.0 * bb + 2.0 * c
+    } else {
+        value + 2.0 * bb / beta.abs() + 2.0 * c / (beta - 1.0).abs()
+    };
+    DataEvaluation {
+        loss: value,
+        scale: bb + c,
+        f64_terms: terms,
     }
 }
 

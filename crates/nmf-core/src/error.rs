@@ -131,7 +131,8 @@ pub enum NmfError {
         /// What is wrong, and where (row, column, position in the arrays, all 0-based).
         reason: String,
     },
-    /// The loss cannot be fitted on this type of data (a β-divergence on a sparse V).
+    /// The loss cannot be fitted on this type of data (its
+    /// [`DataOps::data_supports`](crate::DataOps::data_supports) says why).
     #[error("the {loss} loss is not available for {data}: {reason}")]
     LossNotForData {
         /// The loss asked for.

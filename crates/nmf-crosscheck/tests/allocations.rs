@@ -260,10 +260,13 @@ fn iterations_allocate_nothing() {
         );
     }
     // Sparse V (faer on one thread: the sparse passes run on rayon's pool by `join`, whose jobs
-    // live on the stack): nothing is allocated in the iterations or the loss evaluation.
+    // live on the stack): nothing is allocated in the iterations or the loss evaluation, for
+    // the general β too (its blocks of WH are made once with the data term's work).
     for (name, loss, hals) in [
         ("MU Frobenius", Loss::Frobenius, false),
         ("MU KL", Loss::KullbackLeibler, false),
+        // The general β forms WH in blocks of rows made with the data term's work.
+        ("MU β = 1.5", Loss::Beta(1.5), false),
         ("HALS", Loss::Frobenius, true),
     ] {
         let (n, largest) = count_sparse(loss, hals);

@@ -6,13 +6,16 @@
 //! O((m + n)·k) copies, next to the O(nnz·k) of the products, and no m×n buffer anywhere.
 //! The outputs come back into the backend's k×n or m×k matrices the same way.
 //!
-//! Supported losses: Frobenius and KL (every rule that consumes their statistics: MU, HALS).
-//! The general β-divergence needs WH at every entry of V, zeros included, so it costs
-//! O(m·n·k) whatever the sparsity; it is refused for sparse V
-//! ([`DataOps::data_supports`]).
+//! Every loss: Frobenius and KL at O(nnz·k) per half-step (and every rule that consumes
+//! their statistics: MU, HALS); the general β-divergence through [`super::beta`], which needs
+//! WH at every entry of V, zeros included, so it costs O(m·n·k) per half-step whatever the
+//! sparsity (as much as dense V), with WH formed in blocks of rows (one block of
+//! [`BLOCK_ROWS`](super::BLOCK_ROWS)×max(m, n) scalars per thread, never an m×n buffer).
 
 use core::ops::Range;
 
+use super::beta::{BLOCK_ROWS, BetaFactors, BetaSums, beta_loss_rows, beta_rows, par_blocks};
+use super::products::par_rows;
 use super::{
     Csr, CsrRef, Duplicates, frobenius_loss, frobenius_parts, kl_loss, kl_rows, row_blocks,
     spmm_rows, wh_sum,
@@ -52,6 +55,74 @@ impl<T: Scalar> SparseData<T> {
         Ok(Self::with_blocks(rows, cols))
     }
 
+    /// V from its compressed columns, given as the compressed rows of Vᵀ (`cols` is n×m; V's
+    /// rows are built here, O(nnz + m)): for data stored by columns (CSC).
+    ///
+    /// # Errors
+    /// [`NmfError::TooLarge`] when the compressed rows cannot be allocated.
+    pub fn from_csc(cols: Csr<T>) -> Result<Self, NmfError> {
+        let rows = cols.transpose()?;
+        Ok(Self::with_blocks(rows, cols))
+    }
+
+    /// V (`nrows`×`ncols`) from its compressed columns, borrowed and copied: column j holds
+    /// the row indices `indices[indptr[j]..indptr[j+1]]`, strictly increasing, and their
+    /// values (the CSC layout of faer, nalgebra-sparse and sprs).
+    ///
+    /// # Errors
+    /// As [`CsrRef::new`] on these arrays read as the rows of Vᵀ, with the places of bad
+    /// values given as V's (row, column); [`NmfError::TooLarge`] when the copies cannot be
+    /// allocated.
+    pub fn from_csc_arrays(
+        nrows: usize,
+        ncols: usize,
+        indptr: &[usize],
+        indices: &[usize],
+        data: &[T],
+    ) -> Result<Self, NmfError> {
+        let cols = CsrRef::new(ncols, nrows, indptr, indices, data).map_err(|e| match e {
+            NmfError::NegativeEntry {
+                matrix,
+                row,
+                col,
+                value,
+            } => NmfError::NegativeEntry {
+                matrix,
+                row: col,
+                col: row,
+                value,
+            },
+            NmfError::NonFiniteEntry {
+                matrix,
+                row,
+                col,
+                value,
+            } => NmfError::NonFiniteEntry {
+                matrix,
+                row: col,
+                col: row,
+                value,
+            },
+            NmfError::InvalidSparse { matrix, reason } => NmfError::InvalidSparse {
+                matrix,
+                reason: format!(
+                    "in its compressed columns (read as the rows of the transpose): {reason}"
+                ),
+            },
+            e => e,
+        })?;
+        Self::from_csc(owned(cols)?)
+    }
+
+    /// V from a borrowed view of its compressed rows (copied: a fit needs both compressions,
+    /// and owns them).
+    ///
+    /// # Errors
+    /// [`NmfError::TooLarge`] when the copies cannot be allocated.
+    pub fn from_view(x: CsrRef<'_, T>) -> Result<Self, NmfError> {
+        Self::from_csr(owned(x)?)
+    }
+
     /// V from both compressions, with its blocks for threads (4 per thread of rayon's pool).
     fn with_blocks(rows: Csr<T>, cols: Csr<T>) -> Self {
         let parts = 4 * rayon::current_num_threads();
@@ -89,6 +160,29 @@ impl<T: Scalar> SparseData<T> {
     }
 }
 
+/// A copy of `x`'s arrays, or [`NmfError::TooLarge`] (never an abort) if they cannot be
+/// allocated.
+fn owned<T: Scalar>(x: CsrRef<'_, T>) -> Result<Csr<T>, NmfError> {
+    fn copy<X: Copy>(a: &[X], what: &str, x: (usize, usize)) -> Result<Vec<X>, NmfError> {
+        let mut v = Vec::new();
+        v.try_reserve_exact(a.len())
+            .map_err(|_| NmfError::TooLarge {
+                what: format!("the {what} of a copy of a sparse {}×{} matrix", x.0, x.1),
+                bytes: a.len().checked_mul(size_of::<X>()),
+            })?;
+        v.extend_from_slice(a);
+        Ok(v)
+    }
+    let shape = x.shape();
+    Csr::from_compressed(
+        x.nrows(),
+        x.ncols(),
+        copy(x.indptr(), "row pointers", shape)?,
+        copy(x.indices(), "column indices", shape)?,
+        copy(x.data(), "values", shape)?,
+    )
+}
+
 impl<T> SparseData<T> {
     /// V by rows.
     pub fn csr(&self) -> CsrRef<'_, T> {
@@ -117,7 +211,8 @@ impl<T> SparseData<T> {
 }
 
 /// The buffers of a sparse data term for one fit: the factors laid out k-contiguous and the
-/// outputs of the kernels, O((m + n)·k).
+/// outputs of the kernels, O((m + n)·k); for the general β also one block of 64 rows of WH
+/// per thread (64·max(m, n) scalars each).
 #[derive(Debug, Clone)]
 pub struct SparseWork<T> {
     /// W, m×k row-major.
@@ -128,6 +223,139 @@ pub struct SparseWork<T> {
     out: Vec<T>,
     /// `½‖V‖²` (Frobenius) or `ΣV` (KL), at the first evaluation.
     data_scale: Option<f64>,
+    /// The general β only (empty otherwise), see [`BetaWork`].
+    beta: BetaWork<T>,
+}
+
+/// The buffers of the general β passes: O((m + n)·k) plus one block of Λ per thread.
+#[derive(Debug, Clone)]
+struct BetaWork<T> {
+    /// H (k×n row-major) or Wᵀ (k×m row-major): the factor B of a pass, transposed.
+    bt: Vec<T>,
+    /// The second output (the denominator), like `SparseWork::out`.
+    den: Vec<T>,
+    /// One block of Λ (`block_len` scalars) per thread.
+    blocks: Vec<T>,
+    block_len: usize,
+    /// The loss's partial sums, one per block of rows of V.
+    sums: Vec<BetaSums>,
+}
+
+impl<T: Scalar> BetaWork<T> {
+    fn empty() -> Self {
+        Self {
+            bt: Vec::new(),
+            den: Vec::new(),
+            blocks: Vec::new(),
+            block_len: 0,
+            sums: Vec::new(),
+        }
+    }
+
+    /// The scalars and threads of the buffers for an m×n V at rank k: (block length, blocks).
+    fn sizes(m: usize, n: usize) -> (usize, usize) {
+        let big = m.max(n);
+        let threads = rayon::current_num_threads().clamp(1, big.div_ceil(BLOCK_ROWS));
+        (BLOCK_ROWS.min(big) * big, threads)
+    }
+
+    fn new(m: usize, n: usize, k: usize) -> Self {
+        let (block_len, threads) = Self::sizes(m, n);
+        Self {
+            bt: vec![T::zero(); m.max(n) * k],
+            den: vec![T::zero(); m.max(n) * k],
+            blocks: vec![T::zero(); threads * block_len],
+            block_len,
+            sums: vec![BetaSums::default(); m.div_ceil(BLOCK_ROWS)],
+        }
+    }
+}
+
+/// Whether `loss` takes the general β path.
+fn general(loss: Loss) -> bool {
+    !matches!(loss, Loss::Frobenius | Loss::KullbackLeibler)
+}
+
+/// The β statistics on the rows of `x` (V, or Vᵀ for the H half-step), with A (x.nrows×k),
+/// B (x.ncols×k) and Bᵀ (k×x.ncols, in `beta.bt`), into `num` and `den` (as they are, or
+/// transposed when they are k×x.nrows).
+#[allow(clippy::too_many_arguments)]
+fn beta_pass<T: Scalar, B: MatrixBackend<T>>(
+    backend: &B,
+    x: CsrRef<'_, T>,
+    a: &[T],
+    b: &[T],
+    k: usize,
+    beta: T,
+    out: &mut [T],
+    work: &mut BetaWork<T>,
+    num: &mut B::Mat,
+    den: &mut B::Mat,
+    transposed: bool,
+) {
+    let rows = x.nrows();
+    let (out, den_rows) = (&mut out[..rows * k], &mut work.den[..rows * k]);
+    let f = BetaFactors {
+        a,
+        b,
+        bt: &work.bt[..x.ncols() * k],
+        k,
+    };
+    par_blocks(
+        rows,
+        k,
+        &mut work.blocks,
+        work.block_len,
+        out,
+        den_rows,
+        &mut [],
+        &|r, lam, nb, db, _| beta_rows(x, r, f, beta, lam, nb, db),
+    );
+    write_back(backend, num, out, k, transposed);
+    write_back(backend, den, den_rows, k, transposed);
+}
+
+/// The β loss of V at W (m×k row-major in `w_rows`) and H (k×n row-major in `beta.bt`), with
+/// Hᵀ in `ht_rows`: the sums of [`BetaSums`] over every entry, merged in the order of the
+/// blocks (the same bits on any number of threads).
+fn beta_loss<T: Scalar>(
+    v: CsrRef<'_, T>,
+    w_rows: &[T],
+    ht_rows: &[T],
+    work: &mut BetaWork<T>,
+    k: usize,
+    beta: f64,
+    sizes: bool,
+) -> (f64, f64, f64) {
+    let (m, n) = v.shape();
+    let f = BetaFactors {
+        a: w_rows,
+        b: ht_rows,
+        bt: &work.bt[..n * k],
+        k,
+    };
+    let sums = &mut work.sums[..m.div_ceil(BLOCK_ROWS)];
+    par_blocks(
+        m,
+        0,
+        &mut work.blocks,
+        work.block_len,
+        &mut [],
+        &mut [],
+        sums,
+        &|r, lam, _, _, s| *s = beta_loss_rows(v, r, f, beta, sizes, lam),
+    );
+    let mut total = BetaSums::default();
+    for s in sums.iter() {
+        total.loss.merge(s.loss);
+        total.lambda_pow.merge(s.lambda_pow);
+        total.cross.merge(s.cross);
+    }
+    (
+        total.loss.value(),
+        total.lambda_pow.value(),
+        total.cross.value(),
+    )
 }
 
 /// W (m×k) into `out`, row-major.
@@ -207,35 +435,6 @@ fn sparse_pass<T: Scalar, B: MatrixBackend<T>>(
     write_back(backend, num, out, k, transposed);
 }
 
-/// Runs `f(rows, out rows)` over `blocks` (consecutive ranges covering `x`'s rows) on rayon's
-/// threads, by recursive `join` (its jobs live on the stack: nothing is allocated); the kernels
-/// give the same bits whatever the blocks.
-fn par_rows<T: Scalar>(
-    x: CsrRef<'_, T>,
-    k: usize,
-    out: &mut [T],
-    blocks: &[Range<usize>],
-    f: &(dyn Fn(Range<usize>, &mut [T]) + Sync),
-) {
-    fn go<T: Send>(
-        blocks: &[Range<usize>],
-        out: &mut [T],
-        k: usize,
-        f: &(dyn Fn(Range<usize>, &mut [T]) + Sync),
-    ) {
-        match blocks {
-            [] => {}
-            [r] => f(r.clone(), out),
-            _ => {
-                let (left, right) = blocks.split_at(blocks.len() / 2);
-                let (lo, hi) = out.split_at_mut((right[0].start - left[0].start) * k);
-                rayon::join(|| go(left, lo, k, f), || go(right, hi, k, f));
-            }
-        }
-    }
-    go(blocks, &mut out[..x.nrows() * k], k, f);
-}
-
 impl<T: Scalar, B: MatrixBackend<T>> DataOps<T, SparseData<T>> for B {
     type Work = SparseWork<T>;
 
@@ -280,7 +479,7 @@ impl<T: Scalar, B: MatrixBackend<T>> DataOps<T, SparseData<T>> for B {
         &self,
         v: &SparseData<T>,
         k: usize,
-        _loss: Loss,
+        loss: Loss,
         scaled: bool,
         _svd: bool,
     ) -> Option<usize> {
@@ -289,7 +488,18 @@ impl<T: Scalar, B: MatrixBackend<T>> DataOps<T, SparseData<T>> for B {
         // The SVD is the randomized one, on (m + n)·(k + oversampling) scalars counted with the
         // factors by the driver.
         let (m, n) = v.shape();
-        let work = m.checked_add(n)?.checked_add(m.max(n))?.checked_mul(k)?;
+        let mut work = m.checked_add(n)?.checked_add(m.max(n))?.checked_mul(k)?;
+        if general(loss) {
+            // Bᵀ and the denominator, (2·max(m, n))·k, and one block of Λ per thread; the
+            // partial sums of the loss are counted as scalars too (they are larger: 48 bytes
+            // per block of rows, next to the block's 64·n scalars).
+            let (block_len, threads) = BetaWork::<T>::sizes(m, n);
+            work = work
+                .checked_add(m.max(n).checked_mul(k)?.checked_mul(2)?)?
+                .checked_add(threads.checked_mul(block_len)?)?;
+            let sums = m.div_ceil(BLOCK_ROWS).checked_mul(size_of::<BetaSums>())?;
+            work = work.checked_add(sums.div_ceil(size_of::<T>()))?;
+        }
         let mut bytes = work.checked_mul(size_of::<T>())?;
         if scaled {
             let nnz = v.nnz();
@@ -303,21 +513,6 @@ impl<T: Scalar, B: MatrixBackend<T>> DataOps<T, SparseData<T>> for B {
             bytes = bytes.checked_add(arrays.checked_mul(2)?)?;
         }
         Some(bytes)
-    }
-    fn data_supports(&self, v: &SparseData<T>, loss: Loss) -> Result<(), NmfError> {
-        match loss {
-            Loss::Frobenius | Loss::KullbackLeibler => Ok(()),
-            Loss::ItakuraSaito | Loss::Beta(_) => Err(NmfError::LossNotForData {
-                loss,
-                data: "sparse V",
-                reason: format!(
-                    "its statistics need WH at all {}×{} entries, zeros included (O(m·n·k)); \
-                     use Frobenius or KL, or a dense V",
-                    v.shape().0,
-                    v.shape().1
-                ),
-            }),
-        }
     }
     fn wt_x(&self, dst: &mut Self::Mat, w: &Self::Mat, v: &SparseData<T>) {
         let (m, n) = v.shape();
@@ -350,13 +545,18 @@ impl<T: Scalar, B: MatrixBackend<T>> DataOps<T, SparseData<T>> for B {
         };
         Some(SparseData::with_blocks(scale(&v.rows)?, scale(&v.cols)?))
     }
-    fn data_work(&self, v: &SparseData<T>, k: usize, _loss: Loss) -> SparseWork<T> {
+    fn data_work(&self, v: &SparseData<T>, k: usize, loss: Loss) -> SparseWork<T> {
         let (m, n) = v.shape();
         SparseWork {
             w_rows: vec![T::zero(); m * k],
             ht_rows: vec![T::zero(); n * k],
             out: vec![T::zero(); m.max(n) * k],
             data_scale: None,
+            beta: if general(loss) {
+                BetaWork::new(m, n, k)
+            } else {
+                BetaWork::empty()
+            },
         }
     }
     fn frobenius_stats_h(
@@ -439,27 +639,66 @@ impl<T: Scalar, B: MatrixBackend<T>> DataOps<T, SparseData<T>> for B {
     }
     fn beta_stats_h(
         &self,
-        _v: &SparseData<T>,
-        _work: &mut SparseWork<T>,
-        _w: &Self::Mat,
-        _h: &Self::Mat,
-        _beta: T,
-        _num: &mut Self::Mat,
-        _den: &mut Self::Mat,
+        v: &SparseData<T>,
+        work: &mut SparseWork<T>,
+        w: &Self::Mat,
+        h: &Self::Mat,
+        beta: T,
+        num: &mut Self::Mat,
+        den: &mut Self::Mat,
     ) {
-        unreachable!("β-divergences are refused for sparse V by data_supports");
+        let k = self.ncols(w);
+        rows_of(self, w, &mut work.w_rows);
+        cols_of(self, h, &mut work.ht_rows);
+        // On Vᵀ (rows j of Λᵀ): A = Hᵀ, B = W, Bᵀ = Wᵀ (k×m row-major).
+        let m = v.shape().0;
+        cols_of(self, w, &mut work.beta.bt[..m * k]);
+        let (a, b) = (&work.ht_rows[..], &work.w_rows[..]);
+        let x = v.csc();
+        beta_pass(
+            self,
+            x,
+            a,
+            b,
+            k,
+            beta,
+            &mut work.out,
+            &mut work.beta,
+            num,
+            den,
+            true,
+        );
     }
     fn beta_stats_w(
         &self,
-        _v: &SparseData<T>,
-        _work: &mut SparseWork<T>,
-        _w: &Self::Mat,
-        _h: &Self::Mat,
-        _beta: T,
-        _num: &mut Self::Mat,
-        _den: &mut Self::Mat,
+        v: &SparseData<T>,
+        work: &mut SparseWork<T>,
+        w: &Self::Mat,
+        h: &Self::Mat,
+        beta: T,
+        num: &mut Self::Mat,
+        den: &mut Self::Mat,
     ) {
-        unreachable!("β-divergences are refused for sparse V by data_supports");
+        let k = self.ncols(w);
+        rows_of(self, w, &mut work.w_rows);
+        cols_of(self, h, &mut work.ht_rows);
+        // On V: A = W, B = Hᵀ, Bᵀ = H (k×n row-major).
+        let n = v.shape().1;
+        rows_of(self, h, &mut work.beta.bt[..k * n]);
+        let (a, b) = (&work.w_rows[..], &work.ht_rows[..]);
+        beta_pass(
+            self,
+            v.csr(),
+            a,
+            b,
+            k,
+            beta,
+            &mut work.out,
+            &mut work.beta,
+            num,
+            den,
+            false,
+        );
     }
     fn data_loss(
         &self,
@@ -476,7 +715,10 @@ impl<T: Scalar, B: MatrixBackend<T>> DataOps<T, SparseData<T>> for B {
             Loss::Frobenius => frobenius_loss(v.csr(), &work.w_rows, &work.ht_rows, k),
             Loss::KullbackLeibler => kl_loss(v.csr(), &work.w_rows, &work.ht_rows, k),
             Loss::ItakuraSaito | Loss::Beta(_) => {
-                unreachable!("β-divergences are refused for sparse V by data_supports")
+                let n = v.shape().1;
+                rows_of(self, h, &mut work.beta.bt[..k * n]);
+                let (w, ht) = (&work.w_rows[..], &work.ht_rows[..]);
+                beta_loss(v.csr(), w, ht, &mut work.beta, k, loss.beta_value(), false).0
             }
         }
     }
@@ -526,7 +768,13 @@ impl<T: Scalar, B: MatrixBackend<T>> DataOps<T, SparseData<T>> for B {
                 }
             }
             Loss::ItakuraSaito | Loss::Beta(_) => {
-                unreachable!("β-divergences are refused for sparse V by data_supports")
+                // Every entry of WH is formed in T, as for dense V: the dense sizes, from the
+                // same sums.
+                let beta = loss.beta_value();
+                rows_of(self, h, &mut work.beta.bt[..k * n]);
+                let (w, ht) = (&work.w_rows[..], &work.ht_rows[..]);
+                let (value, bb, c) = beta_loss(v.csr(), w, ht, &mut work.beta, k, beta, true);
+                crate::data::beta_evaluation(value, bb, c, beta)
             }
         }
     }
@@ -664,7 +912,7 @@ mod tests {
     }
 
     #[test]
-    fn beta_divergences_are_refused_with_a_reason() {
+    fn beta_divergences_fit_and_zeros_are_refused_for_beta_at_most_0() {
         let v = SparseData::from_triplets(2, 2, &[0, 1], &[0, 1], &[1.0f64, 2.0]).unwrap();
         let fit = |loss| {
             Nmf::params(1)
@@ -673,10 +921,8 @@ mod tests {
                 .unwrap()
                 .fit(&Reference, &v)
         };
-        let e = fit(Loss::beta(1.5)).unwrap_err();
-        assert!(matches!(e, NmfError::LossNotForData { .. }), "{e}");
-        assert!(e.to_string().contains("zeros included"), "{e}");
-        // β ≤ 0: the zeros themselves are refused first, whatever the storage.
+        assert!(fit(Loss::beta(1.5)).is_ok());
+        // β ≤ 0: the zeros (unstored entries) are refused, whatever the storage.
         let e = fit(Loss::ItakuraSaito).unwrap_err();
         assert!(matches!(e, NmfError::ZeroEntryForBeta { .. }), "{e}");
     }
@@ -697,7 +943,12 @@ mod tests {
             .collect();
         let sv = sparse_of(m, n, &d);
         let dv = Reference.from_row_major(m, n, &d).unwrap();
-        for loss in [Loss::Frobenius, Loss::KullbackLeibler] {
+        for loss in [
+            Loss::Frobenius,
+            Loss::KullbackLeibler,
+            Loss::Beta(1.5),
+            Loss::Beta(3.0),
+        ] {
             let p = Nmf::params(3)
                 .loss(loss)
                 .max_iter(200)

@@ -3,7 +3,8 @@
 //! backend's sparse type (faer's, nalgebra-sparse's `CsrMatrix`, sprs's `CsMat`, all with
 //! `usize` indices) is viewed without a copy.
 //!
-//! - [`spmm_rows`]: X·B for the Frobenius statistics (VHᵀ on V, (WᵀV)ᵀ on Vᵀ).
+//! - [`spmm_rows`]: X·B for the Frobenius statistics (VHᵀ on V, (WᵀV)ᵀ on Vᵀ); [`spmm_par`]
+//!   runs it over rayon's threads as the data term does.
 //! - [`kl_rows`]: the KL statistic (V/WH)·Hᵀ (on V) or (Wᵀ(V/WH))ᵀ (on Vᵀ), with WH sampled at
 //!   the stored entries only and the ratio never stored.
 //! - [`frobenius_loss`], [`kl_loss`]: the losses without forming WH, in `f64`, with their
@@ -11,19 +12,22 @@
 //! - [`row_blocks`]: ranges of rows of equal work, for threads; every kernel gives the same bits
 //!   whatever the split.
 //!
-//! What is not here: the general-β statistics need WH at every entry (the zeros of V
-//! contribute (WH)^(β−1) there), so they cost O(m·n·k) whatever the sparsity; they are to be
-//! computed in blocks of rows without an m×n buffer.
+//! - [`beta_rows`], [`beta_loss_rows`]: the general β-divergence's statistics and loss. These
+//!   need WH at every entry (the zeros of V contribute (WH)^(β−1) and (WH)^β/β there), so they
+//!   cost O(m·n·k) per half-step whatever the sparsity; WH is formed in blocks of
+//!   [`BLOCK_ROWS`] rows (one block per thread, no m×n buffer).
 
+mod beta;
 mod csr;
 mod data;
 mod loss;
 mod products;
 
+pub use beta::{BLOCK_ROWS, BetaFactors, BetaSums, beta_loss_rows, beta_rows};
 pub use csr::{Csr, CsrRef, Duplicates};
 pub use data::{SparseData, SparseWork};
 pub use loss::{frobenius_loss, frobenius_parts, kl_loss, wh_sum};
-pub use products::{kl_rows, row_blocks, spmm_rows};
+pub use products::{kl_rows, row_blocks, spmm_par, spmm_rows};
 
 #[cfg(test)]
 mod tests {

@@ -55,7 +55,10 @@ pub fn row_blocks<T>(x: CsrRef<'_, T>, parts: usize) -> Vec<Range<usize>> {
     out
 }
 
-#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx512bw", "x86_64+avx2+fma"))]
+/// `y += α·x`, inlined into the kernels below, which are compiled once per instruction set
+/// (`multiversion`): one dispatch per call of a kernel, not one per stored entry (k is small,
+/// and an indirect call per entry cost as much as the entry's arithmetic).
+#[inline(always)]
 fn axpy<T: Scalar>(y: &mut [T], alpha: T, x: &[T]) {
     for (y, &x) in y.iter_mut().zip(x) {
         *y += alpha * x;
@@ -105,8 +108,20 @@ pub fn spmm_rows<T: Scalar>(
     if k == 0 {
         return;
     }
+    spmm_kernel(x, rows, b, k, out, accum == Accum::Replace);
+}
+
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx512bw", "x86_64+avx2+fma"))]
+fn spmm_kernel<T: Scalar>(
+    x: CsrRef<'_, T>,
+    rows: Range<usize>,
+    b: &[T],
+    k: usize,
+    out: &mut [T],
+    replace: bool,
+) {
     for (i, o) in rows.zip(out.chunks_exact_mut(k)) {
-        if accum == Accum::Replace {
+        if replace {
             o.fill(T::zero());
         }
         let (cols, vals) = x.row(i);
@@ -147,6 +162,18 @@ pub fn kl_rows<T: Scalar>(
     if k == 0 {
         return;
     }
+    kl_kernel(x, rows, a, b, k, out);
+}
+
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx512bw", "x86_64+avx2+fma"))]
+fn kl_kernel<T: Scalar>(
+    x: CsrRef<'_, T>,
+    rows: Range<usize>,
+    a: &[T],
+    b: &[T],
+    k: usize,
+    out: &mut [T],
+) {
     for (i, o) in rows.zip(out.chunks_exact_mut(k)) {
         o.fill(T::zero());
         let ai = &a[i * k..(i + 1) * k];
@@ -157,6 +184,64 @@ pub fn kl_rows<T: Scalar>(
             axpy(o, r, bj);
         }
     }
+}
+
+/// Runs `f(rows, out rows)` over `blocks` (consecutive ranges covering `x`'s rows) on rayon's
+/// threads, by recursive `join` (its jobs live on the stack: nothing is allocated); the kernels
+/// give the same bits whatever the blocks.
+pub(super) fn par_rows<T: Scalar>(
+    x: CsrRef<'_, T>,
+    k: usize,
+    out: &mut [T],
+    blocks: &[Range<usize>],
+    f: &(dyn Fn(Range<usize>, &mut [T]) + Sync),
+) {
+    fn go<T: Send>(
+        blocks: &[Range<usize>],
+        out: &mut [T],
+        k: usize,
+        f: &(dyn Fn(Range<usize>, &mut [T]) + Sync),
+    ) {
+        match blocks {
+            [] => {}
+            [r] => f(r.clone(), out),
+            _ => {
+                let (left, right) = blocks.split_at(blocks.len() / 2);
+                let (lo, hi) = out.split_at_mut((right[0].start - left[0].start) * k);
+                rayon::join(|| go(left, lo, k, f), || go(right, hi, k, f));
+            }
+        }
+    }
+    go(blocks, &mut out[..x.nrows() * k], k, f);
+}
+
+/// All the rows of X·B (B ncols×k row-major) into `out` (nrows×k row-major), spread over
+/// rayon's current pool by `blocks` (consecutive ranges covering X's rows, as
+/// [`row_blocks`] makes them): the pass the sparse data term runs for VHᵀ (on V) and for
+/// (WᵀV)ᵀ (on Vᵀ), with the same bits whatever the blocks and threads. Nothing is allocated.
+///
+/// # Panics
+/// If the lengths of `b` and `out` do not match the shapes.
+///
+/// ```
+/// use nmf_core::sparse::{CsrRef, row_blocks, spmm_par};
+/// let x = CsrRef::new(2, 3, &[0, 2, 3], &[0, 2, 2], &[1.0_f64, 2.0, 3.0]).unwrap();
+/// let b = [1.0, 10.0, 2.0, 20.0, 3.0, 30.0];
+/// let mut out = [0.0; 4];
+/// spmm_par(x, &row_blocks(x, 2), &b, 2, &mut out);
+/// assert_eq!(out, [7.0, 70.0, 9.0, 90.0]);
+/// ```
+pub fn spmm_par<T: Scalar>(
+    x: CsrRef<'_, T>,
+    blocks: &[Range<usize>],
+    b: &[T],
+    k: usize,
+    out: &mut [T],
+) {
+    assert_eq!(out.len(), x.nrows() * k, "out must be nrows×k row-major");
+    par_rows(x, k, out, blocks, &|r, o| {
+        spmm_rows(x, r, b, k, o, Accum::Replace)
+    });
 }
 
 #[cfg(test)]

@@ -370,6 +370,14 @@ macro_rules! testgen_sparse {
             $crate::testing::check_sparse_rules_are_monotone::<$t, _>(&$backend);
         }
         #[test]
+        fn sparse_beta_statistics_match_dense() {
+            $crate::testing::check_sparse_beta_statistics::<$t, _>(&$backend);
+        }
+        #[test]
+        fn sparse_beta_is_monotone() {
+            $crate::testing::check_sparse_beta_is_monotone::<$t, _>(&$backend);
+        }
+        #[test]
         fn sparse_fit_matches_dense() {
             $crate::testing::check_sparse_fit_matches_dense::<$t, _>(&$backend);
         }

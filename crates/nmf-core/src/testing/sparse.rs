@@ -1,7 +1,8 @@
 //! Sparse V ([`SparseData`]): on every backend and scalar type, the statistics of its data
-//! term equal those of the dense data term, every rule that consumes them (MU for Frobenius
-//! and KL, HALS) keeps the penalised objective from rising after every half-step, with every
-//! entry ≥ ε, and a fit of a sparse V follows the fit of its dense copy.
+//! term equal those of the dense data term (Frobenius, KL, and the general β with its loss),
+//! every rule that consumes them (MU for Frobenius, KL and β, HALS) keeps the penalised
+//! objective from rising after every half-step, with every entry ≥ ε, and a fit of a sparse V
+//! follows the fit of its dense copy.
 
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
@@ -86,6 +87,166 @@ pub fn check_sparse_statistics<T: Scalar, B: DenseBackend<T>>(b: &B) {
             <B as DataOps<T, SparseData<T>>>::x_ht(b, &mut m1, &sv, &h);
             <B as DataOps<T, B::Mat>>::x_ht(b, &mut m2, &dv, &h);
             close(&e(&m1), &e(&m2), len, u, "x_ht")?;
+            Ok(())
+        })
+        .unwrap();
+}
+
+/// The β values the sparse group checks: Itakura–Saito, both sides of KL, and above 2.
+const BETAS: [f64; 4] = [0.0, 0.5, 1.5, 3.0];
+
+/// The general β statistics of both half-steps, and the β loss with its evaluation, of a
+/// sparse V equal those of its dense copy on the same backend, for β ∈ {0, 0.5, 1.5, 3} (for
+/// β ≤ 0 the zeros of V replaced first: the loss is infinite there).
+///
+/// Tolerances. Statistics: each side forms every λ = (WH)_ij in `T` as a k-term sum (relative
+/// γ_k, in its own order), raises it to a power p with |p| ≤ 2 for these β (relative
+/// |p|·γ_k + 2u with the power's own rounding), multiplies by v and a factor's entry (2u), and
+/// sums at most max(m, n) non-negative terms (γ_len): each side within
+/// (len + 2k + 6)·u of the value, so the two agree within `close`'s 2.02·(len + 2k + 6)·u.
+/// Entries that overflowed to ∞ on both sides are equal. Loss: the terms are evaluated in
+/// `f64` from the same λ's, which differ by γ_k relative between the sides; that moves
+/// d_β(v|λ) by λ^(β−1)|λ − v|·γ_k, at most γ_k·(Σλ^β + Σvλ^(β−1)) = γ_k·`scale` of the
+/// evaluation; the f64 evaluation adds a few u₆₄ of Σ|terms| ≤ `f64_terms` (see
+/// [`beta_term`](crate::kernels::beta_term)). The evaluation's sizes are within the same
+/// relative error of each other.
+pub fn check_sparse_beta_statistics<T: Scalar, B: DenseBackend<T>>(b: &B) {
+    let u = T::unit_roundoff();
+    runner_with_cases(64)
+        .run(&data_case::<T>(12), |c| {
+            for beta in BETAS {
+                let mut c = c.clone();
+                if beta <= 0.0 {
+                    fill_zeros(&mut c.v);
+                }
+                let (dv, w, h, _) = start(b, &c);
+                let sv = sparse_of::<T>(&c);
+                let (m, n, k) = (c.m, c.n, c.k);
+                let len = m.max(n) + 2 * k + 6;
+                let loss = Loss::Beta(beta);
+                let (mut sw, mut dw) = (
+                    DataOps::<T, SparseData<T>>::data_work(b, &sv, k, loss),
+                    DataOps::<T, B::Mat>::data_work(b, &dv, k, loss),
+                );
+                let e = |a: &B::Mat| -> Vec<f64> {
+                    // ∞ on both sides compares equal in `close`; keep it as it is.
+                    export(b, a)
+                };
+                let bt = T::from_f64(beta);
+                let (mut n1, mut n2, mut d1, mut d2) =
+                    (b.zeros(k, n), b.zeros(k, n), b.zeros(k, n), b.zeros(k, n));
+                <B as DataOps<T, SparseData<T>>>::beta_stats_h(
+                    b, &sv, &mut sw, &w, &h, bt, &mut n1, &mut d1,
+                );
+                <B as DataOps<T, B::Mat>>::beta_stats_h(
+                    b, &dv, &mut dw, &w, &h, bt, &mut n2, &mut d2,
+                );
+                close_or_equal(&e(&n1), &e(&n2), len, u, beta, "Wᵀ(V∘Λ^(β−2))")?;
+                close_or_equal(&e(&d1), &e(&d2), len, u, beta, "WᵀΛ^(β−1)")?;
+                let (mut m1, mut m2, mut f1, mut f2) =
+                    (b.zeros(m, k), b.zeros(m, k), b.zeros(m, k), b.zeros(m, k));
+                <B as DataOps<T, SparseData<T>>>::beta_stats_w(
+                    b, &sv, &mut sw, &w, &h, bt, &mut m1, &mut f1,
+                );
+                <B as DataOps<T, B::Mat>>::beta_stats_w(
+                    b, &dv, &mut dw, &w, &h, bt, &mut m2, &mut f2,
+                );
+                close_or_equal(&e(&m1), &e(&m2), len, u, beta, "(V∘Λ^(β−2))Hᵀ")?;
+                close_or_equal(&e(&f1), &e(&f2), len, u, beta, "Λ^(β−1)Hᵀ")?;
+                let l1 = <B as DataOps<T, SparseData<T>>>::data_loss(b, &sv, &mut sw, &w, &h, loss);
+                let a =
+                    <B as DataOps<T, SparseData<T>>>::data_evaluate(b, &sv, &mut sw, &w, &h, loss);
+                let d = <B as DataOps<T, B::Mat>>::data_evaluate(b, &dv, &mut dw, &w, &h, loss);
+                prop_assert_eq!(l1.to_bits(), a.loss.to_bits());
+                let gk = 1.01 * (k + 2) as f64 * u;
+                let tol =
+                    2.0 * gk * a.scale.max(d.scale) + 32.0 * U64 * a.f64_terms.max(d.f64_terms);
+                prop_assert!(
+                    (a.loss - d.loss).abs() <= tol || a.loss == d.loss,
+                    "β = {beta}: loss {} (sparse) vs {} (dense), tolerance {tol:e}",
+                    a.loss,
+                    d.loss
+                );
+                for (x, y, what) in [
+                    (a.scale, d.scale, "scale"),
+                    (a.f64_terms, d.f64_terms, "f64_terms"),
+                ] {
+                    prop_assert!(
+                        (x - y).abs() <= 2.02 * len as f64 * u * x.max(y) || x == y,
+                        "β = {beta}: {what} {x} (sparse) vs {y} (dense)"
+                    );
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+}
+
+/// `close`, except that entries equal on both sides (∞ from an overflowed power included) pass,
+/// and so do entries NaN on both sides: an all-zero V starts from zero factors, where both
+/// data terms compute 0·0^(β−1) = 0·∞ at the same entries.
+fn close_or_equal(
+    a: &[f64],
+    b: &[f64],
+    len: usize,
+    u: f64,
+    beta: f64,
+    what: &str,
+) -> Result<(), TestCaseError> {
+    let g = 2.02 * len as f64 * u;
+    for (p, (&x, &y)) in a.iter().zip(b).enumerate() {
+        prop_assert!(
+            x == y || (x.is_nan() && y.is_nan()) || (x - y).abs() <= g * x.abs().max(y.abs()),
+            "β = {beta}, {what}, entry {p}: {x} (sparse) vs {y} (dense)"
+        );
+    }
+    Ok(())
+}
+
+/// MU with the general β ∈ {0, 0.5, 1.5, 3} on a sparse V (for β ≤ 0 its zeros replaced,
+/// the divergence being infinite there) never raises the penalised objective after a
+/// half-step beyond the library's rounding bound
+/// ([`Evaluation::rise_bound`](crate::Evaluation::rise_bound), from the sizes the sparse
+/// evaluation reports, which are the dense ones), and keeps every entry ≥ ε.
+pub fn check_sparse_beta_is_monotone<T: Scalar, B: DenseBackend<T>>(b: &B) {
+    runner_with_cases(32)
+        .run(&(data_case::<T>(12), penalty_weights()), |(c, weights)| {
+            let u = T::unit_roundoff();
+            for beta in BETAS {
+                let mut c = c.clone();
+                if beta <= 0.0 {
+                    fill_zeros(&mut c.v);
+                }
+                let (_, w0, h0, eps) = start(b, &c);
+                let sv = sparse_of::<T>(&c);
+                let pen = weights.map_or(Penalty::default(), |(aw, ah, ratio, exp)| {
+                    let scale = c.mean().max(f64::MIN_POSITIVE) * 10f64.powi(exp);
+                    Penalty::sklearn(c.m, c.n, aw * scale, ah * scale, ratio)
+                });
+                let mut s =
+                    MuSolver::<T, B, SparseData<T>>::new(b, &sv, w0, h0, Loss::Beta(beta), eps)
+                        .unwrap();
+                s.set_penalty(pen).unwrap();
+                let mut prev = s.evaluate();
+                for half in 0..8 {
+                    if half % 2 == 0 {
+                        s.update_h()
+                    } else {
+                        s.update_w()
+                    }
+                    let next = s.evaluate();
+                    let bound = prev.rise_bound(&next, c.k, u);
+                    prop_assert!(
+                        next.objective <= prev.objective + bound,
+                        "β = {beta}, half-step {half}: {} → {} (bound {bound:e})",
+                        prev.objective,
+                        next.objective
+                    );
+                    prev = next;
+                }
+                all_at_least(b, s.w(), eps, "W")?;
+                all_at_least(b, s.h(), eps, "H")?;
+            }
             Ok(())
         })
         .unwrap();
