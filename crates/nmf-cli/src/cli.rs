@@ -96,7 +96,8 @@ pub struct FitArgs {
     /// The matrix to factorize: .csv/.txt (comma or tab), .tsv, .mtx (Matrix Market), .npy
     /// (NumPy) or .npz (SciPy sparse), optionally gzipped (.csv.gz, …). Matrix Market
     /// coordinate files and .npz files stay sparse (memory and time per iteration in the
-    /// number of non-zeros), with the Frobenius or KL loss.
+    /// number of non-zeros for the Frobenius and KL losses; other β-divergences need WH at
+    /// every entry, formed in blocks of rows: time O(m·n·k), memory still O(nnz)).
     pub input: PathBuf,
     /// The rank k: the number of columns of W and of rows of H.
     #[arg(short = 'k', long)]
@@ -104,8 +105,9 @@ pub struct FitArgs {
     /// The input's format [default: from the file extension].
     #[arg(long, value_enum)]
     pub format: Option<Format>,
-    /// Read a sparse input (Matrix Market coordinate, .npz) into a dense matrix (for the
-    /// β-divergences, or to compare).
+    /// Read a sparse input (Matrix Market coordinate, .npz) into a dense matrix (to compare,
+    /// or for a β-divergence on a matrix that is not very sparse, where dense products are
+    /// faster).
     #[arg(long)]
     pub dense: bool,
     /// For a document-term matrix (documents × terms): a file with one term per line, one
@@ -154,8 +156,8 @@ pub struct TransformArgs {
     /// The input's format [default: from the file extension].
     #[arg(long, value_enum)]
     pub format: Option<Format>,
-    /// Read a sparse input (Matrix Market coordinate, .npz) into a dense matrix (for a model
-    /// of a β-divergence, or to compare).
+    /// Read a sparse input (Matrix Market coordinate, .npz) into a dense matrix (to compare,
+    /// or for a model of a β-divergence on a matrix that is not very sparse).
     #[arg(long)]
     pub dense: bool,
     /// The field delimiter of CSV input (auto: a tab if the first line has one, else a comma).
