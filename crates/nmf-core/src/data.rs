@@ -37,6 +37,8 @@
 //!   Σ_p W_pᵀW_p, and the loss and its sizes are sums too), so a distributed data term
 //!   computes its local statistics and all-reduces them before returning. This is why the
 //!   Gram matrices and the column sums of W belong to the data term and not to the rule.
+//!   Implemented by [`Distributed`](crate::distributed::Distributed) (blocks of rows, H on
+//!   every node).
 //!
 //! Every method writes into caller-owned buffers and the data term's own
 //! [`Work`](DataOps::Work), allocated once per fit by [`DataOps::data_work`]: the iteration
