@@ -80,7 +80,8 @@ impl Collective for MpiCollective<'_> {
 
 /// Whether every rank succeeded: each rank says whether it failed (one all-reduce of a flag
 /// per rank), and the message of the first rank that failed (in rank order) is broadcast to
-/// all. Every rank returns the same: its own value when all succeeded, else that message.
+/// all. Every rank returns the same: its own value when all succeeded, else that message,
+/// prefixed with `rank q: ` when only some ranks failed.
 /// Called before every collective phase, so that a rank that failed alone (an unreadable file,
 /// a bad line in its block) never leaves the others waiting.
 pub fn agree<T>(comm: &SimpleCommunicator, mine: Result<T, String>) -> Result<T, String> {
@@ -103,7 +104,10 @@ pub fn agree<T>(comm: &SimpleCommunicator, mine: Result<T, String>) -> Result<T,
     bytes.resize(len[0] as usize, 0);
     root.broadcast_into(&mut bytes[..]);
     let text = String::from_utf8_lossy(&bytes).into_owned();
-    Err(if size > 1 {
+    // A failure on some ranks only names the first; one on every rank (a collective check of
+    // the fit, a file none can read) is the same message everywhere.
+    let failed = flags.iter().filter(|&&f| f != 0.0).count();
+    Err(if failed < size {
         format!("rank {first}: {text}")
     } else {
         text
