@@ -387,3 +387,120 @@ fn mtx_rows(f: std::fs::File, path: &Path, rows: Range<usize>) -> Result<Block, 
         .map(Block::Sparse)
         .map_err(|e| err(path, e))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn npy(dir: &Path, name: &str, header: &str, data: &[f64]) -> std::path::PathBuf {
+        let mut h = header.to_string();
+        while (10 + h.len() + 1) % 64 != 0 {
+            h.push(' ');
+        }
+        h.push('\n');
+        let mut b = b"\x93NUMPY\x01\x00".to_vec();
+        b.extend_from_slice(&(h.len() as u16).to_le_bytes());
+        b.extend_from_slice(h.as_bytes());
+        for x in data {
+            b.extend_from_slice(&x.to_le_bytes());
+        }
+        let p = dir.join(name);
+        std::fs::write(&p, b).unwrap();
+        p
+    }
+
+    /// A block of rows of a `.npy` is those rows, whichever rows.
+    #[test]
+    fn npy_block_is_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let data: Vec<f64> = (0..20).map(|x| x as f64).collect();
+        let p = npy(
+            dir.path(),
+            "v.npy",
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (5, 4), }",
+            &data,
+        );
+        assert_eq!(shape(&p).unwrap(), (5, 4));
+        let Block::Dense(m) = block(&p, 2..4).unwrap() else {
+            panic!("dense")
+        };
+        assert_eq!((m.nrows(), m.ncols()), (2, 4));
+        for i in 0..2 {
+            for j in 0..4 {
+                assert_eq!(m[(i, j)], data[(2 + i) * 4 + j]);
+            }
+        }
+    }
+
+    /// Headers that cannot be read by rows are refused with the reason.
+    #[test]
+    fn npy_refusals_say_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let cases = [
+            (
+                "{'descr': '<f8', 'fortran_order': True, 'shape': (2, 2), }",
+                "Fortran-order",
+            ),
+            (
+                "{'descr': '<i8', 'fortran_order': False, 'shape': (2, 2), }",
+                "element type <i8",
+            ),
+            (
+                "{'descr': '<f8', 'fortran_order': False, 'shape': (4,), }",
+                "2-D",
+            ),
+        ];
+        for (i, (h, needle)) in cases.iter().enumerate() {
+            let p = npy(dir.path(), &format!("b{i}.npy"), h, &[0.0; 4]);
+            let e = block(&p, 0..1).err().expect("refused");
+            assert!(e.contains(needle), "{e:?} lacks {needle:?}");
+        }
+        // Truncated data: the rows asked for are not all there.
+        let p = npy(
+            dir.path(),
+            "t.npy",
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (3, 2), }",
+            &[1.0; 4],
+        );
+        let e = block(&p, 1..3).err().expect("refused");
+        assert!(e.contains("truncated before row 3"), "{e}");
+    }
+
+    /// A `.mtx` block keeps its rows' entries (any order in the file, duplicates summed), and
+    /// a bad line is reported with its number, whether or not its row is in the block.
+    #[test]
+    fn mtx_block_and_line_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("v.mtx");
+        let text = "%%MatrixMarket matrix coordinate real general\n% c\n4 3 5\n4 1 2\n1 1 1\n2 3 5\n2 3 1\n3 2 7\n";
+        std::fs::write(&p, text).unwrap();
+        let Block::Sparse(s) = block(&p, 1..3).unwrap() else {
+            panic!("sparse")
+        };
+        assert_eq!(s.shape(), (2, 3));
+        let csr = s.csr();
+        let mut got = vec![];
+        for i in 0..2 {
+            let (cols, vals) = csr.row(i);
+            got.extend(cols.iter().zip(vals).map(|(&j, &x)| (i, j, x)));
+        }
+        assert_eq!(got, vec![(0, 2, 6.0), (1, 1, 7.0)]);
+        for (bad, needle) in [
+            ("5 1 1", "line 4: entry outside the 4×3 matrix"),
+            ("2 1 -1", "line 4: V must be finite and ≥ 0"),
+            ("2 x 1", "line 4: bad column"),
+        ] {
+            let t = format!("%%MatrixMarket matrix coordinate real general\n% c\n4 3 1\n{bad}\n");
+            std::fs::write(&p, t).unwrap();
+            let e = block(&p, 1..2).err().expect("refused");
+            assert!(e.contains(needle), "{e:?} lacks {needle:?}");
+        }
+        std::fs::write(
+            &p,
+            "%%MatrixMarket matrix coordinate real general\n4 3 2\n1 1 1\n",
+        )
+        .unwrap();
+        let e = block(&p, 0..4).err().expect("refused");
+        assert!(e.contains("says 2 entries, the file has 1"), "{e}");
+    }
+}
