@@ -394,7 +394,7 @@ mod tests {
 
     fn npy(dir: &Path, name: &str, header: &str, data: &[f64]) -> std::path::PathBuf {
         let mut h = header.to_string();
-        while (10 + h.len() + 1) % 64 != 0 {
+        while !(10 + h.len() + 1).is_multiple_of(64) {
             h.push(' ');
         }
         h.push('\n');
