@@ -37,6 +37,8 @@
 //!   Σ_p W_pᵀW_p, and the loss and its sizes are sums too), so a distributed data term
 //!   computes its local statistics and all-reduces them before returning. This is why the
 //!   Gram matrices and the column sums of W belong to the data term and not to the rule.
+//!   Implemented by [`Distributed`](crate::distributed::Distributed) (blocks of rows, H on
+//!   every node).
 //!
 //! Every method writes into caller-owned buffers and the data term's own
 //! [`Work`](DataOps::Work), allocated once per fit by [`DataOps::data_work`]: the iteration
@@ -84,6 +86,14 @@ pub trait DataOps<T: Scalar, V>: MatrixBackend<T> {
     fn data_first_invalid(&self, v: &V) -> Option<(usize, usize, T)>;
     /// `Σ_ij v_ij`, accumulated in `f64`.
     fn data_sum(&self, v: &V) -> f64;
+    /// The mean entry of V, `Σ_ij v_ij / (m·n)`, from which a fit chooses its scale and its
+    /// default ε. The default divides [`data_sum`](Self::data_sum) by the shape; a data term
+    /// whose [`data_shape`](Self::data_shape) is a part of V (a
+    /// [`Distributed`](crate::distributed::Distributed) block) gives the mean of all of V.
+    fn data_mean(&self, v: &V) -> f64 {
+        let (m, n) = self.data_shape(v);
+        self.data_sum(v) / (m as f64 * n as f64)
+    }
     /// The `k` leading singular triplets of V from the backend's own SVD, if it has one.
     fn data_truncated_svd(&self, v: &V, k: usize) -> Option<TruncatedSvd<T>>;
     /// The first stored zero (in row-major order); for a sparse V, an entry not stored.

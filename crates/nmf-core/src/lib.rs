@@ -14,7 +14,8 @@
 //!   rules of [`kernels`] are applied, written once here.
 //! - [`DataOps`], the data term ([`data`]): what a half-step needs from V, as small
 //!   statistics computed by the data's own type (dense V on every backend through
-//!   [`dense_data_ops!`]).
+//!   [`dense_data_ops!`]); [`Distributed`] spreads any data term over processes by blocks of
+//!   rows ([`distributed`]; MPI in the crate `nmf-mpi`).
 //! - The update rules ([`update`]) consume those statistics.
 //! - [`Nmf::params`] → [`NmfParams`] → [`NmfValidParams::fit`] → [`NmfModel`]: the user API;
 //!   [`NmfValidParams::fitting`] → [`Fitting`] for the options (a custom start, an observer,
@@ -89,6 +90,7 @@
 pub mod auxiliary;
 mod backend;
 pub mod data;
+pub mod distributed;
 mod driver;
 mod error;
 pub mod init;
@@ -117,6 +119,7 @@ pub use backend::{
     TruncatedSvd, VisitFn, ZipFn, check_zip,
 };
 pub use data::{DataEvaluation, DataOps, DenseBackend};
+pub use distributed::{Collective, Distributed};
 pub use driver::{Fitting, NoObserver, Progress, Sequential, Threaded};
 pub use error::{MatrixRole, NmfError};
 pub use lane::Lanes;

@@ -15,6 +15,7 @@
 //! | the HALS solver | [`hals`] | [`testgen_hals!`](crate::testgen_hals) |
 //! | sparse V | [`sparse`] | [`testgen_sparse!`](crate::testgen_sparse) |
 //! | the KL coordinate descent | [`cd_kl`] | [`testgen_cd_kl!`](crate::testgen_cd_kl) |
+//! | V distributed over processes | [`distributed`] | [`testgen_distributed!`](crate::testgen_distributed) |
 //!
 //! [`backend_test_suite!`](crate::backend_test_suite) instantiates them all, one `#[test]` per
 //! property, so a failure names both the property and the backend:
@@ -31,6 +32,7 @@ mod cases;
 pub mod cd_kl;
 mod common;
 pub mod conformance;
+pub mod distributed;
 pub mod extreme;
 pub mod hals;
 pub mod initialisation;
@@ -45,6 +47,7 @@ pub use cases::{
 pub use cd_kl::*;
 pub use common::{export, mat, product};
 pub use conformance::*;
+pub use distributed::*;
 pub use extreme::*;
 pub use hals::*;
 pub use initialisation::*;
@@ -102,6 +105,7 @@ macro_rules! backend_test_suite {
             $crate::testgen_hals!($backend, $t);
             $crate::testgen_sparse!($backend, $t);
             $crate::testgen_cd_kl!($backend, $t);
+            $crate::testgen_distributed!($backend, $t);
         }
     };
 }
@@ -409,6 +413,23 @@ macro_rules! testgen_cd_kl {
         #[test]
         fn cd_kl_parameters() {
             $crate::testing::check_cd_kl_parameters::<$t, _>(&$backend);
+        }
+    };
+}
+
+/// The suite's group of the distributed data term ([`distributed`](crate::testing::distributed)):
+/// P = 1, 2, 3 simulated processes against one, and a bad entry in one block stopping all.
+/// One `#[test]` per property, in the current module, for `$backend` and the scalar `$t`.
+#[macro_export]
+macro_rules! testgen_distributed {
+    ($backend:expr, $t:ty) => {
+        #[test]
+        fn distributed_fit_equals_single() {
+            $crate::testing::check_distributed_fit_equals_single::<$t, _>(&$backend);
+        }
+        #[test]
+        fn distributed_bad_entry_stops_every_process() {
+            $crate::testing::check_distributed_bad_entry_everywhere::<$t, _>(&$backend);
         }
     };
 }

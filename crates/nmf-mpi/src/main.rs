@@ -1,0 +1,226 @@
+//! `nmf-mpi fit INPUT -k K ...`, run as `mpirun -np P nmf-mpi fit ...`: each rank reads its
+//! block of rows of V, the ranks fit together (see the crate docs), and rank 0 writes W.npy
+//! and H.npy. An error on any rank ends every rank with that message (printed once, by rank
+//! 0) and exit code 1.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use mpi::topology::SimpleCommunicator;
+use mpi::traits::*;
+use nmf_core::distributed::block_rows;
+use nmf_core::{Loss, Nmf, Solver};
+use nmf_mpi::{agree, fit_block, gather_rows, read, write_npy_dir};
+
+/// Non-negative matrix factorization V ≈ WH over MPI processes: V and W by blocks of rows,
+/// H on every process. Run as `mpirun -np P nmf-mpi fit INPUT -k K`.
+#[derive(Debug, Parser)]
+#[command(name = "nmf-mpi", version)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Fit V (a .npy dense matrix or a .mtx coordinate file) and write W.npy and H.npy.
+    Fit(FitArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LossArg {
+    Frobenius,
+    Kl,
+    ItakuraSaito,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum SolverArg {
+    /// HALS for the Frobenius loss, MU otherwise.
+    Auto,
+    /// The multiplicative updates (every loss).
+    Mu,
+    /// Hierarchical ALS, one sweep per half-step (Frobenius only).
+    Hals,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum InitArg {
+    /// Seeded random, entry by entry from its place (the same for any number of processes).
+    Random,
+    /// Refused: NNDSVD needs the SVD of all of V.
+    Nndsvd,
+    /// Refused, as nndsvd.
+    Nndsvda,
+    /// Refused, as nndsvd.
+    Nndsvdar,
+}
+
+#[derive(Debug, clap::Args)]
+struct FitArgs {
+    /// V: a .npy file (little-endian f8 or f4, C order; each rank reads its rows only) or a
+    /// .mtx coordinate file (every rank scans it and keeps its rows).
+    input: PathBuf,
+    /// The rank k of the factorization.
+    #[arg(short = 'k', long)]
+    rank: usize,
+    /// The loss to minimise [default: frobenius].
+    #[arg(long, value_enum)]
+    loss: Option<LossArg>,
+    /// Minimise the β-divergence with this β instead of a named --loss.
+    #[arg(
+        long,
+        value_name = "X",
+        conflicts_with = "loss",
+        allow_hyphen_values = true
+    )]
+    beta: Option<f64>,
+    /// The update rule.
+    #[arg(long, value_enum, default_value_t = SolverArg::Auto)]
+    solver: SolverArg,
+    /// The most iterations.
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    max_iter: usize,
+    /// Stop when the loss decreased by at most this fraction over the last --check-every
+    /// iterations; 0 runs exactly --max-iter iterations.
+    #[arg(
+        long,
+        value_name = "X",
+        default_value_t = 1e-4,
+        allow_hyphen_values = true
+    )]
+    tol: f64,
+    /// Evaluate the loss every N iterations.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    check_every: usize,
+    /// The seed of the random start.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    seed: u64,
+    /// Threads per process (for the products and the sparse passes).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    threads: usize,
+    /// The lower bound ε on every entry of W and H [default: from the data, as `nmf fit`].
+    #[arg(long, value_name = "X", allow_hyphen_values = true)]
+    eps: Option<f64>,
+    /// How W and H start.
+    #[arg(long, value_enum, default_value_t = InitArg::Random)]
+    init: InitArg,
+    /// The output directory (replaced in one step by rank 0).
+    #[arg(short, long, value_name = "DIR", default_value = "nmf-out")]
+    out: PathBuf,
+}
+
+fn main() -> ExitCode {
+    let Some(universe) = mpi::initialize() else {
+        eprintln!("nmf-mpi: error: MPI could not be initialised (already initialised?)");
+        return ExitCode::from(1);
+    };
+    let world = universe.world();
+    // A panic on one rank would leave the others waiting in a collective: end them all.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        default_hook(info);
+        SimpleCommunicator::world().abort(101);
+    }));
+    let rank0 = world.rank() == 0;
+    let code = match Cli::try_parse() {
+        Err(e) => {
+            if rank0 {
+                let _ = e.print();
+            }
+            e.exit_code() as u8
+        }
+        Ok(cli) => match run(&world, cli) {
+            Ok(()) => 0,
+            Err(msg) => {
+                if rank0 {
+                    eprintln!("nmf-mpi: error: {msg}");
+                }
+                1
+            }
+        },
+    };
+    drop(universe);
+    ExitCode::from(code)
+}
+
+fn run(world: &SimpleCommunicator, cli: Cli) -> Result<(), String> {
+    let Cmd::Fit(a) = cli.cmd;
+    let (rank, size) = (world.rank() as usize, world.size() as usize);
+    let loss = match (a.beta, a.loss) {
+        (Some(b), _) => Loss::Beta(b),
+        (None, None | Some(LossArg::Frobenius)) => Loss::Frobenius,
+        (None, Some(LossArg::Kl)) => Loss::KullbackLeibler,
+        (None, Some(LossArg::ItakuraSaito)) => Loss::ItakuraSaito,
+    };
+    let solver = match a.solver {
+        SolverArg::Auto => Solver::Auto,
+        SolverArg::Mu => Solver::Mu,
+        SolverArg::Hals => Solver::Hals,
+    };
+    if !matches!(a.init, InitArg::Random) {
+        return Err(
+            "--init: NNDSVD needs the SVD of all of V, which nmf-mpi does not compute; \
+                    use --init random (seeded, the same for any number of processes)"
+                .into(),
+        );
+    }
+    let mut p = Nmf::params(a.rank)
+        .loss(loss)
+        .solver(solver)
+        // One HALS sweep per half-step: the repeated sweeps' budget and early stop depend on
+        // the local rows (see nmf_core::distributed).
+        .hals_acceleration(0.0, 0.1)
+        .max_iter(a.max_iter)
+        .tol(a.tol)
+        .check_every(a.check_every)
+        .seed(a.seed);
+    if let Some(eps) = a.eps {
+        p = p.eps(eps);
+    }
+    let params = p.check().map_err(|e| e.to_string())?;
+    if a.threads == 0 {
+        return Err("--threads must be at least 1".into());
+    }
+    // The sparse passes run on rayon's global pool: one per process, of --threads threads.
+    let _ = rayon::ThreadPoolBuilder::new()
+        .num_threads(a.threads)
+        .build_global();
+    let b = nmf_faer::Faer::with_threads(a.threads);
+
+    let (m, n) = agree(world, read::shape(&a.input))?;
+    if size > m {
+        return Err(format!(
+            "{}: V has {m} rows, fewer than the {size} processes (each needs at least one row)",
+            a.input.display()
+        ));
+    }
+    let rows = block_rows(m, size, rank);
+    let t0 = Instant::now();
+    let block = agree(world, read::block(&a.input, rows.clone()))?;
+    let t_read = t0.elapsed().as_secs_f64();
+    let t1 = Instant::now();
+    let fitted = fit_block(world, &b, block, rows, &params, a.seed).map_err(|e| e.to_string());
+    let fitted = agree(world, fitted)?;
+    let t_fit = t1.elapsed().as_secs_f64();
+    let k = a.rank;
+    let w = gather_rows(world, &fitted.w, m, k);
+    let written = match &w {
+        Some(w) => write_npy_dir(&a.out, (w, m, k), (&fitted.h, k, n)),
+        None => Ok(()),
+    };
+    agree(world, written)?;
+    if rank == 0 {
+        let last = fitted.history.last().map_or(f64::NAN, |r| r.1);
+        eprintln!(
+            "nmf-mpi: {size} processes, V {m}×{n}, k = {k}, {loss}: {} iterations{}, loss {last:e}; \
+             read {t_read:.3} s, fit {t_fit:.3} s; wrote {}",
+            fitted.n_iter,
+            if fitted.converged { " (converged)" } else { "" },
+            a.out.display()
+        );
+    }
+    Ok(())
+}

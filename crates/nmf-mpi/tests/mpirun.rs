@@ -1,0 +1,228 @@
+//! `mpirun -np P nmf-mpi fit` on this machine (loopback), P = 1, 2, 3, on a small dense
+//! (`.npy`) and sparse (`.mtx`) V, MU and HALS: W and H equal the single-process fit from the
+//! same start (computed here with nmf-core) to the rounding of the different order of the
+//! sums; a bad entry or an unreadable file on one rank ends every rank with the message within
+//! seconds. Needs `mpirun` (Open MPI) on the PATH.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use nmf_core::{Loss, MatrixBackend, Nmf, Solver};
+use nmf_faer::Faer;
+
+const BIN: &str = env!("CARGO_BIN_EXE_nmf-mpi");
+
+/// Runs `mpirun -np p nmf-mpi args...`, killed (and the test failed) after `limit`.
+fn mpirun(p: usize, args: &[&str], limit: Duration) -> Output {
+    let mut child = Command::new("mpirun")
+        .args([
+            "--allow-run-as-root",
+            "--oversubscribe",
+            "-np",
+            &p.to_string(),
+            BIN,
+        ])
+        .args(args)
+        .env("OMPI_MCA_btl", "self,vader,tcp")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("mpirun runs (Open MPI installed?)");
+    let start = Instant::now();
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            return child.wait_with_output().expect("output");
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("output");
+            panic!(
+                "mpirun -np {p} {args:?} still running after {limit:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// V (m×n) with about a fifth of its entries zero.
+fn problem(m: usize, n: usize) -> Vec<f64> {
+    (0..m * n)
+        .map(|t| {
+            let x = ((t * 7919 + 13) % 101) as f64;
+            if x < 20.0 { 0.0 } else { x / 17.0 }
+        })
+        .collect()
+}
+
+fn write_mtx(path: &Path, m: usize, n: usize, v: &[f64]) {
+    let mut s = String::from("%%MatrixMarket matrix coordinate real general\n% test\n");
+    let nnz = v.iter().filter(|&&x| x != 0.0).count();
+    s += &format!("{m} {n} {nnz}\n");
+    // Column-major order: a rank's rows are spread over the whole file.
+    for j in 0..n {
+        for i in 0..m {
+            let x = v[i * n + j];
+            if x != 0.0 {
+                s += &format!("{} {} {x:e}\n", i + 1, j + 1);
+            }
+        }
+    }
+    std::fs::write(path, s).unwrap();
+}
+
+fn max_rel(a: &[f64], b: &[f64]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs() / x.abs().max(y.abs()).max(f64::MIN_POSITIVE))
+        .fold(0.0, f64::max)
+}
+
+/// The single-process fit from nmf-mpi's start, with nmf-mpi's settings.
+fn single(
+    v: &[f64],
+    (m, n, k): (usize, usize, usize),
+    loss: Loss,
+    solver: Solver,
+    iters: usize,
+) -> (Vec<f64>, Vec<f64>) {
+    let b = Faer::sequential();
+    let vm = b.from_row_major(m, n, v).unwrap();
+    let mean = v.iter().sum::<f64>() / (m * n) as f64;
+    let (w0, h0) = nmf_mpi::start_rows(0..m, n, k, mean, 5);
+    let (w0, h0) = (
+        b.from_row_major(m, k, &w0).unwrap(),
+        b.from_row_major(k, n, &h0).unwrap(),
+    );
+    let p = Nmf::params(k)
+        .loss(loss)
+        .solver(solver)
+        .hals_acceleration(0.0, 0.1)
+        .max_iter(iters)
+        .tol(0.0)
+        .check()
+        .unwrap();
+    let model = p.fitting(&b, &vm).start(&w0, &h0).run().unwrap();
+    (b.to_row_major(model.w()), b.to_row_major(model.h()))
+}
+
+/// P = 1, 2, 3 against the single-process fit. The bound is nmf-core's first-order bound for
+/// MU (`nmf_core::testing::mu_bound`: sums of non-negative terms added in another order, each
+/// within γ of the exact sum, propagated through the multiplicative steps) with one more
+/// iteration for the start, whose scale √mean(V) comes from a sum added in another order too;
+/// for HALS, 100 times it (the margin the nmf-core test uses: a coordinate step subtracts, so
+/// there is no entry-wise bound of that form).
+#[test]
+fn p_processes_equal_one() {
+    let (m, n, k, iters) = (40, 30, 3, 5);
+    let dir = tempfile::tempdir().unwrap();
+    let v = problem(m, n);
+    let npy = dir.path().join("v.npy");
+    nmf_mpi::write_npy(&npy, m, n, &v).unwrap();
+    let mtx = dir.path().join("v.mtx");
+    write_mtx(&mtx, m, n, &v);
+    let u = f64::EPSILON / 2.0;
+    let cases = [
+        (Loss::Frobenius, Solver::Mu, "frobenius", "mu"),
+        (Loss::KullbackLeibler, Solver::Mu, "kl", "mu"),
+        (Loss::Frobenius, Solver::Hals, "frobenius", "hals"),
+    ];
+    for (loss, solver, loss_arg, solver_arg) in cases {
+        let (w1, h1) = single(&v, (m, n, k), loss, solver, iters);
+        let bound = nmf_core::testing::mu_bound(iters + 1, m, n, k, u)
+            * if solver == Solver::Hals { 100.0 } else { 1.0 };
+        for input in [&npy, &mtx] {
+            for p in 1..=3 {
+                let out = dir.path().join(format!("out-{loss_arg}-{solver_arg}-{p}"));
+                let it = iters.to_string();
+                let args = [
+                    "fit",
+                    input.to_str().unwrap(),
+                    "-k",
+                    "3",
+                    "--loss",
+                    loss_arg,
+                    "--solver",
+                    solver_arg,
+                    "--max-iter",
+                    &it,
+                    "--tol",
+                    "0",
+                    "--seed",
+                    "5",
+                    "-o",
+                    out.to_str().unwrap(),
+                ];
+                let o = mpirun(p, &args, Duration::from_secs(60));
+                let what = format!("{loss} {solver:?} P = {p} {}", input.display());
+                assert!(
+                    o.status.success(),
+                    "{what}: {}",
+                    String::from_utf8_lossy(&o.stderr)
+                );
+                let (wr, wc, w) = nmf_mpi::read_npy(&out.join("W.npy")).unwrap();
+                let (hr, hc, h) = nmf_mpi::read_npy(&out.join("H.npy")).unwrap();
+                assert_eq!((wr, wc, hr, hc), (m, k, k, n), "{what}");
+                let (ew, eh) = (max_rel(&w, &w1), max_rel(&h, &h1));
+                assert!(
+                    ew <= bound && eh <= bound,
+                    "{what}: W within {ew:e}, H within {eh:e} of one process, bound {bound:e}"
+                );
+            }
+        }
+    }
+}
+
+/// A negative entry in the rows of rank 1 (of 3), in a `.mtx` (found by rank 1's reader) and
+/// a `.npy` (found by the fit's collective check), and a missing file: every rank exits with
+/// code 1 within seconds, and the message names the place.
+#[test]
+fn an_error_on_one_rank_stops_all() {
+    let (m, n) = (9, 5);
+    let dir = tempfile::tempdir().unwrap();
+    let mut v = problem(m, n);
+    // Rows 3..6 belong to rank 1 of 3.
+    v[4 * n + 2] = -0.5;
+    let npy = dir.path().join("bad.npy");
+    nmf_mpi::write_npy(&npy, m, n, &v).unwrap();
+    let mtx = dir.path().join("bad.mtx");
+    write_mtx(&mtx, m, n, &v);
+    let missing = dir.path().join("missing.npy");
+    let expect = [
+        (&mtx, "rank 1: "),
+        (&npy, "negative entry -0.5 at row 4, column 2"),
+        (&missing, "missing.npy"),
+    ];
+    for (input, needle) in expect {
+        let start = Instant::now();
+        let out = dir.path().join("out");
+        let o = mpirun(
+            3,
+            &[
+                "fit",
+                input.to_str().unwrap(),
+                "-k",
+                "2",
+                "-o",
+                out.to_str().unwrap(),
+            ],
+            Duration::from_secs(30),
+        );
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{}: {err}", input.display());
+        assert!(
+            err.contains(needle),
+            "{}: {err:?} lacks {needle:?}",
+            input.display()
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{}: took {:?}",
+            input.display(),
+            start.elapsed()
+        );
+        assert!(!out.exists(), "no output after an error");
+    }
+}
