@@ -147,6 +147,34 @@ pub trait DataOps<T: Scalar, V>: MatrixBackend<T> {
         Ok(())
     }
 
+    /// Whether this data term weights its entries (a mask of observed entries or weights,
+    /// see [`crate::masked`]): then the loss is `Σ_ij M_ij·d(V_ij, (WH)_ij)`, and its
+    /// statistics exist only in the β form, for every loss (β = 2 and β = 1 included):
+    /// the multiplicative updates ask for [`beta_stats_h`](Self::beta_stats_h) and
+    /// [`beta_stats_w`](Self::beta_stats_w) whatever the loss, and the rules that need the
+    /// Frobenius Gram form or every entry of V (HALS, KL coordinate descent) refuse the data.
+    /// `false` (the default): the unweighted statistics of the table in the module docs.
+    fn data_weighted(&self, v: &V) -> bool {
+        let _ = v;
+        false
+    }
+
+    /// The observed entries and their weights by rows and by columns, for the solvers that
+    /// sweep them directly (masked least squares, [`crate::masked::AnlsSolver`]); `None`
+    /// (the default) for data that does not hold them in that form.
+    fn data_observed<'v>(&self, v: &'v V) -> Option<crate::masked::ObservedRef<'v, T>> {
+        let _ = v;
+        None
+    }
+
+    /// The mean of V, which sets the scale of the initial factors and of ε: `Σ_ij v_ij /
+    /// (m·n)` by default; for weighted data the weighted mean of the observed entries
+    /// `Σ M_ij v_ij / Σ M_ij` (an unobserved entry is not a 0).
+    fn data_mean(&self, v: &V) -> f64 {
+        let (m, n) = self.data_shape(v);
+        self.data_sum(v) / (m as f64 * n as f64)
+    }
+
     /// The buffers of [`Work`](Self::Work) for a fit of V at rank `k` with `loss` (the only
     /// allocation of the data term in a fit).
     fn data_work(&self, v: &V, k: usize, loss: Loss) -> Self::Work;

@@ -535,7 +535,7 @@ impl NmfValidParams {
         let (m, n) = check_data(backend, v)?;
         check_beta(backend, v, self.loss)?;
         let k = self.rank;
-        let mean_v = backend.data_sum(v) / (m as f64 * n as f64);
+        let mean_v = backend.data_mean(v);
         let variant = if with_svd {
             self.init.nndsvd_variant(k, m, n)
         } else {

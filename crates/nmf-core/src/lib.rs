@@ -94,6 +94,7 @@ mod error;
 pub mod init;
 pub mod kernels;
 pub mod lane;
+pub mod masked;
 mod model;
 pub mod nndsvd;
 #[cfg(feature = "io")]

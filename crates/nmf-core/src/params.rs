@@ -106,6 +106,13 @@ pub enum Solver {
     /// on dense V (else [`NmfError::InvalidSolverOption`]); settings with
     /// [`NmfParams::cd_kl_options`]. Each step provably never raises the objective.
     CdKl,
+    /// Alternating non-negative least squares for masked or weighted data with the Frobenius
+    /// loss ([`crate::masked::AnlsSolver`]: one k×k Gram matrix per column of H and row of W
+    /// over its observed entries, solved by exact coordinate descent), on
+    /// [`crate::masked::Observed`] data (else [`NmfError::SolverNotForData`]); the Frobenius
+    /// loss only (else [`NmfError::SolverLossMismatch`]). [`Solver::Auto`] picks it for
+    /// observed data with the Frobenius loss.
+    Anls,
 }
 
 impl Solver {
@@ -127,6 +134,7 @@ impl core::fmt::Display for Solver {
             Solver::Mu => "mu",
             Solver::Hals => "hals",
             Solver::CdKl => "cd",
+            Solver::Anls => "anls",
         })
     }
 }
@@ -438,6 +446,13 @@ impl NmfParams {
             }
         }
         if p.solver == Solver::Hals && p.loss != Loss::Frobenius {
+            return Err(NmfError::SolverLossMismatch {
+                solver: p.solver,
+                loss: p.loss,
+                supported: "frobenius",
+            });
+        }
+        if p.solver == Solver::Anls && p.loss != Loss::Frobenius {
             return Err(NmfError::SolverLossMismatch {
                 solver: p.solver,
                 loss: p.loss,
