@@ -167,6 +167,42 @@ pub trait DataOps<T: Scalar, V>: MatrixBackend<T> {
         None
     }
 
+    /// A reproducible random split of the observed entries for held-out evaluation: a
+    /// `fraction` of them (drawn from `seed`) for the test set, the rest for training
+    /// ([`NmfParams::holdout`](crate::NmfParams::holdout)). The default refuses: only data
+    /// that tells observed entries from missing ones can leave some out
+    /// ([`crate::masked`]).
+    ///
+    /// # Errors
+    /// [`NmfError::InvalidHoldout`](crate::NmfError::InvalidHoldout).
+    fn data_holdout(&self, v: &V, fraction: f64, seed: u64) -> Result<(V, V), crate::NmfError>
+    where
+        V: Sized,
+    {
+        let _ = (v, fraction, seed);
+        Err(crate::NmfError::InvalidHoldout {
+            reason: "held-out entries need data with observed and missing entries \
+                     (masked::Observed or masked::Weighted); this data has every entry observed"
+                .into(),
+        })
+    }
+
+    /// The errors of (W, H) on V as a held-out set (RMSE, MAE, mean divergence over its
+    /// weighted entries, [`crate::masked::HoldoutError`]), with `work` from
+    /// [`data_work`](Self::data_work) for V; `None` (the default) for data that is not a
+    /// held-out set.
+    fn data_errors(
+        &self,
+        v: &V,
+        work: &mut Self::Work,
+        w: &Self::Mat,
+        h: &Self::Mat,
+        loss: Loss,
+    ) -> Option<crate::masked::HoldoutError> {
+        let _ = (v, work, w, h, loss);
+        None
+    }
+
     /// The mean of V, which sets the scale of the initial factors and of ε: `Σ_ij v_ij /
     /// (m·n)` by default; for weighted data the weighted mean of the observed entries
     /// `Σ M_ij v_ij / Σ M_ij` (an unobserved entry is not a 0).

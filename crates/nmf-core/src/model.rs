@@ -25,6 +25,7 @@ pub struct NmfModel<T: Scalar, B: MatrixBackend<T>> {
     converged: bool,
     eps: T,
     penalty: Penalty,
+    holdout: Vec<crate::masked::HoldoutRecord>,
 }
 
 impl<T: Scalar, B: MatrixBackend<T>> Clone for NmfModel<T, B> {
@@ -38,6 +39,7 @@ impl<T: Scalar, B: MatrixBackend<T>> Clone for NmfModel<T, B> {
             converged: self.converged,
             eps: self.eps,
             penalty: self.penalty,
+            holdout: self.holdout.clone(),
         }
     }
 }
@@ -77,7 +79,27 @@ impl<T: Scalar, B: MatrixBackend<T>> NmfModel<T, B> {
             converged,
             eps,
             penalty,
+            holdout: Vec::new(),
         }
+    }
+
+    /// The model with the held-out errors its fit recorded.
+    pub(crate) fn with_holdout(mut self, holdout: Vec<crate::masked::HoldoutRecord>) -> Self {
+        self.holdout = holdout;
+        self
+    }
+
+    /// The errors on the held-out entries ([`NmfParams::holdout`](crate::NmfParams::holdout)
+    /// or [`Fitting::test`](crate::Fitting::test)) at every evaluation of the loss (the
+    /// iterations of [`loss_history`](Self::loss_history)); empty without a held-out set.
+    pub fn holdout_history(&self) -> &[crate::masked::HoldoutRecord] {
+        &self.holdout
+    }
+
+    /// The errors of the final factors on the held-out entries (RMSE, MAE, mean divergence),
+    /// if the fit had a held-out set.
+    pub fn holdout(&self) -> Option<crate::masked::HoldoutError> {
+        self.holdout.last().map(|r| r.error)
     }
     /// W (m×k), every entry finite and ≥ ε.
     pub fn w(&self) -> &B::Mat {

@@ -242,6 +242,8 @@ impl Nmf {
             solver: Solver::Auto,
             hals: crate::HalsOptions::default(),
             cd_kl: crate::CdKlOptions::default(),
+            anls: crate::masked::AnlsOptions::default(),
+            holdout: None,
         })
     }
 }
@@ -284,6 +286,10 @@ pub struct NmfValidParams {
     pub(crate) hals: crate::HalsOptions,
     /// The Newton steps of the KL coordinate descent.
     pub(crate) cd_kl: crate::CdKlOptions,
+    /// The inner sweeps of masked least squares.
+    pub(crate) anls: crate::masked::AnlsOptions,
+    /// The fraction of the observed entries held out, and the seed of their draw.
+    pub(crate) holdout: Option<(f64, u64)>,
 }
 
 impl NmfParams {
@@ -388,6 +394,38 @@ impl NmfParams {
         self.0.solver = solver;
         self
     }
+    /// Masked least squares only ([`Solver::Anls`]): the most coordinate sweeps per column
+    /// (row) and half-step, and their relative stop (see
+    /// [`AnlsOptions`](crate::masked::AnlsOptions); default 10 and 1e-3).
+    pub fn anls_options(mut self, options: crate::masked::AnlsOptions) -> Self {
+        self.0.anls = options;
+        self
+    }
+    /// Holds out a reproducible random `fraction` of the observed entries (drawn from
+    /// `seed`, the same set for every restart) from the fit, and reports the model's error
+    /// on them ([`NmfModel::holdout`](crate::NmfModel::holdout), RMSE and MAE and the mean
+    /// divergence), at every evaluation of the loss too
+    /// ([`NmfModel::holdout_history`](crate::NmfModel::holdout_history)), so over-fitting
+    /// is visible. For masked or weighted data ([`crate::masked`]); other data is refused
+    /// with [`NmfError::InvalidHoldout`]. A test set of one's own:
+    /// [`Fitting::test`](crate::Fitting::test). `fraction` must lie in (0, 1)
+    /// ([`check`](Self::check)).
+    ///
+    /// ```
+    /// use nmf_core::{Nmf, masked::Observed, reference::Reference};
+    /// let (rows, cols): (Vec<usize>, Vec<usize>) = (0..60).map(|t| (t / 6, t % 6)).unzip();
+    /// let vals: Vec<f64> = rows.iter().zip(&cols).map(|(&i, &j)| ((i + 1) * (j + 1)) as f64).collect();
+    /// let v = Observed::from_triplets(10, 6, &rows, &cols, &vals).unwrap();
+    /// let model = Nmf::params(1).holdout(0.2, 3).max_iter(300).fit(&Reference, &v).unwrap();
+    /// let e = model.holdout().unwrap();
+    /// assert_eq!(e.count, 12);
+    /// assert!(e.rmse < 1e-3); // a rank-one matrix: the held-out entries are predicted
+    /// assert_eq!(model.holdout_history().len(), model.loss_history().len());
+    /// ```
+    pub fn holdout(mut self, fraction: f64, seed: u64) -> Self {
+        self.0.holdout = Some((fraction, seed));
+        self
+    }
     /// HALS only: sweep the coordinates in a random order drawn anew for every sweep
     /// (scikit-learn's `shuffle`), seeded by [`seed`](Self::seed) (restart r uses seed + r),
     /// so deterministic; default `false`.
@@ -468,6 +506,14 @@ impl NmfParams {
         }
         p.hals.check()?;
         p.cd_kl.check()?;
+        p.anls.check()?;
+        if let Some((f, _)) = p.holdout
+            && !(f > 0.0 && f < 1.0)
+        {
+            return Err(NmfError::InvalidHoldout {
+                reason: format!("the held-out fraction must lie in (0, 1), got {f}"),
+            });
+        }
         if p.rank == 0 {
             return Err(NmfError::ZeroRank);
         }

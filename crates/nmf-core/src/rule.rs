@@ -2,7 +2,7 @@
 //! dispatches on the solver. A new rule is a variant here, an arm in [`Rule::new`] and one in
 //! each forwarding method; the driver itself does not change.
 
-use crate::masked::{AnlsOptions, AnlsSolver};
+use crate::masked::AnlsSolver;
 use crate::update::{CdKlSolver, Evaluation, HalsSolver, MuSolver};
 use crate::{DataOps, HalsOptions, Loss, NmfError, NmfValidParams, Penalty, Scalar, Solver};
 
@@ -54,14 +54,7 @@ impl<'a, T: Scalar, B: DataOps<T, V>, V> Rule<'a, T, B, V> {
             _ => params.effective_solver(),
         };
         Ok(match solver {
-            Solver::Anls => Rule::Anls(AnlsSolver::new(
-                backend,
-                v,
-                w0,
-                h0,
-                eps,
-                AnlsOptions::default(),
-            )?),
+            Solver::Anls => Rule::Anls(AnlsSolver::new(backend, v, w0, h0, eps, params.anls)?),
             Solver::Hals => {
                 let options = HalsOptions {
                     seed: params.seed.wrapping_add(restart as u64),
@@ -112,6 +105,14 @@ impl<'a, T: Scalar, B: DataOps<T, V>, V> Rule<'a, T, B, V> {
             Rule::Hals(s) => s.evaluate(),
             Rule::CdKl(s) => s.evaluate(),
             Rule::Anls(s) => s.evaluate(),
+        }
+    }
+    pub(crate) fn factors(&self) -> (&B::Mat, &B::Mat) {
+        match self {
+            Rule::Mu(s) => (s.w(), s.h()),
+            Rule::Hals(s) => (s.w(), s.h()),
+            Rule::CdKl(s) => (s.w(), s.h()),
+            Rule::Anls(s) => (s.w(), s.h()),
         }
     }
     pub(crate) fn into_factors(self) -> (B::Mat, B::Mat) {

@@ -22,6 +22,28 @@ pub struct HoldoutError {
     pub divergence: f64,
 }
 
+impl HoldoutError {
+    /// The errors of a fit on V/c² (factors W/c, H/c) in V's units: RMSE and MAE times c²,
+    /// the divergence times `to_user` (c^(2β), the loss's own factor).
+    pub(crate) fn in_units(self, c2: f64, to_user: f64) -> Self {
+        HoldoutError {
+            count: self.count,
+            rmse: self.rmse * c2,
+            mae: self.mae * c2,
+            divergence: self.divergence * to_user,
+        }
+    }
+}
+
+/// One held-out evaluation during a fit ([`NmfModel::holdout_history`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HoldoutRecord {
+    /// Iterations completed when it was evaluated (0: the initial factors).
+    pub iteration: usize,
+    /// The errors there.
+    pub error: HoldoutError,
+}
+
 /// The error of `(W, H)` (m×k, Hᵀ as n×k, both row-major) on `test`, in `f64`.
 pub(crate) fn holdout_error_rows<T: Scalar>(
     test: &Observed<T>,

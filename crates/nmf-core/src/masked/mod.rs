@@ -47,7 +47,7 @@ mod observed;
 mod weighted;
 
 pub use anls::{AnlsOptions, AnlsSolver};
-pub use holdout::{HoldoutError, holdout_error};
+pub use holdout::{HoldoutError, HoldoutRecord, holdout_error};
 pub use observed::{Observed, ObservedRef};
 pub use weighted::{Weighted, WeightedWork};
 

@@ -576,6 +576,33 @@ impl<T: Scalar, B: MatrixBackend<T>> DataOps<T, Observed<T>> for B {
     fn data_observed<'v>(&self, v: &'v Observed<T>) -> Option<ObservedRef<'v, T>> {
         Some(v.view())
     }
+    fn data_holdout(
+        &self,
+        v: &Observed<T>,
+        fraction: f64,
+        seed: u64,
+    ) -> Result<(Observed<T>, Observed<T>), NmfError> {
+        v.split(fraction, seed)
+    }
+    fn data_errors(
+        &self,
+        v: &Observed<T>,
+        work: &mut ObservedWork<T>,
+        w: &Self::Mat,
+        h: &Self::Mat,
+        loss: Loss,
+    ) -> Option<super::HoldoutError> {
+        let k = self.ncols(w);
+        rows_of(self, w, &mut work.w_rows);
+        cols_of(self, h, &mut work.ht_rows);
+        Some(super::holdout::holdout_error_rows(
+            v,
+            &work.w_rows,
+            &work.ht_rows,
+            k,
+            loss,
+        ))
+    }
     fn data_truncated_svd(&self, _v: &Observed<T>, _k: usize) -> Option<TruncatedSvd<T>> {
         None
     }

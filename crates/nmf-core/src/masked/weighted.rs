@@ -174,6 +174,80 @@ impl<T: Scalar, B: MatrixBackend<T>> DataOps<T, Weighted<B::Mat>> for B {
     fn data_weighted(&self, v: &Weighted<B::Mat>) -> bool {
         !v.all_ones
     }
+    fn data_holdout(
+        &self,
+        v: &Weighted<B::Mat>,
+        fraction: f64,
+        seed: u64,
+    ) -> Result<(Weighted<B::Mat>, Weighted<B::Mat>), NmfError> {
+        // The entries of positive weight are the observed ones: a fraction of them keep their
+        // weight in the test set and get weight 0 for training.
+        let (m, n) = self.shape(&v.v);
+        let weights = self.to_row_major(&v.weights);
+        let observed: Vec<usize> = (0..m * n).filter(|&p| weights[p] > T::zero()).collect();
+        let count = (fraction * observed.len() as f64).round() as usize;
+        if !(fraction > 0.0 && fraction < 1.0) || count == 0 || count == observed.len() {
+            return Err(NmfError::InvalidHoldout {
+                reason: format!(
+                    "a fraction {fraction} of {} entries of positive weight holds out {count}: \
+                     both the training and the held-out set need at least one entry",
+                    observed.len()
+                ),
+            });
+        }
+        let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(seed);
+        let mut train = weights.clone();
+        let mut test = vec![T::zero(); m * n];
+        for q in rand::seq::index::sample(&mut rng, observed.len(), count) {
+            let p = observed[q];
+            test[p] = weights[p];
+            train[p] = T::zero();
+        }
+        let make = |w: &[T]| -> Result<Weighted<B::Mat>, NmfError> {
+            Weighted::new(self, v.v.clone(), self.from_row_major(m, n, w)?)
+        };
+        Ok((make(&train)?, make(&test)?))
+    }
+    fn data_errors(
+        &self,
+        v: &Weighted<B::Mat>,
+        work: &mut Self::Work,
+        w: &Self::Mat,
+        h: &Self::Mat,
+        loss: Loss,
+    ) -> Option<super::HoldoutError> {
+        if v.all_ones {
+            // (Not a held-out set: every entry observed; its work has no m×n buffer.)
+            return None;
+        }
+        let beta = loss.beta_value();
+        self.matmul(
+            &mut work.a,
+            Accum::Replace,
+            T::one(),
+            w,
+            Trans::No,
+            h,
+            Trans::No,
+        );
+        let ins = [&v.v, &v.weights, &work.a];
+        let sum = |f: &(dyn Fn(f64, f64, f64) -> f64 + Sync)| {
+            self.reduce(&ins, &|_, s, acc| {
+                for ((&x, &m), &l) in s[0].iter().zip(s[1]).zip(s[2]) {
+                    if m != T::zero() {
+                        acc.add(f(x.as_f64(), m.as_f64(), l.as_f64()));
+                    }
+                }
+            })
+        };
+        let total = sum(&|_, m, _| m);
+        Some(super::HoldoutError {
+            count: sum(&|_, _, _| 1.0) as usize,
+            rmse: (sum(&|x, m, l| m * (x - l) * (x - l)) / total).sqrt(),
+            mae: sum(&|x, m, l| m * (x - l).abs()) / total,
+            divergence: sum(&|x, m, l| m * beta_term(x, l, beta)) / total,
+        })
+    }
     fn data_truncated_svd(&self, v: &Weighted<B::Mat>, k: usize) -> Option<TruncatedSvd<T>> {
         if v.all_ones {
             self.truncated_svd(&v.v, k)

@@ -875,3 +875,117 @@ pub fn check_bad_weights_are_errors<T: Scalar, B: DenseBackend<T>>(b: &B) {
         );
     }
 }
+
+/// Held-out evaluation through the fit: [`NmfParams::holdout`](crate::NmfParams::holdout) on
+/// observed data fits the training part of [`Observed::split`] (the same factors, bit for bit,
+/// as a fit of that part alone), records the held-out error at every evaluation of the loss,
+/// and its final error is [`holdout_error`] of the model on the held-out part (the same sums
+/// of the same predictions; the fit's are computed on V/c² and multiplied back by c², exact
+/// powers of two, so within 4·|Ω'|·u64 relative); a test set of one's own
+/// ([`Fitting::test`](crate::Fitting::test)) gives the same record; dense weights hold out too;
+/// data without missing entries, a test set of another shape, both settings at once and a
+/// fraction outside (0, 1) are errors.
+pub fn check_holdout_fit<T: Scalar, B: DenseBackend<T>>(b: &B) {
+    runner_with_cases(16)
+        .run(&(data_case::<T>(10), any::<u64>()), |(c, seed)| {
+            let wts = vec![1.0; c.m * c.n];
+            let obs = observed_of::<T>(&c, &wts);
+            let Ok((train, test)) = obs.split(0.25, seed) else {
+                // Too few entries to hold any out (or to keep any): refused by the fit too.
+                let e = Nmf::params(c.k)
+                    .holdout(0.25, seed)
+                    .fit::<T, B, Observed<T>>(b, &obs);
+                let refused = matches!(e, Err(NmfError::InvalidHoldout { .. }));
+                prop_assert!(refused, "{:?}", e.err());
+                return Ok(());
+            };
+            let p = Nmf::params(c.k)
+                .solver(Solver::Mu)
+                .max_iter(20)
+                .check_every(5)
+                .seed(seed);
+            let with = p
+                .clone()
+                .holdout(0.25, seed)
+                .fit::<T, B, Observed<T>>(b, &obs)
+                .unwrap();
+            let alone = p.clone().fit::<T, B, Observed<T>>(b, &train).unwrap();
+            prop_assert_eq!(export(b, with.w()), export(b, alone.w()));
+            prop_assert_eq!(with.loss_history(), alone.loss_history());
+            let hist = with.holdout_history();
+            prop_assert_eq!(hist.len(), with.loss_history().len());
+            for (r, l) in hist.iter().zip(with.loss_history()) {
+                prop_assert_eq!(r.iteration, l.iteration);
+            }
+            let last = with.holdout().unwrap();
+            let direct = holdout_error(b, &with, &test).unwrap();
+            let tol = 4.0 * test.nnz() as f64 * U64;
+            let close = |a: f64, x: f64| (a - x).abs() <= tol * x.abs();
+            prop_assert!(close(last.rmse, direct.rmse), "{:?} vs {:?}", last, direct);
+            prop_assert!(close(last.mae, direct.mae), "{:?} vs {:?}", last, direct);
+            prop_assert!(
+                close(last.divergence, direct.divergence),
+                "{:?} vs {:?}",
+                last,
+                direct
+            );
+            let own = p
+                .clone()
+                .check()
+                .unwrap()
+                .fitting::<T, B, Observed<T>>(b, &train)
+                .test(&test)
+                .run()
+                .unwrap();
+            prop_assert_eq!(own.holdout_history(), hist);
+            Ok(())
+        })
+        .unwrap();
+    // Dense weights hold out their entries of positive weight.
+    let (k, v) = low_rank_case(8, 7, 5);
+    let c = DataCase {
+        m: 8,
+        n: 7,
+        k,
+        v: v.iter().map(|&x| T::from_f64(x).as_f64()).collect(),
+        pattern: super::Pattern::LowRank,
+        seed: 5,
+    };
+    let mut wts = vec![1.0; 56];
+    wts[3] = 0.0;
+    let dense = weighted_of(b, &c, &wts);
+    let m = Nmf::params(k)
+        .holdout(0.2, 1)
+        .fit::<T, B, Weighted<B::Mat>>(b, &dense)
+        .unwrap();
+    assert_eq!(m.holdout().unwrap().count, 11); // round(0.2·55)
+    // Errors.
+    let dv = mat::<T, B>(b, 8, 7, &c.v);
+    assert!(matches!(
+        Nmf::params(k).holdout(0.2, 1).fit(b, &dv).unwrap_err(),
+        NmfError::InvalidHoldout { .. }
+    ));
+    assert!(matches!(
+        Nmf::params(k).holdout(1.5, 1).check().unwrap_err(),
+        NmfError::InvalidHoldout { .. }
+    ));
+    let obs = observed_of::<T>(&c, &vec![1.0; 56]);
+    let other = Observed::from_triplets(3, 7, &[0], &[0], &[T::one()]).unwrap();
+    let p = Nmf::params(k).check().unwrap();
+    let e = p
+        .fitting::<T, B, Observed<T>>(b, &obs)
+        .test(&other)
+        .run()
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("the test set is 3×7, V is 8×7"),
+        "{e}"
+    );
+    let p = Nmf::params(k).holdout(0.2, 1).check().unwrap();
+    let e = p
+        .fitting::<T, B, Observed<T>>(b, &obs)
+        .test(&obs)
+        .run()
+        .unwrap_err();
+    assert!(e.to_string().contains("choose one"), "{e}");
+}

@@ -445,6 +445,10 @@ macro_rules! testgen_masked {
             $crate::testing::check_predict_and_holdout::<$t, _>(&$backend);
         }
         #[test]
+        fn masked_holdout_fit() {
+            $crate::testing::check_holdout_fit::<$t, _>(&$backend);
+        }
+        #[test]
         fn masked_bad_weights_are_errors() {
             $crate::testing::check_bad_weights_are_errors::<$t, _>(&$backend);
         }
