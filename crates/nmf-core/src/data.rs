@@ -24,10 +24,11 @@
 //!   column sums of W, and for β the dense WᵀΛ^(β−1)); the loss is a sum over stored entries
 //!   plus a closed form for the zeros (ΣWH for KL, ½‖WH‖² = ½·tr(WᵀW·HHᵀ) for Frobenius). Its
 //!   [`Work`](DataOps::Work) holds a buffer of V's pattern instead of an m×n matrix.
-//! - **Masked V** (missing values). The statistics become sums over the observed entries:
-//!   Wᵀ(M∘V), and for KL Wᵀ(M∘V/WH) with the column sums replaced by Wᵀ(M) per column. A
-//!   masked data term gives the multiplicative rules their statistics through the β form
-//!   (β = 2 and β = 1 included), where the denominator is a product with the mask; the
+//! - **Masked V** (missing values; implemented in [`crate::masked`]). The statistics become
+//!   sums over the observed entries: Wᵀ(M∘V), and for KL Wᵀ(M∘V/WH) with the column sums
+//!   replaced by Wᵀ(M) per column. A masked data term gives the multiplicative rules their
+//!   statistics through the β form (β = 2 and β = 1 included,
+//!   [`DataOps::data_weighted`]), where the denominator is a product with the mask; the
 //!   Frobenius Gram form does not exist for it, and the rules that need it (HALS) reject it.
 //! - **Minibatch accumulator.** Each statistic is a sum over the columns (or rows) of V, so an
 //!   accumulator adds the statistics of each batch into the caller's buffers and the

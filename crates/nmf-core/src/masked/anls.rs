@@ -310,26 +310,11 @@ impl<T: Scalar> Ctx<'_, T> {
         let first = r.start;
         let tol2 = self.options.tol * self.options.tol;
         for row in r {
-            gram.fill(T::zero());
-            rhs.fill(T::zero());
             let (cs, vs) = self.x.row(row);
             let start = self.x.indptr()[row];
-            for (t, (&c, &v)) in cs.iter().zip(vs).enumerate() {
-                let m = self.weights.map_or(T::one(), |w| w[start + t]);
-                let y = &self.other[c * k..c * k + k];
-                for a in 0..k {
-                    let s = m * y[a];
-                    rhs[a] += s * v;
-                    let g = &mut gram[a * k..a * k + k];
-                    for (gc, &yc) in g[a..].iter_mut().zip(&y[a..]) {
-                        *gc += s * yc;
-                    }
-                }
-            }
+            let ws = self.weights.map(|w| &w[start..start + cs.len()]);
+            normal_equations(cs, vs, ws, self.other, k, gram, rhs);
             for a in 0..k {
-                for c in 0..a {
-                    gram[a * k + c] = gram[c * k + a];
-                }
                 gram[a * k + a] += self.l2;
             }
             let o = (row - first) * k;
@@ -347,6 +332,40 @@ impl<T: Scalar> Ctx<'_, T> {
                 if change <= tol2 * size {
                     break;
                 }
+            }
+        }
+    }
+}
+
+/// `gram = Σ_t m_t·y_t·y_tᵀ` (k×k, row-major) and `rhs = Σ_t m_t·v_t·y_t` over the entries
+/// `t` of one lane, with `y_t` the row `cs[t]` of `other` (k-contiguous) and `m_t` its weight
+/// (1 without weights). The full square is accumulated (both triangles: symmetric exactly
+/// without weights, to the rounding of `m·y_a` with them, which the coordinate steps do not
+/// need), with contiguous inner loops of length k that the compiler vectorises; compiled for
+/// several instruction sets like the kernels of [`crate::kernels`].
+#[multiversion::multiversion(targets(
+    "x86_64+avx512f+avx512vl+avx512dq+avx512bw",
+    "x86_64+avx2+fma"
+))]
+fn normal_equations<T: Scalar>(
+    cs: &[usize],
+    vs: &[T],
+    ws: Option<&[T]>,
+    other: &[T],
+    k: usize,
+    gram: &mut [T],
+    rhs: &mut [T],
+) {
+    gram.fill(T::zero());
+    rhs.fill(T::zero());
+    for (t, (&c, &v)) in cs.iter().zip(vs).enumerate() {
+        let m = ws.map_or(T::one(), |w| w[t]);
+        let y = &other[c * k..c * k + k];
+        for (a, &ya) in y.iter().enumerate() {
+            let s = m * ya;
+            rhs[a] += s * v;
+            for (g, &yc) in gram[a * k..a * k + k].iter_mut().zip(y) {
+                *g += s * yc;
             }
         }
     }

@@ -41,10 +41,10 @@
 //! forming WH; [`Observed::split`] and [`holdout_error`] leave a reproducible random subset of
 //! the observed entries out of a fit and measure the fitted model there.
 
-mod anls;
-mod holdout;
-mod observed;
-mod weighted;
+pub mod anls;
+pub mod holdout;
+pub mod observed;
+pub mod weighted;
 
 pub use anls::{AnlsOptions, AnlsSolver};
 pub use holdout::{HoldoutError, HoldoutRecord, holdout_error};
