@@ -207,6 +207,40 @@ impl<T: Scalar> Observed<T> {
         Self::from_parts(csr, w)
     }
 
+    /// The entries of an m×n matrix in row-major order, NaN marking a missing entry (how a
+    /// CSV cell left empty or a `.npy` NaN reads), each observed entry weighted 1.
+    ///
+    /// ```
+    /// use nmf_core::masked::Observed;
+    /// let v = Observed::from_row_major(2, 2, &[1.0_f64, f64::NAN, 0.0, 4.0]).unwrap();
+    /// assert_eq!(v.nnz(), 3); // the 0 is observed
+    /// ```
+    ///
+    /// # Errors
+    /// [`NmfError::DataLength`] when `values` does not hold m·n entries;
+    /// [`NmfError::NegativeEntry`] or [`NmfError::NonFiniteEntry`] (an infinity) naming the
+    /// first bad entry; [`NmfError::NothingObserved`] when every entry is NaN; as
+    /// [`from_triplets`](Self::from_triplets).
+    pub fn from_row_major(nrows: usize, ncols: usize, values: &[T]) -> Result<Self, NmfError> {
+        if nrows.checked_mul(ncols) != Some(values.len()) {
+            return Err(NmfError::DataLength {
+                rows: nrows,
+                cols: ncols,
+                len: values.len(),
+            });
+        }
+        let (mut r, mut c, mut v) = (vec![], vec![], vec![]);
+        for (t, &x) in values.iter().enumerate() {
+            if x.is_nan() {
+                continue;
+            }
+            r.push(t / ncols);
+            c.push(t % ncols);
+            v.push(x);
+        }
+        Self::from_triplets(nrows, ncols, &r, &c, &v)
+    }
+
     /// Every stored entry of `csr` observed (a stored 0 included), each weighted 1.
     ///
     /// # Errors

@@ -791,6 +791,31 @@ pub fn check_bad_weights_are_errors<T: Scalar, B: DenseBackend<T>>(b: &B) {
             ..
         }
     ));
+    // A dense matrix with NaN for the missing entries.
+    let nan = T::from_f64(f64::NAN);
+    let e = Observed::from_row_major(2, 2, &[t(1.0), nan, t(f64::INFINITY), t(1.0)]).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            NmfError::NonFiniteEntry {
+                matrix: MatrixRole::V,
+                row: 1,
+                col: 0,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert_eq!(
+        Observed::from_row_major(2, 2, &[nan; 4]).unwrap_err(),
+        NmfError::NothingObserved {
+            data: "the observed entries"
+        }
+    );
+    assert!(matches!(
+        Observed::from_row_major(2, 2, &[t(1.0); 3]).unwrap_err(),
+        NmfError::DataLength { len: 3, .. }
+    ));
     // Solvers that cannot take weights, and ANLS where it does not apply.
     let obs = Observed::from_triplets(
         3,
