@@ -89,8 +89,9 @@ impl core::fmt::Display for Loss {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum Solver {
-    /// The fastest monotone solver for the loss: [`Solver::Hals`] for the Frobenius loss (with
-    /// or without penalties), [`Solver::Mu`] otherwise (for KL too: [`Solver::CdKl`] needs
+    /// The fastest monotone solver for the loss and data: [`Solver::Hals`] for the Frobenius
+    /// loss (with or without penalties; [`Solver::Anls`] on masked observed entries, the
+    /// multiplicative updates on dense weights), [`Solver::Mu`] otherwise (for KL too: [`Solver::CdKl`] needs
     /// fewer iterations but was measured slower to a given loss except on large matrices at
     /// tight losses, see `docs/solvers.md`).
     #[default]
@@ -387,7 +388,9 @@ impl NmfParams {
         self
     }
     /// The update rule ([`Solver::Auto`] by default: HALS for the Frobenius loss, the
-    /// multiplicative updates otherwise). [`Solver::Hals`] with another loss than Frobenius,
+    /// multiplicative updates otherwise; for weighted data ([`crate::masked`]) masked least
+    /// squares for the Frobenius loss on observed entries, the multiplicative updates
+    /// otherwise). [`Solver::Hals`] with another loss than Frobenius,
     /// and [`Solver::CdKl`] with another loss than KL, are refused by
     /// [`check`](Self::check) ([`NmfError::SolverLossMismatch`]).
     pub fn solver(mut self, solver: Solver) -> Self {

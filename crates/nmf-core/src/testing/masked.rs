@@ -1014,3 +1014,48 @@ pub fn check_holdout_fit<T: Scalar, B: DenseBackend<T>>(b: &B) {
         .unwrap_err();
     assert!(e.to_string().contains("choose one"), "{e}");
 }
+
+/// Masked fits give the same bits on any number of threads: the data's blocks are made for
+/// the pool it is built in (1 or 3 threads here), and each column or row of a pass is
+/// computed by one call whatever the blocks (MU on observed entries for every loss, and
+/// masked least squares).
+pub fn check_masked_threads_bit_identical<T: Scalar, B: DenseBackend<T> + Sync>(b: &B) {
+    let (k, v) = low_rank_case(23, 17, 9);
+    let c = DataCase {
+        m: 23,
+        n: 17,
+        k,
+        v: v.iter().map(|&x| T::from_f64(x).as_f64()).collect(),
+        pattern: super::Pattern::LowRank,
+        seed: 9,
+    };
+    let wts = draw_weights(3, c.m, c.n, 4);
+    let fit = |threads: usize, loss: Loss, solver: Solver| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let obs = observed_of::<T>(&c, &wts);
+            let p = Nmf::params(k)
+                .loss(loss)
+                .solver(solver)
+                .max_iter(30)
+                .seed(2);
+            let m = p.fit::<T, B, Observed<T>>(b, &obs).unwrap();
+            (export(b, m.w()), export(b, m.h()), m.final_loss())
+        })
+    };
+    for (loss, solver) in [
+        (Loss::Frobenius, Solver::Anls),
+        (Loss::Frobenius, Solver::Mu),
+        (Loss::KullbackLeibler, Solver::Mu),
+        (Loss::Beta(1.5), Solver::Mu),
+    ] {
+        let one = fit(1, loss, solver);
+        let three = fit(3, loss, solver);
+        assert_eq!(one.0, three.0, "{loss} {solver}: W");
+        assert_eq!(one.1, three.1, "{loss} {solver}: H");
+        assert_eq!(one.2.to_bits(), three.2.to_bits(), "{loss} {solver}: loss");
+    }
+}

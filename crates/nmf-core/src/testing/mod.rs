@@ -449,6 +449,10 @@ macro_rules! testgen_masked {
             $crate::testing::check_holdout_fit::<$t, _>(&$backend);
         }
         #[test]
+        fn masked_threads_bit_identical() {
+            $crate::testing::check_masked_threads_bit_identical::<$t, _>(&$backend);
+        }
+        #[test]
         fn masked_bad_weights_are_errors() {
             $crate::testing::check_bad_weights_are_errors::<$t, _>(&$backend);
         }
