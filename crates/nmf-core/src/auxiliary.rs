@@ -44,6 +44,8 @@ pub struct Subproblem<'a, T> {
     /// The penalty `l1·Σx + ½·l2·Σx²` (both 0 by default).
     l1: f64,
     l2: f64,
+    /// The weights M_i of the entries of v (`None`: all 1).
+    weights: Option<&'a [T]>,
 }
 
 impl<'a, T: Scalar> Subproblem<'a, T> {
@@ -63,6 +65,7 @@ impl<'a, T: Scalar> Subproblem<'a, T> {
             v,
             l1: 0.0,
             l2: 0.0,
+            weights: None,
         }
     }
 
@@ -82,6 +85,7 @@ impl<'a, T: Scalar> Subproblem<'a, T> {
             v,
             l1: 0.0,
             l2: 0.0,
+            weights: None,
         }
     }
 
@@ -113,6 +117,67 @@ impl<'a, T: Scalar> Subproblem<'a, T> {
         self.l1 = l1;
         self.l2 = l2;
         self
+    }
+
+    /// The same subproblem with the weighted loss `Σᵢ Mᵢ·d(vᵢ, (A·x)ᵢ)` ([`crate::masked`]):
+    /// `weights` are the weights of the entries of v (the matching column of M for a column
+    /// of H, the row for a row of W). Every auxiliary function is a sum over i of per-entry
+    /// bounds, so each i-term is multiplied by Mᵢ and stays a bound; their minimisers are the
+    /// β-form statistics with weights (Frobenius: `Aᵀ(M∘v)` over `Aᵀ(M∘A·xᵗ)`). KL with
+    /// weights is the β path at β = 1 (the update of weighted data,
+    /// [`MuSolver::update_h`](crate::MuSolver::update_h)): with an L2 weight its bound and step
+    /// are the β path's (exponent 1/2), not the KL root.
+    ///
+    /// ```
+    /// use nmf_core::{Loss, auxiliary::Subproblem};
+    /// // Entry 1 of v has weight 0: its value does not matter.
+    /// let m = [1.0_f64, 0.0];
+    /// let p = Subproblem::h_column(&[1.0_f64, 2.0, 3.0, 1.0], 2, 2, &[5.0, 4.0]).with_weights(&m);
+    /// let q = Subproblem::h_column(&[1.0_f64, 2.0, 3.0, 1.0], 2, 2, &[5.0, 400.0]).with_weights(&m);
+    /// let xt = [1.0, 1.0];
+    /// for loss in [Loss::Frobenius, Loss::KullbackLeibler, Loss::Beta(1.5)] {
+    ///     let x1 = p.minimizer(loss, &xt, 1e-9);
+    ///     assert_eq!(x1, q.minimizer(loss, &xt, 1e-9));
+    ///     // (Frobenius fits row 0 exactly here: F = 0 and G within rounding of it.)
+    ///     assert!(p.objective(loss, &x1) <= p.auxiliary(loss, &x1, &xt) + 1e-12);
+    ///     assert!(p.auxiliary(loss, &x1, &xt) <= p.objective(loss, &xt) * (1.0 + 1e-12));
+    /// }
+    /// ```
+    ///
+    /// # Panics
+    /// If `weights` does not have one entry per entry of v, or one is negative or not finite.
+    pub fn with_weights(mut self, weights: &'a [T]) -> Self {
+        assert_eq!(weights.len(), self.m, "one weight per entry of v");
+        assert!(
+            weights.iter().all(|w| w.is_finite() && *w >= T::zero()),
+            "weights must be finite and ≥ 0"
+        );
+        self.weights = Some(weights);
+        self
+    }
+
+    /// The weight of entry i (1 without weights).
+    #[inline]
+    fn weight(&self, i: usize) -> f64 {
+        self.weights.map_or(1.0, |w| w[i].as_f64())
+    }
+
+    /// The loss whose auxiliary function and update apply: KL with weights is the β path at
+    /// β = 1 (see [`with_weights`](Self::with_weights)).
+    fn rule_loss(&self, loss: Loss) -> Loss {
+        if self.weights.is_some() && loss == Loss::KullbackLeibler {
+            Loss::Beta(1.0)
+        } else {
+            loss
+        }
+    }
+
+    /// `M∘y` (y itself without weights).
+    fn weighted(&self, y: &[f64]) -> Vec<f64> {
+        y.iter()
+            .enumerate()
+            .map(|(i, &y)| self.weight(i) * y)
+            .collect()
     }
 
     /// The number of unknowns k.
@@ -168,22 +233,27 @@ impl<'a, T: Scalar> Subproblem<'a, T> {
     pub fn objective_with_scale(&self, loss: Loss, x: &[T]) -> (f64, f64) {
         let ax = self.ax(x);
         let (mut f, mut scale) = (0.0, 0.0);
-        for (v, &y) in self.v.iter().map(|v| v.as_f64()).zip(&ax) {
+        for (i, (v, &y)) in self.v.iter().map(|v| v.as_f64()).zip(&ax).enumerate() {
+            let m = self.weight(i);
+            if m == 0.0 {
+                continue;
+            }
             match loss {
                 Loss::Frobenius => {
-                    f += 0.5 * (v - y) * (v - y);
-                    scale += 0.5 * (v * v + y * y);
+                    f += m * 0.5 * (v - y) * (v - y);
+                    scale += m * 0.5 * (v * v + y * y);
                 }
                 Loss::KullbackLeibler => {
-                    f += kl_term(v, y);
-                    scale += y + if v == 0.0 {
-                        0.0
-                    } else {
-                        v * (v / y).ln().abs() + v
-                    };
+                    f += m * kl_term(v, y);
+                    scale += m
+                        * (y + if v == 0.0 {
+                            0.0
+                        } else {
+                            v * (v / y).ln().abs() + v
+                        });
                 }
                 other => {
-                    let term = crate::kernels::beta_term(v, y, other.beta_value());
+                    let term = m * crate::kernels::beta_term(v, y, other.beta_value());
                     f += term;
                     scale += term.abs();
                 }
@@ -239,11 +309,12 @@ impl<'a, T: Scalar> Subproblem<'a, T> {
         self.check_len(xt);
         let xf: Vec<f64> = x.iter().map(|x| x.as_f64()).collect();
         let tf: Vec<f64> = xt.iter().map(|x| x.as_f64()).collect();
-        match loss {
+        match self.rule_loss(loss) {
             Loss::Frobenius => {
                 let axt = self.ax(xt);
-                let ata_xt = self.at_y(&axt);
-                let atv = self.at_y(&self.v.iter().map(|v| v.as_f64()).collect::<Vec<_>>());
+                let ata_xt = self.at_y(&self.weighted(&axt));
+                let atv = self
+                    .at_y(&self.weighted(&self.v.iter().map(|v| v.as_f64()).collect::<Vec<_>>()));
                 // F(xᵗ) with its penalty; the bound of l1·x replaces l1·xᵗ below.
                 let (mut g, mut scale) = self.objective_with_scale(loss, xt);
                 let (l1, l2) = (self.l1, self.l2);
@@ -252,13 +323,15 @@ impl<'a, T: Scalar> Subproblem<'a, T> {
                     let hx = ata_xt[a] + l2 * tf[a]; // ((AᵀA + l2·I)·xᵗ)_a
                     let grad = hx - atv[a];
                     let kaa = hx / tf[a];
-                    let l1_bound = l1 * (xf[a] * xf[a] / (2.0 * tf[a]) + 0.5 * tf[a]) - l1 * tf[a];
+                    // x·(x/(2xᵗ)), not x²/(2xᵗ): x² underflows for x near a tiny ε.
+                    let l1_bound =
+                        l1 * (xf[a] * (xf[a] / (2.0 * tf[a])) + 0.5 * tf[a]) - l1 * tf[a];
                     g += d * grad + 0.5 * kaa * d * d + l1_bound;
                     // The L1 bound's terms cancel against l1·xᵗ: all three enter the scale.
                     scale += (d * hx).abs()
                         + (d * atv[a]).abs()
                         + 0.5 * kaa * d * d
-                        + l1 * (xf[a] * xf[a] / (2.0 * tf[a]) + 1.5 * tf[a]);
+                        + l1 * (xf[a] * (xf[a] / (2.0 * tf[a])) + 1.5 * tf[a]);
                 }
                 (g, scale)
             }
@@ -330,6 +403,12 @@ impl<'a, T: Scalar> Subproblem<'a, T> {
         };
         for (i, &lt) in axt.iter().enumerate() {
             let v = self.v[i].as_f64();
+            // Every term of entry i times its weight (no term at all at weight 0).
+            let m = self.weight(i);
+            if m == 0.0 {
+                continue;
+            }
+            let add = &mut |t: f64| add(m * t);
             if lt == 0.0 {
                 // A zero row of A: λᵢ = 0 whatever x, a constant term of F and G.
                 add(crate::kernels::beta_term(v, 0.0, beta));
@@ -391,7 +470,7 @@ impl<'a, T: Scalar> Subproblem<'a, T> {
         for (&x, &t) in xf.iter().zip(tf) {
             let rb = (x / t).powf(beta);
             if l2 > 0.0 && beta < 2.0 {
-                add(0.5 * l1 * x * x / t);
+                add(0.5 * l1 * x * (x / t)); // (x² would underflow near a tiny ε)
                 add(0.5 * l1 * t);
                 add(0.5 * l2 * x * x);
             } else if beta < 1.0 {
@@ -425,11 +504,15 @@ impl<'a, T: Scalar> Subproblem<'a, T> {
     /// # Panics
     /// If `xt.len() != k`.
     pub fn minimizer(&self, loss: Loss, xt: &[T], eps: T) -> Vec<T> {
+        let loss = self.rule_loss(loss);
         let axt = self.ax(xt);
         let (num, den) = match loss {
             Loss::Frobenius => {
                 let v: Vec<f64> = self.v.iter().map(|v| v.as_f64()).collect();
-                (self.at_y(&v), self.at_y(&axt))
+                (
+                    self.at_y(&self.weighted(&v)),
+                    self.at_y(&self.weighted(&axt)),
+                )
             }
             Loss::KullbackLeibler => {
                 let ratio: Vec<f64> = self
@@ -448,7 +531,7 @@ impl<'a, T: Scalar> Subproblem<'a, T> {
                     .zip(&axt)
                     .map(|(&v, &y)| crate::kernels::beta_parts(v.as_f64(), y, beta))
                     .unzip();
-                (self.at_y(&a), self.at_y(&b))
+                (self.at_y(&self.weighted(&a)), self.at_y(&self.weighted(&b)))
             }
         };
         let beta = loss.beta_value();

@@ -24,10 +24,11 @@
 //!   column sums of W, and for β the dense WᵀΛ^(β−1)); the loss is a sum over stored entries
 //!   plus a closed form for the zeros (ΣWH for KL, ½‖WH‖² = ½·tr(WᵀW·HHᵀ) for Frobenius). Its
 //!   [`Work`](DataOps::Work) holds a buffer of V's pattern instead of an m×n matrix.
-//! - **Masked V** (missing values). The statistics become sums over the observed entries:
-//!   Wᵀ(M∘V), and for KL Wᵀ(M∘V/WH) with the column sums replaced by Wᵀ(M) per column. A
-//!   masked data term gives the multiplicative rules their statistics through the β form
-//!   (β = 2 and β = 1 included), where the denominator is a product with the mask; the
+//! - **Masked V** (missing values; implemented in [`crate::masked`]). The statistics become
+//!   sums over the observed entries: Wᵀ(M∘V), and for KL Wᵀ(M∘V/WH) with the column sums
+//!   replaced by Wᵀ(M) per column. A masked data term gives the multiplicative rules their
+//!   statistics through the β form (β = 2 and β = 1 included,
+//!   [`DataOps::data_weighted`]), where the denominator is a product with the mask; the
 //!   Frobenius Gram form does not exist for it, and the rules that need it (HALS) reject it.
 //! - **Minibatch accumulator.** Each statistic is a sum over the columns (or rows) of V, so an
 //!   accumulator adds the statistics of each batch into the caller's buffers and the
@@ -145,6 +146,70 @@ pub trait DataOps<T: Scalar, V>: MatrixBackend<T> {
     fn data_supports(&self, v: &V, loss: Loss) -> Result<(), crate::NmfError> {
         let _ = (v, loss);
         Ok(())
+    }
+
+    /// Whether this data term weights its entries (a mask of observed entries or weights,
+    /// see [`crate::masked`]): then the loss is `Σ_ij M_ij·d(V_ij, (WH)_ij)`, and its
+    /// statistics exist only in the β form, for every loss (β = 2 and β = 1 included):
+    /// the multiplicative updates ask for [`beta_stats_h`](Self::beta_stats_h) and
+    /// [`beta_stats_w`](Self::beta_stats_w) whatever the loss, and the rules that need the
+    /// Frobenius Gram form or every entry of V (HALS, KL coordinate descent) refuse the data.
+    /// `false` (the default): the unweighted statistics of the table in the module docs.
+    fn data_weighted(&self, v: &V) -> bool {
+        let _ = v;
+        false
+    }
+
+    /// The observed entries and their weights by rows and by columns, for the solvers that
+    /// sweep them directly (masked least squares, [`crate::masked::AnlsSolver`]); `None`
+    /// (the default) for data that does not hold them in that form.
+    fn data_observed<'v>(&self, v: &'v V) -> Option<crate::masked::ObservedRef<'v, T>> {
+        let _ = v;
+        None
+    }
+
+    /// A reproducible random split of the observed entries for held-out evaluation: a
+    /// `fraction` of them (drawn from `seed`) for the test set, the rest for training
+    /// ([`NmfParams::holdout`](crate::NmfParams::holdout)). The default refuses: only data
+    /// that tells observed entries from missing ones can leave some out
+    /// ([`crate::masked`]).
+    ///
+    /// # Errors
+    /// [`NmfError::InvalidHoldout`](crate::NmfError::InvalidHoldout).
+    fn data_holdout(&self, v: &V, fraction: f64, seed: u64) -> Result<(V, V), crate::NmfError>
+    where
+        V: Sized,
+    {
+        let _ = (v, fraction, seed);
+        Err(crate::NmfError::InvalidHoldout {
+            reason: "held-out entries need data with observed and missing entries \
+                     (masked::Observed or masked::Weighted); this data has every entry observed"
+                .into(),
+        })
+    }
+
+    /// The errors of (W, H) on V as a held-out set (RMSE, MAE, mean divergence over its
+    /// weighted entries, [`crate::masked::HoldoutError`]), with `work` from
+    /// [`data_work`](Self::data_work) for V; `None` (the default) for data that is not a
+    /// held-out set.
+    fn data_errors(
+        &self,
+        v: &V,
+        work: &mut Self::Work,
+        w: &Self::Mat,
+        h: &Self::Mat,
+        loss: Loss,
+    ) -> Option<crate::masked::HoldoutError> {
+        let _ = (v, work, w, h, loss);
+        None
+    }
+
+    /// The mean of V, which sets the scale of the initial factors and of ε: `Σ_ij v_ij /
+    /// (m·n)` by default; for weighted data the weighted mean of the observed entries
+    /// `Σ M_ij v_ij / Σ M_ij` (an unobserved entry is not a 0).
+    fn data_mean(&self, v: &V) -> f64 {
+        let (m, n) = self.data_shape(v);
+        self.data_sum(v) / (m as f64 * n as f64)
     }
 
     /// The buffers of [`Work`](Self::Work) for a fit of V at rank `k` with `loss` (the only

@@ -42,6 +42,21 @@ impl<T, V> Prepared<T, V> {
     }
 }
 
+/// A held-out set as the fit sees it: the one given, or its rescaled copy.
+enum Held<'a, V> {
+    Borrowed(&'a V),
+    Owned(V),
+}
+
+impl<V> Held<'_, V> {
+    fn get(&self) -> &V {
+        match self {
+            Held::Borrowed(v) => v,
+            Held::Owned(v) => v,
+        }
+    }
+}
+
 /// `f·a` for a power of two `f` (exact away from overflow), as a new matrix.
 pub(crate) fn times<T: Scalar, B: MatrixBackend<T>>(b: &B, a: &B::Mat, f: f64) -> B::Mat {
     let (rows, cols) = b.shape(a);
@@ -164,6 +179,7 @@ pub struct Fitting<'a, T: Scalar, B: MatrixBackend<T>, V, O = NoObserver, R = Se
     backend: &'a B,
     v: &'a V,
     start: Option<(&'a B::Mat, &'a B::Mat)>,
+    test: Option<&'a V>,
     observer: O,
     mode: R,
     scalar: PhantomData<T>,
@@ -179,6 +195,19 @@ impl<'a, T: Scalar, B: MatrixBackend<T>, V, O, R> Fitting<'a, T, B, V, O, R> {
     /// [`NmfError::NegativeEntry`] or [`NmfError::NonFiniteEntry`], naming the matrix.
     pub fn start(mut self, w0: &'a B::Mat, h0: &'a B::Mat) -> Self {
         self.start = Some((w0, h0));
+        self
+    }
+
+    /// Evaluates the model on a held-out set of one's own at every evaluation of the loss
+    /// (as [`NmfParams::holdout`] does with a random one): `test` holds the held-out entries
+    /// of V with V's shape (for masked data, [`crate::masked`]: the entries it observes; they
+    /// should be missing from V). The errors are in
+    /// [`NmfModel::holdout_history`](crate::NmfModel::holdout_history).
+    ///
+    /// Errors of [`run`](Self::run): [`NmfError::InvalidHoldout`] when `test` does not have
+    /// V's shape, is not masked data, or [`NmfParams::holdout`] is set too.
+    pub fn test(mut self, test: &'a V) -> Self {
+        self.test = Some(test);
         self
     }
 
@@ -226,6 +255,7 @@ impl<'a, T: Scalar, B: MatrixBackend<T>, V, O, R> Fitting<'a, T, B, V, O, R> {
             backend: self.backend,
             v: self.v,
             start: self.start,
+            test: self.test,
             observer: self.observer,
             mode: Threaded(threads),
             scalar: PhantomData,
@@ -238,6 +268,7 @@ impl<'a, T: Scalar, B: MatrixBackend<T>, V, O, R> Fitting<'a, T, B, V, O, R> {
             backend: self.backend,
             v: self.v,
             start: self.start,
+            test: self.test,
             observer,
             mode: self.mode,
             scalar: PhantomData,
@@ -284,13 +315,14 @@ where
             backend,
             v,
             start,
+            test,
             mut observer,
             ..
         } = self;
         let params = params?;
         match start {
-            Some((w0, h0)) => params.run_from(backend, v, w0, h0, &mut observer),
-            None => params.run_restarts(backend, v, &mut observer),
+            Some((w0, h0)) => params.run_from(backend, v, test, w0, h0, &mut observer),
+            None => params.run_restarts(backend, v, test, &mut observer),
         }
     }
 }
@@ -312,14 +344,15 @@ where
             backend,
             v,
             start,
+            test,
             observer,
             mode: Threaded(threads),
             ..
         } = self;
         let params = params?;
         match start {
-            Some((w0, h0)) => params.run_from(backend, v, w0, h0, &mut |p| observer(p)),
-            None => params.run_parallel(backend, v, threads, &observer),
+            Some((w0, h0)) => params.run_from(backend, v, test, w0, h0, &mut |p| observer(p)),
+            None => params.run_parallel(backend, v, test, threads, &observer),
         }
     }
 }
@@ -349,6 +382,7 @@ impl NmfParams {
             backend,
             v,
             start: None,
+            test: None,
             observer: no_observer,
             mode: Sequential,
             scalar: PhantomData,
@@ -383,7 +417,7 @@ impl NmfValidParams {
         backend: &B,
         v: &V,
     ) -> Result<NmfModel<T, B>, NmfError> {
-        self.run_restarts(backend, v, &mut no_observer)
+        self.run_restarts(backend, v, None, &mut no_observer)
     }
 
     /// A fit with options (a custom start, an observer, restarts on threads): see
@@ -398,6 +432,7 @@ impl NmfValidParams {
             backend,
             v,
             start: None,
+            test: None,
             observer: no_observer,
             mode: Sequential,
             scalar: PhantomData,
@@ -410,14 +445,30 @@ impl NmfValidParams {
         &self,
         backend: &B,
         v: &V,
+        test: Option<&V>,
         observer: &mut impl FnMut(&Progress) -> ControlFlow<()>,
     ) -> Result<NmfModel<T, B>, NmfError> {
+        let split = self.split(backend, v, test)?;
+        let (v, test) = match &split {
+            Some((train, held)) => (train, Some(held)),
+            None => (v, test),
+        };
         let prep = self.prepare(backend, v, true)?;
+        let held = self.held_out(backend, &prep, test)?;
         let data = prep.data(v);
         let mut best: Option<NmfModel<T, B>> = None;
         for restart in 0..self.n_init {
             let (w0, h0) = self.start(backend, &prep, restart);
-            let model = self.run(backend, data, &prep, w0, h0, restart, observer)?;
+            let model = self.run(
+                backend,
+                data,
+                &prep,
+                held.as_ref().map(Held::get),
+                w0,
+                h0,
+                restart,
+                observer,
+            )?;
             if best
                 .as_ref()
                 .is_none_or(|b| model.final_loss() < b.final_loss())
@@ -433,6 +484,7 @@ impl NmfValidParams {
         &self,
         backend: &B,
         v: &V,
+        test: Option<&V>,
         threads: usize,
         observer: &(impl Fn(&Progress) -> ControlFlow<()> + Sync),
     ) -> Result<NmfModel<T, B>, NmfError>
@@ -440,7 +492,14 @@ impl NmfValidParams {
         B: DataOps<T, V> + Sync,
         V: Sync,
     {
+        let split = self.split(backend, v, test)?;
+        let (v, test) = match &split {
+            Some((train, held)) => (train, Some(held)),
+            None => (v, test),
+        };
         let prep = self.prepare(backend, v, true)?;
+        let held = self.held_out(backend, &prep, test)?;
+        let held = held.as_ref().map(Held::get);
         let data = prep.data(v);
         // No more threads than restarts or cores, and no more than whose buffers can be
         // allocated together (each running restart holds its own).
@@ -458,7 +517,7 @@ impl NmfValidParams {
             for restart in (t..self.n_init).step_by(threads) {
                 let (w0, h0) = self.start(backend, prep, restart);
                 let mut go = |p: &Progress| observer(p);
-                match self.run(backend, data, prep, w0, h0, restart, &mut go) {
+                match self.run(backend, data, prep, held, w0, h0, restart, &mut go) {
                     Err(e) => return (best, Some((restart, e))),
                     Ok(model) => {
                         if best
@@ -535,7 +594,7 @@ impl NmfValidParams {
         let (m, n) = check_data(backend, v)?;
         check_beta(backend, v, self.loss)?;
         let k = self.rank;
-        let mean_v = backend.data_sum(v) / (m as f64 * n as f64);
+        let mean_v = backend.data_mean(v);
         let variant = if with_svd {
             self.init.nndsvd_variant(k, m, n)
         } else {
@@ -628,6 +687,60 @@ impl NmfValidParams {
         })
     }
 
+    /// The training and held-out parts of V when [`NmfParams::holdout`] is set (refused
+    /// together with a test set of one's own).
+    fn split<T: Scalar, B: DataOps<T, V>, V>(
+        &self,
+        backend: &B,
+        v: &V,
+        test: Option<&V>,
+    ) -> Result<Option<(V, V)>, NmfError> {
+        let Some((fraction, seed)) = self.holdout else {
+            return Ok(None);
+        };
+        if test.is_some() {
+            return Err(NmfError::InvalidHoldout {
+                reason: "both a random held-out fraction (holdout) and a test set of one's \
+                         own (test) were given: choose one"
+                    .into(),
+            });
+        }
+        check_data(backend, v)?;
+        backend.data_holdout(v, fraction, seed).map(Some)
+    }
+
+    /// The held-out set in the solver's units (V/c² when the fit is rescaled), checked
+    /// against V's shape and entries.
+    fn held_out<'t, T: Scalar, B: DataOps<T, V>, V>(
+        &self,
+        backend: &B,
+        prep: &Prepared<T, V>,
+        test: Option<&'t V>,
+    ) -> Result<Option<Held<'t, V>>, NmfError> {
+        let Some(t) = test else {
+            return Ok(None);
+        };
+        let shape = check_data(backend, t)?;
+        if shape != (prep.m, prep.n) {
+            return Err(NmfError::InvalidHoldout {
+                reason: format!(
+                    "the test set is {}×{}, V is {}×{}: they must have the same shape",
+                    shape.0, shape.1, prep.m, prep.n
+                ),
+            });
+        }
+        if !prep.scaling.applied() {
+            return Ok(Some(Held::Borrowed(t)));
+        }
+        let c = prep.scaling.factor();
+        match backend.data_scaled(t, T::from_f64(c * c)) {
+            Some(scaled) => Ok(Some(Held::Owned(scaled))),
+            None => Err(NmfError::InvalidHoldout {
+                reason: "V is rescaled for the fit, and the test set's type cannot be".into(),
+            }),
+        }
+    }
+
     /// The bytes one restart allocates for a V of m×n (not counting V itself), and whether
     /// k×k matrices are among them: W, H, their numerators and denominators (and the zero
     /// matrices of the penalties), the Gram matrix and identity (Frobenius, penalties), the
@@ -686,11 +799,18 @@ impl NmfValidParams {
         &self,
         backend: &B,
         v: &V,
+        test: Option<&V>,
         w0: &B::Mat,
         h0: &B::Mat,
         observer: &mut impl FnMut(&Progress) -> ControlFlow<()>,
     ) -> Result<NmfModel<T, B>, NmfError> {
+        let split = self.split(backend, v, test)?;
+        let (v, test) = match &split {
+            Some((train, held)) => (train, Some(held)),
+            None => (v, test),
+        };
         let prep = self.prepare(backend, v, false)?;
+        let held = self.held_out(backend, &prep, test)?;
         let (m, n) = (prep.m, prep.n);
         // Shapes are checked here against the rank (MuSolver checks them against each other),
         // and entries before they are scaled (so that a bad entry is reported as given).
@@ -702,7 +822,8 @@ impl NmfValidParams {
         } else {
             (w0.clone(), h0.clone())
         };
-        self.run(backend, prep.data(v), &prep, w0, h0, 0, observer)
+        let held = held.as_ref().map(Held::get);
+        self.run(backend, prep.data(v), &prep, held, w0, h0, 0, observer)
     }
 
     /// One fit from (W0, H0) in the solver's units on the data the solver sees (V/c² when
@@ -713,12 +834,37 @@ impl NmfValidParams {
         backend: &B,
         v: &V,
         prep: &Prepared<T, V>,
+        test: Option<&V>,
         w0: B::Mat,
         h0: B::Mat,
         restart: usize,
         observer: &mut impl FnMut(&Progress) -> ControlFlow<()>,
     ) -> Result<NmfModel<T, B>, NmfError> {
         let mut solver = Rule::new(self, backend, v, w0, h0, prep.eps, restart)?;
+        // The held-out set's own buffers, made once; its errors at every evaluation, in V's
+        // units.
+        let mut test = test.map(|t| (t, backend.data_work(t, self.rank, self.loss)));
+        let c2 = prep.scaling.factor() * prep.scaling.factor();
+        let to_user_test = prep.scaling.objective_factor(self.loss.beta_value());
+        let mut holdout = Vec::new();
+        let mut held_out = |solver: &Rule<'_, T, B, V>, iteration: usize| -> Result<(), NmfError> {
+            if let Some((t, work)) = test.as_mut() {
+                let (w, h) = solver.factors();
+                let error = backend
+                    .data_errors(t, work, w, h, self.loss)
+                    .ok_or_else(|| NmfError::InvalidHoldout {
+                        reason: "the test set must be masked or weighted data \
+                                 (masked::Observed or masked::Weighted), whose entries say \
+                                 which are held out"
+                            .into(),
+                    })?;
+                holdout.push(crate::masked::HoldoutRecord {
+                    iteration,
+                    error: error.in_units(c2, to_user_test),
+                });
+            }
+            Ok(())
+        };
         let beta = self.loss.beta_value();
         let scaling = prep.scaling;
         let penalty = self.checked_penalty(prep.m, prep.n)?;
@@ -760,6 +906,7 @@ impl NmfValidParams {
         };
         let mut prev = solver.evaluate();
         history.push(record(0, prev.objective)?);
+        held_out(&solver, 0)?;
         let mut converged = false;
         let mut n_iter = 0;
         for it in 1..=self.max_iter {
@@ -773,6 +920,7 @@ impl NmfValidParams {
             if it % self.check_every == 0 || it == self.max_iter {
                 let e = solver.evaluate();
                 history.push(record(it, e.objective)?);
+                held_out(&solver, it)?;
                 let bound = prev.rise_bound(&e, k, u);
                 if e.objective > prev.objective + bound {
                     return Err(NmfError::ObjectiveIncreased {
@@ -837,7 +985,8 @@ impl NmfValidParams {
             converged,
             T::from_f64(prep.eps.as_f64() * c),
             penalty,
-        ))
+        )
+        .with_holdout(holdout))
     }
 }
 

@@ -14,6 +14,8 @@ pub enum MatrixRole {
     H0,
     /// An H given to [`crate::NmfModel::inverse_transform`].
     H,
+    /// The weights (or mask) of a weighted V ([`crate::masked`]).
+    Weights,
 }
 
 impl fmt::Display for MatrixRole {
@@ -23,6 +25,7 @@ impl fmt::Display for MatrixRole {
             MatrixRole::W0 => "the initial W",
             MatrixRole::H0 => "the initial H",
             MatrixRole::H => "H",
+            MatrixRole::Weights => "the weights",
         })
     }
 }
@@ -301,6 +304,54 @@ pub enum NmfError {
         /// The option.
         option: &'static str,
         /// What is wrong with its value.
+        reason: String,
+    },
+    /// Every weight is 0 (or no entry is observed): the weighted loss is 0 whatever W and H.
+    #[error("{data} has no observed entry with a positive weight: there is nothing to fit")]
+    NothingObserved {
+        /// What was given ("the weights", "the observed entries").
+        data: &'static str,
+    },
+    /// The solver cannot minimise a loss on this kind of data (weighted or masked V, for
+    /// the solvers whose statistics need every entry of V).
+    #[error("the solver {solver} does not support {data}: {reason}")]
+    SolverNotForData {
+        /// The solver asked for.
+        solver: crate::Solver,
+        /// The kind of data.
+        data: &'static str,
+        /// Why, and what to use instead.
+        reason: String,
+    },
+    /// A (row, column) pair outside the matrix, given to [`crate::NmfModel::predict`] or as
+    /// a held-out entry.
+    #[error(
+        "pair {position} is at row {row}, column {col}, outside the {rows}×{cols} matrix (0-based)"
+    )]
+    IndexOutOfRange {
+        /// The position of the pair in the list given.
+        position: usize,
+        /// Its row.
+        row: usize,
+        /// Its column.
+        col: usize,
+        /// Rows of the matrix.
+        rows: usize,
+        /// Columns of the matrix.
+        cols: usize,
+    },
+    /// The row and column indices of (row, column) pairs differ in number.
+    #[error("{rows} row indices but {cols} column indices: each pair needs one of each")]
+    PairLengths {
+        /// Row indices given.
+        rows: usize,
+        /// Column indices given.
+        cols: usize,
+    },
+    /// The held-out set of a fit is not usable.
+    #[error("invalid held-out set: {reason}")]
+    InvalidHoldout {
+        /// What is wrong.
         reason: String,
     },
     /// The buffers of a fit at this rank cannot be allocated.

@@ -22,6 +22,10 @@
 //!   the loss of a model on data.
 //! - [`MuSolver`] and [`HalsSolver`]: the half-steps, for those who want to watch every one;
 //!   [`Solver`] chooses between them in a fit.
+//! - [`masked`]: missing values and weights (`Σ M_ij·d(V_ij, (WH)_ij)`): observed entries
+//!   ([`masked::Observed`]) or dense weights ([`masked::Weighted`]) as data terms, masked
+//!   least squares ([`masked::AnlsSolver`], [`Solver::Anls`]), predictions
+//!   ([`NmfModel::predict`]) and held-out errors ([`NmfParams::holdout`]).
 //! - [`auxiliary`]: the auxiliary functions G(h, hᵗ) of the monotonicity proof.
 //! - [`NmfError`]: every way user input can be wrong.
 //!
@@ -94,6 +98,7 @@ mod error;
 pub mod init;
 pub mod kernels;
 pub mod lane;
+pub mod masked;
 mod model;
 pub mod nndsvd;
 #[cfg(feature = "io")]

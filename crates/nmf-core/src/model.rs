@@ -25,6 +25,7 @@ pub struct NmfModel<T: Scalar, B: MatrixBackend<T>> {
     converged: bool,
     eps: T,
     penalty: Penalty,
+    holdout: Vec<crate::masked::HoldoutRecord>,
 }
 
 impl<T: Scalar, B: MatrixBackend<T>> Clone for NmfModel<T, B> {
@@ -38,6 +39,7 @@ impl<T: Scalar, B: MatrixBackend<T>> Clone for NmfModel<T, B> {
             converged: self.converged,
             eps: self.eps,
             penalty: self.penalty,
+            holdout: self.holdout.clone(),
         }
     }
 }
@@ -77,7 +79,27 @@ impl<T: Scalar, B: MatrixBackend<T>> NmfModel<T, B> {
             converged,
             eps,
             penalty,
+            holdout: Vec::new(),
         }
+    }
+
+    /// The model with the held-out errors its fit recorded.
+    pub(crate) fn with_holdout(mut self, holdout: Vec<crate::masked::HoldoutRecord>) -> Self {
+        self.holdout = holdout;
+        self
+    }
+
+    /// The errors on the held-out entries ([`NmfParams::holdout`](crate::NmfParams::holdout)
+    /// or [`Fitting::test`](crate::Fitting::test)) at every evaluation of the loss (the
+    /// iterations of [`loss_history`](Self::loss_history)); empty without a held-out set.
+    pub fn holdout_history(&self) -> &[crate::masked::HoldoutRecord] {
+        &self.holdout
+    }
+
+    /// The errors of the final factors on the held-out entries (RMSE, MAE, mean divergence),
+    /// if the fit had a held-out set.
+    pub fn holdout(&self) -> Option<crate::masked::HoldoutError> {
+        self.holdout.last().map(|r| r.error)
     }
     /// W (m×k), every entry finite and ≥ ε.
     pub fn w(&self) -> &B::Mat {
@@ -138,6 +160,57 @@ impl<T: Scalar, B: MatrixBackend<T>> NmfModel<T, B> {
 }
 
 impl<T: Scalar, B: MatrixBackend<T>> NmfModel<T, B> {
+    /// The model's values `(WH)_ij` at the pairs `(rows[p], cols[p])`, without forming WH:
+    /// O(m·k + n·k) to lay out the factors and O(k) per pair, each a sum of k products in
+    /// `T` in increasing order of the factor (the same bits as [`masked`](crate::masked)'s
+    /// statistics). For a masked fit, the predictions of the missing entries.
+    ///
+    /// ```
+    /// use nmf_core::{MatrixBackend, Nmf, reference::Reference};
+    /// let b = Reference;
+    /// let v = b.from_fn(3, 4, |i, j| ((i + 1) * (j + 1)) as f64);
+    /// let model = Nmf::params(1).fit(&b, &v).unwrap();
+    /// let p = model.predict(&b, &[2, 0], &[3, 1]).unwrap();
+    /// assert!((p[0] - 12.0).abs() < 1e-6 && (p[1] - 2.0).abs() < 1e-6);
+    /// assert!(model.predict(&b, &[3], &[0]).is_err()); // row 3 of a 3×4 model
+    /// ```
+    ///
+    /// # Errors
+    /// [`NmfError::PairLengths`] when `rows` and `cols` differ in length;
+    /// [`NmfError::IndexOutOfRange`] naming the first pair outside the m×n matrix.
+    pub fn predict(&self, backend: &B, rows: &[usize], cols: &[usize]) -> Result<Vec<T>, NmfError> {
+        if rows.len() != cols.len() {
+            return Err(NmfError::PairLengths {
+                rows: rows.len(),
+                cols: cols.len(),
+            });
+        }
+        let (m, n) = (backend.nrows(&self.w), backend.ncols(&self.h));
+        if let Some((position, (&row, &col))) = rows
+            .iter()
+            .zip(cols)
+            .enumerate()
+            .find(|(_, (i, j))| **i >= m || **j >= n)
+        {
+            return Err(NmfError::IndexOutOfRange {
+                position,
+                row,
+                col,
+                rows: m,
+                cols: n,
+            });
+        }
+        let k = backend.ncols(&self.w);
+        let w = backend.to_row_major(&self.w);
+        let mut ht = vec![T::zero(); n * k];
+        crate::masked::cols_of(backend, &self.h, &mut ht);
+        Ok(rows
+            .iter()
+            .zip(cols)
+            .map(|(&i, &j)| crate::masked::dot(&w[i * k..i * k + k], &ht[j * k..j * k + k]))
+            .collect())
+    }
+
     /// The loss of the model on data V (m×n, the shape of WH): `½‖V − WH‖²`, `D(V‖WH)` or
     /// `D_β(V‖WH)` for the model's [`loss`](Self::loss), in `f64` and in V's units, **without**
     /// the penalties (see [`score_penalized`](Self::score_penalized) for the objective with

@@ -89,8 +89,9 @@ impl core::fmt::Display for Loss {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum Solver {
-    /// The fastest monotone solver for the loss: [`Solver::Hals`] for the Frobenius loss (with
-    /// or without penalties), [`Solver::Mu`] otherwise (for KL too: [`Solver::CdKl`] needs
+    /// The fastest monotone solver for the loss and data: [`Solver::Hals`] for the Frobenius
+    /// loss (with or without penalties; [`Solver::Anls`] on masked observed entries, the
+    /// multiplicative updates on dense weights), [`Solver::Mu`] otherwise (for KL too: [`Solver::CdKl`] needs
     /// fewer iterations but was measured slower to a given loss except on large matrices at
     /// tight losses, see `docs/solvers.md`).
     #[default]
@@ -106,6 +107,13 @@ pub enum Solver {
     /// on dense V (else [`NmfError::InvalidSolverOption`]); settings with
     /// [`NmfParams::cd_kl_options`]. Each step provably never raises the objective.
     CdKl,
+    /// Alternating non-negative least squares for masked or weighted data with the Frobenius
+    /// loss ([`crate::masked::AnlsSolver`]: one k×k Gram matrix per column of H and row of W
+    /// over its observed entries, solved by exact coordinate descent), on
+    /// [`crate::masked::Observed`] data (else [`NmfError::SolverNotForData`]); the Frobenius
+    /// loss only (else [`NmfError::SolverLossMismatch`]). [`Solver::Auto`] picks it for
+    /// observed data with the Frobenius loss.
+    Anls,
 }
 
 impl Solver {
@@ -127,6 +135,7 @@ impl core::fmt::Display for Solver {
             Solver::Mu => "mu",
             Solver::Hals => "hals",
             Solver::CdKl => "cd",
+            Solver::Anls => "anls",
         })
     }
 }
@@ -234,6 +243,8 @@ impl Nmf {
             solver: Solver::Auto,
             hals: crate::HalsOptions::default(),
             cd_kl: crate::CdKlOptions::default(),
+            anls: crate::masked::AnlsOptions::default(),
+            holdout: None,
         })
     }
 }
@@ -276,6 +287,10 @@ pub struct NmfValidParams {
     pub(crate) hals: crate::HalsOptions,
     /// The Newton steps of the KL coordinate descent.
     pub(crate) cd_kl: crate::CdKlOptions,
+    /// The inner sweeps of masked least squares.
+    pub(crate) anls: crate::masked::AnlsOptions,
+    /// The fraction of the observed entries held out, and the seed of their draw.
+    pub(crate) holdout: Option<(f64, u64)>,
 }
 
 impl NmfParams {
@@ -373,11 +388,45 @@ impl NmfParams {
         self
     }
     /// The update rule ([`Solver::Auto`] by default: HALS for the Frobenius loss, the
-    /// multiplicative updates otherwise). [`Solver::Hals`] with another loss than Frobenius,
+    /// multiplicative updates otherwise; for weighted data ([`crate::masked`]) masked least
+    /// squares for the Frobenius loss on observed entries, the multiplicative updates
+    /// otherwise). [`Solver::Hals`] with another loss than Frobenius,
     /// and [`Solver::CdKl`] with another loss than KL, are refused by
     /// [`check`](Self::check) ([`NmfError::SolverLossMismatch`]).
     pub fn solver(mut self, solver: Solver) -> Self {
         self.0.solver = solver;
+        self
+    }
+    /// Masked least squares only ([`Solver::Anls`]): the most coordinate sweeps per column
+    /// (row) and half-step, and their relative stop (see
+    /// [`AnlsOptions`](crate::masked::AnlsOptions); default 10 and 1e-3).
+    pub fn anls_options(mut self, options: crate::masked::AnlsOptions) -> Self {
+        self.0.anls = options;
+        self
+    }
+    /// Holds out a reproducible random `fraction` of the observed entries (drawn from
+    /// `seed`, the same set for every restart) from the fit, and reports the model's error
+    /// on them ([`NmfModel::holdout`](crate::NmfModel::holdout), RMSE and MAE and the mean
+    /// divergence), at every evaluation of the loss too
+    /// ([`NmfModel::holdout_history`](crate::NmfModel::holdout_history)), so over-fitting
+    /// is visible. For masked or weighted data ([`crate::masked`]); other data is refused
+    /// with [`NmfError::InvalidHoldout`]. A test set of one's own:
+    /// [`Fitting::test`](crate::Fitting::test). `fraction` must lie in (0, 1)
+    /// ([`check`](Self::check)).
+    ///
+    /// ```
+    /// use nmf_core::{Nmf, masked::Observed, reference::Reference};
+    /// let (rows, cols): (Vec<usize>, Vec<usize>) = (0..60).map(|t| (t / 6, t % 6)).unzip();
+    /// let vals: Vec<f64> = rows.iter().zip(&cols).map(|(&i, &j)| ((i + 1) * (j + 1)) as f64).collect();
+    /// let v = Observed::from_triplets(10, 6, &rows, &cols, &vals).unwrap();
+    /// let model = Nmf::params(1).holdout(0.2, 3).max_iter(300).fit(&Reference, &v).unwrap();
+    /// let e = model.holdout().unwrap();
+    /// assert_eq!(e.count, 12);
+    /// assert!(e.rmse < 1e-3); // a rank-one matrix: the held-out entries are predicted
+    /// assert_eq!(model.holdout_history().len(), model.loss_history().len());
+    /// ```
+    pub fn holdout(mut self, fraction: f64, seed: u64) -> Self {
+        self.0.holdout = Some((fraction, seed));
         self
     }
     /// HALS only: sweep the coordinates in a random order drawn anew for every sweep
@@ -444,6 +493,13 @@ impl NmfParams {
                 supported: "frobenius",
             });
         }
+        if p.solver == Solver::Anls && p.loss != Loss::Frobenius {
+            return Err(NmfError::SolverLossMismatch {
+                solver: p.solver,
+                loss: p.loss,
+                supported: "frobenius",
+            });
+        }
         if p.solver == Solver::CdKl && p.loss != Loss::KullbackLeibler {
             return Err(NmfError::SolverLossMismatch {
                 solver: p.solver,
@@ -453,6 +509,14 @@ impl NmfParams {
         }
         p.hals.check()?;
         p.cd_kl.check()?;
+        p.anls.check()?;
+        if let Some((f, _)) = p.holdout
+            && !(f > 0.0 && f < 1.0)
+        {
+            return Err(NmfError::InvalidHoldout {
+                reason: format!("the held-out fraction must lie in (0, 1), got {f}"),
+            });
+        }
         if p.rank == 0 {
             return Err(NmfError::ZeroRank);
         }

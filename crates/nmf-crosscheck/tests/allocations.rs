@@ -13,6 +13,7 @@
 //! matrixmultiply (behind nalgebra and ndarray) allocates a packing buffer in every product.
 //! For those the test asserts that every allocation is of that kind: never matrix-sized for
 //! faer, at most one per product and at most the size of matrixmultiply's packing blocks.
+//! Sparse and masked V (the passes over their entries) allocate nothing either.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
@@ -119,6 +120,72 @@ fn count_sparse(loss: Loss, hals: bool) -> (usize, usize) {
         run(&mut || {
             s.step();
             s.loss()
+        })
+    }
+}
+
+/// As [`count_sparse`], on masked data ([`nmf_core::masked::Observed`], the same 20% of the
+/// entries observed, with weights): the multiplicative updates for `loss` (`anls` false) or
+/// masked least squares with penalties (`anls` true), each iteration followed by the
+/// evaluation and the errors on a held-out set (the other entries of one row in five).
+fn count_masked(loss: Loss, anls: bool) -> (usize, usize) {
+    use nmf_core::masked::{AnlsOptions, AnlsSolver, Observed};
+    use nmf_core::{DataOps, MatrixBackend};
+    let b = Faer::sequential();
+    let (mut r, mut c, mut x, mut wt) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut tr, mut tc, mut tx) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..M {
+        for j in 0..N {
+            let val = ((i * 31 + j * 17) % 23) as f64;
+            if (i * 7 + j * 3) % 5 == 0 {
+                r.push(i);
+                c.push(j);
+                x.push(val);
+                wt.push(1.0 + (j % 3) as f64);
+            } else if i % 5 == 0 {
+                tr.push(i);
+                tc.push(j);
+                tx.push(val);
+            }
+        }
+    }
+    let v = Observed::from_weighted_triplets(M, N, &r, &c, &x, &wt).unwrap();
+    let test = Observed::from_triplets(M, N, &tr, &tc, &tx).unwrap();
+    let (w0, h0) = nmf_core::init::random_factors(M, N, K, 11.0, 1);
+    let w0 = b.from_fn(M, K, |i, a| w0[i * K + a]);
+    let h0 = b.from_fn(K, N, |a, j| h0[a * N + j]);
+    let eps = 1e-10;
+    let mut test_work = DataOps::<f64, Observed<f64>>::data_work(&b, &test, K, loss);
+    type Mat = <Faer as MatrixBackend<f64>>::Mat;
+    type Errors<'e> = dyn FnMut(&Mat, &Mat) + 'e;
+    let mut run = |s: &mut dyn FnMut(&mut Errors<'_>) -> f64| {
+        let mut errors = |w: &_, h: &_| {
+            let e = b.data_errors(&test, &mut test_work, w, h, loss).unwrap();
+            assert!(e.rmse.is_finite());
+        };
+        s(&mut errors);
+        COUNT.store(0, Relaxed);
+        LARGEST.store(0, Relaxed);
+        for _ in 0..COUNTED_ITERS {
+            s(&mut errors);
+        }
+        (COUNT.load(Relaxed), LARGEST.load(Relaxed))
+    };
+    if anls {
+        let mut s = AnlsSolver::new(&b, &v, w0, h0, eps, AnlsOptions::default()).unwrap();
+        s.set_penalty(nmf_core::Penalty::sklearn(M, N, 1e-3, 1e-3, 0.5))
+            .unwrap();
+        run(&mut |errors| {
+            s.step();
+            errors(s.w(), s.h());
+            s.evaluate().objective
+        })
+    } else {
+        let mut s = MuSolver::new(&b, &v, w0, h0, loss, eps).unwrap();
+        run(&mut |errors| {
+            s.step();
+            errors(s.w(), s.h());
+            s.evaluate().objective
         })
     }
 }
@@ -270,6 +337,27 @@ fn iterations_allocate_nothing() {
         assert_eq!(
             n, 0,
             "sparse V, {name}: {n} allocations inside the loop (largest {largest} bytes)"
+        );
+    }
+    // Masked data (faer on one thread, the passes over rayon's pool by `join`): our code
+    // allocates nothing in the iterations, the evaluations or the held-out errors. Each pass
+    // called from outside rayon's pool injects one job into the pool's global queue, which
+    // rayon (crossbeam's `Injector`) stores in blocks of 63 jobs, allocating a block of
+    // 1520 bytes every 63 injections: 2 passes per iteration here, so at most one such block
+    // in the 2 counted iterations (it was seen after a few dozen iterations, in whichever
+    // case crossed the boundary). Nothing else is allowed.
+    const INJECTOR_BLOCK_BYTES: usize = 1520;
+    for (name, loss, anls) in [
+        ("MU Frobenius", Loss::Frobenius, false),
+        ("MU KL", Loss::KullbackLeibler, false),
+        ("MU β = 1.5", Loss::Beta(1.5), false),
+        ("ANLS", Loss::Frobenius, true),
+    ] {
+        let (n, largest) = count_masked(loss, anls);
+        eprintln!("masked V, {name}: {n} allocations, largest {largest} bytes");
+        assert!(
+            n <= 1 && largest <= INJECTOR_BLOCK_BYTES,
+            "masked V, {name}: {n} allocations inside the loop (largest {largest} bytes)"
         );
     }
     // KL coordinate descent (with penalties): the sweeps allocate nothing on any backend; the

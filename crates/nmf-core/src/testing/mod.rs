@@ -14,6 +14,7 @@
 //! | extreme inputs | [`extreme`] | [`testgen_extreme!`](crate::testgen_extreme) |
 //! | the HALS solver | [`hals`] | [`testgen_hals!`](crate::testgen_hals) |
 //! | sparse V | [`sparse`] | [`testgen_sparse!`](crate::testgen_sparse) |
+//! | masked and weighted data | [`masked`] | [`testgen_masked!`](crate::testgen_masked) |
 //! | the KL coordinate descent | [`cd_kl`] | [`testgen_cd_kl!`](crate::testgen_cd_kl) |
 //!
 //! [`backend_test_suite!`](crate::backend_test_suite) instantiates them all, one `#[test]` per
@@ -34,6 +35,7 @@ pub mod conformance;
 pub mod extreme;
 pub mod hals;
 pub mod initialisation;
+pub mod masked;
 pub mod monotone;
 pub mod penalties;
 pub mod sparse;
@@ -48,6 +50,7 @@ pub use conformance::*;
 pub use extreme::*;
 pub use hals::*;
 pub use initialisation::*;
+pub use masked::*;
 pub use monotone::*;
 pub use penalties::*;
 pub use sparse::*;
@@ -102,6 +105,7 @@ macro_rules! backend_test_suite {
             $crate::testgen_hals!($backend, $t);
             $crate::testgen_sparse!($backend, $t);
             $crate::testgen_cd_kl!($backend, $t);
+            $crate::testgen_masked!($backend, $t);
         }
     };
 }
@@ -401,6 +405,56 @@ macro_rules! testgen_cd_kl {
         #[test]
         fn cd_kl_parameters() {
             $crate::testing::check_cd_kl_parameters::<$t, _>(&$backend);
+        }
+    };
+}
+
+/// The suite's group of masked and weighted data ([`masked`](crate::testing::masked)):
+/// monotone MU (every loss) and ANLS, the weighted auxiliary functions, a full mask, weight-0
+/// entries, low-rank recovery, predictions and held-out errors, bad weights.
+/// One `#[test]` per property, in the current module, for `$backend` and the scalar `$t`.
+#[macro_export]
+macro_rules! testgen_masked {
+    ($backend:expr, $t:ty) => {
+        #[test]
+        fn masked_mu_monotone() {
+            $crate::testing::check_masked_mu_monotone::<$t, _>(&$backend);
+        }
+        #[test]
+        fn masked_anls_monotone() {
+            $crate::testing::check_anls_monotone::<$t, _>(&$backend);
+        }
+        #[test]
+        fn masked_weighted_auxiliary() {
+            $crate::testing::check_weighted_auxiliary::<$t, _>(&$backend);
+        }
+        #[test]
+        fn masked_full_mask_is_unmasked() {
+            $crate::testing::check_full_mask_is_unmasked::<$t, _>(&$backend);
+        }
+        #[test]
+        fn masked_zero_weight_is_irrelevant() {
+            $crate::testing::check_zero_weight_is_irrelevant::<$t, _>(&$backend);
+        }
+        #[test]
+        fn masked_recovers_low_rank() {
+            $crate::testing::check_masked_recovers_low_rank::<$t, _>(&$backend);
+        }
+        #[test]
+        fn masked_predict_and_holdout() {
+            $crate::testing::check_predict_and_holdout::<$t, _>(&$backend);
+        }
+        #[test]
+        fn masked_holdout_fit() {
+            $crate::testing::check_holdout_fit::<$t, _>(&$backend);
+        }
+        #[test]
+        fn masked_threads_bit_identical() {
+            $crate::testing::check_masked_threads_bit_identical::<$t, _>(&$backend);
+        }
+        #[test]
+        fn masked_bad_weights_are_errors() {
+            $crate::testing::check_bad_weights_are_errors::<$t, _>(&$backend);
         }
     };
 }

@@ -106,6 +106,8 @@ pub struct MuSolver<'a, T: Scalar, B: DataOps<T, V>, V> {
     /// The data term's buffers (for dense V: WH, the KL ratio, the β parts).
     work: <B as DataOps<T, V>>::Work,
     penalty: Penalty,
+    /// Weighted data ([`DataOps::data_weighted`]): every loss through the β half-steps.
+    weighted: bool,
 }
 
 /// The objective at the current factors and the sizes of what its evaluation sums, from which
@@ -176,8 +178,11 @@ impl<'a, T: Scalar, B: DataOps<T, V>, V> MuSolver<'a, T, B, V> {
         check_beta(backend, v, loss)?;
         backend.clamp_min(&mut w0, eps);
         backend.clamp_min(&mut h0, eps);
-        let frob = loss == Loss::Frobenius;
-        let kl = loss == Loss::KullbackLeibler;
+        // Weighted data gives every loss's statistics in the β form (see
+        // `DataOps::data_weighted`): the buffers of the β path.
+        let weighted = backend.data_weighted(v);
+        let frob = loss == Loss::Frobenius && !weighted;
+        let kl = loss == Loss::KullbackLeibler && !weighted;
         let dh = if kl { (0, 0) } else { (k, n) };
         let dw = if kl { (0, 0) } else { (m, k) };
         let dg = if frob { (k, k) } else { (0, 0) };
@@ -197,11 +202,20 @@ impl<'a, T: Scalar, B: DataOps<T, V>, V> MuSolver<'a, T, B, V> {
             sums: vec![T::zero(); if kl { k } else { 0 }],
             work: backend.data_work(v, k, loss),
             penalty: Penalty::default(),
+            weighted,
         })
     }
 
-    /// The H half-step with W fixed: `H ← max(ε, H∘num/den)` (eq. 4 or 5).
+    /// The H half-step with W fixed: `H ← max(ε, H∘num/den)` (eq. 4 or 5). On weighted data
+    /// ([`DataOps::data_weighted`]) every loss takes the β form with β = 2 (Frobenius) or 1
+    /// (KL): `num = Wᵀ(M∘V∘Λ^(β−2))`, `den = Wᵀ(M∘Λ^(β−1))` plus the penalties, with the
+    /// exponent γ(β) (1 for β ∈ [1, 2]). The weighted auxiliary functions are the unweighted
+    /// ones with each entry's term times M_ij, still separable and convex in each entry of H,
+    /// so the ε-clamped step stays their exact minimiser.
     pub fn update_h(&mut self) {
+        if self.weighted {
+            return beta::update_h(self);
+        }
         match self.loss {
             Loss::Frobenius => frobenius::update_h(self),
             Loss::KullbackLeibler => kl::update_h(self),
@@ -211,6 +225,9 @@ impl<'a, T: Scalar, B: DataOps<T, V>, V> MuSolver<'a, T, B, V> {
 
     /// The W half-step with H fixed.
     pub fn update_w(&mut self) {
+        if self.weighted {
+            return beta::update_w(self);
+        }
         match self.loss {
             Loss::Frobenius => frobenius::update_w(self),
             Loss::KullbackLeibler => kl::update_w(self),
