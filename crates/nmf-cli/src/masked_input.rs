@@ -49,12 +49,16 @@ pub struct MaskArgs {
     /// and in summary.json.
     #[arg(long, value_name = "F")]
     pub holdout: Option<f64>,
+    /// A dense matrix of V's shape (any input format) of non-negative weights: the fit
+    /// minimises Σ weight·loss over the observed entries (a weight of 0 leaves an entry out).
+    #[arg(long, value_name = "FILE")]
+    pub weights: Option<std::path::PathBuf>,
 }
 
 impl MaskArgs {
     /// Whether the fit needs masked data.
     pub fn active(&self) -> bool {
-        self.missing == Missing::Unobserved || self.holdout.is_some()
+        self.missing == Missing::Unobserved || self.holdout.is_some() || self.weights.is_some()
     }
 }
 
@@ -196,4 +200,36 @@ where
         }
         DtypeArg::F64 => job.run::<f64, B, Observed<f64>>(b, v),
     }
+}
+
+/// `v` with the weights of a dense matrix `w` (read from `wsource`) at its observed entries.
+///
+/// # Errors
+/// A usage error when `w` is not V's shape; a data error naming the file and the place of a
+/// negative or non-finite weight, or saying that every weight is 0.
+pub(crate) fn with_weights(
+    v: Observed<f64>,
+    w: &crate::matrix::Matrix,
+    wsource: &str,
+) -> Result<Observed<f64>, CliError> {
+    let (m, n) = v.shape();
+    if (w.rows, w.cols) != (m, n) {
+        return Err(CliError::usage(format!(
+            "--weights {wsource} is {}×{}, but V is {m}×{n}: the weights need V's shape",
+            w.rows, w.cols
+        )));
+    }
+    let x = v.csr();
+    let (mut rows, mut cols, mut vals, mut ws) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for i in 0..m {
+        let (js, xs) = x.row(i);
+        for (&j, &a) in js.iter().zip(xs) {
+            rows.push(i);
+            cols.push(j);
+            vals.push(a);
+            ws.push(w.data[i * n + j]);
+        }
+    }
+    Observed::from_weighted_triplets(m, n, &rows, &cols, &vals, &ws)
+        .map_err(|e| CliError::data(format!("{wsource}: {e}")))
 }

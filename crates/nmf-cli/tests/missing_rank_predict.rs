@@ -217,3 +217,61 @@ fn rank_options_out_of_range_are_named() {
     assert!(stderr(&o).contains("empty"), "{}", stderr(&o));
     assert!(!dir.path().join("nmf-rank").exists());
 }
+
+#[test]
+fn bad_weights_are_named_with_their_place() {
+    let dir = tempfile::tempdir().unwrap();
+    write_inputs(dir.path());
+    let ones = |m: usize, n: usize| vec![vec!["1"; n].join(","); m].join("\n") + "\n";
+    std::fs::write(dir.path().join("short.csv"), ones(29, 20)).unwrap();
+    let o = nmf(
+        dir.path(),
+        &["fit", "v.csv", "-k", "2", "--weights", "short.csv"],
+    );
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("--weights short.csv is 29×20, but V is 30×20"),
+        "{}",
+        stderr(&o)
+    );
+    let mut rows: Vec<String> = vec![vec!["1"; 20].join(","); 30];
+    rows[4] = format!("1,1,-2{}", ",1".repeat(17));
+    std::fs::write(dir.path().join("neg.csv"), rows.join("\n") + "\n").unwrap();
+    let o = nmf(
+        dir.path(),
+        &["fit", "v.csv", "-k", "2", "--weights", "neg.csv"],
+    );
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(
+        e.contains("neg.csv") && e.contains("row 4, column 2"),
+        "{e}"
+    );
+    std::fs::write(dir.path().join("zero.csv"), ones(30, 20).replace('1', "0")).unwrap();
+    let o = nmf(
+        dir.path(),
+        &["fit", "v.csv", "-k", "2", "--weights", "zero.csv"],
+    );
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("no observed entry with a positive weight"),
+        "{}",
+        stderr(&o)
+    );
+    // Weights of 1 everywhere: a valid weighted fit.
+    std::fs::write(dir.path().join("one.csv"), ones(30, 20)).unwrap();
+    let o = nmf(
+        dir.path(),
+        &[
+            "fit",
+            "v.csv",
+            "-k",
+            "2",
+            "--weights",
+            "one.csv",
+            "-o",
+            "w1",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+}

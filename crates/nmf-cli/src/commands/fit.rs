@@ -44,7 +44,13 @@ pub(crate) fn fit_as(args: &FitArgs, command: &'static str) -> Result<(), CliErr
     let (v, format) = read_input(&args.input, args.format, csv_opts, args.dense)?;
     let v_source = args.input.display().to_string();
     let shape = v.shape();
-    let masked = crate::commands::fit_masked::prepare(&args.masked, v, s.params.seed(), &v_source)?;
+    let masked = crate::commands::fit_masked::prepare(
+        &args.masked,
+        v,
+        s.params.seed(),
+        &v_source,
+        csv_opts,
+    )?;
     let input = InputInfo {
         format: format.name().to_string(),
         nnz: Some(masked.nnz()),

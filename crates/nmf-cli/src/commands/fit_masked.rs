@@ -7,9 +7,9 @@ use nmf_core::reference::Reference;
 
 use crate::CliError;
 use crate::fitting::{Fitted, Sources, fit_input, fit_observed};
-use crate::masked_input::{HoldoutInfo, MaskArgs, Missing, observed};
+use crate::masked_input::{HoldoutInfo, MaskArgs, Missing, observed, with_weights};
 use crate::matrix::Matrix;
-use crate::read::Input;
+use crate::read::{Input, ReadOptions, read_input};
 use crate::settings::Settings;
 
 /// The input of `nmf fit`, ready to fit.
@@ -33,6 +33,7 @@ pub(crate) fn prepare(
     v: Input,
     seed: u64,
     source: &str,
+    opts: ReadOptions,
 ) -> Result<Prepared, CliError> {
     if !args.active() {
         return Ok(Prepared::Plain(v));
@@ -43,7 +44,17 @@ pub(crate) fn prepare(
              coordinate, .npz) as missing, but {source} is read dense (every entry is stored)"
         )));
     }
-    let all = observed(v, args.missing, source)?;
+    let mut all = observed(v, args.missing, source)?;
+    if let Some(path) = &args.weights {
+        let wsource = path.display().to_string();
+        let (w, _) = read_input(path, None, opts, true)?;
+        let Input::Dense(w) = w else {
+            return Err(CliError::usage(format!(
+                "--weights {wsource}: not read dense"
+            )));
+        };
+        all = with_weights(all, &w, &wsource)?;
+    }
     let Some(fraction) = args.holdout else {
         return Ok(Prepared::Masked {
             train: Box::new(all),
