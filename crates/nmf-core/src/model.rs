@@ -277,7 +277,7 @@ impl<T: Scalar, B: MatrixBackend<T>> NmfModel<T, B> {
         check_beta(backend, v, self.loss)?;
         let beta = self.loss.beta_value();
         // The scale a fit on this V would use (see `NmfValidParams::prepare`).
-        let mean = backend.data_sum(v) / (m as f64 * n as f64);
+        let mean = backend.data_mean(v);
         let mut scaling = Scaling::for_mean::<T>(mean);
         let c = scaling.factor();
         let scaled = if scaling.applied() {

@@ -155,9 +155,10 @@ where
         let model = match start {
             Some(h0) => fitting.start(model.w(), h0).run()?,
             None => {
-                let (m, n) = backend.data_shape(x);
+                let n = backend.data_shape(x).1;
                 let k = backend.ncols(model.w());
-                let mean = backend.data_sum(x) / (m as f64 * n as f64);
+                // (The mean of the observed entries for masked data: DataOps::data_mean.)
+                let mean = backend.data_mean(x);
                 let start = T::from_f64((mean / k as f64).sqrt());
                 let h0 = backend.from_fn(k, n, |_, _| start);
                 fitting.start(model.w(), &h0).run()?

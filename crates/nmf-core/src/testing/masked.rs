@@ -606,6 +606,28 @@ pub fn check_masked_recovers_low_rank<T: Scalar, B: DenseBackend<T>>(b: &B) {
             e.rmse,
             model.n_iter()
         );
+        // `transform` on masked data (W fixed, masked least squares): H for the training
+        // entries again, which predicts the held-out entries as well.
+        let h = model
+            .transforming::<Observed<T>>(b, &train)
+            .params(crate::TransformParams::default().max_iter(2000).tol(1e-14))
+            .run()
+            .unwrap();
+        let (w_t, h_t) = (export(b, model.w()), export(b, &h));
+        let wh = product(&w_t, &h_t, m, k, n);
+        let x = test.csr();
+        let mut sq = 0.0;
+        for i in 0..m {
+            let (cs, vs) = x.row(i);
+            for (&j, &val) in cs.iter().zip(vs) {
+                sq += (val.as_f64() - wh[i * n + j]).powi(2);
+            }
+        }
+        let rmse = (sq / test.nnz() as f64).sqrt();
+        assert!(
+            rmse <= limit * scale,
+            "{m}×{n}: transform's held-out RMSE {rmse}"
+        );
     }
 }
 
