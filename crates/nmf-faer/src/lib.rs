@@ -45,8 +45,8 @@ pub use nmf_core::{
     MAX_ZIP_INS, MAX_ZIP_OUTS, MatrixBackend, MatrixRole, MuSolver, Nmf, NmfError, NmfModel,
     NmfParams, NmfValidParams, NoObserver, Penalty, Progress, ReduceFn, Run, RunAxis, Scalar,
     Sequential, Solver, Threaded, Trans, TransformParams, Transforming, TruncatedSvd, VisitFn,
-    ZipFn, auxiliary, check_zip, data, init, kernels, lane, masked, nndsvd, reference, sparse,
-    update,
+    ZipFn, auxiliary, check_zip, data, init, kernels, lane, masked, nndsvd, rank_selection,
+    reference, sparse, update,
 };
 // Saving and loading fitted models (feature `io`). nmf-core's `svd` module is reachable as
 // `nmf_core::svd` (this crate has its own private `svd`).

@@ -42,8 +42,8 @@ pub use nmf_core::{
     MAX_ZIP_INS, MAX_ZIP_OUTS, MatrixBackend, MatrixRole, MuSolver, Nmf, NmfError, NmfModel,
     NmfParams, NmfValidParams, NoObserver, Penalty, Progress, ReduceFn, Run, RunAxis, Scalar,
     Sequential, Solver, Threaded, Trans, TransformParams, Transforming, TruncatedSvd, VisitFn,
-    ZipFn, auxiliary, check_zip, data, init, kernels, lane, masked, nndsvd, reference, sparse, svd,
-    update,
+    ZipFn, auxiliary, check_zip, data, init, kernels, lane, masked, nndsvd, rank_selection,
+    reference, sparse, svd, update,
 };
 // Saving and loading fitted models (feature `io`).
 #[cfg(feature = "io")]
