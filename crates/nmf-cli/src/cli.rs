@@ -87,6 +87,13 @@ pub enum Command {
     /// Factorize the bundled handwritten digits (a 64×1797 pixels-by-images matrix) and draw
     /// the learned basis images, digits beside their reconstructions, and the loss curve.
     Demo(DemoArgs),
+    /// Choose the rank by cross-validation: for each rank, fit with a random subset of the
+    /// observed entries held out (several replicates), print train and test error per rank
+    /// as a Markdown table, write rank.json and rank.svg, and name the rank of lowest mean test
+    /// error and the smallest rank within one standard error of it.
+    Rank(crate::commands::rank::RankArgs),
+    /// Predict entries of V from a saved model: WH at the (row, column) pairs of a CSV file.
+    Predict(crate::commands::predict::PredictArgs),
 }
 
 /// `nmf fit` and `nmf topics` (which requires --vocab).
@@ -135,6 +142,9 @@ pub struct FitArgs {
     /// /dev/zero.
     #[arg(long, value_name = "BYTES", default_value = "4G", value_parser = parse_size)]
     pub max_input_bytes: u64,
+    /// Missing values and held-out entries.
+    #[command(flatten)]
+    pub masked: crate::masked_input::MaskArgs,
     /// Options shared with `nmf demo`.
     #[command(flatten)]
     pub opts: FitOptions,

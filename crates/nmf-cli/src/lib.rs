@@ -40,6 +40,7 @@ mod dispatch;
 pub mod error;
 mod fitting;
 pub mod interrupt;
+pub mod masked_input;
 pub mod matrix;
 mod outputs;
 pub mod picture;
@@ -120,6 +121,8 @@ where
         cli::Command::Topics(a) => commands::topics(a),
         cli::Command::Transform(a) => commands::transform(a),
         cli::Command::Demo(a) => commands::demo(a),
+        cli::Command::Rank(a) => commands::rank(a),
+        cli::Command::Predict(a) => commands::predict(a),
     };
     interrupt::done();
     match result {

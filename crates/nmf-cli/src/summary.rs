@@ -51,6 +51,9 @@ pub(crate) struct FitSummary {
     command: &'static str,
     converged: bool,
     final_loss: Option<f64>,
+    /// The error on the held-out entries (`nmf fit --holdout`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) holdout: Option<crate::masked_input::HoldoutInfo>,
     input: InputInfo,
     iterations: usize,
     loss_history: Vec<HistoryPoint>,
@@ -145,6 +148,7 @@ impl FitSummary {
             command,
             converged: f.converged,
             final_loss: f.history.last().map(|r| r.loss),
+            holdout: None,
             input,
             iterations: f.n_iter,
             loss_history: f

@@ -74,6 +74,8 @@ pub const OUTPUT_NAMES: &[&str] = &[
     "reconstructions.png",
     "loss.svg",
     "topics.json",
+    "rank.json",
+    "rank.svg",
 ];
 
 /// The size of the chunks in which a file is written (a signal is seen between chunks).
@@ -88,6 +90,8 @@ pub enum Command {
     Transform,
     /// `nmf demo`.
     Demo,
+    /// `nmf rank`.
+    Rank,
 }
 
 impl Command {
@@ -97,6 +101,7 @@ impl Command {
             Command::Fit => "fit",
             Command::Transform => "transform",
             Command::Demo => "demo",
+            Command::Rank => "rank",
         }
     }
 }

@@ -89,6 +89,8 @@ fn help_text() -> String {
         &["fit", "--help"],
         &["transform", "--help"],
         &["demo", "--help"],
+        &["rank", "--help"],
+        &["predict", "--help"],
     ] {
         let o = nmf(dir.path(), args);
         assert!(o.status.success(), "nmf {args:?}: {}", stderr(&o));

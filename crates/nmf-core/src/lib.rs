@@ -106,6 +106,7 @@ pub mod nndsvd;
 #[cfg(feature = "io")]
 pub mod npy_header;
 mod params;
+pub mod rank_selection;
 pub mod reference;
 mod rule;
 #[cfg(feature = "io")]

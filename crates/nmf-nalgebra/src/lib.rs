@@ -55,7 +55,13 @@ pub use nalgebra;
 // (checked against nmf-core's lib.rs by nmf-crosscheck's `reexports` test, and used through
 // this crate alone by tests/one_crate.rs).
 pub use nmf_core::{
-    self, Accum, CdKlOptions, CdKlSolver, Collective, DataEvaluation, DataOps, DenseBackend, Distributed, Evaluation, Fitting, Fixed, HalsOptions, HalsSolver, Init, LaneFn, Lanes, Loss, LossRecord, MAX_BETA, MAX_ZIP_INS, MAX_ZIP_OUTS, MatrixBackend, MatrixRole, MuSolver, Nmf, NmfError, NmfModel, NmfParams, NmfValidParams, NoObserver, Penalty, Progress, ReduceFn, Run, RunAxis, Scalar, Sequential, Solver, Threaded, Trans, TransformParams, Transforming, TruncatedSvd, VisitFn, ZipFn, auxiliary, check_zip, data, distributed, init, kernels, lane, nndsvd, reference, sparse, update, masked,
+    self, Accum, CdKlOptions, CdKlSolver, Collective, DataEvaluation, DataOps, DenseBackend,
+    Distributed, Evaluation, Fitting, Fixed, HalsOptions, HalsSolver, Init, LaneFn, Lanes, Loss,
+    LossRecord, MAX_BETA, MAX_ZIP_INS, MAX_ZIP_OUTS, MatrixBackend, MatrixRole, MuSolver, Nmf,
+    NmfError, NmfModel, NmfParams, NmfValidParams, NoObserver, Penalty, Progress, ReduceFn, Run,
+    RunAxis, Scalar, Sequential, Solver, Threaded, Trans, TransformParams, Transforming,
+    TruncatedSvd, VisitFn, ZipFn, auxiliary, check_zip, data, distributed, init, kernels, lane,
+    masked, nndsvd, rank_selection, reference, sparse, update,
 };
 // Saving and loading fitted models (feature `io`). nmf-core's `svd` module is reachable as
 // `nmf_core::svd` (this crate has its own private `svd`).

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use crate::cli::{FIT_OUT, FitArgs, LossArg};
-use crate::fitting::{Fitted, Sources, describe_run, fit_input};
+use crate::fitting::{Fitted, Sources, describe_run};
 use crate::interrupt::{INTERRUPTED, check as check_interrupt};
 use crate::outputs::{write_matrices, write_model};
 use crate::read::{ReadOptions, read_input};
@@ -44,11 +44,18 @@ pub(crate) fn fit_as(args: &FitArgs, command: &'static str) -> Result<(), CliErr
     let (v, format) = read_input(&args.input, args.format, csv_opts, args.dense)?;
     let v_source = args.input.display().to_string();
     let shape = v.shape();
+    let masked = crate::commands::fit_masked::prepare(
+        &args.masked,
+        v,
+        s.params.seed(),
+        &v_source,
+        csv_opts,
+    )?;
     let input = InputInfo {
         format: format.name().to_string(),
-        nnz: Some(v.nnz()),
+        nnz: Some(masked.nnz()),
         path: Some(v_source.clone()),
-        storage: Some(v.storage()),
+        storage: Some(masked.storage()),
     };
     let init = read_init(&s, shape, &v_source, csv_opts)?;
     let topic_files = match &args.vocab {
@@ -76,7 +83,8 @@ pub(crate) fn fit_as(args: &FitArgs, command: &'static str) -> Result<(), CliErr
         w0: &w0s,
         h0: &h0s,
     };
-    let f = fit_input(&s, v, init.as_ref().map(|(a, b)| (a, b)), &sources)?;
+    let start = init.as_ref().map(|(a, b)| (a, b));
+    let (f, holdout) = masked.fit(&s, start, &sources)?;
 
     let mut staged = Staged::new(&s.out, write::Command::Fit, false)?;
     let mut outputs = write_matrices(&mut staged, &[("W", &f.w), ("H", &f.h)], s.dtype, s.csv)?;
@@ -108,10 +116,15 @@ pub(crate) fn fit_as(args: &FitArgs, command: &'static str) -> Result<(), CliErr
         total.elapsed(),
         &outputs,
     );
+    let mut summary = summary;
+    summary.holdout.clone_from(&holdout);
     staged.add("summary.json", to_text(&summary).as_bytes())?;
     let paths = staged.commit()?;
     if s.verbosity != Verbosity::Quiet {
         console::out(&describe_run(&f, &s))?;
+        if let Some(h) = &holdout {
+            console::out(&crate::commands::fit_masked::describe(h))?;
+        }
         if let Some(text) = &topics_text {
             console::out(text.trim_end())?;
         }

@@ -44,7 +44,10 @@ fn model_file(path: &Path) -> Result<PathBuf, CliError> {
 }
 
 /// Reads a saved model (JSON, or .npz by its extension or its zip signature).
-fn load_model(path: &Path, opts: &ReadOptions) -> Result<(SavedModel, String), CliError> {
+pub(crate) fn load_model(
+    path: &Path,
+    opts: &ReadOptions,
+) -> Result<(SavedModel, String), CliError> {
     let file = model_file(path)?;
     let src = file.display().to_string();
     let bytes = read_file(&file, "read the model", false, opts)?;

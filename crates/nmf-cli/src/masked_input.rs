@@ -1,0 +1,236 @@
+//! Missing values on the command line: how `nmf fit` and `nmf rank` read unobserved entries
+//! (`--missing zero|unobserved`), the held-out fraction of `nmf fit` (`--holdout`), the
+//! conversion of the input to the library's masked data ([`Observed`]) and the dispatch of a
+//! [`Job`] over backend × scalar type on it.
+
+use clap::Args;
+use nmf_core::masked::{HoldoutError, Observed};
+use nmf_core::sparse::Csr;
+use nmf_core::{DenseBackend, NmfError, Scalar};
+use serde::Serialize;
+
+use crate::CliError;
+use crate::cli::{BackendArg, DtypeArg};
+use crate::dispatch::Job;
+use crate::read::Input;
+
+/// How the entries a sparse input does not store are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Missing {
+    /// Zeros, as counts (every entry of V is observed).
+    #[default]
+    Zero,
+    /// Unobserved, as ratings: the stored entries are the observed ones (a stored 0 too), and
+    /// the fit minimises the loss over them only.
+    Unobserved,
+}
+
+impl Missing {
+    /// The value's name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Missing::Zero => "zero",
+            Missing::Unobserved => "unobserved",
+        }
+    }
+}
+
+/// The missing-value options of `nmf fit`.
+#[derive(Debug, Clone, Args)]
+pub struct MaskArgs {
+    /// How a Matrix Market coordinate or .npz input's unstored entries are read: `zero` (as
+    /// counts) or `unobserved` (as ratings: the stored entries are the observed ones, and the
+    /// fit, by alternating non-negative least squares for the Frobenius loss, touches only
+    /// them).
+    #[arg(long, value_enum, default_value_t)]
+    pub missing: Missing,
+    /// Leave this fraction of the observed entries out of the fit (drawn with --seed) and
+    /// report the fitted model's error on them (RMSE, MAE, mean divergence) on the console
+    /// and in summary.json.
+    #[arg(long, value_name = "F")]
+    pub holdout: Option<f64>,
+    /// A dense matrix of V's shape (any input format) of non-negative weights: the fit
+    /// minimises Σ weight·loss over the observed entries (a weight of 0 leaves an entry out).
+    #[arg(long, value_name = "FILE")]
+    pub weights: Option<std::path::PathBuf>,
+}
+
+impl MaskArgs {
+    /// Whether the fit needs masked data.
+    pub fn active(&self) -> bool {
+        self.missing == Missing::Unobserved || self.holdout.is_some() || self.weights.is_some()
+    }
+}
+
+/// The held-out error as summary.json records it.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct HoldoutInfo {
+    /// The number of held-out entries.
+    pub(crate) count: usize,
+    /// The mean divergence of the fit's loss on them.
+    pub(crate) divergence: f64,
+    /// The fraction held out (of the observed entries).
+    pub(crate) fraction: f64,
+    /// The mean absolute error.
+    pub(crate) mae: f64,
+    /// The root mean squared error.
+    pub(crate) rmse: f64,
+    /// The seed of the draw (--seed).
+    pub(crate) seed: u64,
+}
+
+impl HoldoutInfo {
+    pub(crate) fn new(e: &HoldoutError, fraction: f64, seed: u64) -> Self {
+        HoldoutInfo {
+            count: e.count,
+            divergence: e.divergence,
+            fraction,
+            mae: e.mae,
+            rmse: e.rmse,
+            seed,
+        }
+    }
+}
+
+/// The observed entries of the input: every entry of a dense input, the stored entries of a
+/// sparse one with `--missing unobserved`, every entry of a sparse one otherwise.
+///
+/// # Errors
+/// A [`CliError::data`] naming the file and what is wrong (such as nothing observed).
+pub(crate) fn observed(
+    input: Input,
+    missing: Missing,
+    source: &str,
+) -> Result<Observed<f64>, CliError> {
+    let fail = |e: NmfError| CliError::data(format!("{source}: {e}"));
+    match (input, missing) {
+        (Input::Dense(m), _) => Observed::from_row_major(m.rows, m.cols, &m.data).map_err(fail),
+        (Input::Sparse(c), Missing::Unobserved) => Observed::from_csr(c).map_err(fail),
+        (Input::Sparse(c), Missing::Zero) => {
+            let dense = dense_of(&c);
+            let (m, n) = c.shape();
+            drop(c);
+            Observed::from_row_major(m, n, &dense).map_err(fail)
+        }
+    }
+}
+
+fn dense_of(c: &Csr<f64>) -> Vec<f64> {
+    let (m, n) = c.shape();
+    let mut out = vec![0.0; m * n];
+    let v = c.view();
+    for i in 0..m {
+        let (js, xs) = v.row(i);
+        for (&j, &x) in js.iter().zip(xs) {
+            out[i * n + j] = x;
+        }
+    }
+    out
+}
+
+/// The observed entries in the scalar type `T`, refusing values beyond its range.
+fn to_scalar<T: Scalar>(v: &Observed<f64>, source: &str) -> Result<Observed<T>, CliError> {
+    let x = v.csr();
+    let (m, n) = v.shape();
+    let (mut rows, mut cols, mut vals) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..m {
+        let (js, xs) = x.row(i);
+        for (&j, &a) in js.iter().zip(xs) {
+            let y = T::from_f64(a);
+            if !y.is_finite() {
+                return Err(CliError::data(format!(
+                    "{source}: the entry {} at row {i}, column {j} (0-based) is beyond the range of {}; use --dtype f64 or rescale the data",
+                    crate::matrix::fmt_num(a),
+                    T::NAME
+                )));
+            }
+            rows.push(i);
+            cols.push(j);
+            vals.push(y);
+        }
+    }
+    let fail = |e: NmfError| CliError::data(format!("{source}: {e}"));
+    match v.weights() {
+        None => Observed::from_triplets(m, n, &rows, &cols, &vals).map_err(fail),
+        Some(w) => {
+            let w: Vec<T> = w.iter().map(|&a| T::from_f64(a.as_f64())).collect();
+            Observed::from_weighted_triplets(m, n, &rows, &cols, &vals, &w).map_err(fail)
+        }
+    }
+}
+
+/// Runs `job` on `backend` (faer with `threads`) in `dtype` with the observed data `v`.
+///
+/// # Errors
+/// An entry beyond the range of `f32`, and the job's errors.
+pub(crate) fn dispatch_observed<J: Job>(
+    backend: BackendArg,
+    threads: Option<usize>,
+    dtype: DtypeArg,
+    v: Observed<f64>,
+    source: &str,
+    job: J,
+) -> Result<J::Output, CliError> {
+    crate::dispatch::limit_threads(threads)?;
+    match backend {
+        BackendArg::Faer => {
+            let b = nmf_faer::Faer::with_threads(threads.unwrap_or(0));
+            on_backend(&b, dtype, v, source, job)
+        }
+        BackendArg::Nalgebra => on_backend(&nmf_nalgebra::Nalgebra, dtype, v, source, job),
+        BackendArg::Ndarray => on_backend(&nmf_ndarray::Ndarray, dtype, v, source, job),
+    }
+}
+
+fn on_backend<B, J>(
+    b: &B,
+    dtype: DtypeArg,
+    v: Observed<f64>,
+    source: &str,
+    job: J,
+) -> Result<J::Output, CliError>
+where
+    B: DenseBackend<f32> + DenseBackend<f64> + Sync,
+    J: Job,
+{
+    match dtype {
+        DtypeArg::F32 => {
+            let v32 = to_scalar::<f32>(&v, source)?;
+            drop(v);
+            job.run::<f32, B, Observed<f32>>(b, v32)
+        }
+        DtypeArg::F64 => job.run::<f64, B, Observed<f64>>(b, v),
+    }
+}
+
+/// `v` with the weights of a dense matrix `w` (read from `wsource`) at its observed entries.
+///
+/// # Errors
+/// A usage error when `w` is not V's shape; a data error naming the file and the place of a
+/// negative or non-finite weight, or saying that every weight is 0.
+pub(crate) fn with_weights(
+    v: Observed<f64>,
+    w: &crate::matrix::Matrix,
+    wsource: &str,
+) -> Result<Observed<f64>, CliError> {
+    let (m, n) = v.shape();
+    if (w.rows, w.cols) != (m, n) {
+        return Err(CliError::usage(format!(
+            "--weights {wsource} is {}×{}, but V is {m}×{n}: the weights need V's shape",
+            w.rows, w.cols
+        )));
+    }
+    let x = v.csr();
+    let (mut rows, mut cols, mut vals, mut ws) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for i in 0..m {
+        let (js, xs) = x.row(i);
+        for (&j, &a) in js.iter().zip(xs) {
+            rows.push(i);
+            cols.push(j);
+            vals.push(a);
+            ws.push(w.data[i * n + j]);
+        }
+    }
+    Observed::from_weighted_triplets(m, n, &rows, &cols, &vals, &ws)
+        .map_err(|e| CliError::data(format!("{wsource}: {e}")))
+}
