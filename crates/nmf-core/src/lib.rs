@@ -24,6 +24,8 @@
 //!   [`Solver`] chooses between them in a fit.
 //! - [`auxiliary`]: the auxiliary functions G(h, hᵗ) of the monotonicity proof.
 //! - [`NmfError`]: every way user input can be wrong.
+//! - [`minibatch`]: minibatch and online NMF (scikit-learn's `MiniBatchNMF`, `partial_fit`)
+//!   over blocks of rows of V.
 //!
 //! ## The guarantee
 //! A HALS half-step ([`HalsSolver`]) is a sequence of coordinate steps, each the exact
@@ -94,6 +96,7 @@ mod error;
 pub mod init;
 pub mod kernels;
 pub mod lane;
+pub mod minibatch;
 mod model;
 pub mod nndsvd;
 #[cfg(feature = "io")]

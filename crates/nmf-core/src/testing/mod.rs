@@ -15,6 +15,7 @@
 //! | the HALS solver | [`hals`] | [`testgen_hals!`](crate::testgen_hals) |
 //! | sparse V | [`sparse`] | [`testgen_sparse!`](crate::testgen_sparse) |
 //! | the KL coordinate descent | [`cd_kl`] | [`testgen_cd_kl!`](crate::testgen_cd_kl) |
+//! | minibatch and online NMF | [`minibatch`] | [`testgen_minibatch!`](crate::testgen_minibatch) |
 //!
 //! [`backend_test_suite!`](crate::backend_test_suite) instantiates them all, one `#[test]` per
 //! property, so a failure names both the property and the backend:
@@ -34,6 +35,7 @@ pub mod conformance;
 pub mod extreme;
 pub mod hals;
 pub mod initialisation;
+pub mod minibatch;
 pub mod monotone;
 pub mod penalties;
 pub mod sparse;
@@ -48,6 +50,7 @@ pub use conformance::*;
 pub use extreme::*;
 pub use hals::*;
 pub use initialisation::*;
+pub use minibatch::*;
 pub use monotone::*;
 pub use penalties::*;
 pub use sparse::*;
@@ -102,6 +105,7 @@ macro_rules! backend_test_suite {
             $crate::testgen_hals!($backend, $t);
             $crate::testgen_sparse!($backend, $t);
             $crate::testgen_cd_kl!($backend, $t);
+            $crate::testgen_minibatch!($backend, $t);
         }
     };
 }
@@ -401,6 +405,27 @@ macro_rules! testgen_cd_kl {
         #[test]
         fn cd_kl_parameters() {
             $crate::testing::check_cd_kl_parameters::<$t, _>(&$backend);
+        }
+    };
+}
+
+/// The suite's group of minibatch and online NMF ([`minibatch`](crate::testing::minibatch)):
+/// bounds, the accumulated surrogate never rising, `partial_fit` equal to `fit`, parameters.
+/// One `#[test]` per property, in the current module, for `$backend` and the scalar `$t`.
+#[macro_export]
+macro_rules! testgen_minibatch {
+    ($backend:expr, $t:ty) => {
+        #[test]
+        fn minibatch_surrogate_never_increases() {
+            $crate::testing::check_minibatch_surrogate_never_increases::<$t, _>(&$backend);
+        }
+        #[test]
+        fn minibatch_partial_fit_equals_fit() {
+            $crate::testing::check_minibatch_partial_fit_equals_fit::<$t, _>(&$backend);
+        }
+        #[test]
+        fn minibatch_parameters() {
+            $crate::testing::check_minibatch_parameters::<$t, _>(&$backend);
         }
     };
 }
