@@ -129,6 +129,44 @@ fn run_epochs<T: Scalar, B: DataOps<T, V>, V>(
                 continue;
             }
             let (ps, qs) = online.accumulators();
+            let (mut dg, mut terms) = (0.0, 0.0);
+            for p in 0..h_new.len() {
+                let (after, m_a) = surrogate_entry(beta, ps[p], qs[p], h_new[p]);
+                let (before, m_b) = surrogate_entry(beta, ps[p], qs[p], h_old[p]);
+                dg += after - before;
+                terms += m_a + m_b;
+            }
+            if params.forget_factor() == 0.0 {
+                // With ρ = 0 the surrogate is the batch's auxiliary function G(·, H_old), so
+                // F(H_new) − F(H_old) ≤ G(H_new) − G(H_old) for the batch's loss F at W_b: this
+                // checks that the surrogate's formulas majorise the loss. Rounding: the two
+                // evaluations of F within Evaluation::rise_bound; G's coefficients come from
+                // statistics of T (sums of r terms with WH's k-term rounding: within
+                // 2(r + k + 4)u relative), which moves G(H_new) − G(H_old) by at most that
+                // times the sizes of its terms, plus 4u₆₄ of them for the f64 evaluation.
+                let v_b = block(r.clone());
+                let k = params.rank();
+                let mut work = b.data_work(&v_b, k, params.loss());
+                let h_prev = mat(b, k, c.n, &h_old);
+                let ev = |d: crate::DataEvaluation| crate::Evaluation {
+                    objective: d.loss,
+                    scale: d.scale,
+                    f64_terms: d.f64_terms,
+                };
+                let f_old = ev(b.data_evaluate(&v_b, &mut work, &w_b, &h_prev, params.loss()));
+                let f_new =
+                    ev(b.data_evaluate(&v_b, &mut work, &w_b, online.h().unwrap(), params.loss()));
+                let rows = r.len() as f64;
+                let bound = f_old.rise_bound(&f_new, k, u)
+                    + (4.0 * U64 + 2.0 * (rows + k as f64 + 4.0) * u) * terms;
+                prop_assert!(
+                    f_new.objective - f_old.objective <= dg + bound,
+                    "batch loss {} -> {} rose by more than the surrogate's change {dg} \
+                     (+{bound}), β = {beta}, rows {r:?}",
+                    f_old.objective,
+                    f_new.objective
+                );
+            }
             for p in 0..h_new.len() {
                 let (after, m_a) = surrogate_entry(beta, ps[p], qs[p], h_new[p]);
                 let (before, m_b) = surrogate_entry(beta, ps[p], qs[p], h_old[p]);
