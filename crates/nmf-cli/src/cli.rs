@@ -133,6 +133,16 @@ pub struct FitArgs {
     /// /dev/zero.
     #[arg(long, value_name = "BYTES", default_value = "4G", value_parser = parse_size)]
     pub max_input_bytes: u64,
+    /// Fit online (minibatch NMF, as scikit-learn's MiniBatchNMF) over blocks of N rows read
+    /// from a .npy file (float32 or float64, C order) by seeking, never holding V whole:
+    /// --max-iter counts epochs (passes over the file) and --tol bounds the relative change
+    /// of H over one batch. Writes W, H and summary.json (no model file).
+    #[arg(long, value_name = "N")]
+    pub batch_size: Option<usize>,
+    /// With --batch-size: the weight of the past statistics per pass over the file
+    /// (scikit-learn's forget_factor) [default: 0.7].
+    #[arg(long, value_name = "X", requires = "batch_size")]
+    pub forget_factor: Option<f64>,
     /// Options shared with `nmf demo`.
     #[command(flatten)]
     pub opts: FitOptions,

@@ -5,6 +5,7 @@
 
 pub mod demo;
 pub mod fit;
+mod fit_online;
 pub mod topics;
 pub mod transform;
 
