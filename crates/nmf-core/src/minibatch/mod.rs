@@ -60,6 +60,7 @@
 
 mod fit;
 mod online;
+pub mod out_of_core;
 mod params;
 pub mod surrogate;
 

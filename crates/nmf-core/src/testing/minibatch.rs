@@ -337,3 +337,69 @@ pub fn check_minibatch_parameters<T: Scalar, B: DenseBackend<T>>(b: &B) {
     // max_iter epochs at most; the steps are counted.
     assert!(model.epochs() <= 3 && model.steps() <= 9);
 }
+
+/// One iteration of the multiplicative updates over row blocks
+/// ([`mu_iteration_by_blocks`](crate::minibatch::out_of_core::mu_iteration_by_blocks))
+/// equals the in-memory [`MuSolver`](crate::MuSolver) iteration from the same start to
+/// rounding. Each H statistic (WᵀV, WᵀW then its product with H, Wᵀ(V/WH), the column sums of
+/// W) is a sum of at most m + 2k + 2 rounded non-negative terms (the KL ratio carries WH's
+/// k-term rounding): both computations are within γ ≈ (m + 2k + 2)u of the exact value, so
+/// they differ by at most δ = 2.02(m + 2k + 2)u relative, and the new H (a product and a
+/// quotient of them, rounded once, clamped at ε, which is 1-Lipschitz) by at most
+/// δ_H = 2δ + 2u. The W half-step then sees H's difference once in its numerator and twice in
+/// its denominator (WHHᵀ; for KL, V/(WH) and the row sums of H), plus its own sums over n:
+/// δ_W = 3δ_H + 2·2.02(n + 2k + 2)u + 2u. Both times 1.01 for the second-order terms.
+pub fn check_out_of_core_equals_in_memory<T: Scalar, B: DenseBackend<T>>(b: &B) {
+    let u = T::unit_roundoff();
+    runner_with_cases(64)
+        .run(&data_case::<T>(9), |c| {
+            let loss = if c.seed % 2 == 0 {
+                Loss::Frobenius
+            } else {
+                Loss::KullbackLeibler
+            };
+            let (v, w0, h0, eps) = start(b, &c);
+            let mut w = b.to_row_major(&w0);
+            let mut h = b.zeros(c.k, c.n);
+            b.copy_from(&mut h, &h0);
+            b.clamp_min(&mut h, eps);
+            for x in w.iter_mut() {
+                *x = x.max(eps);
+            }
+            let mut s = crate::MuSolver::new(b, &v, w0, h0, loss, eps).unwrap();
+            s.step();
+            let bs = 1 + (c.seed / 5 % c.m as u64) as usize;
+            let blocks: Vec<_> = (0..c.m)
+                .step_by(bs)
+                .map(|i| i..(i + bs).min(c.m))
+                .collect();
+            crate::minibatch::out_of_core::mu_iteration_by_blocks(
+                b,
+                loss,
+                eps,
+                &blocks,
+                &mut w,
+                &mut h,
+                |r| Ok(mat(b, r.len(), c.n, &c.v[r.start * c.n..r.end * c.n])),
+            )
+            .unwrap();
+            let (m, n, k) = (c.m as f64, c.n as f64, c.k as f64);
+            let d = 2.02 * (m + 2.0 * k + 2.0) * u;
+            let dh = 1.01 * (2.0 * d + 2.0 * u);
+            let dw = 1.01 * (3.0 * dh + 2.0 * 2.02 * (n + 2.0 * k + 2.0) * u + 2.0 * u);
+            let cmp = |what: &str, x: &[f64], y: &[f64], bound: f64| {
+                for (p, (&a, &b)) in x.iter().zip(y).enumerate() {
+                    prop_assert!(
+                        (a - b).abs() <= bound * a.abs().max(b.abs()),
+                        "{what}[{p}]: {a} (by blocks) vs {b} (in memory), bound {bound} relative, {loss:?}"
+                    );
+                }
+                Ok(())
+            };
+            cmp("H", &export(b, &h), &export(b, s.h()), dh)?;
+            let w: Vec<f64> = w.iter().map(|x| x.as_f64()).collect();
+            cmp("W", &w, &export(b, s.w()), dw)?;
+            Ok(())
+        })
+        .unwrap();
+}

@@ -427,6 +427,10 @@ macro_rules! testgen_minibatch {
         fn minibatch_parameters() {
             $crate::testing::check_minibatch_parameters::<$t, _>(&$backend);
         }
+        #[test]
+        fn out_of_core_equals_in_memory() {
+            $crate::testing::check_out_of_core_equals_in_memory::<$t, _>(&$backend);
+        }
     };
 }
 
