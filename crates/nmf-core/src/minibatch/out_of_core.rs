@@ -57,7 +57,7 @@ where
         } else {
             b.kl_stats_h(&v_b, &mut work, &w_b, h, &mut num_b, &mut sums_b);
             for (s, x) in sums.iter_mut().zip(&sums_b) {
-                *s = *s + *x;
+                *s += *x;
             }
         }
         b.axpy(&mut num, T::one(), &num_b);
