@@ -139,6 +139,12 @@ pub struct FitArgs {
     /// of H over one batch. Writes W, H and summary.json (no model file).
     #[arg(long, value_name = "N")]
     pub batch_size: Option<usize>,
+    /// Fit with the full-batch multiplicative updates (Frobenius or KL) re-reading a .npy
+    /// file (float32 or float64, C order) in blocks of ROWS rows at every half-step, never
+    /// holding V whole: exactly --max-iter iterations from the random start (--seed), W in
+    /// memory. Writes W, H and summary.json (no model file).
+    #[arg(long, value_name = "ROWS", conflicts_with = "batch_size")]
+    pub out_of_core: Option<usize>,
     /// With --batch-size: the weight of the past statistics per pass over the file
     /// (scikit-learn's forget_factor) [default: 0.7].
     #[arg(long, value_name = "X", requires = "batch_size")]

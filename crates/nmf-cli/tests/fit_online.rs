@@ -124,3 +124,89 @@ fn inputs_that_cannot_be_streamed_are_usage_errors() {
     assert!(stderr(&o).contains("row 20, column 4"), "{}", stderr(&o));
     assert!(!dir.path().join("nmf-out").exists());
 }
+
+/// `nmf fit --out-of-core ROWS` re-reads the file by blocks every half-step and gives, to
+/// the bit, the library's block iteration on the same blocks held in memory (which the
+/// shared suite checks against the in-memory MuSolver to rounding: `out_of_core_equals_in_memory`).
+#[test]
+fn out_of_core_fit_equals_the_block_iteration_in_memory() {
+    use nmf_core::minibatch::out_of_core::mu_iteration_by_blocks;
+    let dir = tempfile::tempdir().unwrap();
+    let v = data();
+    std::fs::write(dir.path().join("v.npy"), npy::to_npy_bytes(M, N, &v)).unwrap();
+    for (loss, loss_arg) in [
+        (Loss::Frobenius, "frobenius"),
+        (Loss::KullbackLeibler, "kl"),
+    ] {
+        let o = nmf(
+            dir.path(),
+            &[
+                "fit",
+                "v.npy",
+                "-k",
+                "3",
+                "--out-of-core",
+                "8",
+                "--max-iter",
+                "5",
+                "--seed",
+                "2",
+                "--loss",
+                loss_arg,
+                "--backend",
+                "nalgebra",
+                "--dtype",
+                "f64",
+                "-o",
+                loss_arg,
+                "-q",
+            ],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        let w = read(&dir.path().join(loss_arg).join("W.npy"));
+        let h = read(&dir.path().join(loss_arg).join("H.npy"));
+        let b = nmf_nalgebra::Nalgebra;
+        let blocks: Vec<_> = (0..M).step_by(8).map(|i| i..(i + 8).min(M)).collect();
+        let block = |r: std::ops::Range<usize>| {
+            MatrixBackend::<f64>::from_row_major(&b, r.len(), N, &v[r.start * N..r.end * N])
+        };
+        let sum: f64 = blocks
+            .iter()
+            .map(|r| b.sum(&block(r.clone()).unwrap()))
+            .sum();
+        let mean = sum / (M * N) as f64;
+        let eps = nmf_core::Nmf::params(3)
+            .check()
+            .unwrap()
+            .eps_for(mean, f64::EPSILON / 2.0);
+        let (w0, h0) = nmf_core::init::random_factors(M, N, 3, mean, 2);
+        let mut wm: Vec<f64> = w0.iter().map(|x| x.max(eps)).collect();
+        let mut hm = b.from_fn(3, N, |a, j| h0[a * N + j].max(eps));
+        for _ in 0..5 {
+            mu_iteration_by_blocks(&b, loss, eps, &blocks, &mut wm, &mut hm, block).unwrap();
+        }
+        let bits = |x: &[f64]| x.iter().map(|y| y.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&w.data), bits(&wm), "{loss_arg} W");
+        assert_eq!(bits(&h.data), bits(&b.to_row_major(&hm)), "{loss_arg} H");
+    }
+    // The β-divergences other than KL are refused.
+    let o = nmf(
+        dir.path(),
+        &[
+            "fit",
+            "v.npy",
+            "-k",
+            "2",
+            "--out-of-core",
+            "8",
+            "--beta",
+            "0.5",
+        ],
+    );
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("--out-of-core runs the multiplicative updates"),
+        "{}",
+        stderr(&o)
+    );
+}

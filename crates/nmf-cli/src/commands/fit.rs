@@ -35,6 +35,9 @@ pub(crate) fn fit_as(args: &FitArgs, command: &'static str) -> Result<(), CliErr
     if let Some(batch_size) = args.batch_size {
         return super::fit_online::fit_online(args, batch_size);
     }
+    if let Some(rows) = args.out_of_core {
+        return super::fit_online::fit_out_of_core(args, rows);
+    }
     let total = Instant::now();
     let s = settings(args.rank, &args.opts, &FIT_DEFAULTS)?;
     check_out(&s.out, write::Command::Fit, false)?;
