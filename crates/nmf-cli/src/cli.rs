@@ -145,6 +145,22 @@ pub struct FitArgs {
     /// Missing values and held-out entries.
     #[command(flatten)]
     pub masked: crate::masked_input::MaskArgs,
+    /// Fit online (minibatch NMF, as scikit-learn's MiniBatchNMF) over blocks of N rows read
+    /// from a .npy file (float32 or float64, C order) by seeking, never holding V whole:
+    /// --max-iter counts epochs (passes over the file) and --tol bounds the relative change
+    /// of H over one batch. Writes W, H and summary.json (no model file).
+    #[arg(long, value_name = "N")]
+    pub batch_size: Option<usize>,
+    /// Fit with the full-batch multiplicative updates (Frobenius or KL) re-reading a .npy
+    /// file (float32 or float64, C order) in blocks of ROWS rows at every half-step, never
+    /// holding V whole: exactly --max-iter iterations from the random start (--seed), W in
+    /// memory. Writes W, H and summary.json (no model file).
+    #[arg(long, value_name = "ROWS", conflicts_with = "batch_size")]
+    pub out_of_core: Option<usize>,
+    /// With --batch-size: the weight of the past statistics per pass over the file
+    /// (scikit-learn's forget_factor) [default: 0.7].
+    #[arg(long, value_name = "X", requires = "batch_size")]
+    pub forget_factor: Option<f64>,
     /// Options shared with `nmf demo`.
     #[command(flatten)]
     pub opts: FitOptions,

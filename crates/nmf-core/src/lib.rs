@@ -29,6 +29,8 @@
 //!   ([`NmfModel::predict`]) and held-out errors ([`NmfParams::holdout`]).
 //! - [`auxiliary`]: the auxiliary functions G(h, hᵗ) of the monotonicity proof.
 //! - [`NmfError`]: every way user input can be wrong.
+//! - [`minibatch`]: minibatch and online NMF (scikit-learn's `MiniBatchNMF`, `partial_fit`)
+//!   over blocks of rows of V.
 //!
 //! ## The guarantee
 //! A HALS half-step ([`HalsSolver`]) is a sequence of coordinate steps, each the exact
@@ -101,6 +103,7 @@ pub mod init;
 pub mod kernels;
 pub mod lane;
 pub mod masked;
+pub mod minibatch;
 mod model;
 pub mod nndsvd;
 #[cfg(feature = "io")]

@@ -32,6 +32,12 @@ pub fn fit(args: &FitArgs) -> Result<(), CliError> {
 
 /// The fit of `nmf fit` and `nmf topics` (`command`, for summary.json).
 pub(crate) fn fit_as(args: &FitArgs, command: &'static str) -> Result<(), CliError> {
+    if let Some(batch_size) = args.batch_size {
+        return super::fit_online::fit_online(args, batch_size);
+    }
+    if let Some(rows) = args.out_of_core {
+        return super::fit_online::fit_out_of_core(args, rows);
+    }
     let total = Instant::now();
     let s = settings(args.rank, &args.opts, &FIT_DEFAULTS)?;
     check_out(&s.out, write::Command::Fit, false)?;

@@ -7,6 +7,7 @@
 pub mod demo;
 pub mod fit;
 pub(crate) mod fit_masked;
+mod fit_online;
 pub mod predict;
 pub mod rank;
 pub mod topics;

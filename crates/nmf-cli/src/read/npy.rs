@@ -119,7 +119,7 @@ pub fn parse_vector(bytes: &[u8], source: &str) -> Result<Vec<f64>, CliError> {
 /// The preamble and header of a `.npy` file: the parsed header and where the data starts.
 /// With `ndim`, a declared shape of another number of dimensions, or whose size overflows, is
 /// refused before `npyz` reads the header (see [`declared`]).
-fn header_of(
+pub(crate) fn header_of(
     bytes: &[u8],
     source: &str,
     ndim: Option<usize>,

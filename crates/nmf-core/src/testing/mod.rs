@@ -17,6 +17,7 @@
 //! | masked and weighted data | [`masked`] | [`testgen_masked!`](crate::testgen_masked) |
 //! | the KL coordinate descent | [`cd_kl`] | [`testgen_cd_kl!`](crate::testgen_cd_kl) |
 //! | V distributed over processes | [`distributed`] | [`testgen_distributed!`](crate::testgen_distributed) |
+//! | minibatch and online NMF | [`minibatch`] | [`testgen_minibatch!`](crate::testgen_minibatch) |
 //!
 //! [`backend_test_suite!`](crate::backend_test_suite) instantiates them all, one `#[test]` per
 //! property, so a failure names both the property and the backend:
@@ -38,6 +39,7 @@ pub mod extreme;
 pub mod hals;
 pub mod initialisation;
 pub mod masked;
+pub mod minibatch;
 pub mod monotone;
 pub mod penalties;
 pub mod sparse;
@@ -54,6 +56,7 @@ pub use extreme::*;
 pub use hals::*;
 pub use initialisation::*;
 pub use masked::*;
+pub use minibatch::*;
 pub use monotone::*;
 pub use penalties::*;
 pub use sparse::*;
@@ -110,6 +113,7 @@ macro_rules! backend_test_suite {
             $crate::testgen_cd_kl!($backend, $t);
             $crate::testgen_distributed!($backend, $t);
             $crate::testgen_masked!($backend, $t);
+            $crate::testgen_minibatch!($backend, $t);
         }
     };
 }
@@ -484,6 +488,31 @@ macro_rules! testgen_masked {
         #[test]
         fn masked_bad_weights_are_errors() {
             $crate::testing::check_bad_weights_are_errors::<$t, _>(&$backend);
+        }
+    };
+}
+
+/// The suite's group of minibatch and online NMF ([`minibatch`](crate::testing::minibatch)):
+/// bounds, the accumulated surrogate never rising, `partial_fit` equal to `fit`, parameters.
+/// One `#[test]` per property, in the current module, for `$backend` and the scalar `$t`.
+#[macro_export]
+macro_rules! testgen_minibatch {
+    ($backend:expr, $t:ty) => {
+        #[test]
+        fn minibatch_surrogate_never_increases() {
+            $crate::testing::check_minibatch_surrogate_never_increases::<$t, _>(&$backend);
+        }
+        #[test]
+        fn minibatch_partial_fit_equals_fit() {
+            $crate::testing::check_minibatch_partial_fit_equals_fit::<$t, _>(&$backend);
+        }
+        #[test]
+        fn minibatch_parameters() {
+            $crate::testing::check_minibatch_parameters::<$t, _>(&$backend);
+        }
+        #[test]
+        fn out_of_core_equals_in_memory() {
+            $crate::testing::check_out_of_core_equals_in_memory::<$t, _>(&$backend);
         }
     };
 }

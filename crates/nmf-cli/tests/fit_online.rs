@@ -1,0 +1,212 @@
+//! `nmf fit --batch-size N`: the online fit over row blocks read from a `.npy` file by
+//! seeking gives the factors of the library's in-memory minibatch fit of the same matrix with
+//! the same parameters, to the bit (the same blocks, in the same order, reach the same
+//! computation); inputs it cannot stream are usage errors.
+
+mod common;
+
+use common::{nmf, stderr};
+use nmf_cli::matrix::Matrix;
+use nmf_cli::read::npy;
+use nmf_core::minibatch::MiniBatchNmf;
+use nmf_core::{Loss, MatrixBackend};
+
+const M: usize = 37;
+const N: usize = 11;
+
+fn data() -> Vec<f64> {
+    let mut state: u64 = 99;
+    (0..M * N)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            f64::from((state >> 40) as u32 % 1000) / 100.0
+        })
+        .collect()
+}
+
+fn read(path: &std::path::Path) -> Matrix {
+    npy::parse(&std::fs::read(path).unwrap(), "out").unwrap()
+}
+
+#[test]
+fn online_fit_of_a_file_equals_the_in_memory_fit() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = data();
+    std::fs::write(dir.path().join("v.npy"), npy::to_npy_bytes(M, N, &v)).unwrap();
+    for (loss, loss_arg) in [
+        (Loss::Frobenius, "frobenius"),
+        (Loss::KullbackLeibler, "kl"),
+    ] {
+        let o = nmf(
+            dir.path(),
+            &[
+                "fit",
+                "v.npy",
+                "-k",
+                "3",
+                "--batch-size",
+                "8",
+                "--max-iter",
+                "4",
+                "--tol",
+                "0",
+                "--seed",
+                "5",
+                "--loss",
+                loss_arg,
+                "--backend",
+                "nalgebra",
+                "--dtype",
+                "f64",
+                "-o",
+                loss_arg,
+                "-q",
+            ],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        let w = read(&dir.path().join(loss_arg).join("W.npy"));
+        let h = read(&dir.path().join(loss_arg).join("H.npy"));
+        let b = nmf_nalgebra::Nalgebra;
+        let vm = MatrixBackend::<f64>::from_row_major(&b, M, N, &v).unwrap();
+        let model = MiniBatchNmf::params(3)
+            .batch_size(8)
+            .max_iter(4)
+            .tol(0.0)
+            .seed(5)
+            .loss(loss)
+            .check()
+            .unwrap()
+            .fit(&b, &vm)
+            .unwrap();
+        let bits = |x: &[f64]| x.iter().map(|y| y.to_bits()).collect::<Vec<_>>();
+        assert_eq!((w.rows, w.cols, h.rows, h.cols), (M, 3, 3, N));
+        assert_eq!(
+            bits(&w.data),
+            bits(&b.to_row_major(model.w())),
+            "{loss_arg} W"
+        );
+        assert_eq!(
+            bits(&h.data),
+            bits(&b.to_row_major(model.h())),
+            "{loss_arg} H"
+        );
+        let summary =
+            std::fs::read_to_string(dir.path().join(loss_arg).join("summary.json")).unwrap();
+        assert!(summary.contains("\"mode\": \"online\""), "{summary}");
+    }
+}
+
+#[test]
+fn inputs_that_cannot_be_streamed_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("v.csv"), "1,2\n3,4\n").unwrap();
+    let o = nmf(
+        dir.path(),
+        &["fit", "v.csv", "-k", "1", "--batch-size", "1"],
+    );
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("--batch-size reads a .npy file"),
+        "{}",
+        stderr(&o)
+    );
+    // A negative entry is named with its row and column in the file.
+    let mut v = data();
+    v[20 * N + 4] = -1.0;
+    std::fs::write(dir.path().join("neg.npy"), npy::to_npy_bytes(M, N, &v)).unwrap();
+    let o = nmf(
+        dir.path(),
+        &["fit", "neg.npy", "-k", "2", "--batch-size", "8"],
+    );
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("row 20, column 4"), "{}", stderr(&o));
+    assert!(!dir.path().join("nmf-out").exists());
+}
+
+/// `nmf fit --out-of-core ROWS` re-reads the file by blocks every half-step and gives, to
+/// the bit, the library's block iteration on the same blocks held in memory (which the
+/// shared suite checks against the in-memory MuSolver to rounding: `out_of_core_equals_in_memory`).
+#[test]
+fn out_of_core_fit_equals_the_block_iteration_in_memory() {
+    use nmf_core::minibatch::out_of_core::mu_iteration_by_blocks;
+    let dir = tempfile::tempdir().unwrap();
+    let v = data();
+    std::fs::write(dir.path().join("v.npy"), npy::to_npy_bytes(M, N, &v)).unwrap();
+    for (loss, loss_arg) in [
+        (Loss::Frobenius, "frobenius"),
+        (Loss::KullbackLeibler, "kl"),
+    ] {
+        let o = nmf(
+            dir.path(),
+            &[
+                "fit",
+                "v.npy",
+                "-k",
+                "3",
+                "--out-of-core",
+                "8",
+                "--max-iter",
+                "5",
+                "--seed",
+                "2",
+                "--loss",
+                loss_arg,
+                "--backend",
+                "nalgebra",
+                "--dtype",
+                "f64",
+                "-o",
+                loss_arg,
+                "-q",
+            ],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        let w = read(&dir.path().join(loss_arg).join("W.npy"));
+        let h = read(&dir.path().join(loss_arg).join("H.npy"));
+        let b = nmf_nalgebra::Nalgebra;
+        let blocks: Vec<_> = (0..M).step_by(8).map(|i| i..(i + 8).min(M)).collect();
+        let block = |r: std::ops::Range<usize>| {
+            MatrixBackend::<f64>::from_row_major(&b, r.len(), N, &v[r.start * N..r.end * N])
+        };
+        let sum: f64 = blocks
+            .iter()
+            .map(|r| b.sum(&block(r.clone()).unwrap()))
+            .sum();
+        let mean = sum / (M * N) as f64;
+        let eps = nmf_core::Nmf::params(3)
+            .check()
+            .unwrap()
+            .eps_for(mean, f64::EPSILON / 2.0);
+        let (w0, h0) = nmf_core::init::random_factors(M, N, 3, mean, 2);
+        let mut wm: Vec<f64> = w0.iter().map(|x| x.max(eps)).collect();
+        let mut hm = b.from_fn(3, N, |a, j| h0[a * N + j].max(eps));
+        for _ in 0..5 {
+            mu_iteration_by_blocks(&b, loss, eps, &blocks, &mut wm, &mut hm, block).unwrap();
+        }
+        let bits = |x: &[f64]| x.iter().map(|y| y.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&w.data), bits(&wm), "{loss_arg} W");
+        assert_eq!(bits(&h.data), bits(&b.to_row_major(&hm)), "{loss_arg} H");
+    }
+    // The β-divergences other than KL are refused.
+    let o = nmf(
+        dir.path(),
+        &[
+            "fit",
+            "v.npy",
+            "-k",
+            "2",
+            "--out-of-core",
+            "8",
+            "--beta",
+            "0.5",
+        ],
+    );
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("--out-of-core runs the multiplicative updates"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -1,0 +1,69 @@
+//! Minibatch and online NMF ([`MiniBatchNmf`]): scikit-learn's `MiniBatchNMF` (the online
+//! multiplicative updates of Lefèvre, Bach & Févotte 2011) on this crate's data terms, with
+//! [`OnlineNmf::partial_fit`] for data that arrives in pieces.
+//!
+//! # Orientation
+//! scikit-learn factors X (samples × features) ≈ W·H with H (components × features) the
+//! dictionary and batches of samples, i.e. of rows of X. Here V (m×n) ≈ WH in the same
+//! orientation: **a batch is a block of rows of V**, its rows of W (the batch factor W_b,
+//! r×k) are found with H fixed, and H (k×n) is the dictionary, updated from statistics
+//! accumulated over the batches. So scikit-learn's `components_` is H, its `batch_size` is
+//! rows of V, and `fit_transform(X)` is [`MiniBatchModel::w`].
+//!
+//! # One batch
+//! 1. **W_b**, with H fixed: MM steps `W_b ← max(ε, W_b∘num/den)` (γ(β)-powered outside
+//!    1 ≤ β ≤ 2), each the exact minimiser over `{W_b ≥ ε}` of Lee & Seung's (Févotte &
+//!    Idier's) auxiliary function of the batch's loss, so the batch's loss never rises: up to
+//!    `fresh_restarts_max_iter` of them from the constant `√(mean(V_b)/k)` (a fresh solve),
+//!    or one from W_b's value in the previous epoch.
+//! 2. **H**: the batch's statistics at (W_b, H_t) define the auxiliary function G_t(H) of its
+//!    loss at H_t; the accumulated surrogate is `S_t = ρ·S_{t−1} + G_t`, and H moves to its
+//!    exact minimiser over `{H ≥ ε}` (see [`surrogate`] for the formulas: two k×n
+//!    accumulators P, Q and `H = max(ε, (Q/P)^γ(β))`).
+//!
+//! # What is guaranteed
+//! - Every entry of W and H is ≥ ε (and finite).
+//! - Each W_b step never raises the batch's loss `D_β(V_b‖W_b H)` (MM step).
+//! - Each dictionary update never raises the accumulated surrogate: `S_t(H_t) ≤ S_t(H_{t−1})`
+//!   ([`BatchStep::surrogate_before`], [`BatchStep::surrogate_after`]), as H_t is its
+//!   minimiser over `{H ≥ ε}` and H_{t−1} is feasible.
+//! - **Not** guaranteed: that the loss over all of V, or even over the batch, decreases after
+//!   a dictionary update. The surrogate weighs past batches at past dictionaries; a stochastic
+//!   method does not descend on the full objective at each step (scikit-learn's neither).
+//! - Fitting the batches of V in order with [`MiniBatchValidParams::fit`] for one epoch gives
+//!   bit for bit what [`OnlineNmf::partial_fit`] gives over the same batches (with
+//!   [`OnlineNmf::with_total_rows`], so that the past is weighted the same).
+//!
+//! # Differences from scikit-learn
+//! - The dictionary update is the minimiser of the accumulated auxiliary functions (above);
+//!   scikit-learn's `A/B` form equals it for KL and for a single batch, not otherwise
+//!   ([`surrogate`]).
+//! - The initial H is seeded random at the scale of the first batch (`|N(0,1)|·√(mean/k)`);
+//!   scikit-learn's `fit` initialises from the whole X (NNDSVDa by default), which a stream
+//!   does not have. No shuffling, no penalties (`alpha_W`, `alpha_H`) yet, and no rescaling of
+//!   V of extreme scale (the full-batch fit's, see the crate docs): the data is fitted as it
+//!   is.
+//!
+//! ```
+//! use nmf_core::{MatrixBackend, minibatch::MiniBatchNmf, reference::Reference};
+//! let b = Reference;
+//! let v = b.from_fn(6, 4, |i, j| 1.0 + ((i * 3 + j) % 5) as f64);
+//! let params = MiniBatchNmf::params(2).batch_size(2).max_iter(5).check().unwrap();
+//! let model = params.fit(&b, &v).unwrap();
+//! assert_eq!(b.shape(model.w()), (6, 2));
+//! // Data arriving in pieces:
+//! let mut online = params.online::<f64, Reference>(4).unwrap();
+//! let first = b.from_fn(2, 4, |i, j| 1.0 + (i + j) as f64);
+//! let (_w_b, step) = online.partial_fit(&b, &first).unwrap();
+//! assert!(step.surrogate_after <= step.surrogate_before);
+//! ```
+
+mod fit;
+mod online;
+pub mod out_of_core;
+mod params;
+pub mod surrogate;
+
+pub use fit::{MiniBatchModel, MiniBatchProgress};
+pub use online::{BatchStep, OnlineNmf};
+pub use params::{MiniBatchNmf, MiniBatchParams, MiniBatchValidParams};

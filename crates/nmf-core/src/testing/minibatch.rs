@@ -1,0 +1,405 @@
+//! Minibatch and online NMF ([`crate::minibatch`]): on every backend and scalar type, every
+//! entry of W_b and H is finite and ≥ ε, each dictionary update never raises the accumulated
+//! surrogate (checked entry by entry from the accumulators, independently of the library's
+//! own sum), `partial_fit` over the row blocks of V equals one epoch of `fit` bit for bit, and
+//! bad parameters and data are errors that name what is wrong.
+
+use proptest::prelude::*;
+use proptest::test_runner::TestCaseError;
+
+use super::common::*;
+use super::{DataCase, data_case, runner_with_cases};
+use crate::minibatch::{MiniBatchNmf, MiniBatchValidParams, surrogate::surrogate_entry};
+use crate::sparse::SparseData;
+use crate::{DataOps, DenseBackend, Loss, MatrixRole, NmfError, Scalar};
+
+/// A loss for the case: Frobenius, KL and β ∈ {0.5, 1.5, 3} always, Itakura–Saito when V has
+/// no zero.
+fn loss_of(c: &DataCase) -> Loss {
+    let losses = [
+        Loss::Frobenius,
+        Loss::KullbackLeibler,
+        Loss::Beta(1.5),
+        Loss::Beta(3.0),
+        Loss::Beta(0.5),
+        Loss::ItakuraSaito,
+    ];
+    let l = losses[(c.seed % losses.len() as u64) as usize];
+    if l.beta_value() <= 0.0 && c.v.contains(&0.0) {
+        Loss::KullbackLeibler
+    } else {
+        l
+    }
+}
+
+fn params_of(c: &DataCase, loss: Loss) -> (MiniBatchValidParams, usize) {
+    let bs = 1 + (c.seed / 7 % c.m as u64) as usize;
+    let p = MiniBatchNmf::params(c.k)
+        .batch_size(bs)
+        .loss(loss)
+        .forget_factor([0.0, 0.7, 1.0][(c.seed / 3 % 3) as usize])
+        .fresh_restarts_max_iter(1 + (c.seed / 11 % 5) as usize)
+        .seed(c.seed)
+        .check()
+        .expect("valid parameters");
+    (p, bs)
+}
+
+/// `|S''(h)|·h²` of one entry of the surrogate `P·φ₁ − Q·φ₂` (see
+/// [`crate::minibatch::surrogate`]): the factor by which a relative perturbation δ of h moves
+/// S at second order (`½|S''|h²δ²`).
+fn curvature(beta: f64, p: f64, q: f64, h: f64) -> f64 {
+    if beta == 1.0 {
+        q
+    } else if beta > 2.0 {
+        p * (beta - 1.0) * h.powf(beta)
+    } else if beta < 1.0 {
+        q * (2.0 - beta) * h.powf(beta - 1.0)
+    } else {
+        p * (beta - 1.0) * h.powf(beta) + q * (2.0 - beta) * h.powf(beta - 1.0)
+    }
+}
+
+/// Over three epochs of `partial_fit` on the row blocks of the case's V (dense, and sparse
+/// for Frobenius and KL), after every batch: W_b and H finite and ≥ ε, and for every entry of
+/// H the accumulated surrogate at the new value is at most its value at the old one. The new
+/// value is the exact minimiser over `[ε, ∞)` in real arithmetic; computed, it is
+/// `(Q/P)^γ` in `f64` (a few u₆₄ relative) rounded to T (u relative), so within a relative
+/// δ ≤ 4u of the minimiser (or exactly ε when clamped), which raises S by at most
+/// `½|S''|h²δ² ≤ 8u²·|S''|h²` (second order, as S' = 0 there); each evaluation of the entry
+/// in `f64` (a power, a product, a difference) is within 4u₆₄ of the sizes of its two terms.
+pub fn check_minibatch_surrogate_never_increases<T: Scalar, B>(b: &B)
+where
+    B: DenseBackend<T> + DataOps<T, SparseData<T>>,
+{
+    let u = T::unit_roundoff();
+    runner_with_cases(64)
+        .run(&data_case::<T>(9), |c| {
+            let loss = loss_of(&c);
+            let (params, bs) = params_of(&c, loss);
+            run_epochs::<T, B, B::Mat>(b, &c, &params, bs, u, |r| {
+                mat(b, r.len(), c.n, &c.v[r.start * c.n..r.end * c.n])
+            })?;
+            if matches!(loss, Loss::Frobenius | Loss::KullbackLeibler) {
+                run_epochs::<T, B, SparseData<T>>(b, &c, &params, bs, u, |r| {
+                    let sub = DataCase {
+                        m: r.len(),
+                        v: c.v[r.start * c.n..r.end * c.n].to_vec(),
+                        ..c.clone()
+                    };
+                    super::sparse::sparse_of::<T>(&sub)
+                })?;
+            }
+            Ok(())
+        })
+        .unwrap();
+}
+
+fn run_epochs<T: Scalar, B: DataOps<T, V>, V>(
+    b: &B,
+    c: &DataCase,
+    params: &MiniBatchValidParams,
+    bs: usize,
+    u: f64,
+    block: impl Fn(core::ops::Range<usize>) -> V,
+) -> Result<(), TestCaseError> {
+    let beta = params.loss().beta_value();
+    let mut online = params.online::<T, B>(c.n).unwrap().with_total_rows(c.m);
+    for epoch in 0..3 {
+        for start in (0..c.m).step_by(bs) {
+            let r = start..(start + bs).min(c.m);
+            let h_old = online.h().map(|h| export(b, h));
+            let (w_b, step) = online.partial_fit(b, &block(r.clone())).unwrap();
+            let eps = online.eps().as_f64();
+            let h_new = export(b, online.h().unwrap());
+            let h_old = h_old.unwrap_or_else(|| h_new.clone());
+            for (what, x) in [("W_b", export(b, &w_b)), ("H", h_new.clone())] {
+                for (p, &y) in x.iter().enumerate() {
+                    prop_assert!(
+                        y.is_finite() && y >= eps,
+                        "{what}[{p}] = {y} < ε = {eps} (epoch {epoch}, rows {r:?}, {:?})",
+                        params.loss()
+                    );
+                }
+            }
+            if epoch == 0 && start == 0 {
+                // The initial H was drawn in this call: h_old is not the start; check the
+                // step's own figures only.
+                prop_assert!(step.surrogate_after.is_finite());
+                continue;
+            }
+            let (ps, qs) = online.accumulators();
+            let (mut dg, mut terms) = (0.0, 0.0);
+            for p in 0..h_new.len() {
+                let (after, m_a) = surrogate_entry(beta, ps[p], qs[p], h_new[p]);
+                let (before, m_b) = surrogate_entry(beta, ps[p], qs[p], h_old[p]);
+                dg += after - before;
+                terms += m_a + m_b;
+            }
+            if params.forget_factor() == 0.0 {
+                // With ρ = 0 the surrogate is the batch's auxiliary function G(·, H_old), so
+                // F(H_new) − F(H_old) ≤ G(H_new) − G(H_old) for the batch's loss F at W_b: this
+                // checks that the surrogate's formulas majorise the loss. Rounding: the two
+                // evaluations of F within Evaluation::rise_bound; G's coefficients come from
+                // statistics of T (sums of r terms with WH's k-term rounding: within
+                // 2(r + k + 4)u relative), which moves G(H_new) − G(H_old) by at most that
+                // times the sizes of its terms, plus 4u₆₄ of them for the f64 evaluation.
+                let v_b = block(r.clone());
+                let k = params.rank();
+                let mut work = b.data_work(&v_b, k, params.loss());
+                let h_prev = mat(b, k, c.n, &h_old);
+                let ev = |d: crate::DataEvaluation| crate::Evaluation {
+                    objective: d.loss,
+                    scale: d.scale,
+                    f64_terms: d.f64_terms,
+                };
+                let f_old = ev(b.data_evaluate(&v_b, &mut work, &w_b, &h_prev, params.loss()));
+                let f_new =
+                    ev(b.data_evaluate(&v_b, &mut work, &w_b, online.h().unwrap(), params.loss()));
+                let rows = r.len() as f64;
+                let bound = f_old.rise_bound(&f_new, k, u)
+                    + (4.0 * U64 + 2.0 * (rows + k as f64 + 4.0) * u) * terms;
+                prop_assert!(
+                    f_new.objective - f_old.objective <= dg + bound,
+                    "batch loss {} -> {} rose by more than the surrogate's change {dg} \
+                     (+{bound}), β = {beta}, rows {r:?}",
+                    f_old.objective,
+                    f_new.objective
+                );
+            }
+            for p in 0..h_new.len() {
+                let (after, m_a) = surrogate_entry(beta, ps[p], qs[p], h_new[p]);
+                let (before, m_b) = surrogate_entry(beta, ps[p], qs[p], h_old[p]);
+                let bound =
+                    4.0 * U64 * (m_a + m_b) + 8.0 * u * u * curvature(beta, ps[p], qs[p], h_new[p]);
+                prop_assert!(
+                    after <= before + bound,
+                    "H[{p}]: surrogate {after} at {} > {before} at {} (+{bound}), P = {}, \
+                     Q = {}, β = {beta}, epoch {epoch}, rows {r:?}",
+                    h_new[p],
+                    h_old[p],
+                    ps[p],
+                    qs[p]
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One epoch of `fit` with the stopping rules off equals `partial_fit` over the same row
+/// blocks in the same order (with the number of rows declared, so the past is weighted the
+/// same): H and every row of W identical to the bit.
+pub fn check_minibatch_partial_fit_equals_fit<T: Scalar, B: DenseBackend<T>>(b: &B) {
+    runner_with_cases(64)
+        .run(&data_case::<T>(9), |c| {
+            let (params, bs) = params_of(&c, loss_of(&c));
+            let params = MiniBatchNmf::params(c.k)
+                .batch_size(bs)
+                .loss(params.loss())
+                .forget_factor(params.forget_factor())
+                .fresh_restarts_max_iter(params.fresh_restarts_max_iter())
+                .seed(c.seed)
+                .max_iter(1)
+                .tol(0.0)
+                .max_no_improvement(None)
+                .check()
+                .unwrap();
+            let v = mat(b, c.m, c.n, &c.v);
+            let model = params.fit(b, &v).unwrap();
+            prop_assert_eq!(model.steps(), c.m.div_ceil(bs));
+            let mut online = params.online::<T, B>(c.n).unwrap().with_total_rows(c.m);
+            let mut w = Vec::new();
+            for start in (0..c.m).step_by(bs) {
+                let end = (start + bs).min(c.m);
+                let block = mat(b, end - start, c.n, &c.v[start * c.n..end * c.n]);
+                w.extend(b.to_row_major(&online.partial_fit(b, &block).unwrap().0));
+            }
+            let bits = |x: Vec<T>| x.iter().map(|y| y.as_f64().to_bits()).collect::<Vec<_>>();
+            prop_assert_eq!(
+                bits(b.to_row_major(online.h().unwrap())),
+                bits(b.to_row_major(model.h()))
+            );
+            prop_assert_eq!(bits(w), bits(b.to_row_major(model.w())));
+            Ok(())
+        })
+        .unwrap();
+}
+
+/// Bad parameters and data are errors naming what is wrong; the fit itself stops by its
+/// rules and by its observer.
+pub fn check_minibatch_parameters<T: Scalar, B: DenseBackend<T>>(b: &B) {
+    let p = || MiniBatchNmf::params(2);
+    let option = |e: NmfError| match e {
+        NmfError::InvalidSolverOption { option, .. } => option,
+        other => panic!("expected InvalidSolverOption, got {other:?}"),
+    };
+    assert_eq!(option(p().batch_size(0).check().unwrap_err()), "batch_size");
+    for ff in [-0.5, f64::NAN, f64::INFINITY] {
+        assert_eq!(
+            option(p().forget_factor(ff).check().unwrap_err()),
+            "forget_factor"
+        );
+    }
+    assert_eq!(
+        option(p().fresh_restarts_max_iter(0).check().unwrap_err()),
+        "fresh_restarts_max_iter"
+    );
+    assert_eq!(
+        option(p().max_no_improvement(Some(0)).check().unwrap_err()),
+        "max_no_improvement"
+    );
+    assert_eq!(
+        MiniBatchNmf::params(0).check().unwrap_err(),
+        NmfError::ZeroRank
+    );
+    assert_eq!(p().max_iter(0).check().unwrap_err(), NmfError::ZeroMaxIter);
+    assert!(matches!(
+        p().tol(-1.0).check().unwrap_err(),
+        NmfError::InvalidTol(_)
+    ));
+    assert!(matches!(
+        p().eps(0.0).check().unwrap_err(),
+        NmfError::InvalidEps(_)
+    ));
+    assert!(matches!(
+        p().loss(Loss::Beta(f64::NAN)).check().unwrap_err(),
+        NmfError::InvalidBeta(_)
+    ));
+    assert!(matches!(
+        p().loss(Loss::Beta(1e3)).check().unwrap_err(),
+        NmfError::BetaOutOfRange { .. }
+    ));
+    let params = p().batch_size(2).max_iter(3).check().unwrap();
+    assert!(matches!(
+        params.online::<T, B>(0),
+        Err(NmfError::EmptyMatrix { .. })
+    ));
+    // Before any batch there is no dictionary to transform with.
+    let online = params.online::<T, B>(3).unwrap();
+    let x = mat(b, 2, 3, &[1.0; 6]);
+    assert!(matches!(
+        online.transform(b, &x),
+        Err(NmfError::InvalidModel { .. })
+    ));
+    // A batch with the wrong number of columns.
+    let mut online = params.online::<T, B>(3).unwrap();
+    online.partial_fit(b, &x).unwrap();
+    let y = mat(b, 2, 4, &[1.0; 8]);
+    assert_eq!(
+        online.partial_fit(b, &y).unwrap_err(),
+        NmfError::ShapeMismatch {
+            matrix: MatrixRole::V,
+            expected: (2, 3),
+            found: (2, 4)
+        }
+    );
+    // A negative entry is named with its row in V, not in its batch.
+    let mut d = vec![1.0; 15];
+    d[3 * 3 + 1] = -2.0;
+    let v = mat(b, 5, 3, &d);
+    match params.fit(b, &v).unwrap_err() {
+        NmfError::NegativeEntry { row, col, .. } => assert_eq!((row, col), (3, 1)),
+        other => panic!("expected NegativeEntry, got {other:?}"),
+    }
+    // Non-finite data.
+    d[3 * 3 + 1] = f64::NAN;
+    let v = mat(b, 5, 3, &d);
+    assert!(matches!(
+        params.fit(b, &v).unwrap_err(),
+        NmfError::NonFiniteEntry { row: 3, col: 1, .. }
+    ));
+    // The observer stops the fit: an error, never a half-fitted model.
+    d[3 * 3 + 1] = 1.0;
+    let v = mat(b, 5, 3, &d);
+    let rows = b.to_row_major(&v);
+    let e = params
+        .fit_batches(
+            b,
+            5,
+            3,
+            |r| b.from_row_major(r.len(), 3, &rows[r.start * 3..r.end * 3]),
+            |pr| pr.step < 2,
+        )
+        .err()
+        .unwrap();
+    assert_eq!(e, NmfError::Interrupted { iteration: 2 });
+    // transform after a fit: W for new rows, ≥ ε.
+    let model = params.fit(b, &v).unwrap();
+    let w = model.online().transform(b, &x).unwrap();
+    assert_eq!(b.shape(&w), (2, 2));
+    let eps = model.eps();
+    assert!(
+        b.to_row_major(&w)
+            .iter()
+            .all(|&x| x >= eps && x.is_finite())
+    );
+    // max_iter epochs at most; the steps are counted.
+    assert!(model.epochs() <= 3 && model.steps() <= 9);
+}
+
+/// One iteration of the multiplicative updates over row blocks
+/// ([`mu_iteration_by_blocks`](crate::minibatch::out_of_core::mu_iteration_by_blocks))
+/// equals the in-memory [`MuSolver`](crate::MuSolver) iteration from the same start to
+/// rounding. Each H statistic (WᵀV, WᵀW then its product with H, Wᵀ(V/WH), the column sums of
+/// W) is a sum of at most m + 2k + 2 rounded non-negative terms (the KL ratio carries WH's
+/// k-term rounding): both computations are within γ ≈ (m + 2k + 2)u of the exact value, so
+/// they differ by at most δ = 2.02(m + 2k + 2)u relative, and the new H (a product and a
+/// quotient of them, rounded once, clamped at ε, which is 1-Lipschitz) by at most
+/// δ_H = 2δ + 2u. The W half-step then sees H's difference once in its numerator and twice in
+/// its denominator (WHHᵀ; for KL, V/(WH) and the row sums of H), plus its own sums over n:
+/// δ_W = 3δ_H + 2·2.02(n + 2k + 2)u + 2u. Both times 1.01 for the second-order terms.
+pub fn check_out_of_core_equals_in_memory<T: Scalar, B: DenseBackend<T>>(b: &B) {
+    let u = T::unit_roundoff();
+    runner_with_cases(64)
+        .run(&data_case::<T>(9), |c| {
+            let loss = if c.seed % 2 == 0 {
+                Loss::Frobenius
+            } else {
+                Loss::KullbackLeibler
+            };
+            let (v, w0, h0, eps) = start(b, &c);
+            let mut w = b.to_row_major(&w0);
+            let mut h = b.zeros(c.k, c.n);
+            b.copy_from(&mut h, &h0);
+            b.clamp_min(&mut h, eps);
+            for x in w.iter_mut() {
+                *x = x.max(eps);
+            }
+            let mut s = crate::MuSolver::new(b, &v, w0, h0, loss, eps).unwrap();
+            s.step();
+            let bs = 1 + (c.seed / 5 % c.m as u64) as usize;
+            let blocks: Vec<_> = (0..c.m)
+                .step_by(bs)
+                .map(|i| i..(i + bs).min(c.m))
+                .collect();
+            crate::minibatch::out_of_core::mu_iteration_by_blocks(
+                b,
+                loss,
+                eps,
+                &blocks,
+                &mut w,
+                &mut h,
+                |r| Ok(mat(b, r.len(), c.n, &c.v[r.start * c.n..r.end * c.n])),
+            )
+            .unwrap();
+            let (m, n, k) = (c.m as f64, c.n as f64, c.k as f64);
+            let d = 2.02 * (m + 2.0 * k + 2.0) * u;
+            let dh = 1.01 * (2.0 * d + 2.0 * u);
+            let dw = 1.01 * (3.0 * dh + 2.0 * 2.02 * (n + 2.0 * k + 2.0) * u + 2.0 * u);
+            let cmp = |what: &str, x: &[f64], y: &[f64], bound: f64| {
+                for (p, (&a, &b)) in x.iter().zip(y).enumerate() {
+                    prop_assert!(
+                        (a - b).abs() <= bound * a.abs().max(b.abs()),
+                        "{what}[{p}]: {a} (by blocks) vs {b} (in memory), bound {bound} relative, {loss:?}"
+                    );
+                }
+                Ok(())
+            };
+            cmp("H", &export(b, &h), &export(b, s.h()), dh)?;
+            let w: Vec<f64> = w.iter().map(|x| x.as_f64()).collect();
+            cmp("W", &w, &export(b, s.w()), dw)?;
+            Ok(())
+        })
+        .unwrap();
+}
