@@ -98,7 +98,7 @@ RUNS_NMF = [
     ("nmf-hals-fro", "frobenius", "hals"),
     ("nmf-mu-kl", "kl", "mu"),
 ]
-# (nmf-rs's KL coordinate descent, --solver cd, needs a dense V: not run here.)
+# (nmf-rs's KL coordinate descent, --solver cd, also runs on sparse V: not run here.)
 RUNS_SKLEARN = [
     ("sklearn-mu-fro", "frobenius", "mu", False),
     ("sklearn-cd-fro", "frobenius", "cd", False),

@@ -1264,6 +1264,53 @@ fn solver_is_chosen_and_recorded() {
         2,
         "--solver cd supports only --loss kl, not frobenius: use --solver mu or auto",
     );
+    // cd on a coordinate .mtx runs on V kept sparse (each lane over its stored entries) and
+    // gives the dense fit's W to rounding: the two differ only in the order of each lane's
+    // two sums (the zero terms left out), so each entry within 1e-12 relative of its
+    // column's largest, far above the u = 1.1e-16 of each sum and far below any difference
+    // of substance. newton_tol is not settable here; its early stop did not flip on this
+    // small exact case (a flip would move an entry by up to 1e-3 of itself, and fail this).
+    let cd = |input: &str, out: &str| {
+        let args = [
+            "fit",
+            input,
+            "-k",
+            "2",
+            "--loss",
+            "kl",
+            "--solver",
+            "cd",
+            "--init",
+            "random",
+            "--seed",
+            "3",
+            "--max-iter",
+            "30",
+            "--tol",
+            "0",
+            "--out",
+            out,
+            "-q",
+        ];
+        let o = nmf(dir, &args);
+        assert!(o.status.success(), "{input}: {}", stderr(&o));
+        let s = read_json(&dir.join(out).join("summary.json"));
+        assert_eq!(s["parameters"]["solver"], "cd", "{input}");
+        (s, read_npy(&dir.join(out).join("W.npy")))
+    };
+    let (sd, wd) = cd("v.csv", "cd-dense");
+    let (ss, ws) = cd("coord.mtx", "cd-sparse");
+    assert_eq!(sd["input"]["storage"], "dense");
+    assert_eq!(ss["input"]["storage"], "sparse");
+    for (p, (&x, &y)) in ws.data.iter().zip(&wd.data).enumerate() {
+        let col_max = (0..wd.rows)
+            .map(|i| wd.data[i * wd.cols + p % wd.cols])
+            .fold(0.0, f64::max);
+        assert!(
+            (x - y).abs() <= 1e-12 * col_max,
+            "cd, entry {p}: sparse {x}, dense {y}"
+        );
+    }
 }
 
 #[test]

@@ -133,6 +133,18 @@ pub trait DataOps<T: Scalar, V>: MatrixBackend<T> {
         false
     }
 
+    /// V's stored entries by rows (CSR) and by columns (CSR of Vᵀ), for the rules that sweep
+    /// V's rows and columns themselves over the stored entries only (KL coordinate descent,
+    /// [`CdKlSolver`](crate::CdKlSolver), at O(nnz·k) per sweep); `None` (the default) for
+    /// dense V, which gives its entries through [`data_to_row_major`](Self::data_to_row_major).
+    fn data_compressed<'v>(
+        &self,
+        v: &'v V,
+    ) -> Option<(crate::sparse::CsrRef<'v, T>, crate::sparse::CsrRef<'v, T>)> {
+        let _ = v;
+        None
+    }
+
     /// The bytes this data term allocates for a fit of V at rank `k` with `loss`: its
     /// [`Work`](Self::Work), a rescaled copy of V when `scaled`
     /// ([`data_scaled`](Self::data_scaled)), and the copy of V an exact SVD makes when `svd`.

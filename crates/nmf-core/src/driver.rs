@@ -610,7 +610,8 @@ impl NmfValidParams {
         }
         let mut scaling = Scaling::for_mean::<T>(mean_v);
         let data_bytes = backend.data_bytes(v, k, self.loss, scaling.applied(), variant.is_some());
-        let (bytes, gram) = self.buffer_bytes::<T>(m, n, data_bytes);
+        let dense_v = backend.data_compressed(v).is_none();
+        let (bytes, gram) = self.buffer_bytes::<T>(m, n, data_bytes, dense_v);
         let Some(bytes) = bytes.filter(|&b| can_allocate(b)) else {
             return Err(NmfError::RankTooLarge {
                 rank: k,
@@ -745,7 +746,8 @@ impl NmfValidParams {
     /// k×k matrices are among them: W, H, their numerators and denominators (and the zero
     /// matrices of the penalties), the Gram matrix and identity (Frobenius, penalties), the
     /// data term's buffers (`data_bytes`, from [`DataOps::data_bytes`]: for dense V the m×n
-    /// buffers, the scaled copy and the SVD's copy), KL coordinate descent's two copies of V,
+    /// buffers, the scaled copy and the SVD's copy), KL coordinate descent's two copies of V
+    /// when `dense_v` (sparse V is swept in place, with O(max(m, n)·k) scratch per thread),
     /// and the initialisation in `f64` ((m + n)·(k + 12) for the factors and the SVD's).
     /// `None` when the count overflows `usize`.
     fn buffer_bytes<T: Scalar>(
@@ -753,6 +755,7 @@ impl NmfValidParams {
         m: usize,
         n: usize,
         data_bytes: Option<usize>,
+        dense_v: bool,
     ) -> (Option<usize>, bool) {
         let k = self.rank;
         let penalised = self.alpha_w > 0.0 || self.alpha_h.is_some_and(|a| a > 0.0);
@@ -764,7 +767,7 @@ impl NmfValidParams {
                 elems = elems.checked_add(k.checked_mul(k)?.checked_mul(2)?)?;
             }
             // KL coordinate descent keeps V in both orders besides (dense V only).
-            let cd = 2 * usize::from(self.effective_solver() == crate::Solver::CdKl);
+            let cd = 2 * usize::from(self.effective_solver() == crate::Solver::CdKl && dense_v);
             elems = elems.checked_add(m.checked_mul(n)?.checked_mul(cd)?)?;
             let f64s = m.checked_add(n)?.checked_mul(k.checked_add(12)?)?;
             elems

@@ -104,7 +104,7 @@ pub enum Solver {
     Hals,
     /// Cyclic coordinate descent with safeguarded Newton steps (Hsieh & Dhillon 2011;
     /// [`crate::CdKlSolver`]), for the KL loss only (else [`NmfError::SolverLossMismatch`]),
-    /// on dense V (else [`NmfError::InvalidSolverOption`]); settings with
+    /// on dense V or sparse V (swept over its stored entries, O(nnz·k)); settings with
     /// [`NmfParams::cd_kl_options`]. Each step provably never raises the objective.
     CdKl,
     /// Alternating non-negative least squares for masked or weighted data with the Frobenius

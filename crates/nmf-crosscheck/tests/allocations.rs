@@ -220,13 +220,43 @@ fn count_hals<T: Scalar, B: DenseBackend<T>>(b: &B) -> (usize, usize) {
 /// (300×200, rank 10: its sweeps are scalar code, slow in the test profile); its only product
 /// is WH in the evaluation.
 fn count_cd_kl<T: Scalar, B: DenseBackend<T>>(b: &B) -> (usize, usize) {
-    let (m, n, k) = (300, 200, 10);
+    let (m, n) = (300, 200);
     let v = b.from_fn(m, n, |i, j| T::from_f64(((i * 31 + j * 17) % 23) as f64));
+    count_cd_kl_on::<T, B, B::Mat>(b, &v, m, n)
+}
+
+/// As [`count_cd_kl`], on the same V stored sparse (its zeros, about 1 in 23, left out).
+fn count_cd_kl_sparse<T: Scalar, B: DenseBackend<T>>(b: &B) -> (usize, usize) {
+    use nmf_core::sparse::SparseData;
+    let (m, n) = (300, 200);
+    let (mut r, mut c, mut x) = (vec![], vec![], vec![]);
+    for i in 0..m {
+        for j in 0..n {
+            let e = ((i * 31 + j * 17) % 23) as f64;
+            if e != 0.0 {
+                r.push(i);
+                c.push(j);
+                x.push(T::from_f64(e));
+            }
+        }
+    }
+    let v = SparseData::from_triplets(m, n, &r, &c, &x).unwrap();
+    count_cd_kl_on::<T, B, SparseData<T>>(b, &v, m, n)
+}
+
+/// The count of [`count_cd_kl`] for V of either storage.
+fn count_cd_kl_on<T: Scalar, B: nmf_core::DataOps<T, V>, V>(
+    b: &B,
+    v: &V,
+    m: usize,
+    n: usize,
+) -> (usize, usize) {
+    let k = 10;
     let (w0, h0) = nmf_core::init::random_factors(m, n, k, 11.0, 1);
     let w0 = b.from_fn(m, k, |i, a| T::from_f64(w0[i * k + a]));
     let h0 = b.from_fn(k, n, |a, j| T::from_f64(h0[a * n + j]));
     let opts = CdKlOptions::default();
-    let mut s = CdKlSolver::new(b, &v, w0, h0, T::from_f64(1e-10), opts).unwrap();
+    let mut s = CdKlSolver::<T, B, V>::new(b, v, w0, h0, T::from_f64(1e-10), opts).unwrap();
     s.set_penalty(nmf_core::Penalty::sklearn(m, n, 1e-3, 1e-3, 0.5))
         .unwrap();
     s.step();
@@ -373,6 +403,10 @@ fn iterations_allocate_nothing() {
         (
             "faer (one thread) f32",
             count_cd_kl::<f32, _>(&Faer::sequential()),
+        ),
+        (
+            "faer (one thread) f64, sparse V",
+            count_cd_kl_sparse::<f64, _>(&Faer::sequential()),
         ),
     ] {
         assert_eq!(

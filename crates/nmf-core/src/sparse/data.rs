@@ -545,6 +545,9 @@ impl<T: Scalar, B: MatrixBackend<T>> DataOps<T, SparseData<T>> for B {
         };
         Some(SparseData::with_blocks(scale(&v.rows)?, scale(&v.cols)?))
     }
+    fn data_compressed<'v>(&self, v: &'v SparseData<T>) -> Option<(CsrRef<'v, T>, CsrRef<'v, T>)> {
+        Some((v.csr(), v.csc()))
+    }
     fn data_work(&self, v: &SparseData<T>, k: usize, loss: Loss) -> SparseWork<T> {
         let (m, n) = v.shape();
         SparseWork {

@@ -101,13 +101,23 @@ fn lane_objectives(
 /// counts, low rank, every rank up to min(m, n) + 2, magnitudes 2^±60 (2^±20 in f32),
 /// penalties, and the Newton settings.
 pub fn check_cd_kl_objective_never_increases<T: Scalar, B: DenseBackend<T>>(b: &B) {
+    cd_kl_never_increases::<T, B, B::Mat>(b, &|_, v| v);
+}
+
+/// [`check_cd_kl_objective_never_increases`] with V handed to the solver as `data(case, dense
+/// V)` makes it (the dense V itself, or its sparse form).
+pub(crate) fn cd_kl_never_increases<T: Scalar, B: DenseBackend<T> + crate::DataOps<T, V>, V>(
+    b: &B,
+    data: &dyn Fn(&DataCase, B::Mat) -> V,
+) {
     runner()
         .run(
             &(scaled_case::<T>(10), penalty_weights(), options()),
             |(c, weights, opts)| {
                 let pen = penalty_of(&c, weights);
                 let (v, w0, h0, eps) = start(b, &c);
-                let mut s = CdKlSolver::new(b, &v, w0, h0, eps, opts).unwrap();
+                let v = data(&c, v);
+                let mut s = CdKlSolver::<T, B, V>::new(b, &v, w0, h0, eps, opts).unwrap();
                 s.set_penalty(pen).unwrap();
                 let (m, n, k) = (c.m, c.n, c.k);
                 let u = T::unit_roundoff();

@@ -393,6 +393,10 @@ macro_rules! testgen_sparse {
         fn sparse_fit_matches_dense() {
             $crate::testing::check_sparse_fit_matches_dense::<$t, _>(&$backend);
         }
+        #[test]
+        fn sparse_cd_kl_is_monotone() {
+            $crate::testing::check_sparse_cd_kl_is_monotone::<$t, _>(&$backend);
+        }
     };
 }
 

@@ -2,7 +2,8 @@
 //! term equal those of the dense data term (Frobenius, KL, and the general β with its loss),
 //! every rule that consumes them (MU for Frobenius, KL and β, HALS) keeps the penalised
 //! objective from rising after every half-step, with every entry ≥ ε, and a fit of a sparse V
-//! follows the fit of its dense copy.
+//! follows the fit of its dense copy; so does the KL coordinate descent, swept over the stored
+//! entries only.
 
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
@@ -359,13 +360,27 @@ pub fn check_sparse_rules_are_monotone<T: Scalar, B: DenseBackend<T>>(b: &B) {
         .unwrap();
 }
 
-/// A fit of a sparse V (every solver that takes it: HALS and MU for Frobenius, MU for KL)
-/// reaches the loss of the same fit of its dense copy within 1000·u·S after 50 iterations,
+/// The KL coordinate descent on a sparse V (each lane swept over its stored entries, the
+/// fixed factor gathered there) keeps every block's share of the penalised objective from
+/// rising beyond the bound of the dense property, and every entry ≥ ε, on the same widely
+/// drawn cases (zeros, empty rows and columns, a single non-zero, all-zero V, magnitudes
+/// 2^±60, penalties, Newton settings): see
+/// [`check_cd_kl_objective_never_increases`](super::check_cd_kl_objective_never_increases).
+pub fn check_sparse_cd_kl_is_monotone<T: Scalar, B: DenseBackend<T>>(b: &B) {
+    super::cd_kl::cd_kl_never_increases::<T, B, SparseData<T>>(b, &|c, _| sparse_of::<T>(c));
+}
+
+/// A fit of a sparse V (every solver: HALS and MU for Frobenius, MU and coordinate descent for
+/// KL) reaches the loss of the same fit of its dense copy within 1000·u·S after 50 iterations,
 /// S the size of the loss's terms (½‖V‖² for Frobenius, ΣV for KL): the two differ only in
-/// the order of the products' additions, a relative u in each statistic, so each half-step's
-/// result differs by O(u) relative and the loss, whose terms have size S, by O(u·S) per
-/// iteration; 50 iterations of a few such terms stay well within 1000·u·S. (Relative to the
-/// loss itself there is no such bound: these exactly low-rank cases reach losses near 0.)
+/// the order of the additions (of the products; for coordinate descent, of each lane's two
+/// sums, whose zero terms the sparse lane leaves out), a relative u in each statistic, so
+/// each half-step's result differs by O(u) relative and the loss, whose terms have size S, by
+/// O(u·S) per iteration; 50 iterations of a few such terms stay well within 1000·u·S.
+/// (Relative to the loss itself there is no such bound: these exactly low-rank cases reach
+/// losses near 0.) Coordinate descent runs with `newton_tol = 0`, a fixed number of Newton
+/// steps: its early stop compares a step with a threshold, a choice that a rounding
+/// difference could flip, moving x by up to `newton_tol` of its value, far above rounding.
 pub fn check_sparse_fit_matches_dense<T: Scalar, B: DenseBackend<T>>(b: &B) {
     for (m, n, seed) in [(20, 15, 1u64), (9, 30, 2), (40, 8, 3)] {
         let (k, v) = low_rank_case(m, n, seed);
@@ -395,10 +410,15 @@ pub fn check_sparse_fit_matches_dense<T: Scalar, B: DenseBackend<T>>(b: &B) {
             (Loss::Frobenius, crate::Solver::Hals),
             (Loss::Frobenius, crate::Solver::Mu),
             (Loss::KullbackLeibler, crate::Solver::Mu),
+            (Loss::KullbackLeibler, crate::Solver::CdKl),
         ] {
             let p = Nmf::params(k)
                 .loss(loss)
                 .solver(solver)
+                .cd_kl_options(crate::CdKlOptions {
+                    newton_steps: 2,
+                    newton_tol: 0.0,
+                })
                 .max_iter(50)
                 .tol(0.0)
                 .seed(seed)

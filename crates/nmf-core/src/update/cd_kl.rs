@@ -95,18 +95,43 @@
 //!   falls back to x₀.
 //! - **Bit-identical on every backend.** The sweep ([`cd_kl_lane`]) runs in nmf-core on
 //!   slices, every sum in a fixed order (eight interleaved partial sums, combined as
-//!   [`gram_dot`](crate::kernels::gram_dot) does), on copies of V and of the fixed factor that
-//!   are the same bits on every backend; the backend only hands over the lanes
+//!   [`gram_dot`](crate::kernels::gram_dot) does), on copies of V (or V's own compressed
+//!   arrays) and of the fixed factor that are the same bits on every backend; the backend
+//!   only hands over the lanes
 //!   ([`MatrixBackend::for_each_lane`](crate::MatrixBackend::for_each_lane)), perhaps on
 //!   several threads, and a lane's result does not depend on which thread or block it is in.
 //!
+//! # Sparse V
+//! For V given by its stored entries ([`DataOps::data_compressed`], e.g.
+//! [`SparseData`](crate::sparse::SparseData)) nothing above changes but where the sums run.
+//! A term with vᵢ = 0 contributes wᵢ·x to f, so to g only wᵢ, already in `den = Σᵢ wᵢ + l1`
+//! (Σᵢ wᵢ over all i, the column sum of the fixed factor, computed once per half-step as for
+//! dense V), and nothing to `num`, `hes`, g' or g''. So num and hes, the only sums that read
+//! V, are the same sums over the stored entries of the lane only, and λᵢ is needed only
+//! there. A sparse lane is therefore: the stored indices and values of column j of V (its
+//! compressed columns) for a column of H, of row i (its compressed rows) for a row of W; the
+//! fixed factor's entries gathered at those indices (k·nnz of the lane, into per-thread
+//! scratch); and λ at those indices only, computed and kept up to date exactly as above
+//! ([`cd_kl_lane`] runs unchanged on the gathered lane, with the full sums). The functions
+//! f, g, g', g'' are the same functions of x, so the proof holds word for word, and so do the
+//! floating-point points (the stored λᵢ are the same bits as the dense lane's at those
+//! entries: the same products in the same order). Only the order of num's and hes's
+//! additions differs from the dense lane's (the zero terms left out shift the other terms
+//! between the eight partial sums), so the two agree to rounding, not bit for bit; the
+//! sparse sweep is itself bit-identical on every backend and thread count. A sweep costs
+//! O(nnz·k) per Newton step, not O(m·n·k).
+//!
 //! # Memory
-//! [`CdKlSolver::new`] keeps two copies of V (row-major, for the rows of W, and
+//! For dense V, [`CdKlSolver::new`] keeps two copies of V (row-major, for the rows of W, and
 //! column-major, for the columns of H: each sweep reads its lanes contiguously), the fixed
 //! factor in the layout of the sweep (m·k or k·n), per-thread scratch of max(m, n) + k
 //! entries, and [`MuSolver`]'s buffers for the loss evaluation (one m×n): about three m×n
-//! matrices besides V, against MU-KL's one. WH is never stored whole: each lane computes its
-//! own column (row) of WH. Nothing is allocated after `new`.
+//! matrices besides V, against MU-KL's one. For sparse V it copies nothing of V (it reads
+//! V's own compressed rows and columns): the fixed factor, per-thread scratch of
+//! (k + 1)·L + k entries, L the most stored entries of a row or column of V, and the sparse
+//! data term's O((m + n)·k) buffers; no m×n buffer. WH is never stored whole: each lane
+//! computes its own column (row) of WH (at the stored entries only, for sparse V). Nothing is
+//! allocated after `new`.
 //!
 //! # Number of Newton steps
 //! Hsieh & Dhillon run a few Newton steps per variable before moving on. Here
@@ -121,6 +146,7 @@ use multiversion::multiversion;
 use super::{Evaluation, MuSolver, Penalty};
 use crate::kernels::{F64Sum, mu_step, mu_step_l2};
 use crate::lane::Lanes;
+use crate::sparse::CsrRef;
 use crate::{DataOps, Loss, NmfError, Scalar};
 
 /// Settings of the KL coordinate descent (see the [module docs](self), "Number of Newton
@@ -415,7 +441,8 @@ fn transpose<T: Scalar>(src: &[T], rows: usize, cols: usize, dst: &mut [T]) {
 }
 
 /// The state of a KL coordinate-descent run: the factors (in [`MuSolver`], which also
-/// evaluates the loss and keeps the penalties), V in both orders, the fixed factor in the
+/// evaluates the loss and keeps the penalties), V in both orders (dense copies, or V's own
+/// compressed rows and columns for sparse V), the fixed factor in the
 /// sweep's layout and per-thread scratch, all allocated in [`CdKlSolver::new`] (see the
 /// [module docs](self), "Memory"); the half-steps allocate nothing.
 ///
@@ -437,10 +464,8 @@ pub struct CdKlSolver<'a, T: Scalar, B: DataOps<T, V>, V> {
     /// that `for_each_lane` asks for; their contents are not used).
     mu: MuSolver<'a, T, B, V>,
     options: CdKlOptions,
-    /// V row-major (m×n): row i of V is the lane of row i of W.
-    v_rows: Vec<T>,
-    /// V column-major (n×m row-major): column j of V is the lane of column j of H.
-    v_cols: Vec<T>,
+    /// V by rows (the lanes of W) and by columns (the lanes of H).
+    v: Storage<'a, T>,
     /// The fixed factor in the sweep's layout: Wᵀ (k×m) for H, H (k×n) for W.
     fixed: Vec<T>,
     /// W row-major (m×k), on its way to Wᵀ.
@@ -449,17 +474,42 @@ pub struct CdKlSolver<'a, T: Scalar, B: DataOps<T, V>, V> {
     sums: Vec<T>,
     /// Lane indices in, squared changes out (max(m, n)).
     lanes: Vec<f64>,
-    /// Per-thread scratch of max(m, n) + k entries (λ and a copy of the lane).
+    /// Per-thread scratch (λ and a copy of the lane; for sparse V also the fixed factor
+    /// gathered at the lane's stored entries).
     scratch: Vec<Mutex<Vec<T>>>,
+}
+
+/// V in the two orders of the sweeps.
+enum Storage<'a, T> {
+    /// Dense copies: V row-major (m×n), row i the lane of row i of W; and V column-major
+    /// (n×m row-major), column j the lane of column j of H.
+    Dense { rows: Vec<T>, cols: Vec<T> },
+    /// V's own compressed rows and columns (borrowed, nothing copied): the stored entries of
+    /// row i (column j) are the lane of row i of W (column j of H).
+    Sparse {
+        rows: CsrRef<'a, T>,
+        cols: CsrRef<'a, T>,
+    },
+}
+
+/// The most stored entries in one row of `x`.
+fn longest_row<T>(x: &CsrRef<'_, T>) -> usize {
+    x.indptr()
+        .windows(2)
+        .map(|p| p[1] - p[0])
+        .max()
+        .unwrap_or(0)
 }
 
 impl<'a, T: Scalar, B: DataOps<T, V>, V> CdKlSolver<'a, T, B, V> {
     /// Validates the data and the initial factors as [`MuSolver::new`] does for the KL loss,
-    /// copies V in both orders and allocates every buffer.
+    /// copies V in both orders (dense V; sparse V is read in place) and allocates every
+    /// buffer.
     ///
     /// # Errors
     /// As [`MuSolver::new`]; [`NmfError::InvalidSolverOption`] for bad options, or for a data
-    /// type without dense entries (only dense V is supported).
+    /// type that gives neither dense entries ([`DataOps::data_to_row_major`]) nor compressed
+    /// ones ([`DataOps::data_compressed`]).
     pub fn new(
         backend: &'a B,
         v: &'a V,
@@ -472,22 +522,32 @@ impl<'a, T: Scalar, B: DataOps<T, V>, V> CdKlSolver<'a, T, B, V> {
         let mu = MuSolver::new(backend, v, w0, h0, Loss::KullbackLeibler, eps)?;
         let (m, k) = backend.shape(&mu.w);
         let n = backend.ncols(&mu.h);
-        let mut v_rows = vec![T::zero(); m * n];
-        if !backend.data_to_row_major(v, &mut v_rows) {
-            return Err(NmfError::InvalidSolverOption {
-                option: "solver cd (coordinate descent for KL)",
-                reason: "needs a dense V; this data type has no dense entries (use mu)".into(),
-            });
-        }
-        let mut v_cols = vec![T::zero(); m * n];
-        transpose(&v_rows, m, n, &mut v_cols);
+        let (storage, len) = if let Some((rows, cols)) = backend.data_compressed(v) {
+            // λ, the lane of x, and the fixed factor gathered at the longest lane's entries.
+            let most = longest_row(&rows).max(longest_row(&cols));
+            (Storage::Sparse { rows, cols }, most * (k + 1) + k)
+        } else {
+            let mut v_rows = vec![T::zero(); m * n];
+            if !backend.data_to_row_major(v, &mut v_rows) {
+                return Err(NmfError::InvalidSolverOption {
+                    option: "solver cd (coordinate descent for KL)",
+                    reason: "this data type gives neither dense nor compressed entries (use mu)"
+                        .into(),
+                });
+            }
+            let mut v_cols = vec![T::zero(); m * n];
+            transpose(&v_rows, m, n, &mut v_cols);
+            let storage = Storage::Dense {
+                rows: v_rows,
+                cols: v_cols,
+            };
+            (storage, m.max(n) + k)
+        };
         let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
-        let len = m.max(n) + k;
         Ok(Self {
             mu,
             options,
-            v_rows,
-            v_cols,
+            v: storage,
             fixed: vec![T::zero(); k * m.max(n)],
             staging: vec![T::zero(); m * k],
             sums: vec![T::zero(); k],
@@ -547,9 +607,16 @@ impl<'a, T: Scalar, B: DataOps<T, V>, V> CdKlSolver<'a, T, B, V> {
             newton_steps: self.options.newton_steps,
             newton_tol: T::from_f64(self.options.newton_tol),
         };
-        let (x, companion, v) = match lanes {
-            Lanes::Columns => (&mut self.mu.h, &self.mu.num_h, &self.v_cols),
-            Lanes::Rows => (&mut self.mu.w, &self.mu.num_w, &self.v_rows),
+        let (x, companion) = match lanes {
+            Lanes::Columns => (&mut self.mu.h, &self.mu.num_h),
+            Lanes::Rows => (&mut self.mu.w, &self.mu.num_w),
+        };
+        // The lanes of V: dense (len entries each) or compressed (the stored entries).
+        let (dense, compressed) = match (&self.v, lanes) {
+            (Storage::Dense { cols, .. }, Lanes::Columns) => (&cols[..], None),
+            (Storage::Dense { rows, .. }, Lanes::Rows) => (&rows[..], None),
+            (Storage::Sparse { cols, .. }, Lanes::Columns) => (&[][..], Some(*cols)),
+            (Storage::Sparse { rows, .. }, Lanes::Rows) => (&[][..], Some(*rows)),
         };
         let out = &mut self.lanes[..count];
         for (l, o) in out.iter_mut().enumerate() {
@@ -558,8 +625,7 @@ impl<'a, T: Scalar, B: DataOps<T, V>, V> CdKlSolver<'a, T, B, V> {
         let (sums, scratch) = (&self.sums[..], &self.scratch[..]);
         b.for_each_lane(x, companion, lanes, out, &|xb, _, out| {
             let mut guard = lock_free_slot(scratch, out.first().map_or(0, |&l| l as usize));
-            let (lam, lane) = guard.split_at_mut(len);
-            let lane = &mut lane[..k];
+            let (lane, rest) = guard.split_at_mut(k);
             for (l, o) in out.iter_mut().enumerate() {
                 // The lane's index, as written above (exact in f64).
                 let j = *o as usize;
@@ -567,8 +633,29 @@ impl<'a, T: Scalar, B: DataOps<T, V>, V> CdKlSolver<'a, T, B, V> {
                 for (a, e) in lane.iter_mut().enumerate() {
                     *e = xl.get(a);
                 }
-                let vj = &v[j * len..(j + 1) * len];
-                *o = cd_kl_lane(lane, fixed, sums, vj, lam, &step);
+                *o = match compressed {
+                    None => {
+                        let vj = &dense[j * len..(j + 1) * len];
+                        cd_kl_lane(lane, fixed, sums, vj, &mut rest[..len], &step)
+                    }
+                    Some(x) => {
+                        // The same lane restricted to the stored entries: V's values there,
+                        // the fixed factor gathered at their indices, the full sums.
+                        let (idx, vals) = x.row(j);
+                        let nz = idx.len();
+                        let (lam, gathered) = rest.split_at_mut(nz);
+                        let gathered = &mut gathered[..k * nz];
+                        for (g, f) in gathered
+                            .chunks_exact_mut(nz.max(1))
+                            .zip(fixed.chunks_exact(len))
+                        {
+                            for (e, &i) in g.iter_mut().zip(idx) {
+                                *e = f[i];
+                            }
+                        }
+                        cd_kl_lane(lane, gathered, sums, vals, lam, &step)
+                    }
+                };
                 for (a, &e) in lane.iter().enumerate() {
                     xl.set(a, e);
                 }
