@@ -53,12 +53,30 @@ pub struct MaskArgs {
     /// minimises Σ weight·loss over the observed entries (a weight of 0 leaves an entry out).
     #[arg(long, value_name = "FILE")]
     pub weights: Option<std::path::PathBuf>,
+    /// How NaN entries and empty cells of a CSV or .npy input are read: `error` (refused,
+    /// naming the cell) or `missing` (unobserved entries: the fit minimises the loss over the
+    /// others).
+    #[arg(long, value_enum, default_value_t)]
+    pub nan: Nan,
+}
+
+/// How NaN entries and empty cells of a dense input are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Nan {
+    /// Refused, naming the cell.
+    #[default]
+    Error,
+    /// Missing values (unobserved entries).
+    Missing,
 }
 
 impl MaskArgs {
     /// Whether the fit needs masked data.
     pub fn active(&self) -> bool {
-        self.missing == Missing::Unobserved || self.holdout.is_some() || self.weights.is_some()
+        self.missing == Missing::Unobserved
+            || self.holdout.is_some()
+            || self.weights.is_some()
+            || self.nan == Nan::Missing
     }
 }
 

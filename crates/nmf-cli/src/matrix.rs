@@ -56,7 +56,26 @@ impl Matrix {
     /// # Errors
     /// A [`CliError::data`] naming the entry's row and column (0-based).
     pub fn check_entries(&self, source: &str) -> Result<(), CliError> {
-        match self.first_invalid() {
+        self.check_entries_allowing_nan(source, false)
+    }
+
+    /// [`check_entries`](Self::check_entries), letting NaN entries through when `allow_nan`
+    /// (they are missing values, `--nan missing`).
+    ///
+    /// # Errors
+    /// As [`check_entries`](Self::check_entries).
+    pub fn check_entries_allowing_nan(
+        &self,
+        source: &str,
+        allow_nan: bool,
+    ) -> Result<(), CliError> {
+        let cols = self.cols.max(1);
+        let bad = self
+            .data
+            .iter()
+            .position(|&x| !(valid_entry(x) || allow_nan && x.is_nan()))
+            .map(|p| (p / cols, p % cols, self.data[p]));
+        match bad {
             None => Ok(()),
             Some((i, j, x)) => Err(CliError::data(format!(
                 "{source}: {} at row {i}, column {j} (0-based)",

@@ -275,3 +275,91 @@ fn bad_weights_are_named_with_their_place() {
     );
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+/// `--nan missing`: NaN entries and empty cells of a CSV or `.npy` file are the unobserved
+/// entries. The ratings of `write_inputs` written densely with the unobserved places empty
+/// (CSV) or NaN (`.npy`) are the same observed entries as `ratings.mtx --missing unobserved`,
+/// so the fits are the same, to the bit; without the option the first such cell is an error
+/// naming it.
+#[test]
+fn nan_missing_reads_empty_and_nan_cells_as_unobserved() {
+    let dir = tempfile::tempdir().unwrap();
+    let nnz = write_inputs(dir.path());
+    let (m, n) = (30, 20);
+    let observed = |i: usize, j: usize| (i * 7 + j * 3) % 5 < 3;
+    let mut csv = String::new();
+    let mut dense = Vec::with_capacity(m * n);
+    for i in 0..m {
+        let row: Vec<String> = (0..n)
+            .map(|j| match (observed(i, j), j % 2) {
+                (true, _) => value(i, j).to_string(),
+                (false, 1) => String::new(),
+                (false, _) => "NaN".to_string(),
+            })
+            .collect();
+        csv.push_str(&row.join(","));
+        csv.push('\n');
+        dense.extend((0..n).map(|j| {
+            if observed(i, j) {
+                value(i, j)
+            } else {
+                f64::NAN
+            }
+        }));
+    }
+    std::fs::write(dir.path().join("holes.csv"), csv).unwrap();
+    std::fs::write(
+        dir.path().join("holes.npy"),
+        nmf_cli::read::npy::to_npy_bytes(m, n, &dense),
+    )
+    .unwrap();
+    let common = [
+        "-k",
+        "2",
+        "--seed",
+        "5",
+        "--max-iter",
+        "50",
+        "--tol",
+        "0",
+        "-q",
+    ];
+    let fit = |input: &str, out: &str, extra: &[&str]| {
+        let mut args = vec!["fit", input, "-o", out];
+        args.extend(common);
+        args.extend(extra);
+        nmf(dir.path(), &args)
+    };
+    // Without the option: the first hole is an error naming its place.
+    let o = fit("holes.csv", "e1", &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("holes.csv:1:3: empty field (field 2 of the row)"),
+        "{}",
+        stderr(&o)
+    );
+    let o = fit("holes.npy", "e2", &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("non-finite entry (NaN) at row 0, column 1 (0-based)"),
+        "{}",
+        stderr(&o)
+    );
+    // With it: the same observed entries as the coordinate file, the same fit.
+    let o = fit("ratings.mtx", "ref", &["--missing", "unobserved"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let reference = std::fs::read(dir.path().join("ref/W.npy")).unwrap();
+    for input in ["holes.csv", "holes.npy"] {
+        let out = format!("out-{input}");
+        let o = fit(input, &out, &["--nan", "missing"]);
+        assert!(o.status.success(), "{input}: {}", stderr(&o));
+        let s = json(&dir.path().join(&out).join("summary.json"));
+        assert_eq!(s["input"]["storage"], "observed", "{input}");
+        assert_eq!(s["input"]["nnz"].as_u64(), Some(nnz as u64), "{input}");
+        let w = std::fs::read(dir.path().join(&out).join("W.npy")).unwrap();
+        assert!(
+            w == reference,
+            "{input}: W differs from the coordinate file's fit"
+        );
+    }
+}

@@ -46,6 +46,7 @@ pub(crate) fn fit_as(args: &FitArgs, command: &'static str) -> Result<(), CliErr
         header: args.header,
         max_bytes: args.max_input_bytes,
         cancel: Some(&INTERRUPTED),
+        nan_missing: args.masked.nan == crate::masked_input::Nan::Missing,
     };
     let (v, format) = read_input(&args.input, args.format, csv_opts, args.dense)?;
     let v_source = args.input.display().to_string();

@@ -47,6 +47,11 @@ pub(crate) fn prepare(
     let mut all = observed(v, args.missing, source)?;
     if let Some(path) = &args.weights {
         let wsource = path.display().to_string();
+        // NaN is never a weight.
+        let opts = ReadOptions {
+            nan_missing: false,
+            ..opts
+        };
         let (w, _) = read_input(path, None, opts, true)?;
         let Input::Dense(w) = w else {
             return Err(CliError::usage(format!(

@@ -82,6 +82,7 @@ pub fn predict(args: &PredictArgs) -> Result<(), CliError> {
         header: Header::default(),
         max_bytes: args.max_input_bytes,
         cancel: Some(&crate::interrupt::INTERRUPTED),
+        nan_missing: false,
     };
     let (saved, _) = super::transform::load_model(&args.model, &opts)?;
     let source = args.pairs.display().to_string();

@@ -11,7 +11,7 @@ use nmf_core::rank_selection::{RankReport, RankSelection};
 
 use crate::cli::parse_size;
 use crate::interrupt::INTERRUPTED;
-use crate::masked_input::{Missing, observed};
+use crate::masked_input::{Missing, Nan, observed};
 use crate::read::{Delimiter, Format, Header, ReadOptions, read_input};
 use crate::write::{self, Staged, check_out};
 use crate::{CliError, console};
@@ -46,6 +46,10 @@ pub struct RankArgs {
     /// or `unobserved` (ratings: the stored entries are the observed ones).
     #[arg(long, value_enum, default_value_t)]
     pub missing: Missing,
+    /// How NaN entries and empty cells of a CSV or .npy input are read: `error` (refused,
+    /// naming the cell) or `missing` (unobserved entries).
+    #[arg(long, value_enum, default_value_t)]
+    pub nan: Nan,
     /// Regularisation weight of W and H (L2, as `nmf fit --alpha-w X` with --l1-ratio 0):
     /// masked fits of sparse ratings need a little (rows or columns with few observed entries
     /// are otherwise underdetermined).
@@ -119,6 +123,7 @@ pub fn rank(args: &RankArgs) -> Result<(), CliError> {
         header: args.header,
         max_bytes: args.max_input_bytes,
         cancel: Some(&INTERRUPTED),
+        nan_missing: args.nan == Nan::Missing,
     };
     let source = args.input.display().to_string();
     let (input, _) = read_input(&args.input, args.format, opts, false)?;

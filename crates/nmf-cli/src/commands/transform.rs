@@ -194,6 +194,7 @@ pub fn transform(args: &TransformArgs) -> Result<(), CliError> {
         header: args.header,
         max_bytes: args.max_input_bytes,
         cancel: Some(&INTERRUPTED),
+        nan_missing: false,
     };
     let (saved, model_src) = load_model(&args.model, &csv_opts)?;
     let (x, format) = read_input(&args.input, args.format, csv_opts, args.dense)?;

@@ -258,6 +258,22 @@ pub fn parse_cancellable(
     header: Header,
     cancel: Option<&AtomicBool>,
 ) -> Result<Matrix, CliError> {
+    parse_with(text, source, delimiter, header, cancel, false)
+}
+
+/// [`parse_cancellable`], reading empty cells and NaN as missing values (kept as NaN) when
+/// `nan_missing` (`--nan missing`), instead of refusing them.
+///
+/// # Errors
+/// As [`parse`], except for empty cells and NaN when `nan_missing`.
+pub fn parse_with(
+    text: &str,
+    source: &str,
+    delimiter: Delimiter,
+    header: Header,
+    cancel: Option<&AtomicBool>,
+    nan_missing: bool,
+) -> Result<Matrix, CliError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let no_data = || CliError::data(format!("{source}: no data rows"));
     let (_, first_line) = next_data_line(text, 0).ok_or_else(no_data)?;
@@ -304,21 +320,25 @@ pub fn parse_cancellable(
                     here(pos)
                 )));
             }
-            if value.is_empty() {
+            if value.is_empty() && !nan_missing {
                 return Err(CliError::data(format!(
                     "{}: empty field (field {} of the row)",
                     here(pos),
                     n + 1
                 )));
             }
-            let x: f64 = value.parse().map_err(|_| {
-                CliError::data(format!(
-                    "{}: cannot read '{}' as a number",
-                    here(pos),
-                    excerpt(value)
-                ))
-            })?;
-            if !valid_entry(x) {
+            let x: f64 = if value.is_empty() {
+                f64::NAN
+            } else {
+                value.parse().map_err(|_| {
+                    CliError::data(format!(
+                        "{}: cannot read '{}' as a number",
+                        here(pos),
+                        excerpt(value)
+                    ))
+                })?
+            };
+            if !(valid_entry(x) || nan_missing && x.is_nan()) {
                 return Err(CliError::data(format!(
                     "{}: {} at row {rows}, column {n} (0-based)",
                     here(pos),

@@ -78,6 +78,10 @@ pub struct ReadOptions {
     /// Checked while reading (between chunks of a few MiB): when it becomes true, reading
     /// stops with [`CliError::interrupted`].
     pub cancel: Option<&'static AtomicBool>,
+    /// Read NaN entries, and empty CSV cells, of a CSV or `.npy` file as missing values
+    /// (`--nan missing`: kept as NaN in the dense matrix, for the masked fit) instead of
+    /// refusing them.
+    pub nan_missing: bool,
 }
 
 impl Default for ReadOptions {
@@ -87,6 +91,7 @@ impl Default for ReadOptions {
             header: Header::Auto,
             max_bytes: DEFAULT_MAX_INPUT_BYTES,
             cancel: None,
+            nan_missing: false,
         }
     }
 }
@@ -253,20 +258,32 @@ pub fn parse_bytes(
         })
     };
     match format {
-        Format::Csv => {
-            csv::parse_cancellable(text()?, source, csv.delimiter, csv.header, csv.cancel)
-        }
+        Format::Csv => csv::parse_with(
+            text()?,
+            source,
+            csv.delimiter,
+            csv.header,
+            csv.cancel,
+            csv.nan_missing,
+        ),
         Format::Tsv => {
             let delimiter = match csv.delimiter {
                 Delimiter::Auto => Delimiter::Tab,
                 d => d,
             };
-            csv::parse_cancellable(text()?, source, delimiter, csv.header, csv.cancel)
+            csv::parse_with(
+                text()?,
+                source,
+                delimiter,
+                csv.header,
+                csv.cancel,
+                csv.nan_missing,
+            )
         }
         Format::Mtx => mtx::parse_cancellable(text()?, source, csv.cancel),
         Format::Npy => {
             let m = npy::parse(bytes, source)?;
-            m.check_entries(source)?;
+            m.check_entries_allowing_nan(source, csv.nan_missing)?;
             Ok(m)
         }
         Format::Npz => densify(&scipy_npz::parse(bytes, source, csv.max_bytes)?, source),
