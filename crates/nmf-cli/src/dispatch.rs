@@ -1,9 +1,10 @@
 //! The one dispatch over backend × scalar type × storage: every command that computes (fit,
 //! topics, demo, transform) states its computation once as a [`Job`], generic over the
-//! backend `B`, the scalar `T` and the data `V` (a dense `B::Mat` or a sparse
-//! [`SparseData<T>`]), and [`dispatch`] runs it on the backend and scalar type chosen on the
+//! backend `B`, the scalar `T` and the data `V` (a dense `B::Mat`, a sparse
+//! [`SparseData<T>`] or the observed entries [`Observed<T>`]), and [`dispatch`] runs it on the backend and scalar type chosen on the
 //! command line, with the input converted to them.
 
+use nmf_core::masked::Observed;
 use nmf_core::sparse::{Csr, SparseData};
 use nmf_core::{DataOps, DenseBackend, Scalar};
 
@@ -123,6 +124,10 @@ where
         Input::Sparse(c) => {
             let vm = sparse_to_scalar::<T>(c, source)?;
             job.run::<T, B, SparseData<T>>(b, vm)
+        }
+        Input::Observed(o) => {
+            let vm = crate::masked_input::observed_to_scalar::<T>(*o, source)?;
+            job.run::<T, B, Observed<T>>(b, vm)
         }
     }
 }

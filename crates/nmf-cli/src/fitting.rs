@@ -107,31 +107,6 @@ pub(crate) fn fit_input(
     dispatch(s.backend, s.threads, s.dtype, v, sources.v, job)
 }
 
-/// Fits the observed entries `v` (masked data: missing values, held-out entries) with the
-/// settings `s`, as [`fit_input`].
-pub(crate) fn fit_observed(
-    s: &Settings,
-    v: nmf_core::masked::Observed<f64>,
-    init: Option<(&Matrix, &Matrix)>,
-    sources: &Sources<'_>,
-) -> Result<Fitted, CliError> {
-    let mut reporter = Reporter::new(
-        s.verbosity,
-        s.params.max_iter(),
-        s.params.n_init(),
-        s.restart_threads,
-    );
-    limit_threads(s.threads)?;
-    let job = FitJob {
-        s,
-        init,
-        sources,
-        reporter: &mut reporter,
-        threads: threads_used(s.backend),
-    };
-    crate::masked_input::dispatch_observed(s.backend, s.threads, s.dtype, v, sources.v, job)
-}
-
 /// The fit as a [`Job`].
 struct FitJob<'a, 'r> {
     s: &'a Settings,

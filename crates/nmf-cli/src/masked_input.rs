@@ -1,17 +1,15 @@
 //! Missing values on the command line: how `nmf fit` and `nmf rank` read unobserved entries
 //! (`--missing zero|unobserved`), the held-out fraction of `nmf fit` (`--holdout`), the
-//! conversion of the input to the library's masked data ([`Observed`]) and the dispatch of a
-//! [`Job`] over backend × scalar type on it.
+//! conversion of the input to the library's masked data ([`Observed`]), which
+//! [`dispatch`](crate::dispatch::dispatch) runs like any other input.
 
 use clap::Args;
 use nmf_core::masked::{HoldoutError, Observed};
 use nmf_core::sparse::Csr;
-use nmf_core::{DenseBackend, NmfError, Scalar};
+use nmf_core::{NmfError, Scalar};
 use serde::Serialize;
 
 use crate::CliError;
-use crate::cli::{BackendArg, DtypeArg};
-use crate::dispatch::Job;
 use crate::read::Input;
 
 /// How the entries a sparse input does not store are read.
@@ -122,6 +120,7 @@ pub(crate) fn observed(
 ) -> Result<Observed<f64>, CliError> {
     let fail = |e: NmfError| CliError::data(format!("{source}: {e}"));
     match (input, missing) {
+        (Input::Observed(o), _) => Ok(*o),
         (Input::Dense(m), _) => Observed::from_row_major(m.rows, m.cols, &m.data).map_err(fail),
         (Input::Sparse(c), Missing::Unobserved) => Observed::from_csr(c).map_err(fail),
         (Input::Sparse(c), Missing::Zero) => {
@@ -177,47 +176,25 @@ fn to_scalar<T: Scalar>(v: &Observed<f64>, source: &str) -> Result<Observed<T>, 
     }
 }
 
-/// Runs `job` on `backend` (faer with `threads`) in `dtype` with the observed data `v`.
+/// The observed entries in the scalar type `T` (for [`dispatch`](crate::dispatch::dispatch)):
+/// moved without a copy when `T` is `f64`, else converted, refusing values beyond its range.
 ///
 /// # Errors
-/// An entry beyond the range of `f32`, and the job's errors.
-pub(crate) fn dispatch_observed<J: Job>(
-    backend: BackendArg,
-    threads: Option<usize>,
-    dtype: DtypeArg,
+/// A [`CliError::data`] naming the first entry beyond the range of `T`.
+pub(crate) fn observed_to_scalar<T: Scalar>(
     v: Observed<f64>,
     source: &str,
-    job: J,
-) -> Result<J::Output, CliError> {
-    crate::dispatch::limit_threads(threads)?;
-    match backend {
-        BackendArg::Faer => {
-            let b = nmf_faer::Faer::with_threads(threads.unwrap_or(0));
-            on_backend(&b, dtype, v, source, job)
-        }
-        BackendArg::Nalgebra => on_backend(&nmf_nalgebra::Nalgebra, dtype, v, source, job),
-        BackendArg::Ndarray => on_backend(&nmf_ndarray::Ndarray, dtype, v, source, job),
-    }
-}
-
-fn on_backend<B, J>(
-    b: &B,
-    dtype: DtypeArg,
-    v: Observed<f64>,
-    source: &str,
-    job: J,
-) -> Result<J::Output, CliError>
-where
-    B: DenseBackend<f32> + DenseBackend<f64> + Sync,
-    J: Job,
-{
-    match dtype {
-        DtypeArg::F32 => {
-            let v32 = to_scalar::<f32>(&v, source)?;
-            drop(v);
-            job.run::<f32, B, Observed<f32>>(b, v32)
-        }
-        DtypeArg::F64 => job.run::<f64, B, Observed<f64>>(b, v),
+) -> Result<Observed<T>, CliError> {
+    let mut slot = Some(v);
+    let same = (&mut slot as &mut dyn std::any::Any)
+        .downcast_mut::<Option<Observed<T>>>()
+        .and_then(Option::take);
+    match (same, slot) {
+        (Some(v), _) => Ok(v),
+        (None, Some(v)) => to_scalar(&v, source),
+        (None, None) => Err(CliError::data(format!(
+            "{source}: the observed entries were lost on the way to the fit"
+        ))),
     }
 }
 

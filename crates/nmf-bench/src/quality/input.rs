@@ -92,6 +92,7 @@ pub fn load_data(
         match v {
             Input::Dense(m) => (Data::Dense(m), name),
             Input::Sparse(c) => (Data::Sparse(c), format!("{name}, kept sparse")),
+            Input::Observed(_) => return Err(format!("{source}: masked input is not measured")),
         }
     };
     if let Some(r) = rows {

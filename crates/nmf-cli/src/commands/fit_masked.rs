@@ -6,7 +6,7 @@ use nmf_core::masked::{Observed, holdout_error};
 use nmf_core::reference::Reference;
 
 use crate::CliError;
-use crate::fitting::{Fitted, Sources, fit_input, fit_observed};
+use crate::fitting::{Fitted, Sources, fit_input};
 use crate::masked_input::{HoldoutInfo, MaskArgs, Missing, observed, with_weights};
 use crate::matrix::Matrix;
 use crate::read::{Input, ReadOptions, read_input};
@@ -106,7 +106,7 @@ impl Prepared {
         match self {
             Prepared::Plain(v) => Ok((fit_input(s, v, init, sources)?, None)),
             Prepared::Masked { train, test } => {
-                let f = fit_observed(s, *train, init, sources)?;
+                let f = fit_input(s, Input::Observed(train), init, sources)?;
                 let Some((test, fraction, seed)) = test.map(|t| *t) else {
                     return Ok((f, None));
                 };

@@ -308,13 +308,17 @@ pub fn densify(c: &nmf_core::sparse::Csr<f64>, source: &str) -> Result<Matrix, C
     Ok(Matrix::new(rows, cols, data))
 }
 
-/// What `nmf fit`, `nmf topics` and `nmf transform` read: a dense matrix, or a sparse one kept sparse.
+/// What `nmf fit`, `nmf topics` and `nmf transform` read: a dense matrix, or a sparse one kept
+/// sparse; and what a fit runs on, which may also be the observed entries of a masked problem.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
     /// Dense entries (CSV, `.npy`, a Matrix Market `array`, or any input with `--dense`).
     Dense(Matrix),
     /// Compressed sparse rows (a Matrix Market `coordinate` file, a SciPy `.npz`).
     Sparse(nmf_core::sparse::Csr<f64>),
+    /// Observed entries only, optionally weighted (missing values, held-out entries, weights:
+    /// made from a read input by [`masked_input`](crate::masked_input), never by a reader).
+    Observed(Box<nmf_core::masked::Observed<f64>>),
 }
 
 impl Input {
@@ -323,6 +327,7 @@ impl Input {
         match self {
             Input::Dense(m) => (m.rows, m.cols),
             Input::Sparse(c) => c.shape(),
+            Input::Observed(o) => o.shape(),
         }
     }
     /// The stored entries (every entry when dense).
@@ -330,13 +335,15 @@ impl Input {
         match self {
             Input::Dense(m) => m.data.len(),
             Input::Sparse(c) => c.nnz(),
+            Input::Observed(o) => o.nnz(),
         }
     }
-    /// `"dense"` or `"sparse"`, for messages and summary.json.
+    /// `"dense"`, `"sparse"` or `"observed"`, for messages and summary.json.
     pub fn storage(&self) -> &'static str {
         match self {
             Input::Dense(_) => "dense",
             Input::Sparse(_) => "sparse",
+            Input::Observed(_) => "observed",
         }
     }
 }
