@@ -25,7 +25,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Cmd {
-    /// Fit V (a .npy dense matrix or a .mtx coordinate file) and write W.npy and H.npy.
+    /// Fit V (a .npy dense matrix, a .mtx coordinate file or a SciPy sparse .npz) and write
+    /// W.npy and H.npy.
     Fit(FitArgs),
 }
 
@@ -60,8 +61,10 @@ enum InitArg {
 
 #[derive(Debug, clap::Args)]
 struct FitArgs {
-    /// V: a .npy file (little-endian f8 or f4, C order; each rank reads its rows only) or a
-    /// .mtx coordinate file (every rank scans it and keeps its rows).
+    /// V: a .npy file (little-endian f8 or f4, C order; each rank reads its rows only), a
+    /// .mtx coordinate file (every rank scans it and keeps its rows) or a SciPy sparse .npz
+    /// (csr: each rank reads its rows' range; csc, coo: each rank streams the entries and
+    /// keeps its rows').
     input: PathBuf,
     /// The rank k of the factorization.
     #[arg(short = 'k', long)]

@@ -1,9 +1,10 @@
 //! `mpirun -np P nmf-mpi fit` on this machine (loopback), P = 1, 2, 3, on a small dense
-//! (`.npy`) and sparse (`.mtx`) V, MU and HALS: W and H equal the single-process fit from the
+//! (`.npy`) and sparse (`.mtx`, `.npz`) V, MU and HALS: W and H equal the single-process fit from the
 //! same start (computed here with nmf-core) to the rounding of the different order of the
 //! sums; a bad entry or an unreadable file on one rank ends every rank with the message within
 //! seconds. Needs `mpirun` (Open MPI) on the PATH.
 
+use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -70,6 +71,99 @@ fn write_mtx(path: &Path, m: usize, n: usize, v: &[f64]) {
         }
     }
     std::fs::write(path, s).unwrap();
+}
+
+/// A `.npy` member: `header` padded as numpy pads it, then `data`.
+fn npy_raw(header: &str, data: &[u8]) -> Vec<u8> {
+    let mut h = header.to_string();
+    while !(10 + h.len() + 1).is_multiple_of(64) {
+        h.push(' ');
+    }
+    h.push('\n');
+    let mut b = b"\x93NUMPY\x01\x00".to_vec();
+    b.extend_from_slice(&(h.len() as u16).to_le_bytes());
+    b.extend_from_slice(h.as_bytes());
+    b.extend_from_slice(data);
+    b
+}
+
+/// A 1-D `<i4` member (SciPy's index type for small matrices).
+fn ints_npy(v: &[usize]) -> Vec<u8> {
+    let data: Vec<u8> = v.iter().flat_map(|&x| (x as i32).to_le_bytes()).collect();
+    npy_raw(
+        &format!(
+            "{{'descr': '<i4', 'fortran_order': False, 'shape': ({},), }}",
+            v.len()
+        ),
+        &data,
+    )
+}
+
+/// A 1-D `<f8` member.
+fn floats_npy(v: &[f64]) -> Vec<u8> {
+    let data: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+    npy_raw(
+        &format!(
+            "{{'descr': '<f8', 'fortran_order': False, 'shape': ({},), }}",
+            v.len()
+        ),
+        &data,
+    )
+}
+
+/// V (m×n, row-major) as `scipy.sparse.save_npz` writes it in `format` (csr, csc or coo):
+/// `format.npy` a 0-d `|S3`, `shape.npy`, and the format's arrays; the members deflated (as
+/// save_npz's default) unless `stored`.
+fn write_npz(path: &Path, format: &str, m: usize, n: usize, v: &[f64], stored: bool) {
+    let mut members = vec![
+        (
+            "format.npy",
+            npy_raw(
+                "{'descr': '|S3', 'fortran_order': False, 'shape': (), }",
+                format.as_bytes(),
+            ),
+        ),
+        ("shape.npy", ints_npy(&[m, n])),
+    ];
+    // The entries in the format's order: by rows (csr, coo) or by columns (csc).
+    let by_cols = format == "csc";
+    let (major, minor) = if by_cols { (n, m) } else { (m, n) };
+    let (mut ptr, mut idx, mut row, mut data) = (vec![0], vec![], vec![], vec![]);
+    for a in 0..major {
+        for b in 0..minor {
+            let (i, j) = if by_cols { (b, a) } else { (a, b) };
+            let x = v[i * n + j];
+            if x != 0.0 {
+                idx.push(if by_cols { i } else { j });
+                row.push(i);
+                data.push(x);
+            }
+        }
+        ptr.push(data.len());
+    }
+    if format == "coo" {
+        // Coordinates in reverse order: a rank's entries are not together.
+        idx.reverse();
+        row.reverse();
+        data.reverse();
+        members.push(("row.npy", ints_npy(&row)));
+        members.push(("col.npy", ints_npy(&idx)));
+    } else {
+        members.push(("indptr.npy", ints_npy(&ptr)));
+        members.push(("indices.npy", ints_npy(&idx)));
+    }
+    members.push(("data.npy", floats_npy(&data)));
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default().compression_method(if stored {
+        zip::CompressionMethod::Stored
+    } else {
+        zip::CompressionMethod::Deflated
+    });
+    for (name, bytes) in members {
+        zip.start_file(name, opts).unwrap();
+        zip.write_all(&bytes).unwrap();
+    }
+    std::fs::write(path, zip.finish().unwrap().into_inner()).unwrap();
 }
 
 fn max_rel(a: &[f64], b: &[f64]) -> f64 {
@@ -175,6 +269,56 @@ fn p_processes_equal_one() {
     }
 }
 
+/// The same V as `.mtx` and as `.npz` in each of SciPy's csr (stored), csc and coo
+/// (deflated) forms gives the same W and H through `mpirun -np 2`, to the bit: each rank's
+/// block is the same sparse matrix whichever file it came from, and the fit is the same
+/// computation on it.
+#[test]
+fn npz_equals_mtx() {
+    let (m, n, k) = (17, 11, 3);
+    let dir = tempfile::tempdir().unwrap();
+    let v = problem(m, n);
+    let mtx = dir.path().join("v.mtx");
+    write_mtx(&mtx, m, n, &v);
+    let fit = |input: &Path, out: &Path| {
+        let args = [
+            "fit",
+            input.to_str().unwrap(),
+            "-k",
+            &k.to_string(),
+            "--loss",
+            "kl",
+            "--max-iter",
+            "7",
+            "--tol",
+            "0",
+            "--seed",
+            "3",
+            "-o",
+            out.to_str().unwrap(),
+        ];
+        let o = mpirun(2, &args, Duration::from_secs(60));
+        assert!(
+            o.status.success(),
+            "{}: {}",
+            input.display(),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        (
+            nmf_mpi::read_npy(&out.join("W.npy")).unwrap(),
+            nmf_mpi::read_npy(&out.join("H.npy")).unwrap(),
+        )
+    };
+    let want = fit(&mtx, &dir.path().join("out-mtx"));
+    assert_eq!((want.0.0, want.0.1, want.1.0, want.1.1), (m, k, k, n));
+    for (format, stored) in [("csr", true), ("csc", false), ("coo", false)] {
+        let npz = dir.path().join(format!("v-{format}.npz"));
+        write_npz(&npz, format, m, n, &v, stored);
+        let got = fit(&npz, &dir.path().join(format!("out-{format}")));
+        assert!(got == want, "{format}: W and H differ from the .mtx fit");
+    }
+}
+
 /// A negative entry in the rows of rank 1 (of 3), in a `.mtx` (found by rank 1's reader) and
 /// a `.npy` (found by the fit's collective check), and a missing file: every rank exits with
 /// code 1 within seconds, and the message names the place.
@@ -190,12 +334,22 @@ fn an_error_on_one_rank_stops_all() {
     let mtx = dir.path().join("bad.mtx");
     write_mtx(&mtx, m, n, &v);
     let missing = dir.path().join("missing.npy");
-    let expect = [
-        (&mtx, "rank 1: "),
-        (&npy, "negative entry -0.5 at row 4, column 2"),
-        (&missing, "missing.npy"),
+    let mut expect = vec![
+        (mtx.clone(), "rank 1: ".to_string()),
+        (npy.clone(), "negative entry -0.5 at row 4, column 2".into()),
+        (missing.clone(), "missing.npy".into()),
     ];
-    for (input, needle) in expect {
+    // The .npz readers check the values of their rows: rank 1 alone finds it.
+    for format in ["csr", "csc", "coo"] {
+        let npz = dir.path().join(format!("bad-{format}.npz"));
+        write_npz(&npz, format, m, n, &v, false);
+        let needle = format!(
+            "rank 1: {}: V must be finite and ≥ 0, entry (4, 2) (0-based; data.npy[",
+            npz.display()
+        );
+        expect.push((npz, needle));
+    }
+    for (input, needle) in &expect {
         let start = Instant::now();
         let out = dir.path().join("out");
         let o = mpirun(
