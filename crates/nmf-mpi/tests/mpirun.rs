@@ -380,3 +380,77 @@ fn an_error_on_one_rank_stops_all() {
         assert!(!out.exists(), "no output after an error");
     }
 }
+
+/// `--scatter-output` with 3 processes: every rank's `W.rank{p}.npy`, taken in the order
+/// `W.parts.json` lists them, concatenates to the gathered `W.npy` of the same fit, to the
+/// bit (the same computation, written from each rank instead of gathered), and H.npy is the
+/// same; the JSON gives each file's first row and row count.
+#[test]
+fn scatter_output_concatenates_to_gathered_w() {
+    let (m, n, k, p) = (20, 9, 2, 3);
+    let dir = tempfile::tempdir().unwrap();
+    let v = problem(m, n);
+    let npy = dir.path().join("v.npy");
+    nmf_mpi::write_npy(&npy, m, n, &v).unwrap();
+    let gathered = dir.path().join("gathered");
+    let scattered = dir.path().join("scattered");
+    // An existing output directory is replaced whole.
+    std::fs::create_dir(&scattered).unwrap();
+    std::fs::write(scattered.join("stale"), "x").unwrap();
+    for (out, extra) in [(&gathered, None), (&scattered, Some("--scatter-output"))] {
+        let mut args = vec![
+            "fit",
+            npy.to_str().unwrap(),
+            "-k",
+            "2",
+            "--max-iter",
+            "6",
+            "--tol",
+            "0",
+            "-o",
+            out.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        let o = mpirun(p, &args, Duration::from_secs(60));
+        assert!(
+            o.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let (_, _, w) = nmf_mpi::read_npy(&gathered.join("W.npy")).unwrap();
+    assert!(!scattered.join("W.npy").exists() && !scattered.join("stale").exists());
+    let json = std::fs::read_to_string(scattered.join("W.parts.json")).unwrap();
+    // 20 rows over 3 ranks: 7, 7, 6.
+    let want_json = "{\n  \"rows\": 20,\n  \"cols\": 2,\n  \"parts\": [\n    \
+        {\"file\": \"W.rank0.npy\", \"first_row\": 0, \"rows\": 7},\n    \
+        {\"file\": \"W.rank1.npy\", \"first_row\": 7, \"rows\": 7},\n    \
+        {\"file\": \"W.rank2.npy\", \"first_row\": 14, \"rows\": 6}\n  ]\n}\n";
+    assert_eq!(json, want_json);
+    let mut cat = Vec::new();
+    let mut next_row = 0;
+    for (q, rows) in [7, 7, 6].into_iter().enumerate() {
+        let (r, c, part) = nmf_mpi::read_npy(&scattered.join(format!("W.rank{q}.npy"))).unwrap();
+        assert_eq!((r, c), (rows, k), "rank {q}");
+        next_row += r;
+        cat.extend(part);
+    }
+    assert_eq!(next_row, m);
+    assert!(
+        cat == w,
+        "the concatenated parts differ from the gathered W"
+    );
+    assert_eq!(
+        nmf_mpi::read_npy(&scattered.join("H.npy")).unwrap(),
+        nmf_mpi::read_npy(&gathered.join("H.npy")).unwrap()
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|f| f.starts_with('.'))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "temporary directories left: {leftovers:?}"
+    );
+}
