@@ -14,7 +14,8 @@
 //!   the start does not depend on the number of processes;
 //! - [`agree`]: every rank learns whether any rank failed, and with which message, so that an
 //!   error on one rank stops them all instead of leaving the others waiting in a collective;
-//! - [`fit_block`], [`gather_rows`] and [`write_npy_dir`].
+//! - [`fit_block`], [`gather_rows`] and [`write_npy_dir`], or [`write_scatter_dir`] (each
+//!   rank writes its rows of W).
 
 use std::cell::RefCell;
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -342,6 +343,114 @@ pub fn write_npy_dir(
         std::fs::remove_dir_all(&old).map_err(|e| fail(&old, e))?;
     }
     Ok(())
+}
+
+/// The name of the JSON file that lists the parts of W written by [`write_scatter_dir`].
+pub const W_PARTS: &str = "W.parts.json";
+
+/// The file of rank `p`'s rows of W written by [`write_scatter_dir`].
+pub fn w_part_name(p: usize) -> String {
+    format!("W.rank{p}.npy")
+}
+
+/// The text of [`W_PARTS`] for W (m×k) split over `size` ranks: W's shape and, for each rank in
+/// order, its file, first row and row count.
+pub fn w_parts_json(m: usize, k: usize, size: usize) -> String {
+    let parts: Vec<String> = (0..size)
+        .map(|p| {
+            let r = block_rows(m, size, p);
+            format!(
+                "    {{\"file\": \"{}\", \"first_row\": {}, \"rows\": {}}}",
+                w_part_name(p),
+                r.start,
+                r.len()
+            )
+        })
+        .collect();
+    format!(
+        "{{\n  \"rows\": {m},\n  \"cols\": {k},\n  \"parts\": [\n{}\n  ]\n}}\n",
+        parts.join(",\n")
+    )
+}
+
+/// Writes W without gathering it (`--scatter-output`), all or nothing, into `dir`: every rank
+/// writes its rows (`w_local`, row-major, the rows of [`block_rows`]`(m, size, rank)`) as
+/// `W.rank{p}.npy`, rank 0 writes `H.npy` (k×n) and [`W_PARTS`]. The files go into a new
+/// directory beside `dir` (made by rank 0, whose process id names it), which rank 0 renames
+/// to `dir` once every rank has said its write succeeded (an existing `dir` is moved aside
+/// first and removed after); after a failure on any rank, rank 0 removes it and `dir` is
+/// untouched. The ranks must see the same file system at `dir` (one machine, or a shared file
+/// system). Collective; every rank returns the same.
+///
+/// # Errors
+/// The path and the system's message, prefixed with the rank when only some ranks failed.
+pub fn write_scatter_dir(
+    comm: &SimpleCommunicator,
+    dir: &Path,
+    w_local: &[f64],
+    (m, k): (usize, usize),
+    (h, n): (&[f64], usize),
+) -> Result<(), String> {
+    let fail = |p: &Path, e: std::io::Error| format!("{}: {e}", p.display());
+    let (rank, size) = (comm.rank() as usize, comm.size() as usize);
+    let name = dir
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "nmf-out".into());
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut pid = [std::process::id() as u64];
+    comm.process_at_rank(0).broadcast_into(&mut pid[..]);
+    let tmp = parent.join(format!(".{name}.tmp-{}", pid[0]));
+    let made = if rank == 0 {
+        std::fs::create_dir_all(&parent)
+            .map_err(|e| fail(&parent, e))
+            .and_then(|()| std::fs::create_dir(&tmp).map_err(|e| fail(&tmp, e)))
+    } else {
+        Ok(())
+    };
+    agree(comm, made)?;
+    let write = |file: &str, r: usize, c: usize, data: &[f64]| -> Result<(), String> {
+        let path = tmp.join(file);
+        let mut f = std::fs::File::create(&path).map_err(|e| fail(&path, e))?;
+        f.write_all(&npy_bytes(r, c, data))
+            .and_then(|_| f.sync_all())
+            .map_err(|e| fail(&path, e))
+    };
+    let rows = block_rows(m, size, rank);
+    let mut mine = write(&w_part_name(rank), rows.len(), k, w_local);
+    if rank == 0 && mine.is_ok() {
+        mine = write("H.npy", k, n, h).and_then(|()| {
+            let path = tmp.join(W_PARTS);
+            std::fs::write(&path, w_parts_json(m, k, size)).map_err(|e| fail(&path, e))
+        });
+    }
+    // Every write done (or not) before rank 0 renames: one decision for all.
+    let written = agree(comm, mine);
+    let result = if rank != 0 {
+        written
+    } else {
+        let swapped = written.and_then(|()| {
+            let old = parent.join(format!(".{name}.old-{}", pid[0]));
+            let had = dir.exists();
+            if had {
+                std::fs::rename(dir, &old).map_err(|e| fail(dir, e))?;
+            }
+            std::fs::rename(&tmp, dir).map_err(|e| fail(dir, e))?;
+            if had {
+                std::fs::remove_dir_all(&old).map_err(|e| fail(&old, e))?;
+            }
+            Ok(())
+        });
+        if swapped.is_err() && tmp.exists() {
+            let _ = std::fs::remove_dir_all(&tmp);
+        }
+        swapped
+    };
+    // The others learn whether the rename succeeded.
+    agree(comm, result)
 }
 
 /// Reads a `.npy` file written by [`write_npy_dir`] (or numpy: `<f8`, C order): `(rows,

@@ -12,7 +12,7 @@ use mpi::topology::SimpleCommunicator;
 use mpi::traits::*;
 use nmf_core::distributed::block_rows;
 use nmf_core::{Loss, Nmf, Solver};
-use nmf_mpi::{agree, fit_block, gather_rows, read, write_npy_dir};
+use nmf_mpi::{agree, fit_block, gather_rows, read, write_npy_dir, write_scatter_dir};
 
 /// Non-negative matrix factorization V ≈ WH over MPI processes: V and W by blocks of rows,
 /// H on every process. Run as `mpirun -np P nmf-mpi fit INPUT -k K`.
@@ -25,7 +25,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Cmd {
-    /// Fit V (a .npy dense matrix or a .mtx coordinate file) and write W.npy and H.npy.
+    /// Fit V (a .npy dense matrix, a .mtx coordinate file or a SciPy sparse .npz) and write
+    /// W.npy and H.npy.
     Fit(FitArgs),
 }
 
@@ -60,8 +61,10 @@ enum InitArg {
 
 #[derive(Debug, clap::Args)]
 struct FitArgs {
-    /// V: a .npy file (little-endian f8 or f4, C order; each rank reads its rows only) or a
-    /// .mtx coordinate file (every rank scans it and keeps its rows).
+    /// V: a .npy file (little-endian f8 or f4, C order; each rank reads its rows only), a
+    /// .mtx coordinate file (every rank scans it and keeps its rows) or a SciPy sparse .npz
+    /// (csr: each rank reads its rows' range; csc, coo: each rank streams the entries and
+    /// keeps its rows').
     input: PathBuf,
     /// The rank k of the factorization.
     #[arg(short = 'k', long)]
@@ -110,6 +113,12 @@ struct FitArgs {
     /// The output directory (replaced in one step by rank 0).
     #[arg(short, long, value_name = "DIR", default_value = "nmf-out")]
     out: PathBuf,
+    /// Do not gather W on rank 0: every rank writes its rows as W.rank{p}.npy, and W.parts.json
+    /// lists each file's first row and row count (H.npy as without it). Still all or nothing:
+    /// the directory appears once every rank's write succeeded. The ranks must share the file
+    /// system at --out.
+    #[arg(long)]
+    scatter_output: bool,
 }
 
 fn main() -> ExitCode {
@@ -206,12 +215,16 @@ fn run(world: &SimpleCommunicator, cli: Cli) -> Result<(), String> {
     let fitted = agree(world, fitted)?;
     let t_fit = t1.elapsed().as_secs_f64();
     let k = a.rank;
-    let w = gather_rows(world, &fitted.w, m, k);
-    let written = match &w {
-        Some(w) => write_npy_dir(&a.out, (w, m, k), (&fitted.h, k, n)),
-        None => Ok(()),
-    };
-    agree(world, written)?;
+    if a.scatter_output {
+        write_scatter_dir(world, &a.out, &fitted.w, (m, k), (&fitted.h, n))?;
+    } else {
+        let w = gather_rows(world, &fitted.w, m, k);
+        let written = match &w {
+            Some(w) => write_npy_dir(&a.out, (w, m, k), (&fitted.h, k, n)),
+            None => Ok(()),
+        };
+        agree(world, written)?;
+    }
     if rank == 0 {
         let last = fitted.history.last().map_or(f64::NAN, |r| r.1);
         eprintln!(

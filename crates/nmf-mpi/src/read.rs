@@ -6,10 +6,13 @@
 //!   entries may come in any order, so every rank scans the whole file and keeps the entries
 //!   of its rows (the file is read P times in all; its rows' entries only are stored).
 //!   Repeated entries are summed.
+//! - **`.npz`** (SciPy sparse, `scipy.sparse.save_npz`: csr, csc or coo): see [`npz`]; a csr
+//!   rank reads `indptr` and its rows' range of `indices` and `data`, a csc or coo rank reads
+//!   the entries as a stream and keeps those of its rows.
 //!
 //! The values of a `.npy` block are checked by the fit, collectively (a negative, NaN or
 //! infinite entry is reported with its global row and column on every rank); those of a `.mtx`
-//! file here, with their line.
+//! file here, with their line; those of a `.npz` file here, with their row, column and place.
 
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::ops::Range;
@@ -18,6 +21,8 @@ use std::path::Path;
 use nmf_core::sparse::SparseData;
 
 use crate::Block;
+
+pub mod npz;
 
 /// The element type of a `.npy` file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,13 +55,13 @@ pub struct NpyHeader {
     pub offset: u64,
 }
 
-fn err(path: &Path, what: impl std::fmt::Display) -> String {
+pub(crate) fn err(path: &Path, what: impl std::fmt::Display) -> String {
     format!("{}: {what}", path.display())
 }
 
 /// The value of `key` in a `.npy` header dict (`'key': value`), as text up to the next `,`
 /// outside parentheses.
-fn field<'a>(text: &'a str, key: &str) -> Option<&'a str> {
+pub(crate) fn field<'a>(text: &'a str, key: &str) -> Option<&'a str> {
     let at = text.find(&format!("'{key}'"))? + key.len() + 2;
     let rest = text[at..].trim_start().strip_prefix(':')?.trim_start();
     let mut depth = 0;
@@ -185,7 +190,8 @@ pub fn decode(raw: &[u8], dtype: Dtype, count: usize, path: &Path) -> Result<Vec
         .collect())
 }
 
-/// The shape `(rows, cols)` of the matrix in `path` (`.npy` or `.mtx`), from its header only.
+/// The shape `(rows, cols)` of the matrix in `path` (`.npy`, `.mtx` or `.npz`), from its
+/// header (or `shape.npy`) only.
 ///
 /// # Errors
 /// The path and what is wrong (unreadable, unknown extension, bad header).
@@ -194,26 +200,29 @@ pub fn shape(path: &Path) -> Result<(usize, usize), String> {
     match extension(path)? {
         Kind::Npy => npy_header(&mut f, path).map(|h| (h.rows, h.cols)),
         Kind::Mtx => mtx_header(&mut BufReader::new(f), path).map(|h| (h.rows, h.cols)),
+        Kind::Npz => npz::shape(path).map(|(_, m, n)| (m, n)),
     }
 }
 
 enum Kind {
     Npy,
     Mtx,
+    Npz,
 }
 
 fn extension(path: &Path) -> Result<Kind, String> {
     match path.extension().and_then(|e| e.to_str()) {
         Some("npy") => Ok(Kind::Npy),
         Some("mtx") => Ok(Kind::Mtx),
+        Some("npz") => Ok(Kind::Npz),
         _ => Err(err(
             path,
-            "nmf-mpi reads .npy (dense) and .mtx (sparse, coordinate) files",
+            "nmf-mpi reads .npy (dense), .mtx (sparse, coordinate) and .npz (SciPy sparse) files",
         )),
     }
 }
 
-/// The rows `rows` of the matrix in `path`: dense for `.npy`, sparse for `.mtx`.
+/// The rows `rows` of the matrix in `path`: dense for `.npy`, sparse for `.mtx` and `.npz`.
 ///
 /// # Errors
 /// The path and what is wrong (with the line of a `.mtx` file).
@@ -222,6 +231,7 @@ pub fn block(path: &Path, rows: Range<usize>) -> Result<Block, String> {
     match extension(path)? {
         Kind::Npy => npy_rows(f, path, rows),
         Kind::Mtx => mtx_rows(f, path, rows),
+        Kind::Npz => npz::rows(path, rows),
     }
 }
 

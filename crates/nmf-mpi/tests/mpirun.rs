@@ -1,9 +1,10 @@
 //! `mpirun -np P nmf-mpi fit` on this machine (loopback), P = 1, 2, 3, on a small dense
-//! (`.npy`) and sparse (`.mtx`) V, MU and HALS: W and H equal the single-process fit from the
+//! (`.npy`) and sparse (`.mtx`, `.npz`) V, MU and HALS: W and H equal the single-process fit from the
 //! same start (computed here with nmf-core) to the rounding of the different order of the
 //! sums; a bad entry or an unreadable file on one rank ends every rank with the message within
 //! seconds. Needs `mpirun` (Open MPI) on the PATH.
 
+use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -70,6 +71,99 @@ fn write_mtx(path: &Path, m: usize, n: usize, v: &[f64]) {
         }
     }
     std::fs::write(path, s).unwrap();
+}
+
+/// A `.npy` member: `header` padded as numpy pads it, then `data`.
+fn npy_raw(header: &str, data: &[u8]) -> Vec<u8> {
+    let mut h = header.to_string();
+    while !(10 + h.len() + 1).is_multiple_of(64) {
+        h.push(' ');
+    }
+    h.push('\n');
+    let mut b = b"\x93NUMPY\x01\x00".to_vec();
+    b.extend_from_slice(&(h.len() as u16).to_le_bytes());
+    b.extend_from_slice(h.as_bytes());
+    b.extend_from_slice(data);
+    b
+}
+
+/// A 1-D `<i4` member (SciPy's index type for small matrices).
+fn ints_npy(v: &[usize]) -> Vec<u8> {
+    let data: Vec<u8> = v.iter().flat_map(|&x| (x as i32).to_le_bytes()).collect();
+    npy_raw(
+        &format!(
+            "{{'descr': '<i4', 'fortran_order': False, 'shape': ({},), }}",
+            v.len()
+        ),
+        &data,
+    )
+}
+
+/// A 1-D `<f8` member.
+fn floats_npy(v: &[f64]) -> Vec<u8> {
+    let data: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+    npy_raw(
+        &format!(
+            "{{'descr': '<f8', 'fortran_order': False, 'shape': ({},), }}",
+            v.len()
+        ),
+        &data,
+    )
+}
+
+/// V (m×n, row-major) as `scipy.sparse.save_npz` writes it in `format` (csr, csc or coo):
+/// `format.npy` a 0-d `|S3`, `shape.npy`, and the format's arrays; the members deflated (as
+/// save_npz's default) unless `stored`.
+fn write_npz(path: &Path, format: &str, m: usize, n: usize, v: &[f64], stored: bool) {
+    let mut members = vec![
+        (
+            "format.npy",
+            npy_raw(
+                "{'descr': '|S3', 'fortran_order': False, 'shape': (), }",
+                format.as_bytes(),
+            ),
+        ),
+        ("shape.npy", ints_npy(&[m, n])),
+    ];
+    // The entries in the format's order: by rows (csr, coo) or by columns (csc).
+    let by_cols = format == "csc";
+    let (major, minor) = if by_cols { (n, m) } else { (m, n) };
+    let (mut ptr, mut idx, mut row, mut data) = (vec![0], vec![], vec![], vec![]);
+    for a in 0..major {
+        for b in 0..minor {
+            let (i, j) = if by_cols { (b, a) } else { (a, b) };
+            let x = v[i * n + j];
+            if x != 0.0 {
+                idx.push(if by_cols { i } else { j });
+                row.push(i);
+                data.push(x);
+            }
+        }
+        ptr.push(data.len());
+    }
+    if format == "coo" {
+        // Coordinates in reverse order: a rank's entries are not together.
+        idx.reverse();
+        row.reverse();
+        data.reverse();
+        members.push(("row.npy", ints_npy(&row)));
+        members.push(("col.npy", ints_npy(&idx)));
+    } else {
+        members.push(("indptr.npy", ints_npy(&ptr)));
+        members.push(("indices.npy", ints_npy(&idx)));
+    }
+    members.push(("data.npy", floats_npy(&data)));
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default().compression_method(if stored {
+        zip::CompressionMethod::Stored
+    } else {
+        zip::CompressionMethod::Deflated
+    });
+    for (name, bytes) in members {
+        zip.start_file(name, opts).unwrap();
+        zip.write_all(&bytes).unwrap();
+    }
+    std::fs::write(path, zip.finish().unwrap().into_inner()).unwrap();
 }
 
 fn max_rel(a: &[f64], b: &[f64]) -> f64 {
@@ -175,6 +269,56 @@ fn p_processes_equal_one() {
     }
 }
 
+/// The same V as `.mtx` and as `.npz` in each of SciPy's csr (stored), csc and coo
+/// (deflated) forms gives the same W and H through `mpirun -np 2`, to the bit: each rank's
+/// block is the same sparse matrix whichever file it came from, and the fit is the same
+/// computation on it.
+#[test]
+fn npz_equals_mtx() {
+    let (m, n, k) = (17, 11, 3);
+    let dir = tempfile::tempdir().unwrap();
+    let v = problem(m, n);
+    let mtx = dir.path().join("v.mtx");
+    write_mtx(&mtx, m, n, &v);
+    let fit = |input: &Path, out: &Path| {
+        let args = [
+            "fit",
+            input.to_str().unwrap(),
+            "-k",
+            &k.to_string(),
+            "--loss",
+            "kl",
+            "--max-iter",
+            "7",
+            "--tol",
+            "0",
+            "--seed",
+            "3",
+            "-o",
+            out.to_str().unwrap(),
+        ];
+        let o = mpirun(2, &args, Duration::from_secs(60));
+        assert!(
+            o.status.success(),
+            "{}: {}",
+            input.display(),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        (
+            nmf_mpi::read_npy(&out.join("W.npy")).unwrap(),
+            nmf_mpi::read_npy(&out.join("H.npy")).unwrap(),
+        )
+    };
+    let want = fit(&mtx, &dir.path().join("out-mtx"));
+    assert_eq!((want.0.0, want.0.1, want.1.0, want.1.1), (m, k, k, n));
+    for (format, stored) in [("csr", true), ("csc", false), ("coo", false)] {
+        let npz = dir.path().join(format!("v-{format}.npz"));
+        write_npz(&npz, format, m, n, &v, stored);
+        let got = fit(&npz, &dir.path().join(format!("out-{format}")));
+        assert!(got == want, "{format}: W and H differ from the .mtx fit");
+    }
+}
+
 /// A negative entry in the rows of rank 1 (of 3), in a `.mtx` (found by rank 1's reader) and
 /// a `.npy` (found by the fit's collective check), and a missing file: every rank exits with
 /// code 1 within seconds, and the message names the place.
@@ -190,12 +334,22 @@ fn an_error_on_one_rank_stops_all() {
     let mtx = dir.path().join("bad.mtx");
     write_mtx(&mtx, m, n, &v);
     let missing = dir.path().join("missing.npy");
-    let expect = [
-        (&mtx, "rank 1: "),
-        (&npy, "negative entry -0.5 at row 4, column 2"),
-        (&missing, "missing.npy"),
+    let mut expect = vec![
+        (mtx.clone(), "rank 1: ".to_string()),
+        (npy.clone(), "negative entry -0.5 at row 4, column 2".into()),
+        (missing.clone(), "missing.npy".into()),
     ];
-    for (input, needle) in expect {
+    // The .npz readers check the values of their rows: rank 1 alone finds it.
+    for format in ["csr", "csc", "coo"] {
+        let npz = dir.path().join(format!("bad-{format}.npz"));
+        write_npz(&npz, format, m, n, &v, false);
+        let needle = format!(
+            "rank 1: {}: V must be finite and ≥ 0, entry (4, 2) (0-based; data.npy[",
+            npz.display()
+        );
+        expect.push((npz, needle));
+    }
+    for (input, needle) in &expect {
         let start = Instant::now();
         let out = dir.path().join("out");
         let o = mpirun(
@@ -225,4 +379,78 @@ fn an_error_on_one_rank_stops_all() {
         );
         assert!(!out.exists(), "no output after an error");
     }
+}
+
+/// `--scatter-output` with 3 processes: every rank's `W.rank{p}.npy`, taken in the order
+/// `W.parts.json` lists them, concatenates to the gathered `W.npy` of the same fit, to the
+/// bit (the same computation, written from each rank instead of gathered), and H.npy is the
+/// same; the JSON gives each file's first row and row count.
+#[test]
+fn scatter_output_concatenates_to_gathered_w() {
+    let (m, n, k, p) = (20, 9, 2, 3);
+    let dir = tempfile::tempdir().unwrap();
+    let v = problem(m, n);
+    let npy = dir.path().join("v.npy");
+    nmf_mpi::write_npy(&npy, m, n, &v).unwrap();
+    let gathered = dir.path().join("gathered");
+    let scattered = dir.path().join("scattered");
+    // An existing output directory is replaced whole.
+    std::fs::create_dir(&scattered).unwrap();
+    std::fs::write(scattered.join("stale"), "x").unwrap();
+    for (out, extra) in [(&gathered, None), (&scattered, Some("--scatter-output"))] {
+        let mut args = vec![
+            "fit",
+            npy.to_str().unwrap(),
+            "-k",
+            "2",
+            "--max-iter",
+            "6",
+            "--tol",
+            "0",
+            "-o",
+            out.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        let o = mpirun(p, &args, Duration::from_secs(60));
+        assert!(
+            o.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let (_, _, w) = nmf_mpi::read_npy(&gathered.join("W.npy")).unwrap();
+    assert!(!scattered.join("W.npy").exists() && !scattered.join("stale").exists());
+    let json = std::fs::read_to_string(scattered.join("W.parts.json")).unwrap();
+    // 20 rows over 3 ranks: 7, 7, 6.
+    let want_json = "{\n  \"rows\": 20,\n  \"cols\": 2,\n  \"parts\": [\n    \
+        {\"file\": \"W.rank0.npy\", \"first_row\": 0, \"rows\": 7},\n    \
+        {\"file\": \"W.rank1.npy\", \"first_row\": 7, \"rows\": 7},\n    \
+        {\"file\": \"W.rank2.npy\", \"first_row\": 14, \"rows\": 6}\n  ]\n}\n";
+    assert_eq!(json, want_json);
+    let mut cat = Vec::new();
+    let mut next_row = 0;
+    for (q, rows) in [7, 7, 6].into_iter().enumerate() {
+        let (r, c, part) = nmf_mpi::read_npy(&scattered.join(format!("W.rank{q}.npy"))).unwrap();
+        assert_eq!((r, c), (rows, k), "rank {q}");
+        next_row += r;
+        cat.extend(part);
+    }
+    assert_eq!(next_row, m);
+    assert!(
+        cat == w,
+        "the concatenated parts differ from the gathered W"
+    );
+    assert_eq!(
+        nmf_mpi::read_npy(&scattered.join("H.npy")).unwrap(),
+        nmf_mpi::read_npy(&gathered.join("H.npy")).unwrap()
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|f| f.starts_with('.'))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "temporary directories left: {leftovers:?}"
+    );
 }
