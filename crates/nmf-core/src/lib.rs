@@ -117,6 +117,7 @@ mod saved;
 mod scalar;
 mod scale;
 pub mod sparse;
+pub mod streamed;
 pub mod svd;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

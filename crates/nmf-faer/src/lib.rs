@@ -59,7 +59,7 @@ pub use nmf_core::{
     NmfError, NmfModel, NmfParams, NmfValidParams, NoObserver, Penalty, Progress, ReduceFn, Run,
     RunAxis, Scalar, Sequential, Solver, Threaded, Trans, TransformParams, Transforming,
     TruncatedSvd, VisitFn, ZipFn, auxiliary, check_zip, data, distributed, init, kernels, lane,
-    masked, minibatch, nndsvd, rank_selection, reference, sparse, update,
+    masked, minibatch, nndsvd, rank_selection, reference, sparse, streamed, update,
 };
 // Saving and loading fitted models (feature `io`). nmf-core's `svd` module is reachable as
 // `nmf_core::svd` (this crate has its own private `svd`).
