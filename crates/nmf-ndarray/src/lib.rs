@@ -61,7 +61,7 @@ pub use nmf_core::{
     NmfError, NmfModel, NmfParams, NmfValidParams, NoObserver, Penalty, Progress, ReduceFn, Run,
     RunAxis, Scalar, Sequential, Solver, Threaded, Trans, TransformParams, Transforming,
     TruncatedSvd, VisitFn, ZipFn, auxiliary, check_zip, data, distributed, init, kernels, lane,
-    masked, minibatch, nndsvd, rank_selection, reference, sparse, svd, update,
+    masked, minibatch, nndsvd, rank_selection, reference, sparse, streamed, svd, update,
 };
 // Saving and loading fitted models (feature `io`).
 #[cfg(feature = "io")]
