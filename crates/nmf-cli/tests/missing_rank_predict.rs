@@ -363,3 +363,73 @@ fn nan_missing_reads_empty_and_nan_cells_as_unobserved() {
         );
     }
 }
+
+/// `--missing zero` with `--holdout` on a sparse input observes every entry, the unstored
+/// ones as zeros: the same observed entries, hence the same held-out draw and the same fit to
+/// the bit, as the matrix written densely with its zeros; stderr notes the m·n entries.
+#[test]
+fn missing_zero_on_a_sparse_input_observes_every_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let nnz = write_inputs(dir.path());
+    let (m, n) = (30, 20);
+    let mut csv = String::new();
+    for i in 0..m {
+        let row: Vec<String> = (0..n)
+            .map(|j| {
+                if (i * 7 + j * 3) % 5 < 3 {
+                    value(i, j).to_string()
+                } else {
+                    "0".to_string()
+                }
+            })
+            .collect();
+        csv.push_str(&row.join(","));
+        csv.push('\n');
+    }
+    std::fs::write(dir.path().join("zeros.csv"), csv).unwrap();
+    let fit = |input: &str, out: &str| {
+        nmf(
+            dir.path(),
+            &[
+                "fit",
+                input,
+                "-o",
+                out,
+                "-k",
+                "2",
+                "--seed",
+                "5",
+                "--max-iter",
+                "40",
+                "--tol",
+                "0",
+                "--holdout",
+                "0.2",
+            ],
+        )
+    };
+    let sparse = fit("ratings.mtx", "sparse");
+    assert!(sparse.status.success(), "{}", stderr(&sparse));
+    assert!(
+        stderr(&sparse).contains(&format!(
+            "--missing zero observes all 30×20 = 600 entries of ratings.mtx"
+        )) && stderr(&sparse).contains(&format!("not only its {nnz} stored ones")),
+        "{}",
+        stderr(&sparse)
+    );
+    let dense = fit("zeros.csv", "dense");
+    assert!(dense.status.success(), "{}", stderr(&dense));
+    let (s, d) = (
+        json(&dir.path().join("sparse/summary.json")),
+        json(&dir.path().join("dense/summary.json")),
+    );
+    assert_eq!(s["holdout"]["count"].as_u64(), Some(120));
+    assert_eq!(s["holdout"], d["holdout"]);
+    for f in ["W.npy", "H.npy"] {
+        let (a, b) = (
+            std::fs::read(dir.path().join("sparse").join(f)).unwrap(),
+            std::fs::read(dir.path().join("dense").join(f)).unwrap(),
+        );
+        assert!(a == b, "{f} differs between the sparse and the dense input");
+    }
+}
