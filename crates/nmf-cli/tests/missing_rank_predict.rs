@@ -411,9 +411,8 @@ fn missing_zero_on_a_sparse_input_observes_every_entry() {
     let sparse = fit("ratings.mtx", "sparse");
     assert!(sparse.status.success(), "{}", stderr(&sparse));
     assert!(
-        stderr(&sparse).contains(&format!(
-            "--missing zero observes all 30×20 = 600 entries of ratings.mtx"
-        )) && stderr(&sparse).contains(&format!("not only its {nnz} stored ones")),
+        stderr(&sparse).contains("--missing zero observes all 30×20 = 600 entries of ratings.mtx")
+            && stderr(&sparse).contains(&format!("not only its {nnz} stored ones")),
         "{}",
         stderr(&sparse)
     );
