@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_nmf-mpi");
@@ -89,8 +90,15 @@ const N: usize = 30;
 const K: usize = 3;
 const ITERS: usize = 5;
 
-/// The fits compared: (loss, solver), with the inputs each runs on.
-const CASES: [(&str, &str); 3] = [("frobenius", "mu"), ("kl", "mu"), ("frobenius", "hals")];
+/// The fits compared: (input, loss, solver), the input 0 (dense `.npy`) or 1 (sparse
+/// `.mtx`): MU and HALS on both, KL on the sparse one.
+const CASES: [(usize, &str, &str); 5] = [
+    (0, "frobenius", "mu"),
+    (0, "frobenius", "hals"),
+    (1, "frobenius", "mu"),
+    (1, "kl", "mu"),
+    (1, "frobenius", "hals"),
+];
 
 /// `nmf-mpi fit` of `input` on `p` processes (`grid` or the 1-D distribution): W and H.
 fn fit(
@@ -136,18 +144,35 @@ fn fit(
     (w, h)
 }
 
-/// The inputs (dense `.npy`, sparse `.mtx`) of the same V in `dir`.
-fn inputs(dir: &Path) -> [PathBuf; 2] {
-    let v = problem(M, N);
-    let npy = dir.join("v.npy");
-    nmf_mpi::write_npy(&npy, M, N, &v).unwrap();
-    let mtx = dir.join("v.mtx");
-    write_mtx(&mtx, M, N, &v);
-    [npy, mtx]
+/// The inputs (dense `.npy`, sparse `.mtx`) of the same V, and the 1-D fit of one process
+/// (`mpirun -np 1`) of every case: made once for all the tests of this file (which run in
+/// parallel), in Cargo's temporary directory for tests.
+#[allow(clippy::type_complexity)]
+fn reference() -> &'static ([PathBuf; 2], Vec<(Vec<f64>, Vec<f64>)>) {
+    static REF: OnceLock<([PathBuf; 2], Vec<(Vec<f64>, Vec<f64>)>)> = OnceLock::new();
+    REF.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("nmf-mpi-grid");
+        std::fs::create_dir_all(&dir).unwrap();
+        let v = problem(M, N);
+        let npy = dir.join("v.npy");
+        nmf_mpi::write_npy(&npy, M, N, &v).unwrap();
+        let mtx = dir.join("v.mtx");
+        write_mtx(&mtx, M, N, &v);
+        let inputs = [npy, mtx];
+        let fits = CASES
+            .iter()
+            .enumerate()
+            .map(|(c, &(i, loss, solver))| {
+                let out = dir.join(format!("1d-{c}"));
+                fit(1, None, &inputs[i], (loss, solver), &out)
+            })
+            .collect();
+        (inputs, fits)
+    })
 }
 
 /// Every grid of `grids` (with `p` processes) against the 1-D fit of one process, for every
-/// input and case.
+/// case.
 ///
 /// The bound is the 1-D test's (`mpirun.rs`), derived in `nmf_core::testing::mu_bound`: the
 /// grid adds the H half-step's statistics (WᵀV, WᵀW, Wᵀ(V/WH), the column sums of W) over
@@ -160,24 +185,23 @@ fn inputs(dir: &Path) -> [PathBuf; 2] {
 /// 100 times it, the margin of the nmf-core and 1-D tests (a coordinate step subtracts, so
 /// there is no entry-wise bound of that form).
 fn grids_equal_1d(p: usize, grids: &[&str]) {
+    let (inputs, fits) = reference();
     let dir = tempfile::tempdir().unwrap();
     let u = f64::EPSILON / 2.0;
-    for input in inputs(dir.path()) {
-        for (c, case) in CASES.iter().enumerate() {
-            let bound = nmf_core::testing::mu_bound(ITERS + 1, M, N, K, u)
-                * if case.1 == "hals" { 100.0 } else { 1.0 };
-            let (w1, h1) = fit(1, None, &input, *case, &dir.path().join(format!("1d-{c}")));
-            for g in grids {
-                let out = dir.path().join(format!("{g}-{c}"));
-                let (w, h) = fit(p, Some(g), &input, *case, &out);
-                let (ew, eh) = (max_rel(&w, &w1), max_rel(&h, &h1));
-                assert!(
-                    ew <= bound && eh <= bound,
-                    "{case:?} --grid {g} {}: W within {ew:e}, H within {eh:e} of the 1-D fit, \
-                     bound {bound:e}",
-                    input.display()
-                );
-            }
+    for (c, &(i, loss, solver)) in CASES.iter().enumerate() {
+        let bound = nmf_core::testing::mu_bound(ITERS + 1, M, N, K, u)
+            * if solver == "hals" { 100.0 } else { 1.0 };
+        let (w1, h1) = &fits[c];
+        for g in grids {
+            let out = dir.path().join(format!("{g}-{c}"));
+            let (w, h) = fit(p, Some(g), &inputs[i], (loss, solver), &out);
+            let (ew, eh) = (max_rel(&w, w1), max_rel(&h, h1));
+            assert!(
+                ew <= bound && eh <= bound,
+                "{loss} {solver} --grid {g} {}: W within {ew:e}, H within {eh:e} of the 1-D \
+                 fit, bound {bound:e}",
+                inputs[i].display()
+            );
         }
     }
 }
