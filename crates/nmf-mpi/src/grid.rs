@@ -222,14 +222,17 @@ impl GridComm {
     }
 }
 
-/// This process's block V_ij of the matrix in `path`: its block of rows read as the 1-D path
-/// reads it ([`read::block`]), then its columns kept. A `.mtx` or `.npz` reader stores only
-/// its rows' entries, so a sparse block costs its rows' entries for a moment; a `.npy` block
-/// holds m_i × n values for a moment (all columns of its rows) before keeping its m_i × n_j.
+/// This process's block V_ij of the matrix in `path`. A `.npy` block is read alone (each of
+/// its rows' columns, [`read::npy_block`]); a `.mtx` or `.npz` block is the block of rows the
+/// 1-D path reads ([`read::block`]: its rows' entries only are stored) with its columns kept,
+/// so a sparse process holds its rows' entries for a moment.
 ///
 /// # Errors
 /// The reader's (the path, and the line of a `.mtx` file).
 pub fn read_block(path: &Path, layout: &Layout) -> Result<Block, String> {
+    if path.extension().is_some_and(|e| e == "npy") {
+        return read::npy_block(path, layout.rows(), layout.cols());
+    }
     let cols = layout.cols();
     match read::block(path, layout.rows())? {
         Block::Dense(d) => Ok(Block::Dense(faer::Mat::from_fn(
