@@ -1,7 +1,7 @@
 //! `mpirun -np P nmf-mpi fit --grid PRxPC` on this machine (loopback): the 2-D grid fits
 //! (1x2, 2x1 with 2 processes, 1x3, 3x1 with 3, 2x2 with 4, oversubscribed) equal the 1-D fit
 //! of one process (`-np 1`) to the rounding of the different order of the sums, on a small
-//! dense (`.npy`) and sparse (`.mtx`) V, MU (Frobenius, KL) and HALS; a bad grid and a bad
+//! dense (`.npy`) and sparse (`.mtx`) V, MU (Frobenius, KL, β = 1.5) and HALS; a bad grid and a bad
 //! entry in one block end every process with a clear message within seconds. Needs `mpirun`
 //! (Open MPI) on the PATH.
 
@@ -91,10 +91,11 @@ const K: usize = 3;
 const ITERS: usize = 5;
 
 /// The fits compared: (input, loss, solver), the input 0 (dense `.npy`) or 1 (sparse
-/// `.mtx`): MU and HALS on both, KL on the sparse one.
-const CASES: [(usize, &str, &str); 5] = [
+/// `.mtx`): MU and HALS on both, KL on the sparse one, β = 1.5 (MU) on the dense one.
+const CASES: [(usize, &str, &str); 6] = [
     (0, "frobenius", "mu"),
     (0, "frobenius", "hals"),
+    (0, "beta=1.5", "mu"),
     (1, "frobenius", "mu"),
     (1, "kl", "mu"),
     (1, "frobenius", "hals"),
@@ -115,8 +116,6 @@ fn fit(
         input.to_str().unwrap(),
         "-k",
         &k,
-        "--loss",
-        loss,
         "--solver",
         solver,
         "--max-iter",
@@ -128,6 +127,10 @@ fn fit(
         "-o",
         out.to_str().unwrap(),
     ];
+    match loss.strip_prefix("beta=") {
+        Some(b) => args.extend(["--beta", b]),
+        None => args.extend(["--loss", loss]),
+    }
     if let Some(g) = grid {
         args.extend(["--grid", g]);
     }
@@ -238,8 +241,8 @@ fn fails(p: usize, args: &[&str], code: i32, needle: &str, out: &Path) {
 }
 
 /// A grid that is not PRxPC (refused by the option's parser on every process), one whose
-/// PR·PC is not the number of processes, one with more processes than V has rows: every
-/// process exits with the reason.
+/// PR·PC is not the number of processes, one with more processes than V has rows, and
+/// `--scatter-output` with a grid: every process exits with the reason.
 #[test]
 fn a_bad_grid_stops_all() {
     let dir = tempfile::tempdir().unwrap();
@@ -263,6 +266,15 @@ fn a_bad_grid_stops_all() {
         &out,
     );
     fails(4, &with("1x4"), 1, "--grid 1x4: V is 3×8", &out);
+    let mut scatter = with("1x2");
+    scatter.push("--scatter-output");
+    fails(
+        2,
+        &scatter,
+        1,
+        "--scatter-output is not available with --grid",
+        &out,
+    );
 }
 
 /// A negative entry in block (1, 0) of a 2x2 grid: in a `.mtx` the readers of grid row 1
