@@ -28,26 +28,30 @@
 //! H_jH_jᵀ, reduce-scatter and all-reduce in the grid row, update the piece of W row by row.
 //! KL and the other β gather both factors (their statistics need WH at V's entries) and
 //! reduce-scatter their k×n_j (m_i×k) statistics the same way; the column sums of W (row
-//! sums of H) are all-reduced with the Gram matrices' place. The loss is the sum over blocks
+//! sums of H) are all-reduced in place of the Gram matrices. The loss is the sum over blocks
 //! of each block's loss at (W_i, H_j) (gathered anew), all-reduced over all processes.
 //!
-//! All of this is one data term ([`GridData`], implementing [`DataOps`](nmf_core::DataOps)
+//! All of this is one data term ([`GridData`], implementing [`DataOps`]
 //! for faer): the fit is nmf-core's own driver and rules, unchanged, with the same ε lower
 //! bound, stopping rule, loss history and checks as the 1-D fit. Sums across processes are in
 //! `f64`; the k×k sums and the loss go through [`MpiCollective`] (reduce and broadcast), so
 //! every process sees the same loss and takes the same stopping decision.
 //!
 //! # Communication per iteration (words and messages, per process)
-//! With P = pr·pc and V m×n, the all-gathers move (1 − 1/pc)·m_i·k ≈ mk/pr and
-//! (1 − 1/pr)·n_j·k ≈ nk/pc words, the reduce-scatters the same, and the k×k all-reduces
-//! 2·k²: about 2(mk/pr + nk/pc) + O(k²) words in O(log P) messages, against the 1-D
-//! distribution's all-reduce of the k×n statistics, about 2nk words. On a square grid
-//! (pr = pc = √P) that is 2(m + n)k/√P, which falls with P where the 1-D cost does not.
+//! With P = pr·pc and V m×n (Frobenius), the all-gathers move (1 − 1/pc)·m_i·k ≈ mk/pr and
+//! (1 − 1/pr)·n_j·k ≈ nk/pc words, the reduce-scatters the same, and the two k×k all-reduces
+//! about 4k²: about 2(mk/pr + nk/pc) + 4k² words in six collectives of O(log P) messages
+//! each, against the 1-D distribution's one all-reduce of the k×n and k×k statistics, about
+//! 2nk words. On a square grid (pr = pc = √P) that is 2(m + n)k/√P, which falls with P where
+//! the 1-D cost does not. The Gram matrices come from the gathered W_i and H_j (the wrapped
+//! data term computes them with the products), so each grid row repeats W_iᵀW_i and each
+//! grid column H_jH_jᵀ: 2k²(m/pr + n/pc) flops per process, where PLANC sums the Gram
+//! matrices of the pieces over all P processes.
 //!
 //! # Rounding
 //! WᵀV is summed over the pr blocks of rows and VHᵀ over the pc blocks of columns, each in
 //! another order than one process adds them: the same reordering of sums over m and n that
-//! the 1-D fit's bound ([`nmf_core::testing`]'s `mu_bound`) already covers, so the fit equals
+//! the 1-D fit's bound (`nmf_core::testing::mu_bound`) already covers, so the fit equals
 //! the single-process one to that bound.
 
 use std::ops::Range;
