@@ -1,5 +1,6 @@
 //! `nmf-mpi fit INPUT -k K ...`, run as `mpirun -np P nmf-mpi fit ...`: each rank reads its
-//! block of rows of V, the ranks fit together (see the crate docs), and rank 0 writes W.npy
+//! block of rows of V (its block of a 2-D grid with `--grid`, see `nmf_mpi::grid`), the
+//! ranks fit together (see the crate docs), and rank 0 writes W.npy
 //! and H.npy. An error on any rank ends every rank with that message (printed once, by rank
 //! 0) and exit code 1.
 
@@ -16,7 +17,8 @@ use nmf_mpi::grid::{self, GridSpec};
 use nmf_mpi::{agree, fit_block, gather_rows, read, write_npy_dir, write_scatter_dir};
 
 /// Non-negative matrix factorization V ≈ WH over MPI processes: V and W by blocks of rows,
-/// H on every process. Run as `mpirun -np P nmf-mpi fit INPUT -k K`.
+/// H on every process (or V by blocks on a 2-D grid with --grid). Run as
+/// `mpirun -np P nmf-mpi fit INPUT -k K`.
 #[derive(Debug, Parser)]
 #[command(name = "nmf-mpi", version)]
 struct Cli {

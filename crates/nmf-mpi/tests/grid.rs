@@ -1,9 +1,9 @@
 //! `mpirun -np P nmf-mpi fit --grid PRxPC` on this machine (loopback): the 2-D grid fits
-//! (1x2, 2x1 with 2 processes, 1x3, 3x1 with 3, 2x2 with 4, oversubscribed) equal the 1-D fit
-//! of one process (`-np 1`) to the rounding of the different order of the sums, on a small
-//! dense (`.npy`) and sparse (`.mtx`) V, MU (Frobenius, KL, β = 1.5) and HALS; a bad grid and a bad
-//! entry in one block end every process with a clear message within seconds. Needs `mpirun`
-//! (Open MPI) on the PATH.
+//! (1x1 on one process, 1x2 and 2x1 on 2, 1x3 and 3x1 on 3, 2x2 on 4, oversubscribed) equal
+//! the 1-D fit of one process (`-np 1`) to the rounding of the different order of the sums,
+//! on a small dense (`.npy`) and sparse (`.mtx`) V, MU (Frobenius, KL, β = 1.5) and HALS; a
+//! bad grid and a bad entry in one block end every process with a clear message within
+//! seconds. Needs `mpirun` (Open MPI) on the PATH.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -217,6 +217,12 @@ fn grids_of_two_equal_1d() {
 #[test]
 fn grids_of_three_equal_1d() {
     grids_equal_1d(3, &["1x3", "3x1"]);
+}
+
+/// The degenerate grid of one process: every exchange has one member.
+#[test]
+fn grid_1x1_equals_1d() {
+    grids_equal_1d(1, &["1x1"]);
 }
 
 #[test]
