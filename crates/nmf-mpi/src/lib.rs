@@ -16,6 +16,9 @@
 //!   error on one rank stops them all instead of leaving the others waiting in a collective;
 //! - [`fit_block`], [`gather_rows`] and [`write_npy_dir`], or [`write_scatter_dir`] (each
 //!   rank writes its rows of W).
+//!
+//! [`grid`] distributes V over a pr×pc grid of processes instead (PLANC's 2-D distribution,
+//! `nmf-mpi fit --grid PRxPC`): W by rows and H by columns, no factor replicated.
 
 use std::cell::RefCell;
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -32,6 +35,7 @@ use nmf_core::{
 };
 use nmf_faer::Faer;
 
+pub mod grid;
 pub mod read;
 
 /// The [`Collective`] of an MPI communicator. The all-reduce is a reduce to rank 0 followed by

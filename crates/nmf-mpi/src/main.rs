@@ -1,5 +1,6 @@
 //! `nmf-mpi fit INPUT -k K ...`, run as `mpirun -np P nmf-mpi fit ...`: each rank reads its
-//! block of rows of V, the ranks fit together (see the crate docs), and rank 0 writes W.npy
+//! block of rows of V (its block of a 2-D grid with `--grid`, see `nmf_mpi::grid`), the
+//! ranks fit together (see the crate docs), and rank 0 writes W.npy
 //! and H.npy. An error on any rank ends every rank with that message (printed once, by rank
 //! 0) and exit code 1.
 
@@ -12,10 +13,12 @@ use mpi::topology::SimpleCommunicator;
 use mpi::traits::*;
 use nmf_core::distributed::block_rows;
 use nmf_core::{Loss, Nmf, Solver};
+use nmf_mpi::grid::{self, GridSpec};
 use nmf_mpi::{agree, fit_block, gather_rows, read, write_npy_dir, write_scatter_dir};
 
 /// Non-negative matrix factorization V ≈ WH over MPI processes: V and W by blocks of rows,
-/// H on every process. Run as `mpirun -np P nmf-mpi fit INPUT -k K`.
+/// H on every process (or V by blocks on a 2-D grid with --grid). Run as
+/// `mpirun -np P nmf-mpi fit INPUT -k K`.
 #[derive(Debug, Parser)]
 #[command(name = "nmf-mpi", version)]
 struct Cli {
@@ -119,6 +122,11 @@ struct FitArgs {
     /// system at --out.
     #[arg(long)]
     scatter_output: bool,
+    /// Distribute V over a PR×PC grid of processes (PLANC's 2-D distribution: W by rows and
+    /// H by columns, each piece on one process; see the README) instead of by rows. PR·PC
+    /// must be the number of processes.
+    #[arg(long, value_name = "PRxPC")]
+    grid: Option<GridSpec>,
 }
 
 fn main() -> ExitCode {
@@ -200,6 +208,26 @@ fn run(world: &SimpleCommunicator, cli: Cli) -> Result<(), String> {
     let b = nmf_faer::Faer::with_threads(a.threads);
 
     let (m, n) = agree(world, read::shape(&a.input))?;
+    if let Some(spec) = a.grid {
+        if a.scatter_output {
+            return Err("--scatter-output is not available with --grid (W is gathered)".into());
+        }
+        let r = grid::fit_file(world, spec, &a.input, (m, n), &b, &params, a.seed, &a.out)?;
+        if rank == 0 {
+            eprintln!(
+                "nmf-mpi: {size} processes on a {spec} grid, V {m}×{n}, k = {}, {loss}: {} \
+                 iterations{}, loss {:e}; read {:.3} s, fit {:.3} s; wrote {}",
+                a.rank,
+                r.n_iter,
+                if r.converged { " (converged)" } else { "" },
+                r.loss,
+                r.t_read,
+                r.t_fit,
+                a.out.display()
+            );
+        }
+        return Ok(());
+    }
     if size > m {
         return Err(format!(
             "{}: V has {m} rows, fewer than the {size} processes (each needs at least one row)",

@@ -254,6 +254,40 @@ fn npy_rows(mut f: std::fs::File, path: &Path, rows: Range<usize>) -> Result<Blo
     })))
 }
 
+/// The block `rows` × `cols` of a `.npy` file (the 2-D grid's block V_ij): each row's
+/// columns `cols` only are read (one seek and one read per row).
+///
+/// # Errors
+/// The path and what is wrong (a bad header, data that ends before the block does).
+pub fn npy_block(path: &Path, rows: Range<usize>, cols: Range<usize>) -> Result<Block, String> {
+    let mut f = std::fs::File::open(path).map_err(|e| err(path, e))?;
+    let h = npy_header(&mut f, path)?;
+    if rows.end > h.rows || cols.end > h.cols {
+        return Err(err(
+            path,
+            format!(
+                "the block {rows:?} × {cols:?} lies outside the {}×{} matrix",
+                h.rows, h.cols
+            ),
+        ));
+    }
+    let size = h.dtype.size();
+    let len = cols.len() * size;
+    let mut raw = vec![0u8; rows.len() * len];
+    for (t, i) in rows.clone().enumerate() {
+        f.seek(SeekFrom::Start(
+            h.offset + ((i * h.cols + cols.start) * size) as u64,
+        ))
+        .and_then(|_| f.read_exact(&mut raw[t * len..(t + 1) * len]))
+        .map_err(|e| err(path, format!("the .npy data is truncated in row {i} ({e})")))?;
+    }
+    let data = decode(&raw, h.dtype, rows.len() * cols.len(), path)?;
+    let nj = cols.len();
+    Ok(Block::Dense(faer::Mat::from_fn(rows.len(), nj, |i, j| {
+        data[i * nj + j]
+    })))
+}
+
 struct MtxHeader {
     rows: usize,
     cols: usize,
@@ -440,6 +474,38 @@ mod tests {
                 assert_eq!(m[(i, j)], data[(2 + i) * 4 + j]);
             }
         }
+    }
+
+    /// A block of rows and columns of a `.npy` is that block; one beyond the data is refused.
+    #[test]
+    fn npy_block_is_its_rows_and_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let data: Vec<f64> = (0..20).map(|x| x as f64).collect();
+        let p = npy(
+            dir.path(),
+            "v.npy",
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (5, 4), }",
+            &data,
+        );
+        let Block::Dense(m) = npy_block(&p, 1..4, 2..4).unwrap() else {
+            panic!("dense")
+        };
+        assert_eq!((m.nrows(), m.ncols()), (3, 2));
+        for i in 0..3 {
+            for j in 0..2 {
+                assert_eq!(m[(i, j)], data[(1 + i) * 4 + 2 + j]);
+            }
+        }
+        let e = npy_block(&p, 1..6, 0..1).err().expect("refused");
+        assert!(e.contains("outside the 5×4 matrix"), "{e}");
+        let t = npy(
+            dir.path(),
+            "t.npy",
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (3, 2), }",
+            &[1.0; 5],
+        );
+        let e = npy_block(&t, 2..3, 1..2).err().expect("refused");
+        assert!(e.contains("truncated in row 2"), "{e}");
     }
 
     /// Headers that cannot be read by rows are refused with the reason.
