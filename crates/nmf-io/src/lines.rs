@@ -64,6 +64,11 @@ impl Lines {
         Ok(())
     }
 
+    /// The file's length now.
+    pub(crate) fn len(&self) -> std::io::Result<u64> {
+        Ok(self.file.metadata()?.len())
+    }
+
     /// `(offset, number)` of the next line.
     pub(crate) fn position(&self) -> (u64, u64) {
         (self.offset, self.line)

@@ -66,6 +66,9 @@ pub struct MtxRows {
     /// `(offset, line)` of the first entry of a row ≥ `c · stride`, for each `c`
     /// (the end of the file when there is none).
     places: Vec<(u64, u64)>,
+    /// The file's length when it was indexed (a file cut short since would otherwise read as
+    /// rows without entries).
+    len: u64,
     state: Mutex<State>,
 }
 
@@ -427,6 +430,7 @@ impl MtxRows {
             ));
         }
         let end = lines.position();
+        let len = std::fs::metadata(path).map_err(|e| system(path, &e))?.len();
         while places.len() * stride < rows {
             places.push(end);
         }
@@ -439,6 +443,7 @@ impl MtxRows {
             size_line,
             stride,
             places,
+            len,
             state: Mutex::new(State {
                 lines,
                 next_row: None,
@@ -497,6 +502,17 @@ impl MtxRows {
         check_range(src, &rows, self.rows)?;
         let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let state = &mut *guard;
+        let len = state.lines.len().map_err(|e| system(Path::new(src), &e))?;
+        if len != self.len {
+            return Err(io(
+                src,
+                format!(
+                    "the file was {} bytes when it was opened and is {len} now: it changed \
+                     while it was being read",
+                    self.len
+                ),
+            ));
+        }
         // From where the last block ended when that is at or after the recorded place.
         let c = rows.start / self.stride;
         let go_on = state
@@ -903,6 +919,22 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("gzip-compressed file cannot be read by blocks of rows")
+        );
+    }
+
+    /// A file cut short after it was opened is an error, not rows without entries.
+    #[test]
+    fn a_file_cut_after_opening_is_an_error() {
+        let d = tempfile::tempdir().unwrap();
+        let text = format!("{H}3 2 3\n1 1 1\n2 1 1\n3 2 2\n");
+        let p = write(d.path(), "c.mtx", &text);
+        let r = MtxRows::open(&p).unwrap();
+        assert!(r.read_csr::<f64>(0..3).is_ok());
+        std::fs::write(&p, &text[..text.len() - 6]).unwrap();
+        let e = r.read_csr::<f64>(0..3).unwrap_err().to_string();
+        assert!(
+            e.ends_with("now: it changed while it was being read"),
+            "{e}"
         );
     }
 }

@@ -124,7 +124,16 @@ impl NpyRows {
         let at = self.data_start + (rows.start * cols * size) as u64;
         file.seek(SeekFrom::Start(at))
             .and_then(|_| file.read_exact(buf))
-            .map_err(|e| system(Path::new(&self.source), &e))?;
+            .map_err(|e| {
+                io(
+                    &self.source,
+                    format!(
+                        "cannot read rows {}..{} ({e}): was the file changed or cut short since \
+                         it was opened?",
+                        rows.start, rows.end
+                    ),
+                )
+            })?;
         out.clear();
         out.reserve(rows.len() * cols);
         for (p, c) in buf.chunks_exact(size).enumerate() {

@@ -91,3 +91,16 @@ impl<T: Scalar> RowSource<T> for RowFile {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// The readers can be shared between threads (a fit may read from several).
+    #[test]
+    fn readers_are_send_and_sync() {
+        fn check<S: Send + Sync>() {}
+        check::<super::RowFile>();
+        check::<crate::NpyRows>();
+        check::<crate::MtxRows>();
+        check::<crate::NpzRows>();
+    }
+}
