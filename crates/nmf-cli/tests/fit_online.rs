@@ -415,8 +415,9 @@ fn a_bad_entry_in_the_third_batch_names_its_line() {
     );
     assert!(!o.status.success());
     let col = format!("19 {} ", p % N + 1).len() + 1;
+    // (the last line: the indexing of the file and the progress come before)
     assert_eq!(
-        stderr(&o).trim_end(),
+        stderr(&o).trim_end().lines().last().unwrap_or_default(),
         format!(
             "error: v.mtx:{line}:{col}: negative entry -2.5 at row 18, column {} (0-based)",
             p % N

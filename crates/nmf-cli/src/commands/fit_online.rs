@@ -75,9 +75,19 @@ pub(crate) fn fit_online(args: &FitArgs, batch_size: usize) -> Result<(), CliErr
     }
     check_out(&s.out, write::Command::Fit, false)?;
     let source = args.input.display().to_string();
+    let opened = Instant::now();
     let reader = RowFile::open_cancellable(&args.input, Some(&INTERRUPTED))
         .map_err(|e| read_error(e, &source))?;
     let (m, n) = reader.shape();
+    if let RowFile::Mtx(r) = &reader
+        && s.verbosity != Verbosity::Quiet
+    {
+        let _ = console::err(&format!(
+            "indexed the rows of {source} ({m}×{n}, {} entries) in {:.1} s",
+            r.entries(),
+            opened.elapsed().as_secs_f64()
+        ));
+    }
     let mut b = MiniBatchNmf::params(s.params.rank())
         .batch_size(batch_size)
         .loss(s.params.loss())
