@@ -146,7 +146,8 @@ pub struct FitArgs {
     #[command(flatten)]
     pub masked: crate::masked_input::MaskArgs,
     /// Fit online (minibatch NMF, as scikit-learn's MiniBatchNMF) over blocks of N rows read
-    /// from a .npy file (float32 or float64, C order) by seeking, never holding V whole:
+    /// from a .npy file (float32 or float64, C order) by seeking, or from a Matrix Market
+    /// coordinate file sorted by row or a SciPy csr .npz (sparse blocks), never holding V whole:
     /// --max-iter counts epochs (passes over the file) and --tol bounds the relative change
     /// of H over one batch. Writes W, H and summary.json (no model file).
     #[arg(long, value_name = "N")]

@@ -210,3 +210,218 @@ fn out_of_core_fit_equals_the_block_iteration_in_memory() {
         stderr(&o)
     );
 }
+
+/// `data()` with about 60% of its entries zero: a matrix worth storing sparse.
+fn sparse_data() -> Vec<f64> {
+    data()
+        .into_iter()
+        .enumerate()
+        .map(|(p, x)| if (p * 7 + p / N) % 5 < 3 { 0.0 } else { x })
+        .collect()
+}
+
+/// The Matrix Market coordinate text of a row-major M×N matrix: its non-zeros, row by row
+/// (each value in the shortest form that reads back to it).
+fn mtx_text(v: &[f64]) -> String {
+    let nz: Vec<(usize, f64)> = v
+        .iter()
+        .copied()
+        .enumerate()
+        .filter(|e| e.1 != 0.0)
+        .collect();
+    let mut s = format!(
+        "%%MatrixMarket matrix coordinate real general\n{M} {N} {}\n",
+        nz.len()
+    );
+    for (p, x) in nz {
+        s.push_str(&format!("{} {} {x}\n", p / N + 1, p % N + 1));
+    }
+    s
+}
+
+/// The SciPy csr `.npz` (deflated, as `save_npz` writes by default) of a row-major M×N matrix.
+fn npz_bytes(v: &[f64]) -> Vec<u8> {
+    use std::io::Write;
+    fn npy1(descr: &str, n: usize, payload: &[u8]) -> Vec<u8> {
+        let shape = if descr.starts_with("|S") {
+            "()".to_string()
+        } else {
+            format!("({n},)")
+        };
+        let mut h = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}")
+            .into_bytes();
+        while !(10 + h.len() + 1).is_multiple_of(64) {
+            h.push(b' ');
+        }
+        h.push(b'\n');
+        let mut out = b"\x93NUMPY\x01\x00".to_vec();
+        out.extend_from_slice(&(h.len() as u16).to_le_bytes());
+        out.extend_from_slice(&h);
+        out.extend_from_slice(payload);
+        out
+    }
+    let ints = |x: &[usize]| -> Vec<u8> {
+        let b: Vec<u8> = x.iter().flat_map(|&i| (i as i32).to_le_bytes()).collect();
+        npy1("<i4", x.len(), &b)
+    };
+    let (mut ptr, mut idx, mut val) = (vec![0], vec![], vec![]);
+    for i in 0..M {
+        for j in 0..N {
+            if v[i * N + j] != 0.0 {
+                idx.push(j);
+                val.push(v[i * N + j]);
+            }
+        }
+        ptr.push(idx.len());
+    }
+    let data: Vec<u8> = val.iter().flat_map(|x| x.to_le_bytes()).collect();
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, bytes) in [
+        ("format.npy", npy1("|S3", 0, b"csr")),
+        ("shape.npy", ints(&[M, N])),
+        ("data.npy", npy1("<f8", val.len(), &data)),
+        ("indices.npy", ints(&idx)),
+        ("indptr.npy", ints(&ptr)),
+    ] {
+        let o = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        zip.start_file(name, o).unwrap();
+        zip.write_all(&bytes).unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}
+
+/// The online fit streams a sorted `.mtx` and a csr `.npz` in sparse blocks and gives the
+/// factors of the same fit of the `.npy` of the same matrix, in dense blocks, to rounding.
+///
+/// Tolerance: the sparse and dense data terms compute the same products, the sparse one
+/// skipping zeros (adding a zero is exact) and summing in another order: each product entry
+/// within n·u = 11·2⁻⁵³ ≈ 1.2e-15 relatively. The multiplicative updates carry such errors
+/// from step to step (4 epochs of 5 batches, each with its inner W solve, about 10³ products
+/// in all) without amplifying them by more than a modest factor near their fixed point:
+/// 1e-9 of the largest entry is 10⁶ times the per-product bound, and far below any difference
+/// a wrong block (a row missed, an entry doubled) makes, which is of order 1e-2.
+#[test]
+fn online_fit_of_mtx_and_npz_equals_that_of_the_npy() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = sparse_data();
+    std::fs::write(dir.path().join("v.npy"), npy::to_npy_bytes(M, N, &v)).unwrap();
+    std::fs::write(dir.path().join("v.mtx"), mtx_text(&v)).unwrap();
+    std::fs::write(dir.path().join("v.npz"), npz_bytes(&v)).unwrap();
+    for loss in ["frobenius", "kl"] {
+        let fit = |input: &str| {
+            let out = format!("{loss}-{input}");
+            let o = nmf(
+                dir.path(),
+                &[
+                    "fit",
+                    input,
+                    "-k",
+                    "3",
+                    "--batch-size",
+                    "8",
+                    "--max-iter",
+                    "4",
+                    "--tol",
+                    "0",
+                    "--seed",
+                    "5",
+                    "--loss",
+                    loss,
+                    "--backend",
+                    "nalgebra",
+                    "--dtype",
+                    "f64",
+                    "-o",
+                    &out,
+                    "-q",
+                ],
+            );
+            assert!(o.status.success(), "{input}: {}", stderr(&o));
+            let summary =
+                std::fs::read_to_string(dir.path().join(&out).join("summary.json")).unwrap();
+            (
+                read(&dir.path().join(&out).join("W.npy")),
+                read(&dir.path().join(&out).join("H.npy")),
+                summary,
+            )
+        };
+        let (w, h, _) = fit("v.npy");
+        for input in ["v.mtx", "v.npz"] {
+            let (ws, hs, summary) = fit(input);
+            assert!(summary.contains("\"storage\": \"sparse\""), "{summary}");
+            for (name, a, b) in [("W", &w, &ws), ("H", &h, &hs)] {
+                assert_eq!((a.rows, a.cols), (b.rows, b.cols));
+                let scale = a.data.iter().fold(0.0f64, |s, x| s.max(x.abs()));
+                let worst = a
+                    .data
+                    .iter()
+                    .zip(&b.data)
+                    .fold(0.0f64, |s, (x, y)| s.max((x - y).abs()));
+                assert!(
+                    worst <= 1e-9 * scale,
+                    "{loss} {input} {name}: differs by {worst:e} (largest entry {scale})"
+                );
+            }
+        }
+    }
+}
+
+/// A `.mtx` whose entries are not sorted by row is refused before the fit, with the line
+/// and the command that sorts it; nothing is written.
+#[test]
+fn an_unsorted_mtx_is_refused_with_the_sort_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "%%MatrixMarket matrix coordinate real general\n3 2 3\n1 1 1\n3 2 2\n2 1 4\n";
+    std::fs::write(dir.path().join("u.mtx"), text).unwrap();
+    let o = nmf(
+        dir.path(),
+        &["fit", "u.mtx", "-k", "1", "--batch-size", "2"],
+    );
+    assert!(!o.status.success());
+    assert_eq!(
+        stderr(&o).trim_end(),
+        "error: u.mtx:5:1: row 2 comes after row 3: reading by blocks of rows needs the \
+         entries sorted by row; sort them with: (head -n 2 'u.mtx'; tail -n +3 'u.mtx' | \
+         LC_ALL=C sort -n -s -k1,1) > 'u.sorted.mtx'"
+    );
+    assert!(!dir.path().join("nmf-out").exists());
+}
+
+/// A bad entry in the third batch stops the fit when that batch is read, with the entry's
+/// line and column in the file, and nothing is written.
+#[test]
+fn a_bad_entry_in_the_third_batch_names_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut v = sparse_data();
+    // Row 18 is in the third batch of 8 rows (16..24).
+    let p = (0..N).map(|j| 18 * N + j).find(|&p| v[p] != 0.0).unwrap();
+    v[p] = 12345.0;
+    let text = mtx_text(&v).replace(" 12345\n", " -2.5\n");
+    let line = text.lines().position(|l| l.ends_with(" -2.5")).unwrap() + 1;
+    std::fs::write(dir.path().join("v.mtx"), &text).unwrap();
+    let o = nmf(
+        dir.path(),
+        &[
+            "fit",
+            "v.mtx",
+            "-k",
+            "2",
+            "--batch-size",
+            "8",
+            "--max-iter",
+            "1",
+        ],
+    );
+    assert!(!o.status.success());
+    let col = format!("19 {} ", p % N + 1).len() + 1;
+    // (the last line: the indexing of the file and the progress come before)
+    assert_eq!(
+        stderr(&o).trim_end().lines().last().unwrap_or_default(),
+        format!(
+            "error: v.mtx:{line}:{col}: negative entry -2.5 at row 18, column {} (0-based)",
+            p % N
+        )
+    );
+    assert!(!dir.path().join("nmf-out").exists());
+}

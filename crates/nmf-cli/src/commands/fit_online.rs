@@ -1,29 +1,30 @@
 //! `nmf fit --batch-size N`: the online (minibatch) fit of [`nmf_core::minibatch`] over blocks
-//! of N rows read from a `.npy` file by seeking ([`NpyRows`]), so that V is never held whole:
-//! memory is one block of V (and its work buffers), W (m×k) and O(k·n) for H and the
-//! accumulated statistics.
+//! of N rows read from the file by [`nmf_io`] (a `.npy` file by seeking, dense blocks; a
+//! Matrix Market coordinate file sorted by row, or a SciPy csr `.npz`, sparse blocks), so that
+//! V is never held whole: memory is one block of V (and its work buffers), W (m×k) and O(k·n)
+//! for H and the accumulated statistics.
 //!
 //! The options of `nmf fit` that apply: the rank, --loss/--beta, --max-iter (epochs), --tol
 //! (on the relative change of H over one batch), --eps, --seed, --backend, --dtype,
 //! --threads, --out, --csv, --quiet/--verbose. Not applied (a usage error if given): initial
 //! factors from files, restarts, penalties, solvers other than auto/mu. Writes W.npy, H.npy
 //! and summary.json (no model file: `nmf transform` needs a full fit's model).
-//!
-//! Matrix Market and .npz inputs are not streamed: this mode reads `.npy` only.
 
 use std::ops::Range;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use nmf_core::minibatch::{MiniBatchNmf, MiniBatchProgress};
+use nmf_core::sparse::SparseData;
+use nmf_core::streamed::{RowBlock, RowSource};
 use nmf_core::{DenseBackend, NmfError, Scalar};
+use nmf_io::{NpyRows, RowFile};
 
 use crate::cli::{BackendArg, DtypeArg, FitArgs};
 use crate::commands::fit::FIT_DEFAULTS;
 use crate::interrupt::{self, INTERRUPTED};
 use crate::matrix::Matrix;
 use crate::outputs::write_matrices;
-use crate::read::npy_rows::NpyRows;
 use crate::settings::{Verbosity, settings};
 use crate::write::{self, Staged, check_out};
 use crate::{CliError, console};
@@ -59,21 +60,34 @@ pub(crate) fn fit_online(args: &FitArgs, batch_size: usize) -> Result<(), CliErr
             "--batch-size uses the online multiplicative updates: --solver must be auto or mu",
         ));
     }
-    let is_npy = args
-        .input
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("npy"));
-    if !is_npy {
+    let streamed = args.input.extension().is_some_and(|e| {
+        ["npy", "mtx", "npz"]
+            .iter()
+            .any(|x| e.eq_ignore_ascii_case(x))
+    });
+    if !streamed {
         return Err(CliError::usage(format!(
-            "{}: --batch-size reads a .npy file by row blocks; Matrix Market and .npz inputs \
-             are not streamed (fit them without --batch-size)",
+            "{}: --batch-size reads a .npy file (dense), or a Matrix Market .mtx or SciPy .npz \
+             file (sparse), by blocks of rows; other inputs are not streamed (fit them without \
+             --batch-size)",
             args.input.display()
         )));
     }
     check_out(&s.out, write::Command::Fit, false)?;
     let source = args.input.display().to_string();
-    let mut reader = NpyRows::open(&args.input, &source)?;
+    let opened = Instant::now();
+    let reader = RowFile::open_cancellable(&args.input, Some(&INTERRUPTED))
+        .map_err(|e| read_error(e, &source))?;
     let (m, n) = reader.shape();
+    if let RowFile::Mtx(r) = &reader
+        && s.verbosity != Verbosity::Quiet
+    {
+        let _ = console::err(&format!(
+            "indexed the rows of {source} ({m}×{n}, {} entries) in {:.1} s",
+            r.entries(),
+            opened.elapsed().as_secs_f64()
+        ));
+    }
     let mut b = MiniBatchNmf::params(s.params.rank())
         .batch_size(batch_size)
         .loss(s.params.loss())
@@ -114,35 +128,34 @@ pub(crate) fn fit_online(args: &FitArgs, batch_size: usize) -> Result<(), CliErr
         (BackendArg::Faer, DtypeArg::F32) => run::<f32, _>(
             &nmf_faer::Faer::with_threads(s.threads.unwrap_or(0)),
             &params,
-            &mut reader,
+            &reader,
             &mut observer,
         ),
         (BackendArg::Faer, DtypeArg::F64) => run::<f64, _>(
             &nmf_faer::Faer::with_threads(s.threads.unwrap_or(0)),
             &params,
-            &mut reader,
+            &reader,
             &mut observer,
         ),
         (BackendArg::Nalgebra, DtypeArg::F32) => {
-            run::<f32, _>(&nmf_nalgebra::Nalgebra, &params, &mut reader, &mut observer)
+            run::<f32, _>(&nmf_nalgebra::Nalgebra, &params, &reader, &mut observer)
         }
         (BackendArg::Nalgebra, DtypeArg::F64) => {
-            run::<f64, _>(&nmf_nalgebra::Nalgebra, &params, &mut reader, &mut observer)
+            run::<f64, _>(&nmf_nalgebra::Nalgebra, &params, &reader, &mut observer)
         }
         (BackendArg::Ndarray, DtypeArg::F32) => {
-            run::<f32, _>(&nmf_ndarray::Ndarray, &params, &mut reader, &mut observer)
+            run::<f32, _>(&nmf_ndarray::Ndarray, &params, &reader, &mut observer)
         }
         (BackendArg::Ndarray, DtypeArg::F64) => {
-            run::<f64, _>(&nmf_ndarray::Ndarray, &params, &mut reader, &mut observer)
+            run::<f64, _>(&nmf_ndarray::Ndarray, &params, &reader, &mut observer)
         }
     };
     let f = fitted.map_err(|e| match e {
-        Failure::Cli(e) => e,
-        Failure::Nmf(NmfError::Interrupted { iteration }) => CliError::interrupted(format!(
+        NmfError::Interrupted { iteration } => CliError::interrupted(format!(
             "interrupted ({}) after {iteration} batches; nothing was written",
             interrupt::SIGNALS
         )),
-        Failure::Nmf(e) => CliError::data(format!("{source}: {e}")),
+        e => read_error(e, &source),
     })?;
     let mut staged = Staged::new(&s.out, write::Command::Fit, false)?;
     let mut outputs = write_matrices(&mut staged, &[("W", &f.w), ("H", &f.h)], s.dtype, s.csv)?;
@@ -150,7 +163,13 @@ pub(crate) fn fit_online(args: &FitArgs, batch_size: usize) -> Result<(), CliErr
     let summary = serde_json::json!({
         "command": "fit",
         "mode": "online",
-        "input": { "path": source, "format": "npy", "rows": m, "cols": n },
+        "input": {
+            "path": source,
+            "format": reader.format(),
+            "storage": if reader.is_sparse() { "sparse" } else { "dense" },
+            "rows": m,
+            "cols": n,
+        },
         "rank": params.rank(),
         "loss": params.loss().to_string(),
         "batch_size": params.batch_size(),
@@ -188,52 +207,76 @@ pub(crate) fn fit_online(args: &FitArgs, batch_size: usize) -> Result<(), CliErr
     Ok(())
 }
 
-enum Failure {
-    Cli(CliError),
-    Nmf(NmfError),
+/// The message of a reader's or the fit's error: the reader's [`NmfError::Io`] names its file
+/// (and line) itself; other errors are prefixed with the file.
+fn read_error(e: NmfError, source: &str) -> CliError {
+    match e {
+        NmfError::Io { .. } => CliError::data(e.to_string()),
+        NmfError::Interrupted { .. } => CliError::interrupted(format!(
+            "interrupted ({}) while reading {source}; nothing was written",
+            interrupt::SIGNALS
+        )),
+        e => CliError::data(format!("{source}: {e}")),
+    }
 }
 
-/// The fit on one backend and scalar type: each block is read from the file, converted to
-/// `T` (an entry beyond its range, negative or not finite is an error naming its row and
-/// column in the file) and given to [`nmf_core::minibatch::MiniBatchValidParams::fit_batches`].
+/// The fit on one backend and scalar type: each block of the file, checked by the reader
+/// (an entry negative, not finite or beyond the range of `T` is an error naming its place),
+/// dense (`.npy`) or sparse (`.mtx`, `.npz`), is given to
+/// [`nmf_core::minibatch::MiniBatchValidParams::fit_batches`].
 fn run<T: Scalar, B: DenseBackend<T>>(
     b: &B,
     params: &nmf_core::minibatch::MiniBatchValidParams,
-    reader: &mut NpyRows,
+    reader: &RowFile,
     observer: &mut dyn FnMut(&MiniBatchProgress) -> bool,
-) -> Result<Online, Failure> {
+) -> Result<Online, NmfError> {
     let (m, n) = reader.shape();
-    let mut buf: Vec<T> = Vec::new();
-    let mut read_error = None;
-    let result = params.fit_batches(
-        b,
-        m,
-        n,
-        |r: Range<usize>| {
-            let rows = r.len();
-            if let Err(e) = reader.read_block(r, &mut buf, |x, i, j| {
-                let y = T::from_f64(x);
-                if y.is_finite() {
-                    Ok(y)
-                } else {
-                    Err(CliError::data(format!(
-                        "the entry {x} at row {i}, column {j} (0-based) is beyond the range of {} \
-                         (use --dtype f64)",
-                        T::NAME
-                    )))
+    let model = if reader.is_sparse() {
+        params.fit_batches::<T, B, SparseData<T>, _, _>(
+            b,
+            m,
+            n,
+            |r: Range<usize>| match RowSource::<T>::read_rows(reader, r)? {
+                RowBlock::Sparse(c) => SparseData::from_csr(c),
+                // (the sparse files give sparse blocks; a dense one is kept sparse all the same)
+                RowBlock::Dense { rows, cols, data } => {
+                    let (mut ri, mut ci, mut vi) = (vec![], vec![], vec![]);
+                    for (p, &x) in data.iter().enumerate().filter(|(_, x)| **x != T::zero()) {
+                        ri.push(p / cols);
+                        ci.push(p % cols);
+                        vi.push(x);
+                    }
+                    let dup = nmf_core::sparse::Duplicates::Sum;
+                    SparseData::from_csr(nmf_core::sparse::Csr::from_triplets(
+                        rows, cols, &ri, &ci, &vi, dup,
+                    )?)
                 }
-            }) {
-                read_error = Some(e);
-                return Err(NmfError::Interrupted { iteration: 0 });
-            }
-            b.from_row_major(rows, n, &buf)
-        },
-        |p| observer(p),
-    );
-    if let Some(e) = read_error {
-        return Err(Failure::Cli(e));
-    }
-    let model = result.map_err(Failure::Nmf)?;
+            },
+            |p| observer(p),
+        )?
+    } else {
+        params.fit_batches(
+            b,
+            m,
+            n,
+            |r: Range<usize>| match RowSource::<T>::read_rows(reader, r)? {
+                RowBlock::Dense { rows, cols, data } => b.from_row_major(rows, cols, &data),
+                RowBlock::Sparse(c) => {
+                    let (rows, cols) = c.shape();
+                    let mut data = vec![T::zero(); rows * cols];
+                    let v = c.view();
+                    for i in 0..rows {
+                        let (js, xs) = v.row(i);
+                        for (&j, &x) in js.iter().zip(xs) {
+                            data[i * cols + j] = x;
+                        }
+                    }
+                    b.from_row_major(rows, cols, &data)
+                }
+            },
+            |p| observer(p),
+        )?
+    };
     let to = |a: &B::Mat| {
         let (r, c) = b.shape(a);
         Matrix::new(
@@ -250,6 +293,11 @@ fn run<T: Scalar, B: DenseBackend<T>>(
         converged: model.converged(),
         eps: model.eps().as_f64(),
     })
+}
+
+enum Failure {
+    Cli(CliError),
+    Nmf(NmfError),
 }
 
 /// What the out-of-core fit returns to be written.
@@ -307,7 +355,7 @@ pub(crate) fn fit_out_of_core(args: &FitArgs, block_rows: usize) -> Result<(), C
     }
     check_out(&s.out, write::Command::Fit, false)?;
     let source = args.input.display().to_string();
-    let mut reader = NpyRows::open(&args.input, &source)?;
+    let mut reader = NpyRows::open(&args.input).map_err(|e| read_error(e, &source))?;
     let (m, n) = reader.shape();
     let quiet = s.verbosity == Verbosity::Quiet;
     let f = match (s.backend, s.dtype) {
@@ -389,22 +437,9 @@ fn read_rows<T: Scalar, B: DenseBackend<T>>(
     buf: &mut Vec<T>,
 ) -> Result<B::Mat, CliError> {
     let (rows, n) = (r.len(), reader.shape().1);
-    reader.read_block(r, buf, |x, i, j| {
-        let y = T::from_f64(x);
-        if !x.is_finite() || x < 0.0 {
-            Err(CliError::data(format!(
-                "V has the entry {x} at row {i}, column {j} (0-based): entries must be finite and ≥ 0"
-            )))
-        } else if !y.is_finite() {
-            Err(CliError::data(format!(
-                "the entry {x} at row {i}, column {j} (0-based) is beyond the range of {} \
-                 (use --dtype f64)",
-                T::NAME
-            )))
-        } else {
-            Ok(y)
-        }
-    })?;
+    reader
+        .read_into(r, buf)
+        .map_err(|e| CliError::data(e.to_string()))?;
     b.from_row_major(rows, n, buf)
         .map_err(|e| CliError::data(e.to_string()))
 }

@@ -3,7 +3,6 @@
 pub mod csv;
 pub mod mtx;
 pub mod npy;
-pub mod npy_rows;
 pub mod scipy_npz;
 
 use std::fs::File;

@@ -816,4 +816,100 @@ mod tests {
             "t.mtx:1:39: unsupported symmetry (general, symmetric or skew-symmetric are) '\\u{9b}31m'"
         );
     }
+
+    /// A small deterministic generator (no dependency for it).
+    struct Lcg(u64);
+    impl Lcg {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((self.0 >> 33) % n as u64) as usize
+        }
+    }
+
+    /// The blocks of rows that `nmf_io::MtxRows` streams from `text` (written to a file),
+    /// over random cuts, row for row the matrix this reader reads whole.
+    fn blocks_equal_the_whole(text: &str, rng: &mut Lcg) {
+        let Ok(MtxMatrix::Sparse(whole)) = parse_sparse_cancellable(text, "t.mtx", None) else {
+            panic!("not sparse");
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.mtx");
+        std::fs::write(&path, text).unwrap();
+        let r = nmf_io::MtxRows::open(&path).unwrap();
+        let (m, _) = whole.shape();
+        assert_eq!(r.shape(), whole.shape());
+        let w = whole.view();
+        for _ in 0..4 {
+            let mut start = 0;
+            while start < m {
+                let end = (start + 1 + rng.below(m.div_ceil(4))).min(m);
+                let b = r.read_csr::<f64>(start..end).unwrap();
+                let bv = b.view();
+                for i in start..end {
+                    assert_eq!(
+                        bv.row(i - start),
+                        w.row(i),
+                        "row {i} of block {start}..{end}"
+                    );
+                }
+                start = end;
+            }
+        }
+    }
+
+    /// The streamed reader of `nmf-io` gives, block by block, the matrix this reader gives:
+    /// the Brown corpus (sorted by row, as distributed) and random files with repeated
+    /// entries, explicit zeros, comments and empty rows; and the same message for a bad entry.
+    #[test]
+    fn streamed_row_blocks_concatenate_to_the_whole_matrix() {
+        let mut rng = Lcg(11);
+        let gz = include_bytes!("../../data/brown_docterm.mtx.gz");
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gz[..]), &mut text)
+            .unwrap();
+        blocks_equal_the_whole(&text, &mut rng);
+        for field in ["real", "integer", "pattern"] {
+            for _ in 0..5 {
+                let (m, n) = (1 + rng.below(30), 1 + rng.below(9));
+                let mut lines = vec![];
+                for i in 1..=m {
+                    for _ in 0..rng.below(4) {
+                        let x = rng.below(5);
+                        lines.push(match field {
+                            "pattern" => format!("{i} {}", 1 + rng.below(n)),
+                            "integer" => format!("{i} {} {x}", 1 + rng.below(n)),
+                            _ => format!("{i} {} {}", 1 + rng.below(n), x as f64 / 4.0),
+                        });
+                    }
+                    if rng.below(3) == 0 {
+                        lines.push("% a comment".into());
+                    }
+                }
+                let entries = lines.iter().filter(|l| !l.starts_with('%')).count();
+                let text = format!(
+                    "%%MatrixMarket matrix coordinate {field} general\n{m} {n} {entries}\n{}\n",
+                    lines.join("\n")
+                );
+                blocks_equal_the_whole(&text, &mut rng);
+            }
+        }
+        // A bad entry: the same message, file:line:column.
+        let h = "%%MatrixMarket matrix coordinate real general\n";
+        for bad in ["2 1 -1", "2 1 abc", "2 4 1", "3 1 1", "2 1 inf", "2 1"] {
+            let text = format!("{h}2 3 2\n1 1 1\n{bad}\n");
+            let whole = parse(&text, "t.mtx").unwrap_err().message;
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("t.mtx");
+            std::fs::write(&path, &text).unwrap();
+            let streamed = nmf_io::MtxRows::open(&path)
+                .and_then(|r| r.read_csr::<f64>(0..2))
+                .unwrap_err()
+                .to_string()
+                .replace(&path.display().to_string(), "t.mtx");
+            assert_eq!(streamed, whole, "{bad}");
+        }
+    }
 }

@@ -371,4 +371,83 @@ mod tests {
                 .contains("decompresses to more than 100 bytes")
         );
     }
+
+    /// The streamed reader of `nmf-io` gives, block by block over random cuts, the matrix this
+    /// reader gives for csr files with unsorted and repeated columns and empty rows, stored and
+    /// deflated; and the same message for a bad entry.
+    #[test]
+    fn streamed_row_blocks_concatenate_to_the_whole_matrix() {
+        let mut state = 5u64;
+        let mut below = |n: usize| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((state >> 33) % n as u64) as usize
+        };
+        let dir = tempfile::tempdir().unwrap();
+        for case in 0..12 {
+            let (m, n) = (1 + below(25), 1 + below(8));
+            let (mut ptr, mut idx, mut val) = (vec![0], vec![], vec![]);
+            for _ in 0..m {
+                for _ in 0..below(5) {
+                    idx.push(below(n));
+                    val.push(below(9) as f64 / 2.0);
+                }
+                ptr.push(idx.len());
+            }
+            let members = [
+                ("format.npy", format_npy("csr")),
+                ("shape.npy", ints(&[m, n])),
+                ("data.npy", vec_npy(&val)),
+                ("indices.npy", ints(&idx)),
+                ("indptr.npy", ints(&ptr)),
+            ];
+            let bytes = if case % 2 == 0 {
+                npz(&members)
+            } else {
+                let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+                for (name, b) in &members {
+                    let o = zip::write::SimpleFileOptions::default()
+                        .compression_method(zip::CompressionMethod::Stored);
+                    zip.start_file(*name, o).unwrap();
+                    zip.write_all(b).unwrap();
+                }
+                zip.finish().unwrap().into_inner()
+            };
+            let whole = parse(&bytes, "m.npz", 1 << 20).unwrap();
+            let path = dir.path().join(format!("m{case}.npz"));
+            std::fs::write(&path, &bytes).unwrap();
+            let r = nmf_io::NpzRows::open(&path).unwrap();
+            assert_eq!(r.shape(), whole.shape());
+            let w = whole.view();
+            for _ in 0..3 {
+                let mut start = 0;
+                while start < m {
+                    let end = (start + 1 + below(m.div_ceil(3))).min(m);
+                    let b = r.read_csr::<f64>(start..end).unwrap();
+                    for i in start..end {
+                        assert_eq!(b.view().row(i - start), w.row(i), "case {case} row {i}");
+                    }
+                    start = end;
+                }
+            }
+        }
+        // A bad entry: the same message.
+        let bad = npz(&[
+            ("format.npy", format_npy("csr")),
+            ("shape.npy", ints(&[2, 3])),
+            ("data.npy", vec_npy(&[1.0, -2.0, 3.0])),
+            ("indices.npy", ints(&[0, 2, 2])),
+            ("indptr.npy", ints(&[0, 2, 3])),
+        ]);
+        let whole = parse(&bad, "m.npz", 1 << 20).unwrap_err().message;
+        let path = dir.path().join("m.npz");
+        std::fs::write(&path, &bad).unwrap();
+        let streamed = nmf_io::NpzRows::open(&path)
+            .and_then(|r| r.read_csr::<f64>(0..2))
+            .unwrap_err()
+            .to_string()
+            .replace(&path.display().to_string(), "m.npz");
+        assert_eq!(streamed, whole);
+    }
 }
