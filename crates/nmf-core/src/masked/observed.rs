@@ -12,9 +12,10 @@ use core::ops::Range;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::{cols_of, dot, par_blocks, rows_of, weighted_parts, write_back};
+use super::{cols_of, dot, rows_of, weighted_parts, write_back};
 use crate::data::DataEvaluation;
 use crate::kernels::{F64Sum, beta_term};
+use crate::sparse::pass::{PerRow, par_blocks};
 use crate::sparse::{Csr, CsrRef, row_blocks};
 use crate::{DataOps, Loss, MatrixBackend, MatrixRole, NmfError, Scalar, TruncatedSvd};
 
@@ -475,7 +476,8 @@ fn beta_pass<T: Scalar, B: MatrixBackend<T>>(
 ) {
     let len = x.nrows() * k;
     let (out_num, out_den) = (&mut out_num[..len], &mut out_den[..len]);
-    par_blocks(blocks, out_num, out_den, k, &|r, n, d| {
+    let outs = (PerRow(&mut *out_num, k), PerRow(&mut *out_den, k));
+    par_blocks(blocks, outs, &|r, (PerRow(n, _), PerRow(d, _))| {
         beta_rows(x, weights, r, own, other, k, beta, n, d)
     });
     write_back(backend, num, out_num, k, transposed);

@@ -14,8 +14,10 @@
 
 use core::ops::Range;
 
-use super::beta::{BLOCK_ROWS, BetaFactors, BetaSums, beta_loss_rows, beta_rows, par_blocks};
-use super::products::par_rows;
+use super::beta::{
+    BLOCK_ROWS, BetaFactors, BetaSums, beta_loss_rows, beta_rows, par_lambda_blocks,
+};
+use super::pass::{PerRow, cols_of, par_blocks, rows_of, write_back};
 use super::{
     Csr, CsrRef, Duplicates, frobenius_loss, frobenius_parts, kl_loss, kl_rows, row_blocks,
     spmm_rows, wh_sum,
@@ -301,7 +303,7 @@ fn beta_pass<T: Scalar, B: MatrixBackend<T>>(
         bt: &work.bt[..x.ncols() * k],
         k,
     };
-    par_blocks(
+    par_lambda_blocks(
         rows,
         k,
         &mut work.blocks,
@@ -335,7 +337,7 @@ fn beta_loss<T: Scalar>(
         k,
     };
     let sums = &mut work.sums[..m.div_ceil(BLOCK_ROWS)];
-    par_blocks(
+    par_lambda_blocks(
         m,
         0,
         &mut work.blocks,
@@ -358,59 +360,6 @@ fn beta_loss<T: Scalar>(
     )
 }
 
-/// W (m×k) into `out`, row-major.
-fn rows_of<T: Scalar, B: MatrixBackend<T>>(b: &B, a: &B::Mat, out: &mut [T]) {
-    b.copy_to_row_major(a, out);
-}
-
-/// H (k×n) into `out` as Hᵀ, n×k row-major.
-fn cols_of<T: Scalar, B: MatrixBackend<T>>(b: &B, h: &B::Mat, out: &mut [T]) {
-    let k = b.nrows(h);
-    b.visit(&[h], &mut |run, s| {
-        let x = s[0];
-        match run.axis {
-            crate::RunAxis::Row => {
-                for (t, &x) in x.iter().enumerate() {
-                    out[(run.col + t) * k + run.row] = x;
-                }
-            }
-            crate::RunAxis::Column => {
-                for (t, &x) in x.iter().enumerate() {
-                    out[run.col * k + run.row + t] = x;
-                }
-            }
-        }
-    });
-}
-
-/// `dst` (rows×k, a backend matrix) ← `src` (rows×k row-major) when `transposed` is false,
-/// `dst` (k×rows) ← `srcᵀ` when it is true.
-fn write_back<T: Scalar, B: MatrixBackend<T>>(
-    b: &B,
-    dst: &mut B::Mat,
-    src: &[T],
-    k: usize,
-    transposed: bool,
-) {
-    b.zip_mut(&mut [dst], &[], &|run, outs, _| {
-        let o = &mut *outs[0];
-        // Entry (r, c) of dst is src[r·k + c], or src[c·k + r] when transposed.
-        let at = |r: usize, c: usize| if transposed { c * k + r } else { r * k + c };
-        match run.axis {
-            crate::RunAxis::Row => {
-                for (t, o) in o.iter_mut().enumerate() {
-                    *o = src[at(run.row, run.col + t)];
-                }
-            }
-            crate::RunAxis::Column => {
-                for (t, o) in o.iter_mut().enumerate() {
-                    *o = src[at(run.row + t, run.col)];
-                }
-            }
-        }
-    });
-}
-
 /// One statistic from the stored entries of `x` (V, or Vᵀ for the H half-step): the rows of
 /// `X·B` (Frobenius), or of the KL statistic `(X/(A·Bᵀ))·B` when `a` is given, into `out`
 /// (x.nrows×k), then into `num` (as it is, or transposed when `num` is k×x.nrows).
@@ -427,10 +376,12 @@ fn sparse_pass<T: Scalar, B: MatrixBackend<T>>(
 ) {
     let out = &mut out[..x.nrows() * k];
     match a {
-        None => par_rows(x, k, out, blocks, &|r, o| {
+        None => par_blocks(blocks, PerRow(&mut *out, k), &|r, PerRow(o, _)| {
             spmm_rows(x, r, b, k, o, Accum::Replace)
         }),
-        Some(a) => par_rows(x, k, out, blocks, &|r, o| kl_rows(x, r, a, b, k, o)),
+        Some(a) => par_blocks(blocks, PerRow(&mut *out, k), &|r, PerRow(o, _)| {
+            kl_rows(x, r, a, b, k, o)
+        }),
     }
     write_back(backend, num, out, k, transposed);
 }

@@ -21,6 +21,7 @@ mod beta;
 mod csr;
 mod data;
 mod loss;
+pub(crate) mod pass;
 mod products;
 
 pub use beta::{BLOCK_ROWS, BetaFactors, BetaSums, beta_loss_rows, beta_rows};

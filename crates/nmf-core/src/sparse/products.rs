@@ -18,6 +18,7 @@ use core::ops::Range;
 use multiversion::multiversion;
 
 use super::CsrRef;
+use super::pass::{PerRow, par_blocks};
 use crate::kernels::kl_ratio;
 use crate::{Accum, Scalar};
 
@@ -186,35 +187,6 @@ fn kl_kernel<T: Scalar>(
     }
 }
 
-/// Runs `f(rows, out rows)` over `blocks` (consecutive ranges covering `x`'s rows) on rayon's
-/// threads, by recursive `join` (its jobs live on the stack: nothing is allocated); the kernels
-/// give the same bits whatever the blocks.
-pub(super) fn par_rows<T: Scalar>(
-    x: CsrRef<'_, T>,
-    k: usize,
-    out: &mut [T],
-    blocks: &[Range<usize>],
-    f: &(dyn Fn(Range<usize>, &mut [T]) + Sync),
-) {
-    fn go<T: Send>(
-        blocks: &[Range<usize>],
-        out: &mut [T],
-        k: usize,
-        f: &(dyn Fn(Range<usize>, &mut [T]) + Sync),
-    ) {
-        match blocks {
-            [] => {}
-            [r] => f(r.clone(), out),
-            _ => {
-                let (left, right) = blocks.split_at(blocks.len() / 2);
-                let (lo, hi) = out.split_at_mut((right[0].start - left[0].start) * k);
-                rayon::join(|| go(left, lo, k, f), || go(right, hi, k, f));
-            }
-        }
-    }
-    go(blocks, &mut out[..x.nrows() * k], k, f);
-}
-
 /// All the rows of X·B (B ncols×k row-major) into `out` (nrows×k row-major), spread over
 /// rayon's current pool by `blocks` (consecutive ranges covering X's rows, as
 /// [`row_blocks`] makes them): the pass the sparse data term runs for VHᵀ (on V) and for
@@ -239,7 +211,7 @@ pub fn spmm_par<T: Scalar>(
     out: &mut [T],
 ) {
     assert_eq!(out.len(), x.nrows() * k, "out must be nrows×k row-major");
-    par_rows(x, k, out, blocks, &|r, o| {
+    par_blocks(blocks, PerRow(out, k), &|r, PerRow(o, _)| {
         spmm_rows(x, r, b, k, o, Accum::Replace)
     });
 }
