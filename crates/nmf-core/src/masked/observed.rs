@@ -15,6 +15,7 @@ use rand_chacha::ChaCha8Rng;
 use super::{cols_of, dot, rows_of, weighted_parts, write_back};
 use crate::data::DataEvaluation;
 use crate::kernels::{F64Sum, beta_term};
+use crate::sparse::csr::{check_entry, check_triplets, invalid};
 use crate::sparse::pass::{PerRow, par_blocks};
 use crate::sparse::{Csr, CsrRef, row_blocks};
 use crate::{DataOps, Loss, MatrixBackend, MatrixRole, NmfError, Scalar, TruncatedSvd};
@@ -71,40 +72,6 @@ impl<'a, T: Copy> ObservedRef<'a, T> {
     }
 }
 
-/// An entry of V or a weight at (i, j): finite and ≥ 0, or the error naming its place.
-pub(crate) fn check_entry<T: Scalar>(
-    matrix: MatrixRole,
-    i: usize,
-    j: usize,
-    x: T,
-) -> Result<(), NmfError> {
-    let (row, col, value) = (i, j, x.as_f64());
-    if !x.is_finite() {
-        return Err(NmfError::NonFiniteEntry {
-            matrix,
-            row,
-            col,
-            value,
-        });
-    }
-    if x < T::zero() {
-        return Err(NmfError::NegativeEntry {
-            matrix,
-            row,
-            col,
-            value,
-        });
-    }
-    Ok(())
-}
-
-fn invalid(reason: String) -> NmfError {
-    NmfError::InvalidSparse {
-        matrix: MatrixRole::V,
-        reason,
-    }
-}
-
 impl<T: Scalar> Observed<T> {
     /// The observed entries `(rows[p], cols[p], vals[p])` in any order, each weighted 1.
     ///
@@ -156,32 +123,7 @@ impl<T: Scalar> Observed<T> {
         vals: &[T],
         weights: Option<&[T]>,
     ) -> Result<Self, NmfError> {
-        if nrows == 0 || ncols == 0 {
-            return Err(NmfError::EmptyMatrix {
-                matrix: MatrixRole::V,
-                rows: nrows,
-                cols: ncols,
-            });
-        }
-        if rows.len() != cols.len() || rows.len() != vals.len() {
-            return Err(invalid(format!(
-                "{} row indices, {} column indices and {} values: they must be as many",
-                rows.len(),
-                cols.len(),
-                vals.len()
-            )));
-        }
-        for (p, ((&i, &j), &x)) in rows.iter().zip(cols).zip(vals).enumerate() {
-            if i >= nrows || j >= ncols {
-                return Err(invalid(format!(
-                    "triplet {p} is at row {i}, column {j}, outside the {nrows}×{ncols} matrix"
-                )));
-            }
-            check_entry(MatrixRole::V, i, j, x)?;
-            if let Some(w) = weights {
-                check_entry(MatrixRole::Weights, i, j, w[p])?;
-            }
-        }
+        check_triplets(nrows, ncols, rows, cols, vals, weights)?;
         let mut order: Vec<usize> = (0..rows.len()).collect();
         order.sort_unstable_by_key(|&p| (rows[p], cols[p]));
         for pair in order.windows(2) {
@@ -295,17 +237,7 @@ impl<T: Scalar> Observed<T> {
         let cols = rows.transpose()?;
         // The weights in the columns' order: the same stable transpose on the weights.
         let col_weights = match &row_weights {
-            Some(w) => {
-                let x = rows.view();
-                let as_csr = Csr::from_compressed(
-                    x.nrows(),
-                    x.ncols(),
-                    x.indptr().to_vec(),
-                    x.indices().to_vec(),
-                    w.clone(),
-                )?;
-                Some(as_csr.transpose()?.into_parts().2)
-            }
+            Some(w) => Some(rows.with_values(w.clone())?.transpose()?.into_parts().2),
             None => None,
         };
         let parts = 4 * rayon::current_num_threads();
@@ -704,16 +636,8 @@ impl<T: Scalar, B: MatrixBackend<T>> DataOps<T, Observed<T>> for B {
     }
     fn data_scaled(&self, v: &Observed<T>, d: T) -> Option<Observed<T>> {
         let scale = |c: &Csr<T>| {
-            let x = c.view();
-            let data = x.data().iter().map(|&a| a / d).collect();
-            Csr::from_compressed(
-                x.nrows(),
-                x.ncols(),
-                x.indptr().to_vec(),
-                x.indices().to_vec(),
-                data,
-            )
-            .ok()
+            c.with_values(c.view().data().iter().map(|&a| a / d).collect())
+                .ok()
         };
         Some(Observed {
             rows: scale(&v.rows)?,

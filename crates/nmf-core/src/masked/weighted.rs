@@ -67,7 +67,7 @@ impl<M> Weighted<M> {
         }
         for (matrix, a) in [(MatrixRole::V, &v), (MatrixRole::Weights, &weights)] {
             if let Some((i, j, x)) = b.first_invalid(a) {
-                super::observed::check_entry(matrix, i, j, x)?;
+                crate::sparse::csr::check_entry(matrix, i, j, x)?;
             }
         }
         if b.sum(&weights) == 0.0 {

@@ -51,11 +51,16 @@ fn filled<X: Clone>(len: usize, x: X, what: &dyn Fn() -> String) -> Result<Vec<X
     Ok(v)
 }
 
-/// A value of V at (i, j): finite and ≥ 0, or the error naming its place.
-fn check_value<T: Scalar>(i: usize, j: usize, x: T) -> Result<(), NmfError> {
-    let place = |value: T| (MatrixRole::V, i, j, value.as_f64());
+/// An entry of `matrix` (V, or the weights of masked data) at (i, j): finite and ≥ 0, or the
+/// error naming its place.
+pub(crate) fn check_entry<T: Scalar>(
+    matrix: MatrixRole,
+    i: usize,
+    j: usize,
+    x: T,
+) -> Result<(), NmfError> {
+    let (row, col, value) = (i, j, x.as_f64());
     if !x.is_finite() {
-        let (matrix, row, col, value) = place(x);
         return Err(NmfError::NonFiniteEntry {
             matrix,
             row,
@@ -64,7 +69,6 @@ fn check_value<T: Scalar>(i: usize, j: usize, x: T) -> Result<(), NmfError> {
         });
     }
     if x < T::zero() {
-        let (matrix, row, col, value) = place(x);
         return Err(NmfError::NegativeEntry {
             matrix,
             row,
@@ -75,21 +79,26 @@ fn check_value<T: Scalar>(i: usize, j: usize, x: T) -> Result<(), NmfError> {
     Ok(())
 }
 
-fn invalid(reason: String) -> NmfError {
+/// A malformed sparse V, with the reason.
+pub(crate) fn invalid(reason: String) -> NmfError {
     NmfError::InvalidSparse {
         matrix: MatrixRole::V,
         reason,
     }
 }
 
-/// The checks of [`Csr::from_triplets`] before anything is built: a non-empty shape, as many
-/// row indices, column indices and values, every index in range, every value finite and ≥ 0.
-fn check_triplets<T: Scalar>(
+/// The checks of triplets before anything is built from them ([`Csr::from_triplets`],
+/// [`Observed`](crate::masked::Observed)'s): a non-empty shape, as many row indices, column
+/// indices and values, every index in range, every value finite and ≥ 0, and so is every
+/// weight when there are weights (as many as the values: the caller checks it), each triplet
+/// in turn.
+pub(crate) fn check_triplets<T: Scalar>(
     nrows: usize,
     ncols: usize,
     rows: &[usize],
     cols: &[usize],
     vals: &[T],
+    weights: Option<&[T]>,
 ) -> Result<(), NmfError> {
     if nrows == 0 || ncols == 0 {
         return Err(NmfError::EmptyMatrix {
@@ -112,7 +121,10 @@ fn check_triplets<T: Scalar>(
                 "triplet {p} is at row {i}, column {j}, outside the {nrows}×{ncols} matrix"
             )));
         }
-        check_value(i, j, x)?;
+        check_entry(MatrixRole::V, i, j, x)?;
+        if let Some(w) = weights {
+            check_entry(MatrixRole::Weights, i, j, w[p])?;
+        }
     }
     Ok(())
 }
@@ -193,7 +205,7 @@ impl<'a, T: Scalar> CsrRef<'a, T> {
                     )));
                 }
                 prev = Some(j);
-                check_value(i, j, data[p])?;
+                check_entry(MatrixRole::V, i, j, data[p])?;
             }
         }
         Ok(Self {
@@ -290,6 +302,21 @@ impl<T: Scalar> Csr<T> {
         })
     }
 
+    /// The same structure (row pointers and column indices, copied) with other values `data`,
+    /// in the order of the stored entries: a rescaled copy, or weights laid out like V.
+    ///
+    /// # Errors
+    /// As [`from_compressed`](Self::from_compressed) (the values are checked).
+    pub(crate) fn with_values(&self, data: Vec<T>) -> Result<Self, NmfError> {
+        Self::from_compressed(
+            self.nrows,
+            self.ncols,
+            self.indptr.clone(),
+            self.indices.clone(),
+            data,
+        )
+    }
+
     /// Builds the matrix from triplets `(rows[p], cols[p], vals[p])` in any order, in
     /// O(nnz + nrows) time and memory besides the result (a counting sort by row, then a sort
     /// of each row by column). Entries at the same place are summed or refused (`dup`);
@@ -310,7 +337,7 @@ impl<T: Scalar> Csr<T> {
         vals: &[T],
         dup: Duplicates,
     ) -> Result<Self, NmfError> {
-        check_triplets(nrows, ncols, rows, cols, vals)?;
+        check_triplets(nrows, ncols, rows, cols, vals, None)?;
         // Counting sort by row (stable: triplets of a row keep their order).
         let what = || {
             format!(
@@ -400,7 +427,7 @@ impl<T: Scalar> Csr<T> {
         mut cols: Vec<usize>,
         mut vals: Vec<T>,
     ) -> Result<Self, NmfError> {
-        check_triplets(nrows, ncols, &rows, &cols, &vals)?;
+        check_triplets(nrows, ncols, &rows, &cols, &vals, None)?;
         let nnz = rows.len();
         let what = move || format!("a sparse {nrows}×{ncols} matrix with {nnz} entries");
         let mut indptr = filled(nrows.saturating_add(1), 0usize, &what)?;

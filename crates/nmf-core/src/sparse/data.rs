@@ -483,16 +483,8 @@ impl<T: Scalar, B: MatrixBackend<T>> DataOps<T, SparseData<T>> for B {
     }
     fn data_scaled(&self, v: &SparseData<T>, d: T) -> Option<SparseData<T>> {
         let scale = |c: &Csr<T>| {
-            let x = c.view();
-            let data = x.data().iter().map(|&a| a / d).collect();
-            Csr::from_compressed(
-                x.nrows(),
-                x.ncols(),
-                x.indptr().to_vec(),
-                x.indices().to_vec(),
-                data,
-            )
-            .ok()
+            c.with_values(c.view().data().iter().map(|&a| a / d).collect())
+                .ok()
         };
         Some(SparseData::with_blocks(scale(&v.rows)?, scale(&v.cols)?))
     }

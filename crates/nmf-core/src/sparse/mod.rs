@@ -18,7 +18,7 @@
 //!   [`BLOCK_ROWS`] rows (one block per thread, no m×n buffer).
 
 mod beta;
-mod csr;
+pub(crate) mod csr;
 mod data;
 mod loss;
 pub(crate) mod pass;
