@@ -392,28 +392,39 @@ fn beta_rows<T: Scalar>(
     }
 }
 
-/// The β statistics of one half-step on `x` with its blocks, into `num` and `den` (backend
-/// matrices, transposed when they are k×rows).
+/// The β statistics of the H half-step (`on_h`: on the rows of Vᵀ, row j giving
+/// λ_ij = h_j·w_i and the sums over i ∈ Ω_j of the parts times w_i, into k×n `num` and `den`)
+/// or of the W half-step (on the rows of V, into m×k ones), W and Hᵀ laid out in `work`.
 #[allow(clippy::too_many_arguments)]
-fn beta_pass<T: Scalar, B: MatrixBackend<T>>(
+fn beta_stats<T: Scalar, B: MatrixBackend<T>>(
     backend: &B,
-    (x, weights, blocks): (CsrRef<'_, T>, Option<&[T]>, &[Range<usize>]),
-    own: &[T],
-    other: &[T],
-    k: usize,
+    v: &Observed<T>,
+    work: &mut ObservedWork<T>,
+    w: &B::Mat,
+    h: &B::Mat,
     beta: f64,
-    (out_num, out_den): (&mut [T], &mut [T]),
     (num, den): (&mut B::Mat, &mut B::Mat),
-    transposed: bool,
+    on_h: bool,
 ) {
+    let k = backend.ncols(w);
+    rows_of(backend, w, &mut work.w_rows);
+    cols_of(backend, h, &mut work.ht_rows);
+    let o = v.view();
+    let ((x, weights, blocks), own, other) = if on_h {
+        let by_cols = (o.cols, o.col_weights, o.col_blocks);
+        (by_cols, &work.ht_rows, &work.w_rows)
+    } else {
+        let by_rows = (o.rows, o.row_weights, o.row_blocks);
+        (by_rows, &work.w_rows, &work.ht_rows)
+    };
     let len = x.nrows() * k;
-    let (out_num, out_den) = (&mut out_num[..len], &mut out_den[..len]);
+    let (out_num, out_den) = (&mut work.num[..len], &mut work.den[..len]);
     let outs = (PerRow(&mut *out_num, k), PerRow(&mut *out_den, k));
     par_blocks(blocks, outs, &|r, (PerRow(n, _), PerRow(d, _))| {
         beta_rows(x, weights, r, own, other, k, beta, n, d)
     });
-    write_back(backend, num, out_num, k, transposed);
-    write_back(backend, den, out_den, k, transposed);
+    write_back(backend, num, out_num, k, on_h);
+    write_back(backend, den, out_den, k, on_h);
 }
 
 /// The weighted loss and the sizes of its rounding over the observed entries.
@@ -709,22 +720,7 @@ impl<T: Scalar, B: MatrixBackend<T>> DataOps<T, Observed<T>> for B {
         num: &mut Self::Mat,
         den: &mut Self::Mat,
     ) {
-        let k = self.ncols(w);
-        rows_of(self, w, &mut work.w_rows);
-        cols_of(self, h, &mut work.ht_rows);
-        let o = v.view();
-        // Row j of Vᵀ: λ_ij = h_j·w_i, the sums over i ∈ Ω_j of the parts times w_i.
-        beta_pass(
-            self,
-            (o.cols, o.col_weights, o.col_blocks),
-            &work.ht_rows,
-            &work.w_rows,
-            k,
-            beta.as_f64(),
-            (&mut work.num, &mut work.den),
-            (num, den),
-            true,
-        );
+        beta_stats(self, v, work, w, h, beta.as_f64(), (num, den), true);
     }
     fn beta_stats_w(
         &self,
@@ -736,21 +732,7 @@ impl<T: Scalar, B: MatrixBackend<T>> DataOps<T, Observed<T>> for B {
         num: &mut Self::Mat,
         den: &mut Self::Mat,
     ) {
-        let k = self.ncols(w);
-        rows_of(self, w, &mut work.w_rows);
-        cols_of(self, h, &mut work.ht_rows);
-        let o = v.view();
-        beta_pass(
-            self,
-            (o.rows, o.row_weights, o.row_blocks),
-            &work.w_rows,
-            &work.ht_rows,
-            k,
-            beta.as_f64(),
-            (&mut work.num, &mut work.den),
-            (num, den),
-            false,
-        );
+        beta_stats(self, v, work, w, h, beta.as_f64(), (num, den), false);
     }
     fn data_loss(
         &self,
