@@ -480,13 +480,7 @@ fn evaluate_observed<T: Scalar>(
         Loss::Frobenius => (s.value(), loss_value),
         Loss::KullbackLeibler => (s.value(), terms.value()),
         Loss::ItakuraSaito | Loss::Beta(_) => {
-            let (b, c) = (bb.value(), cc.value());
-            let t = if beta == 0.0 || beta == 1.0 {
-                loss_value + 2.0 * b + 2.0 * c
-            } else {
-                loss_value + 2.0 * b / beta.abs() + 2.0 * c / (beta - 1.0).abs()
-            };
-            (b + c, t)
+            return crate::data::beta_evaluation(loss_value, bb.value(), cc.value(), beta);
         }
     };
     DataEvaluation {

@@ -320,20 +320,8 @@ pub(super) fn par_lambda_blocks<T: Scalar>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sparse::{Csr, Duplicates};
+    use crate::sparse::csr::csr_of_dense as csr_of;
     use proptest::prelude::*;
-
-    fn csr_of(m: usize, n: usize, d: &[f64]) -> Csr<f64> {
-        let (mut r, mut c, mut v) = (vec![], vec![], vec![]);
-        for (t, &x) in d.iter().enumerate() {
-            if x != 0.0 {
-                r.push(t / n);
-                c.push(t % n);
-                v.push(x);
-            }
-        }
-        Csr::from_triplets(m, n, &r, &c, &v, Duplicates::Reject).unwrap()
-    }
 
     proptest! {
         /// The blocked statistics equal the formulas evaluated naively in f64, entry by entry,

@@ -129,6 +129,21 @@ pub(crate) fn check_triplets<T: Scalar>(
     Ok(())
 }
 
+/// The non-zeros of a dense m×n matrix `d` (row-major) as compressed rows: the sparse
+/// modules' tests build their cases with it.
+#[cfg(test)]
+pub(crate) fn csr_of_dense(m: usize, n: usize, d: &[f64]) -> Csr<f64> {
+    let (mut r, mut c, mut v) = (vec![], vec![], vec![]);
+    for (t, &x) in d.iter().enumerate() {
+        if x != 0.0 {
+            r.push(t / n);
+            c.push(t % n);
+            v.push(x);
+        }
+    }
+    Csr::from_triplets(m, n, &r, &c, &v, Duplicates::Reject).unwrap()
+}
+
 impl<'a, T: Scalar> CsrRef<'a, T> {
     /// Checks and views compressed sparse rows.
     ///
@@ -385,15 +400,8 @@ impl<T: Scalar> Csr<T> {
                     x += vals[seg[r]];
                     r += 1;
                 }
-                if !x.is_finite() {
-                    // Finite entries whose sum overflows.
-                    return Err(NmfError::NonFiniteEntry {
-                        matrix: MatrixRole::V,
-                        row: i,
-                        col: j,
-                        value: x.as_f64(),
-                    });
-                }
+                // Finite entries ≥ 0 whose sum overflows (the only way the sum can be bad).
+                check_entry(MatrixRole::V, i, j, x)?;
                 if x != T::zero() {
                     indices.push(j);
                     data.push(x);
@@ -487,15 +495,8 @@ impl<T: Scalar> Csr<T> {
                     x += row[r].1;
                     r += 1;
                 }
-                if !x.is_finite() {
-                    // Finite entries whose sum overflows.
-                    return Err(NmfError::NonFiniteEntry {
-                        matrix: MatrixRole::V,
-                        row: i,
-                        col: j,
-                        value: x.as_f64(),
-                    });
-                }
+                // Finite entries ≥ 0 whose sum overflows (the only way the sum can be bad).
+                check_entry(MatrixRole::V, i, j, x)?;
                 if x != T::zero() {
                     // w ≤ lo + q: the row was copied out, nothing unread is overwritten.
                     cols[w] = j;

@@ -702,8 +702,13 @@ impl<T: Scalar, B: MatrixBackend<T>> DataOps<T, SparseData<T>> for B {
 mod tests {
     use super::*;
     use crate::reference::Reference;
+    use crate::sparse::csr::csr_of_dense;
     use crate::{HalsOptions, HalsSolver, MuSolver, Nmf};
     use proptest::prelude::*;
+
+    fn sparse_of(m: usize, n: usize, d: &[f64]) -> SparseData<f64> {
+        SparseData::from_csr(csr_of_dense(m, n, d)).unwrap()
+    }
 
     /// A random m×n count-like matrix with empty rows and columns (about 70% zeros), and
     /// positive factors.
@@ -720,18 +725,6 @@ mod tests {
                 prop::collection::vec(fac, k * n),
             )
         })
-    }
-
-    fn sparse_of(m: usize, n: usize, d: &[f64]) -> SparseData<f64> {
-        let (mut r, mut c, mut v) = (vec![], vec![], vec![]);
-        for (t, &x) in d.iter().enumerate() {
-            if x != 0.0 {
-                r.push(t / n);
-                c.push(t % n);
-                v.push(x);
-            }
-        }
-        SparseData::from_triplets(m, n, &r, &c, &v).unwrap()
     }
 
     /// Entry-wise closeness of two products of non-negative terms: each entry is a sum of at

@@ -219,6 +219,7 @@ pub fn spmm_par<T: Scalar>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sparse::csr::csr_of_dense as csr_of;
     use crate::sparse::{Csr, Duplicates};
     use proptest::prelude::*;
 
@@ -228,20 +229,6 @@ mod tests {
             let cell = prop_oneof![3 => Just(0.0), 1 => 0.0f64..10.0, 1 => 1e-20f64..1e-10];
             (Just(m), Just(n), prop::collection::vec(cell, m * n))
         })
-    }
-
-    fn csr_of(m: usize, n: usize, d: &[f64]) -> Csr<f64> {
-        let (mut r, mut c, mut v) = (vec![], vec![], vec![]);
-        for i in 0..m {
-            for j in 0..n {
-                if d[i * n + j] != 0.0 {
-                    r.push(i);
-                    c.push(j);
-                    v.push(d[i * n + j]);
-                }
-            }
-        }
-        Csr::from_triplets(m, n, &r, &c, &v, Duplicates::Reject).unwrap()
     }
 
     proptest! {
