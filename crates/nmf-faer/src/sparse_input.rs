@@ -117,44 +117,13 @@ fn triplets<T: Scalar>(x: SparseRowMatRef<'_, usize, T>) -> (Vec<usize>, Vec<usi
 mod tests {
     use super::*;
     use faer::sparse::{SparseColMat, SparseRowMat, Triplet};
-
-    const T: [(usize, usize, f64); 5] = [
-        (0, 0, 2.0),
-        (0, 3, 1.0),
-        (1, 1, 4.0),
-        (2, 0, 1.0),
-        (2, 2, 3.0),
-    ];
+    use nmf_core::testing::{
+        SPARSE_INPUT as T, check_sparse_input_bad_values, dense_of_both as dense,
+        sparse_input_dense as want,
+    };
 
     fn triplets(t: &[(usize, usize, f64)]) -> Vec<Triplet<usize, usize, f64>> {
         t.iter().map(|&(i, j, v)| Triplet::new(i, j, v)).collect()
-    }
-
-    /// The dense entries of a SparseData, row-major, from its rows and from its columns.
-    fn dense(v: &SparseData<f64>) -> (Vec<f64>, Vec<f64>) {
-        let (m, n) = v.shape();
-        let (mut a, mut b) = (vec![0.0; m * n], vec![0.0; m * n]);
-        for i in 0..m {
-            let (cs, vs) = v.csr().row(i);
-            for (&j, &x) in cs.iter().zip(vs) {
-                a[i * n + j] = x;
-            }
-        }
-        for j in 0..n {
-            let (rs, vs) = v.csc().row(j);
-            for (&i, &x) in rs.iter().zip(vs) {
-                b[i * n + j] = x;
-            }
-        }
-        (a, b)
-    }
-
-    fn want() -> Vec<f64> {
-        let mut d = vec![0.0; 12];
-        for (i, j, v) in T {
-            d[i * 4 + j] = v;
-        }
-        d
     }
 
     #[test]
@@ -190,27 +159,15 @@ mod tests {
 
     #[test]
     fn bad_values_are_errors_with_their_place() {
-        for (bad, is_negative) in [(-1.0, true), (f64::NAN, false), (f64::INFINITY, false)] {
-            let mut t = T;
-            t[3].2 = bad; // at (2, 0)
-            let t = triplets(&t);
+        check_sparse_input_bad_values(&|t| {
+            let t = triplets(t);
             let x = SparseRowMat::<usize, f64>::try_new_from_triplets(3, 4, &t).unwrap();
             let y = SparseColMat::<usize, f64>::try_new_from_triplets(3, 4, &t).unwrap();
-            for e in [
+            vec![
                 csr_view(x.as_ref()).map(|_| ()).unwrap_err(),
                 sparse_data(x.as_ref()).map(|_| ()).unwrap_err(),
                 sparse_data_from_csc(y.as_ref()).map(|_| ()).unwrap_err(),
-            ] {
-                match e {
-                    NmfError::NegativeEntry { row, col, .. } if is_negative => {
-                        assert_eq!((row, col), (2, 0))
-                    }
-                    NmfError::NonFiniteEntry { row, col, .. } if !is_negative => {
-                        assert_eq!((row, col), (2, 0))
-                    }
-                    e => panic!("{bad}: {e}"),
-                }
-            }
-        }
+            ]
+        });
     }
 }

@@ -71,14 +71,10 @@ pub fn sparse_data_from_csc<T: Scalar>(x: &CscMatrix<T>) -> Result<SparseData<T>
 mod tests {
     use super::*;
     use nalgebra_sparse::CooMatrix;
-
-    const T: [(usize, usize, f64); 5] = [
-        (0, 0, 2.0),
-        (0, 3, 1.0),
-        (1, 1, 4.0),
-        (2, 0, 1.0),
-        (2, 2, 3.0),
-    ];
+    use nmf_core::testing::{
+        SPARSE_INPUT as T, check_sparse_input_bad_values, dense_of_both as dense,
+        sparse_input_dense,
+    };
 
     fn coo(t: &[(usize, usize, f64)]) -> CooMatrix<f64> {
         let mut c = CooMatrix::new(3, 4);
@@ -88,31 +84,9 @@ mod tests {
         c
     }
 
-    /// The dense entries of a SparseData, row-major, from its rows and from its columns.
-    fn dense(v: &SparseData<f64>) -> (Vec<f64>, Vec<f64>) {
-        let (m, n) = v.shape();
-        let (mut a, mut b) = (vec![0.0; m * n], vec![0.0; m * n]);
-        for i in 0..m {
-            let (cs, vs) = v.csr().row(i);
-            for (&j, &x) in cs.iter().zip(vs) {
-                a[i * n + j] = x;
-            }
-        }
-        for j in 0..n {
-            let (rs, vs) = v.csc().row(j);
-            for (&i, &x) in rs.iter().zip(vs) {
-                b[i * n + j] = x;
-            }
-        }
-        (a, b)
-    }
-
     #[test]
     fn round_trips_from_csr_and_csc() {
-        let mut want = vec![0.0; 12];
-        for (i, j, v) in T {
-            want[i * 4 + j] = v;
-        }
+        let want = sparse_input_dense();
         let x = CsrMatrix::from(&coo(&T));
         let view = csr_view(&x).unwrap();
         assert!(core::ptr::eq(view.data(), x.values()));
@@ -129,25 +103,12 @@ mod tests {
 
     #[test]
     fn bad_values_are_errors_with_their_place() {
-        for (bad, is_negative) in [(-1.0, true), (f64::NAN, false), (f64::INFINITY, false)] {
-            let mut t = T;
-            t[3].2 = bad; // at (2, 0)
-            let x = CsrMatrix::from(&coo(&t));
-            let y = CscMatrix::from(&coo(&t));
-            for e in [
+        check_sparse_input_bad_values(&|t| {
+            let (x, y) = (CsrMatrix::from(&coo(t)), CscMatrix::from(&coo(t)));
+            vec![
                 sparse_data(&x).map(|_| ()).unwrap_err(),
                 sparse_data_from_csc(&y).map(|_| ()).unwrap_err(),
-            ] {
-                match e {
-                    NmfError::NegativeEntry { row, col, .. } if is_negative => {
-                        assert_eq!((row, col), (2, 0))
-                    }
-                    NmfError::NonFiniteEntry { row, col, .. } if !is_negative => {
-                        assert_eq!((row, col), (2, 0))
-                    }
-                    e => panic!("{bad}: {e}"),
-                }
-            }
-        }
+            ]
+        });
     }
 }

@@ -32,6 +32,7 @@ use core::ops::Range;
 use super::{ObservedRef, cols_of, rows_of, write_back};
 use crate::lane::{Lane, LaneMut};
 use crate::sparse::CsrRef;
+use crate::sparse::pass::{PerBlock, PerRow, par_blocks};
 use crate::update::{Evaluation, check_data, check_factor};
 use crate::{DataOps, Loss, MatrixRole, NmfError, Penalty, Scalar, Solver};
 
@@ -191,45 +192,46 @@ impl<'a, T: Scalar, B: DataOps<T, V>, V> AnlsSolver<'a, T, B, V> {
     /// The H half-step: every column of H minimises its masked least-squares problem by
     /// coordinate sweeps.
     pub fn update_h(&mut self) {
-        let b = self.backend;
-        let k = b.ncols(&self.w);
-        rows_of(b, &self.w, &mut self.w_rows);
-        cols_of(b, &self.h, &mut self.ht_rows);
-        let (l1, l2) = (self.penalty.l1_h, self.penalty.l2_h);
-        let (x, wt) = self.obs.by_cols();
-        let ctx = Ctx {
-            x,
-            weights: wt,
-            other: &self.w_rows,
-            k,
-            l1: T::from_f64(l1),
-            l2: T::from_f64(l2),
-            eps: self.eps,
-            order: &self.order,
-            options: self.options,
-        };
-        run_blocks(
-            self.obs.col_blocks,
-            &mut self.ht_rows,
-            &mut self.scratch,
-            k,
-            &|r, lanes, scratch| ctx.solve(r, lanes, scratch),
-        );
-        write_back(b, &mut self.h, &self.ht_rows, k, true);
+        self.half_step(true);
     }
 
     /// The W half-step: every row of W minimises its masked least-squares problem.
     pub fn update_w(&mut self) {
+        self.half_step(false);
+    }
+
+    /// The H half-step (`on_h`: the lanes are the columns of H, the rows of Vᵀ) or the W
+    /// half-step (the rows of W, the rows of V), each lane by one call of [`Ctx::solve`]
+    /// whatever the threads.
+    fn half_step(&mut self, on_h: bool) {
         let b = self.backend;
         let k = b.ncols(&self.w);
         rows_of(b, &self.w, &mut self.w_rows);
         cols_of(b, &self.h, &mut self.ht_rows);
-        let (l1, l2) = (self.penalty.l1_w, self.penalty.l2_w);
-        let (x, wt) = self.obs.by_rows();
+        let p = self.penalty;
+        let ((l1, l2), (x, weights), blocks, lanes, other) = if on_h {
+            let (o, l) = (&self.w_rows, &mut self.ht_rows);
+            (
+                (p.l1_h, p.l2_h),
+                self.obs.by_cols(),
+                self.obs.col_blocks,
+                l,
+                o,
+            )
+        } else {
+            let (o, l) = (&self.ht_rows, &mut self.w_rows);
+            (
+                (p.l1_w, p.l2_w),
+                self.obs.by_rows(),
+                self.obs.row_blocks,
+                l,
+                o,
+            )
+        };
         let ctx = Ctx {
             x,
-            weights: wt,
-            other: &self.ht_rows,
+            weights,
+            other,
             k,
             l1: T::from_f64(l1),
             l2: T::from_f64(l2),
@@ -237,14 +239,19 @@ impl<'a, T: Scalar, B: DataOps<T, V>, V> AnlsSolver<'a, T, B, V> {
             order: &self.order,
             options: self.options,
         };
-        run_blocks(
-            self.obs.row_blocks,
-            &mut self.w_rows,
-            &mut self.scratch,
-            k,
-            &|r, lanes, scratch| ctx.solve(r, lanes, scratch),
+        // Each block's lanes (k apiece) and its own Gram matrix and right-hand side.
+        let parts = (
+            PerRow(&mut lanes[..], k),
+            PerBlock(&mut self.scratch[..], k * k + k),
         );
-        write_back(b, &mut self.w, &self.w_rows, k, false);
+        par_blocks(blocks, parts, &|r, (lanes, scratch)| {
+            ctx.solve(r, lanes.0, scratch.0)
+        });
+        if on_h {
+            write_back(b, &mut self.h, &self.ht_rows, k, true);
+        } else {
+            write_back(b, &mut self.w, &self.w_rows, k, false);
+        }
     }
 
     /// One iteration: H, then W.
@@ -367,31 +374,6 @@ fn normal_equations<T: Scalar>(
             for (g, &yc) in gram[a * k..a * k + k].iter_mut().zip(y) {
                 *g += s * yc;
             }
-        }
-    }
-}
-
-/// Runs `f(rows, their lanes, a block's scratch)` over `blocks` (consecutive ranges from row
-/// 0) by recursive `rayon::join`, `lanes` split k entries per row and `scratch` k² + k per
-/// block (nothing allocated).
-fn run_blocks<T: Send>(
-    blocks: &[Range<usize>],
-    lanes: &mut [T],
-    scratch: &mut [T],
-    k: usize,
-    f: &super::BlockFn<'_, T>,
-) {
-    match blocks {
-        [] => {}
-        [r] => f(r.clone(), lanes, scratch),
-        _ => {
-            let (left, right) = blocks.split_at(blocks.len() / 2);
-            let (lo, hi) = lanes.split_at_mut((right[0].start - left[0].start) * k);
-            let (slo, shi) = scratch.split_at_mut(left.len() * (k * k + k));
-            rayon::join(
-                || run_blocks(left, lo, slo, k, f),
-                || run_blocks(right, hi, shi, k, f),
-            );
         }
     }
 }

@@ -51,9 +51,11 @@ pub use holdout::{HoldoutError, HoldoutRecord, holdout_error};
 pub use observed::{Observed, ObservedRef};
 pub use weighted::{Weighted, WeightedWork};
 
-use core::ops::Range;
+// The layout of the factors and of the outputs is the compressed sparse passes' (the model's
+// predictions read Hᵀ through `cols_of` here too).
+pub(crate) use crate::sparse::pass::{cols_of, rows_of, write_back};
 
-use crate::{MatrixBackend, RunAxis, Scalar};
+use crate::Scalar;
 
 /// The two factors of the β statistics at one entry, weight applied:
 /// `(m·v·λ^(β−2), m·λ^(β−1))`, with the exact forms of β = 2 (`(m·v, m·λ)`) and β = 1
@@ -78,86 +80,4 @@ pub(crate) fn dot<T: Scalar>(x: &[T], y: &[T]) -> T {
         s += a * b;
     }
     s
-}
-
-/// A (m×k) into `out`, row-major.
-pub(crate) fn rows_of<T: Scalar, B: MatrixBackend<T>>(b: &B, a: &B::Mat, out: &mut [T]) {
-    b.copy_to_row_major(a, out);
-}
-
-/// H (k×n) into `out` as Hᵀ, n×k row-major.
-pub(crate) fn cols_of<T: Scalar, B: MatrixBackend<T>>(b: &B, h: &B::Mat, out: &mut [T]) {
-    let k = b.nrows(h);
-    b.visit(&[h], &mut |run, s| {
-        let x = s[0];
-        match run.axis {
-            RunAxis::Row => {
-                for (t, &x) in x.iter().enumerate() {
-                    out[(run.col + t) * k + run.row] = x;
-                }
-            }
-            RunAxis::Column => {
-                for (t, &x) in x.iter().enumerate() {
-                    out[run.col * k + run.row + t] = x;
-                }
-            }
-        }
-    });
-}
-
-/// `dst` (rows×k) ← `src` (rows×k row-major), or, when `transposed`, `dst` (k×rows) ← `srcᵀ`.
-pub(crate) fn write_back<T: Scalar, B: MatrixBackend<T>>(
-    b: &B,
-    dst: &mut B::Mat,
-    src: &[T],
-    k: usize,
-    transposed: bool,
-) {
-    b.zip_mut(&mut [dst], &[], &|run, outs, _| {
-        let o = &mut *outs[0];
-        let at = |r: usize, c: usize| if transposed { c * k + r } else { r * k + c };
-        match run.axis {
-            RunAxis::Row => {
-                for (t, o) in o.iter_mut().enumerate() {
-                    *o = src[at(run.row, run.col + t)];
-                }
-            }
-            RunAxis::Column => {
-                for (t, o) in o.iter_mut().enumerate() {
-                    *o = src[at(run.row + t, run.col)];
-                }
-            }
-        }
-    });
-}
-
-/// What [`par_blocks`] and the solvers' block runners apply to each block: its rows and two
-/// buffers split for it.
-pub(crate) type BlockFn<'f, T> = dyn Fn(Range<usize>, &mut [T], &mut [T]) + Sync + 'f;
-
-/// Runs `f(rows, out rows, out2 rows)` over `blocks` (consecutive ranges from row 0) on
-/// rayon's threads by recursive `join` (nothing allocated), with `out` and `out2` split
-/// `stride` entries per row. Each row is computed by one call whatever the split, so the
-/// result has the same bits for every number of threads.
-pub(crate) fn par_blocks<T: Send>(
-    blocks: &[Range<usize>],
-    out: &mut [T],
-    out2: &mut [T],
-    stride: usize,
-    f: &BlockFn<'_, T>,
-) {
-    match blocks {
-        [] => {}
-        [r] => f(r.clone(), out, out2),
-        _ => {
-            let (left, right) = blocks.split_at(blocks.len() / 2);
-            let cut = (right[0].start - left[0].start) * stride;
-            let (lo, hi) = out.split_at_mut(cut.min(out.len()));
-            let (lo2, hi2) = out2.split_at_mut(cut.min(out2.len()));
-            rayon::join(
-                || par_blocks(left, lo, lo2, stride, f),
-                || par_blocks(right, hi, hi2, stride, f),
-            );
-        }
-    }
 }

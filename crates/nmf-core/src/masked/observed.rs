@@ -12,9 +12,11 @@ use core::ops::Range;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::{cols_of, dot, par_blocks, rows_of, weighted_parts, write_back};
+use super::{cols_of, dot, rows_of, weighted_parts, write_back};
 use crate::data::DataEvaluation;
 use crate::kernels::{F64Sum, beta_term};
+use crate::sparse::csr::{check_entry, check_triplets, invalid};
+use crate::sparse::pass::{PerRow, par_blocks};
 use crate::sparse::{Csr, CsrRef, row_blocks};
 use crate::{DataOps, Loss, MatrixBackend, MatrixRole, NmfError, Scalar, TruncatedSvd};
 
@@ -70,40 +72,6 @@ impl<'a, T: Copy> ObservedRef<'a, T> {
     }
 }
 
-/// An entry of V or a weight at (i, j): finite and ≥ 0, or the error naming its place.
-pub(crate) fn check_entry<T: Scalar>(
-    matrix: MatrixRole,
-    i: usize,
-    j: usize,
-    x: T,
-) -> Result<(), NmfError> {
-    let (row, col, value) = (i, j, x.as_f64());
-    if !x.is_finite() {
-        return Err(NmfError::NonFiniteEntry {
-            matrix,
-            row,
-            col,
-            value,
-        });
-    }
-    if x < T::zero() {
-        return Err(NmfError::NegativeEntry {
-            matrix,
-            row,
-            col,
-            value,
-        });
-    }
-    Ok(())
-}
-
-fn invalid(reason: String) -> NmfError {
-    NmfError::InvalidSparse {
-        matrix: MatrixRole::V,
-        reason,
-    }
-}
-
 impl<T: Scalar> Observed<T> {
     /// The observed entries `(rows[p], cols[p], vals[p])` in any order, each weighted 1.
     ///
@@ -155,32 +123,7 @@ impl<T: Scalar> Observed<T> {
         vals: &[T],
         weights: Option<&[T]>,
     ) -> Result<Self, NmfError> {
-        if nrows == 0 || ncols == 0 {
-            return Err(NmfError::EmptyMatrix {
-                matrix: MatrixRole::V,
-                rows: nrows,
-                cols: ncols,
-            });
-        }
-        if rows.len() != cols.len() || rows.len() != vals.len() {
-            return Err(invalid(format!(
-                "{} row indices, {} column indices and {} values: they must be as many",
-                rows.len(),
-                cols.len(),
-                vals.len()
-            )));
-        }
-        for (p, ((&i, &j), &x)) in rows.iter().zip(cols).zip(vals).enumerate() {
-            if i >= nrows || j >= ncols {
-                return Err(invalid(format!(
-                    "triplet {p} is at row {i}, column {j}, outside the {nrows}×{ncols} matrix"
-                )));
-            }
-            check_entry(MatrixRole::V, i, j, x)?;
-            if let Some(w) = weights {
-                check_entry(MatrixRole::Weights, i, j, w[p])?;
-            }
-        }
+        check_triplets(nrows, ncols, rows, cols, vals, weights)?;
         let mut order: Vec<usize> = (0..rows.len()).collect();
         order.sort_unstable_by_key(|&p| (rows[p], cols[p]));
         for pair in order.windows(2) {
@@ -294,17 +237,7 @@ impl<T: Scalar> Observed<T> {
         let cols = rows.transpose()?;
         // The weights in the columns' order: the same stable transpose on the weights.
         let col_weights = match &row_weights {
-            Some(w) => {
-                let x = rows.view();
-                let as_csr = Csr::from_compressed(
-                    x.nrows(),
-                    x.ncols(),
-                    x.indptr().to_vec(),
-                    x.indices().to_vec(),
-                    w.clone(),
-                )?;
-                Some(as_csr.transpose()?.into_parts().2)
-            }
+            Some(w) => Some(rows.with_values(w.clone())?.transpose()?.into_parts().2),
             None => None,
         };
         let parts = 4 * rayon::current_num_threads();
@@ -459,27 +392,39 @@ fn beta_rows<T: Scalar>(
     }
 }
 
-/// The β statistics of one half-step on `x` with its blocks, into `num` and `den` (backend
-/// matrices, transposed when they are k×rows).
+/// The β statistics of the H half-step (`on_h`: on the rows of Vᵀ, row j giving
+/// λ_ij = h_j·w_i and the sums over i ∈ Ω_j of the parts times w_i, into k×n `num` and `den`)
+/// or of the W half-step (on the rows of V, into m×k ones), W and Hᵀ laid out in `work`.
 #[allow(clippy::too_many_arguments)]
-fn beta_pass<T: Scalar, B: MatrixBackend<T>>(
+fn beta_stats<T: Scalar, B: MatrixBackend<T>>(
     backend: &B,
-    (x, weights, blocks): (CsrRef<'_, T>, Option<&[T]>, &[Range<usize>]),
-    own: &[T],
-    other: &[T],
-    k: usize,
+    v: &Observed<T>,
+    work: &mut ObservedWork<T>,
+    w: &B::Mat,
+    h: &B::Mat,
     beta: f64,
-    (out_num, out_den): (&mut [T], &mut [T]),
     (num, den): (&mut B::Mat, &mut B::Mat),
-    transposed: bool,
+    on_h: bool,
 ) {
+    let k = backend.ncols(w);
+    rows_of(backend, w, &mut work.w_rows);
+    cols_of(backend, h, &mut work.ht_rows);
+    let o = v.view();
+    let ((x, weights, blocks), own, other) = if on_h {
+        let by_cols = (o.cols, o.col_weights, o.col_blocks);
+        (by_cols, &work.ht_rows, &work.w_rows)
+    } else {
+        let by_rows = (o.rows, o.row_weights, o.row_blocks);
+        (by_rows, &work.w_rows, &work.ht_rows)
+    };
     let len = x.nrows() * k;
-    let (out_num, out_den) = (&mut out_num[..len], &mut out_den[..len]);
-    par_blocks(blocks, out_num, out_den, k, &|r, n, d| {
+    let (out_num, out_den) = (&mut work.num[..len], &mut work.den[..len]);
+    let outs = (PerRow(&mut *out_num, k), PerRow(&mut *out_den, k));
+    par_blocks(blocks, outs, &|r, (PerRow(n, _), PerRow(d, _))| {
         beta_rows(x, weights, r, own, other, k, beta, n, d)
     });
-    write_back(backend, num, out_num, k, transposed);
-    write_back(backend, den, out_den, k, transposed);
+    write_back(backend, num, out_num, k, on_h);
+    write_back(backend, den, out_den, k, on_h);
 }
 
 /// The weighted loss and the sizes of its rounding over the observed entries.
@@ -535,13 +480,7 @@ fn evaluate_observed<T: Scalar>(
         Loss::Frobenius => (s.value(), loss_value),
         Loss::KullbackLeibler => (s.value(), terms.value()),
         Loss::ItakuraSaito | Loss::Beta(_) => {
-            let (b, c) = (bb.value(), cc.value());
-            let t = if beta == 0.0 || beta == 1.0 {
-                loss_value + 2.0 * b + 2.0 * c
-            } else {
-                loss_value + 2.0 * b / beta.abs() + 2.0 * c / (beta - 1.0).abs()
-            };
-            (b + c, t)
+            return crate::data::beta_evaluation(loss_value, bb.value(), cc.value(), beta);
         }
     };
     DataEvaluation {
@@ -702,16 +641,8 @@ impl<T: Scalar, B: MatrixBackend<T>> DataOps<T, Observed<T>> for B {
     }
     fn data_scaled(&self, v: &Observed<T>, d: T) -> Option<Observed<T>> {
         let scale = |c: &Csr<T>| {
-            let x = c.view();
-            let data = x.data().iter().map(|&a| a / d).collect();
-            Csr::from_compressed(
-                x.nrows(),
-                x.ncols(),
-                x.indptr().to_vec(),
-                x.indices().to_vec(),
-                data,
-            )
-            .ok()
+            c.with_values(c.view().data().iter().map(|&a| a / d).collect())
+                .ok()
         };
         Some(Observed {
             rows: scale(&v.rows)?,
@@ -783,22 +714,7 @@ impl<T: Scalar, B: MatrixBackend<T>> DataOps<T, Observed<T>> for B {
         num: &mut Self::Mat,
         den: &mut Self::Mat,
     ) {
-        let k = self.ncols(w);
-        rows_of(self, w, &mut work.w_rows);
-        cols_of(self, h, &mut work.ht_rows);
-        let o = v.view();
-        // Row j of Vᵀ: λ_ij = h_j·w_i, the sums over i ∈ Ω_j of the parts times w_i.
-        beta_pass(
-            self,
-            (o.cols, o.col_weights, o.col_blocks),
-            &work.ht_rows,
-            &work.w_rows,
-            k,
-            beta.as_f64(),
-            (&mut work.num, &mut work.den),
-            (num, den),
-            true,
-        );
+        beta_stats(self, v, work, w, h, beta.as_f64(), (num, den), true);
     }
     fn beta_stats_w(
         &self,
@@ -810,21 +726,7 @@ impl<T: Scalar, B: MatrixBackend<T>> DataOps<T, Observed<T>> for B {
         num: &mut Self::Mat,
         den: &mut Self::Mat,
     ) {
-        let k = self.ncols(w);
-        rows_of(self, w, &mut work.w_rows);
-        cols_of(self, h, &mut work.ht_rows);
-        let o = v.view();
-        beta_pass(
-            self,
-            (o.rows, o.row_weights, o.row_blocks),
-            &work.w_rows,
-            &work.ht_rows,
-            k,
-            beta.as_f64(),
-            (&mut work.num, &mut work.den),
-            (num, den),
-            false,
-        );
+        beta_stats(self, v, work, w, h, beta.as_f64(), (num, den), false);
     }
     fn data_loss(
         &self,

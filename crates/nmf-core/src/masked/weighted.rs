@@ -67,7 +67,7 @@ impl<M> Weighted<M> {
         }
         for (matrix, a) in [(MatrixRole::V, &v), (MatrixRole::Weights, &weights)] {
             if let Some((i, j, x)) = b.first_invalid(a) {
-                super::observed::check_entry(matrix, i, j, x)?;
+                crate::sparse::csr::check_entry(matrix, i, j, x)?;
             }
         }
         if b.sum(&weights) == 0.0 {
@@ -115,14 +115,12 @@ pub struct WeightedWork<T, M> {
 const NOT_WEIGHTED: &str = "weighted data: the rules ask for the β statistics \
                             (DataOps::data_weighted), and the others refuse it";
 
-/// `work.a ← M∘V∘Λ^(β−2)`, `work.b ← M∘Λ^(β−1)` with Λ = WH.
-fn parts<T: Scalar, B: MatrixBackend<T>>(
+/// `work.a ← WH`.
+fn form_wh<T: Scalar, B: MatrixBackend<T>>(
     b: &B,
-    v: &Weighted<B::Mat>,
     work: &mut WeightedWork<T, B::Mat>,
     w: &B::Mat,
     h: &B::Mat,
-    beta: f64,
 ) {
     b.matmul(
         &mut work.a,
@@ -133,6 +131,59 @@ fn parts<T: Scalar, B: MatrixBackend<T>>(
         h,
         Trans::No,
     );
+}
+
+/// `Σ f(v, m, λ)` over the entries of positive weight m, with λ the entry of `wh`, in `f64`:
+/// one pass over V, the weights and WH.
+fn weighted_sum<T: Scalar, B: MatrixBackend<T>>(
+    b: &B,
+    v: &Weighted<B::Mat>,
+    wh: &B::Mat,
+    f: &(dyn Fn(f64, f64, f64) -> f64 + Sync),
+) -> f64 {
+    b.reduce(&[&v.v, &v.weights, wh], &|_, s, acc| {
+        for ((&x, &m), &l) in s[0].iter().zip(s[1]).zip(s[2]) {
+            if m != T::zero() {
+                acc.add(f(x.as_f64(), m.as_f64(), l.as_f64()));
+            }
+        }
+    })
+}
+
+/// M∘V, a new m×n matrix (for the products of the randomized SVD of the start).
+fn weighted_v<T: Scalar, B: MatrixBackend<T>>(b: &B, v: &Weighted<B::Mat>) -> B::Mat {
+    let mut t = b.zeros_like(&v.v);
+    b.zip_mut(&mut [&mut t], &[&v.v, &v.weights], &|_, o, i| {
+        for ((o, &x), &m) in o[0].iter_mut().zip(i[0]).zip(i[1]) {
+            *o = x * m;
+        }
+    });
+    t
+}
+
+/// Which half-step's statistics.
+#[derive(Clone, Copy)]
+enum Half {
+    /// H's: `num = Wᵀ(M∘V∘Λ^(β−2))`, `den = Wᵀ(M∘Λ^(β−1))` (k×n).
+    H,
+    /// W's: `num = (M∘V∘Λ^(β−2))Hᵀ`, `den = (M∘Λ^(β−1))Hᵀ` (m×k).
+    W,
+}
+
+/// The β statistics of one half-step: `work.a ← M∘V∘Λ^(β−2)`, `work.b ← M∘Λ^(β−1)` with
+/// Λ = WH, then their products with W (`Half::H`) or H (`Half::W`) into `num` and `den`.
+#[allow(clippy::too_many_arguments)]
+fn beta_stats<T: Scalar, B: MatrixBackend<T>>(
+    b: &B,
+    v: &Weighted<B::Mat>,
+    work: &mut WeightedWork<T, B::Mat>,
+    w: &B::Mat,
+    h: &B::Mat,
+    beta: f64,
+    (num, den): (&mut B::Mat, &mut B::Mat),
+    half: Half,
+) {
+    form_wh(b, work, w, h);
     b.zip_mut(
         &mut [&mut work.a, &mut work.b],
         &[&v.v, &v.weights],
@@ -143,6 +194,28 @@ fn parts<T: Scalar, B: MatrixBackend<T>>(
             }
         },
     );
+    for (out, part) in [(num, &work.a), (den, &work.b)] {
+        match half {
+            Half::H => b.matmul(
+                out,
+                Accum::Replace,
+                T::one(),
+                w,
+                Trans::Yes,
+                part,
+                Trans::No,
+            ),
+            Half::W => b.matmul(
+                out,
+                Accum::Replace,
+                T::one(),
+                part,
+                Trans::No,
+                h,
+                Trans::Yes,
+            ),
+        }
+    }
 }
 
 impl<T: Scalar, B: MatrixBackend<T>> DataOps<T, Weighted<B::Mat>> for B {
@@ -221,25 +294,8 @@ impl<T: Scalar, B: MatrixBackend<T>> DataOps<T, Weighted<B::Mat>> for B {
             return None;
         }
         let beta = loss.beta_value();
-        self.matmul(
-            &mut work.a,
-            Accum::Replace,
-            T::one(),
-            w,
-            Trans::No,
-            h,
-            Trans::No,
-        );
-        let ins = [&v.v, &v.weights, &work.a];
-        let sum = |f: &(dyn Fn(f64, f64, f64) -> f64 + Sync)| {
-            self.reduce(&ins, &|_, s, acc| {
-                for ((&x, &m), &l) in s[0].iter().zip(s[1]).zip(s[2]) {
-                    if m != T::zero() {
-                        acc.add(f(x.as_f64(), m.as_f64(), l.as_f64()));
-                    }
-                }
-            })
-        };
+        form_wh(self, work, w, h);
+        let sum = |f: &(dyn Fn(f64, f64, f64) -> f64 + Sync)| weighted_sum(self, v, &work.a, f);
         let total = sum(&|_, m, _| m);
         Some(super::HoldoutError {
             count: sum(&|_, _, _| 1.0) as usize,
@@ -277,21 +333,11 @@ impl<T: Scalar, B: MatrixBackend<T>> DataOps<T, Weighted<B::Mat>> for B {
         best
     }
     fn wt_x(&self, dst: &mut Self::Mat, w: &Self::Mat, v: &Weighted<B::Mat>) {
-        let mut t = self.zeros_like(&v.v);
-        self.zip_mut(&mut [&mut t], &[&v.v, &v.weights], &|_, o, i| {
-            for ((o, &x), &m) in o[0].iter_mut().zip(i[0]).zip(i[1]) {
-                *o = x * m;
-            }
-        });
+        let t = weighted_v(self, v);
         self.matmul(dst, Accum::Replace, T::one(), w, Trans::Yes, &t, Trans::No);
     }
     fn x_ht(&self, dst: &mut Self::Mat, v: &Weighted<B::Mat>, h: &Self::Mat) {
-        let mut t = self.zeros_like(&v.v);
-        self.zip_mut(&mut [&mut t], &[&v.v, &v.weights], &|_, o, i| {
-            for ((o, &x), &m) in o[0].iter_mut().zip(i[0]).zip(i[1]) {
-                *o = x * m;
-            }
-        });
+        let t = weighted_v(self, v);
         self.matmul(dst, Accum::Replace, T::one(), &t, Trans::No, h, Trans::Yes);
     }
     fn data_scaled(&self, v: &Weighted<B::Mat>, d: T) -> Option<Weighted<B::Mat>> {
@@ -403,25 +449,7 @@ impl<T: Scalar, B: MatrixBackend<T>> DataOps<T, Weighted<B::Mat>> for B {
         if let Some(d) = work.dense.as_mut() {
             return dense::beta_stats_h(self, &v.v, d, w, h, beta, num, den);
         }
-        parts(self, v, work, w, h, beta.as_f64());
-        self.matmul(
-            num,
-            Accum::Replace,
-            T::one(),
-            w,
-            Trans::Yes,
-            &work.a,
-            Trans::No,
-        );
-        self.matmul(
-            den,
-            Accum::Replace,
-            T::one(),
-            w,
-            Trans::Yes,
-            &work.b,
-            Trans::No,
-        );
+        beta_stats(self, v, work, w, h, beta.as_f64(), (num, den), Half::H);
     }
     fn beta_stats_w(
         &self,
@@ -436,25 +464,7 @@ impl<T: Scalar, B: MatrixBackend<T>> DataOps<T, Weighted<B::Mat>> for B {
         if let Some(d) = work.dense.as_mut() {
             return dense::beta_stats_w(self, &v.v, d, w, h, beta, num, den);
         }
-        parts(self, v, work, w, h, beta.as_f64());
-        self.matmul(
-            num,
-            Accum::Replace,
-            T::one(),
-            &work.a,
-            Trans::No,
-            h,
-            Trans::Yes,
-        );
-        self.matmul(
-            den,
-            Accum::Replace,
-            T::one(),
-            &work.b,
-            Trans::No,
-            h,
-            Trans::Yes,
-        );
+        beta_stats(self, v, work, w, h, beta.as_f64(), (num, den), Half::W);
     }
     fn data_loss(
         &self,
@@ -481,26 +491,9 @@ impl<T: Scalar, B: MatrixBackend<T>> DataOps<T, Weighted<B::Mat>> for B {
             return dense::evaluate(self, &v.v, d, w, h, loss);
         }
         let beta = loss.beta_value();
-        self.matmul(
-            &mut work.a,
-            Accum::Replace,
-            T::one(),
-            w,
-            Trans::No,
-            h,
-            Trans::No,
-        );
-        let ins = [&v.v, &v.weights, &work.a];
+        form_wh(self, work, w, h);
         // One pass per sum (an evaluation is every check_every iterations).
-        let sum = |f: &(dyn Fn(f64, f64, f64) -> f64 + Sync)| {
-            self.reduce(&ins, &|_, s, acc| {
-                for ((&x, &m), &l) in s[0].iter().zip(s[1]).zip(s[2]) {
-                    if m != T::zero() {
-                        acc.add(f(x.as_f64(), m.as_f64(), l.as_f64()));
-                    }
-                }
-            })
-        };
+        let sum = |f: &(dyn Fn(f64, f64, f64) -> f64 + Sync)| weighted_sum(self, v, &work.a, f);
         let value = sum(&|x, m, l| m * beta_term(x, l, beta));
         let (scale, f64_terms) = match loss {
             Loss::Frobenius => (sum(&|x, m, l| m * 0.5 * (x * x + l * l)), value),
@@ -519,12 +512,7 @@ impl<T: Scalar, B: MatrixBackend<T>> DataOps<T, Weighted<B::Mat>> for B {
             Loss::ItakuraSaito | Loss::Beta(_) => {
                 let bb = sum(&|_, m, l| m * l.powf(beta));
                 let c = sum(&|x, m, l| m * x * l.powf(beta - 1.0));
-                let t = if beta == 0.0 || beta == 1.0 {
-                    value + 2.0 * bb + 2.0 * c
-                } else {
-                    value + 2.0 * bb / beta.abs() + 2.0 * c / (beta - 1.0).abs()
-                };
-                (bb + c, t)
+                return crate::data::beta_evaluation(value, bb, c, beta);
             }
         };
         DataEvaluation {

@@ -216,7 +216,7 @@ pub fn beta_loss_rows<T: Scalar>(
     s
 }
 
-/// What [`par_blocks`] runs on a block: `(rows, Λ's buffer, num rows, den rows, sums)`.
+/// What [`par_lambda_blocks`] runs on a block: `(rows, Λ's buffer, num rows, den rows, sums)`.
 pub(super) type BlockFn<'a, T> =
     dyn Fn(Range<usize>, &mut [T], &mut [T], &mut [T], &mut BetaSums) + Sync + 'a;
 
@@ -226,7 +226,7 @@ pub(super) type BlockFn<'a, T> =
 /// blocks with its own part of `bufs`. `num` and `den` hold `kout` scalars per row (0 for a
 /// pass without them), `sums` one entry per block (or none).
 #[allow(clippy::too_many_arguments)]
-pub(super) fn par_blocks<T: Scalar>(
+pub(super) fn par_lambda_blocks<T: Scalar>(
     nrows: usize,
     kout: usize,
     bufs: &mut [T],
@@ -320,20 +320,8 @@ pub(super) fn par_blocks<T: Scalar>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sparse::{Csr, Duplicates};
+    use crate::sparse::csr::csr_of_dense as csr_of;
     use proptest::prelude::*;
-
-    fn csr_of(m: usize, n: usize, d: &[f64]) -> Csr<f64> {
-        let (mut r, mut c, mut v) = (vec![], vec![], vec![]);
-        for (t, &x) in d.iter().enumerate() {
-            if x != 0.0 {
-                r.push(t / n);
-                c.push(t % n);
-                v.push(x);
-            }
-        }
-        Csr::from_triplets(m, n, &r, &c, &v, Duplicates::Reject).unwrap()
-    }
 
     proptest! {
         /// The blocked statistics equal the formulas evaluated naively in f64, entry by entry,
@@ -362,12 +350,12 @@ mod tests {
             let buf_len = BLOCK_ROWS.min(m) * n;
             let (mut num, mut den) = (vec![f64::NAN; m * k], vec![f64::NAN; m * k]);
             let mut bufs = vec![0.0; groups * buf_len];
-            par_blocks(m, k, &mut bufs, buf_len, &mut num, &mut den, &mut [], &|rows, lam, nb, db, _| {
+            par_lambda_blocks(m, k, &mut bufs, buf_len, &mut num, &mut den, &mut [], &|rows, lam, nb, db, _| {
                 beta_rows(x.view(), rows, f, beta, lam, nb, db)
             });
             let (mut num1, mut den1) = (vec![f64::NAN; m * k], vec![f64::NAN; m * k]);
             let mut one = vec![0.0; buf_len];
-            par_blocks(m, k, &mut one, buf_len, &mut num1, &mut den1, &mut [], &|rows, lam, nb, db, _| {
+            par_lambda_blocks(m, k, &mut one, buf_len, &mut num1, &mut den1, &mut [], &|rows, lam, nb, db, _| {
                 beta_rows(x.view(), rows, f, beta, lam, nb, db)
             });
             prop_assert_eq!(num.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), num1.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
@@ -392,7 +380,7 @@ mod tests {
             if beta > 0.0 {
                 let blocks = m.div_ceil(BLOCK_ROWS);
                 let mut sums = vec![BetaSums::default(); blocks];
-                par_blocks(m, 0, &mut bufs, buf_len, &mut [], &mut [], &mut sums, &|rows, lam, _, _, s| {
+                par_lambda_blocks(m, 0, &mut bufs, buf_len, &mut [], &mut [], &mut sums, &|rows, lam, _, _, s| {
                     *s = beta_loss_rows(x.view(), rows, f, beta, true, lam)
                 });
                 let mut total = F64Sum::default();

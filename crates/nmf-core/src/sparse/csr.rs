@@ -51,11 +51,16 @@ fn filled<X: Clone>(len: usize, x: X, what: &dyn Fn() -> String) -> Result<Vec<X
     Ok(v)
 }
 
-/// A value of V at (i, j): finite and ≥ 0, or the error naming its place.
-fn check_value<T: Scalar>(i: usize, j: usize, x: T) -> Result<(), NmfError> {
-    let place = |value: T| (MatrixRole::V, i, j, value.as_f64());
+/// An entry of `matrix` (V, or the weights of masked data) at (i, j): finite and ≥ 0, or the
+/// error naming its place.
+pub(crate) fn check_entry<T: Scalar>(
+    matrix: MatrixRole,
+    i: usize,
+    j: usize,
+    x: T,
+) -> Result<(), NmfError> {
+    let (row, col, value) = (i, j, x.as_f64());
     if !x.is_finite() {
-        let (matrix, row, col, value) = place(x);
         return Err(NmfError::NonFiniteEntry {
             matrix,
             row,
@@ -64,7 +69,6 @@ fn check_value<T: Scalar>(i: usize, j: usize, x: T) -> Result<(), NmfError> {
         });
     }
     if x < T::zero() {
-        let (matrix, row, col, value) = place(x);
         return Err(NmfError::NegativeEntry {
             matrix,
             row,
@@ -75,21 +79,26 @@ fn check_value<T: Scalar>(i: usize, j: usize, x: T) -> Result<(), NmfError> {
     Ok(())
 }
 
-fn invalid(reason: String) -> NmfError {
+/// A malformed sparse V, with the reason.
+pub(crate) fn invalid(reason: String) -> NmfError {
     NmfError::InvalidSparse {
         matrix: MatrixRole::V,
         reason,
     }
 }
 
-/// The checks of [`Csr::from_triplets`] before anything is built: a non-empty shape, as many
-/// row indices, column indices and values, every index in range, every value finite and ≥ 0.
-fn check_triplets<T: Scalar>(
+/// The checks of triplets before anything is built from them ([`Csr::from_triplets`],
+/// [`Observed`](crate::masked::Observed)'s): a non-empty shape, as many row indices, column
+/// indices and values, every index in range, every value finite and ≥ 0, and so is every
+/// weight when there are weights (as many as the values: the caller checks it), each triplet
+/// in turn.
+pub(crate) fn check_triplets<T: Scalar>(
     nrows: usize,
     ncols: usize,
     rows: &[usize],
     cols: &[usize],
     vals: &[T],
+    weights: Option<&[T]>,
 ) -> Result<(), NmfError> {
     if nrows == 0 || ncols == 0 {
         return Err(NmfError::EmptyMatrix {
@@ -112,9 +121,27 @@ fn check_triplets<T: Scalar>(
                 "triplet {p} is at row {i}, column {j}, outside the {nrows}×{ncols} matrix"
             )));
         }
-        check_value(i, j, x)?;
+        check_entry(MatrixRole::V, i, j, x)?;
+        if let Some(w) = weights {
+            check_entry(MatrixRole::Weights, i, j, w[p])?;
+        }
     }
     Ok(())
+}
+
+/// The non-zeros of a dense m×n matrix `d` (row-major) as compressed rows: the sparse
+/// modules' tests build their cases with it.
+#[cfg(test)]
+pub(crate) fn csr_of_dense(m: usize, n: usize, d: &[f64]) -> Csr<f64> {
+    let (mut r, mut c, mut v) = (vec![], vec![], vec![]);
+    for (t, &x) in d.iter().enumerate() {
+        if x != 0.0 {
+            r.push(t / n);
+            c.push(t % n);
+            v.push(x);
+        }
+    }
+    Csr::from_triplets(m, n, &r, &c, &v, Duplicates::Reject).unwrap()
 }
 
 impl<'a, T: Scalar> CsrRef<'a, T> {
@@ -193,7 +220,7 @@ impl<'a, T: Scalar> CsrRef<'a, T> {
                     )));
                 }
                 prev = Some(j);
-                check_value(i, j, data[p])?;
+                check_entry(MatrixRole::V, i, j, data[p])?;
             }
         }
         Ok(Self {
@@ -290,6 +317,21 @@ impl<T: Scalar> Csr<T> {
         })
     }
 
+    /// The same structure (row pointers and column indices, copied) with other values `data`,
+    /// in the order of the stored entries: a rescaled copy, or weights laid out like V.
+    ///
+    /// # Errors
+    /// As [`from_compressed`](Self::from_compressed) (the values are checked).
+    pub(crate) fn with_values(&self, data: Vec<T>) -> Result<Self, NmfError> {
+        Self::from_compressed(
+            self.nrows,
+            self.ncols,
+            self.indptr.clone(),
+            self.indices.clone(),
+            data,
+        )
+    }
+
     /// Builds the matrix from triplets `(rows[p], cols[p], vals[p])` in any order, in
     /// O(nnz + nrows) time and memory besides the result (a counting sort by row, then a sort
     /// of each row by column). Entries at the same place are summed or refused (`dup`);
@@ -310,7 +352,7 @@ impl<T: Scalar> Csr<T> {
         vals: &[T],
         dup: Duplicates,
     ) -> Result<Self, NmfError> {
-        check_triplets(nrows, ncols, rows, cols, vals)?;
+        check_triplets(nrows, ncols, rows, cols, vals, None)?;
         // Counting sort by row (stable: triplets of a row keep their order).
         let what = || {
             format!(
@@ -358,15 +400,8 @@ impl<T: Scalar> Csr<T> {
                     x += vals[seg[r]];
                     r += 1;
                 }
-                if !x.is_finite() {
-                    // Finite entries whose sum overflows.
-                    return Err(NmfError::NonFiniteEntry {
-                        matrix: MatrixRole::V,
-                        row: i,
-                        col: j,
-                        value: x.as_f64(),
-                    });
-                }
+                // Finite entries ≥ 0 whose sum overflows (the only way the sum can be bad).
+                check_entry(MatrixRole::V, i, j, x)?;
                 if x != T::zero() {
                     indices.push(j);
                     data.push(x);
@@ -400,7 +435,7 @@ impl<T: Scalar> Csr<T> {
         mut cols: Vec<usize>,
         mut vals: Vec<T>,
     ) -> Result<Self, NmfError> {
-        check_triplets(nrows, ncols, &rows, &cols, &vals)?;
+        check_triplets(nrows, ncols, &rows, &cols, &vals, None)?;
         let nnz = rows.len();
         let what = move || format!("a sparse {nrows}×{ncols} matrix with {nnz} entries");
         let mut indptr = filled(nrows.saturating_add(1), 0usize, &what)?;
@@ -460,15 +495,8 @@ impl<T: Scalar> Csr<T> {
                     x += row[r].1;
                     r += 1;
                 }
-                if !x.is_finite() {
-                    // Finite entries whose sum overflows.
-                    return Err(NmfError::NonFiniteEntry {
-                        matrix: MatrixRole::V,
-                        row: i,
-                        col: j,
-                        value: x.as_f64(),
-                    });
-                }
+                // Finite entries ≥ 0 whose sum overflows (the only way the sum can be bad).
+                check_entry(MatrixRole::V, i, j, x)?;
                 if x != T::zero() {
                     // w ≤ lo + q: the row was copied out, nothing unread is overwritten.
                     cols[w] = j;

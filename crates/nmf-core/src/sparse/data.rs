@@ -14,8 +14,10 @@
 
 use core::ops::Range;
 
-use super::beta::{BLOCK_ROWS, BetaFactors, BetaSums, beta_loss_rows, beta_rows, par_blocks};
-use super::products::par_rows;
+use super::beta::{
+    BLOCK_ROWS, BetaFactors, BetaSums, beta_loss_rows, beta_rows, par_lambda_blocks,
+};
+use super::pass::{PerRow, cols_of, par_blocks, rows_of, write_back};
 use super::{
     Csr, CsrRef, Duplicates, frobenius_loss, frobenius_parts, kl_loss, kl_rows, row_blocks,
     spmm_rows, wh_sum,
@@ -276,43 +278,52 @@ fn general(loss: Loss) -> bool {
     !matches!(loss, Loss::Frobenius | Loss::KullbackLeibler)
 }
 
-/// The β statistics on the rows of `x` (V, or Vᵀ for the H half-step), with A (x.nrows×k),
-/// B (x.ncols×k) and Bᵀ (k×x.ncols, in `beta.bt`), into `num` and `den` (as they are, or
-/// transposed when they are k×x.nrows).
+/// The β statistics of the H half-step (`on_h`: on the rows of Vᵀ with A = Hᵀ, B = W and
+/// Bᵀ = Wᵀ, into k×n `num` and `den`) or of the W half-step (on the rows of V with A = W,
+/// B = Hᵀ and Bᵀ = H, into m×k ones), the factors laid out in `work` here.
 #[allow(clippy::too_many_arguments)]
-fn beta_pass<T: Scalar, B: MatrixBackend<T>>(
+fn beta_stats<T: Scalar, B: MatrixBackend<T>>(
     backend: &B,
-    x: CsrRef<'_, T>,
-    a: &[T],
-    b: &[T],
-    k: usize,
+    v: &SparseData<T>,
+    work: &mut SparseWork<T>,
+    w: &B::Mat,
+    h: &B::Mat,
     beta: T,
-    out: &mut [T],
-    work: &mut BetaWork<T>,
-    num: &mut B::Mat,
-    den: &mut B::Mat,
-    transposed: bool,
+    (num, den): (&mut B::Mat, &mut B::Mat),
+    on_h: bool,
 ) {
+    let k = backend.ncols(w);
+    let (m, n) = v.shape();
+    rows_of(backend, w, &mut work.w_rows);
+    cols_of(backend, h, &mut work.ht_rows);
+    let bw = &mut work.beta;
+    let (x, a, b) = if on_h {
+        cols_of(backend, w, &mut bw.bt[..m * k]);
+        (v.csc(), &work.ht_rows, &work.w_rows)
+    } else {
+        rows_of(backend, h, &mut bw.bt[..k * n]);
+        (v.csr(), &work.w_rows, &work.ht_rows)
+    };
     let rows = x.nrows();
-    let (out, den_rows) = (&mut out[..rows * k], &mut work.den[..rows * k]);
+    let (out, den_rows) = (&mut work.out[..rows * k], &mut bw.den[..rows * k]);
     let f = BetaFactors {
         a,
         b,
-        bt: &work.bt[..x.ncols() * k],
+        bt: &bw.bt[..x.ncols() * k],
         k,
     };
-    par_blocks(
+    par_lambda_blocks(
         rows,
         k,
-        &mut work.blocks,
-        work.block_len,
+        &mut bw.blocks,
+        bw.block_len,
         out,
         den_rows,
         &mut [],
         &|r, lam, nb, db, _| beta_rows(x, r, f, beta, lam, nb, db),
     );
-    write_back(backend, num, out, k, transposed);
-    write_back(backend, den, den_rows, k, transposed);
+    write_back(backend, num, out, k, on_h);
+    write_back(backend, den, den_rows, k, on_h);
 }
 
 /// The β loss of V at W (m×k row-major in `w_rows`) and H (k×n row-major in `beta.bt`), with
@@ -335,7 +346,7 @@ fn beta_loss<T: Scalar>(
         k,
     };
     let sums = &mut work.sums[..m.div_ceil(BLOCK_ROWS)];
-    par_blocks(
+    par_lambda_blocks(
         m,
         0,
         &mut work.blocks,
@@ -358,59 +369,6 @@ fn beta_loss<T: Scalar>(
     )
 }
 
-/// W (m×k) into `out`, row-major.
-fn rows_of<T: Scalar, B: MatrixBackend<T>>(b: &B, a: &B::Mat, out: &mut [T]) {
-    b.copy_to_row_major(a, out);
-}
-
-/// H (k×n) into `out` as Hᵀ, n×k row-major.
-fn cols_of<T: Scalar, B: MatrixBackend<T>>(b: &B, h: &B::Mat, out: &mut [T]) {
-    let k = b.nrows(h);
-    b.visit(&[h], &mut |run, s| {
-        let x = s[0];
-        match run.axis {
-            crate::RunAxis::Row => {
-                for (t, &x) in x.iter().enumerate() {
-                    out[(run.col + t) * k + run.row] = x;
-                }
-            }
-            crate::RunAxis::Column => {
-                for (t, &x) in x.iter().enumerate() {
-                    out[run.col * k + run.row + t] = x;
-                }
-            }
-        }
-    });
-}
-
-/// `dst` (rows×k, a backend matrix) ← `src` (rows×k row-major) when `transposed` is false,
-/// `dst` (k×rows) ← `srcᵀ` when it is true.
-fn write_back<T: Scalar, B: MatrixBackend<T>>(
-    b: &B,
-    dst: &mut B::Mat,
-    src: &[T],
-    k: usize,
-    transposed: bool,
-) {
-    b.zip_mut(&mut [dst], &[], &|run, outs, _| {
-        let o = &mut *outs[0];
-        // Entry (r, c) of dst is src[r·k + c], or src[c·k + r] when transposed.
-        let at = |r: usize, c: usize| if transposed { c * k + r } else { r * k + c };
-        match run.axis {
-            crate::RunAxis::Row => {
-                for (t, o) in o.iter_mut().enumerate() {
-                    *o = src[at(run.row, run.col + t)];
-                }
-            }
-            crate::RunAxis::Column => {
-                for (t, o) in o.iter_mut().enumerate() {
-                    *o = src[at(run.row + t, run.col)];
-                }
-            }
-        }
-    });
-}
-
 /// One statistic from the stored entries of `x` (V, or Vᵀ for the H half-step): the rows of
 /// `X·B` (Frobenius), or of the KL statistic `(X/(A·Bᵀ))·B` when `a` is given, into `out`
 /// (x.nrows×k), then into `num` (as it is, or transposed when `num` is k×x.nrows).
@@ -427,12 +385,36 @@ fn sparse_pass<T: Scalar, B: MatrixBackend<T>>(
 ) {
     let out = &mut out[..x.nrows() * k];
     match a {
-        None => par_rows(x, k, out, blocks, &|r, o| {
+        None => par_blocks(blocks, PerRow(&mut *out, k), &|r, PerRow(o, _)| {
             spmm_rows(x, r, b, k, o, Accum::Replace)
         }),
-        Some(a) => par_rows(x, k, out, blocks, &|r, o| kl_rows(x, r, a, b, k, o)),
+        Some(a) => par_blocks(blocks, PerRow(&mut *out, k), &|r, PerRow(o, _)| {
+            kl_rows(x, r, a, b, k, o)
+        }),
     }
     write_back(backend, num, out, k, transposed);
+}
+
+/// The Frobenius statistic (`kl` false: `X·B`) or the KL one of the H half-step (`on_h`: on
+/// the rows of Vᵀ with B = W, A = Hᵀ, into k×n `num`) or of the W half-step (on the rows of
+/// V with B = Hᵀ, A = W, into m×k `num`), from the factors laid out in `work` (W, and Hᵀ
+/// when it is read).
+fn stat_pass<T: Scalar, B: MatrixBackend<T>>(
+    backend: &B,
+    v: &SparseData<T>,
+    work: &mut SparseWork<T>,
+    k: usize,
+    kl: bool,
+    num: &mut B::Mat,
+    on_h: bool,
+) {
+    let (x, a, b) = if on_h {
+        (v.by_cols(), &work.ht_rows, &work.w_rows)
+    } else {
+        (v.by_rows(), &work.w_rows, &work.ht_rows)
+    };
+    let a = kl.then_some(&a[..]);
+    sparse_pass(backend, x, a, b, k, &mut work.out, num, on_h);
 }
 
 impl<T: Scalar, B: MatrixBackend<T>> DataOps<T, SparseData<T>> for B {
@@ -532,16 +514,8 @@ impl<T: Scalar, B: MatrixBackend<T>> DataOps<T, SparseData<T>> for B {
     }
     fn data_scaled(&self, v: &SparseData<T>, d: T) -> Option<SparseData<T>> {
         let scale = |c: &Csr<T>| {
-            let x = c.view();
-            let data = x.data().iter().map(|&a| a / d).collect();
-            Csr::from_compressed(
-                x.nrows(),
-                x.ncols(),
-                x.indptr().to_vec(),
-                x.indices().to_vec(),
-                data,
-            )
-            .ok()
+            c.with_values(c.view().data().iter().map(|&a| a / d).collect())
+                .ok()
         };
         Some(SparseData::with_blocks(scale(&v.rows)?, scale(&v.cols)?))
     }
@@ -573,16 +547,7 @@ impl<T: Scalar, B: MatrixBackend<T>> DataOps<T, SparseData<T>> for B {
         let k = self.ncols(w);
         rows_of(self, w, &mut work.w_rows);
         // (WᵀV)ᵀ = Vᵀ·W, from the rows of Vᵀ.
-        sparse_pass(
-            self,
-            v.by_cols(),
-            None,
-            &work.w_rows,
-            k,
-            &mut work.out,
-            num,
-            true,
-        );
+        stat_pass(self, v, work, k, false, num, true);
         self.matmul(gram, Accum::Replace, T::one(), w, Trans::Yes, w, Trans::No);
     }
     fn frobenius_stats_w(
@@ -595,16 +560,7 @@ impl<T: Scalar, B: MatrixBackend<T>> DataOps<T, SparseData<T>> for B {
     ) {
         let k = self.nrows(h);
         cols_of(self, h, &mut work.ht_rows);
-        sparse_pass(
-            self,
-            v.by_rows(),
-            None,
-            &work.ht_rows,
-            k,
-            &mut work.out,
-            num,
-            false,
-        );
+        stat_pass(self, v, work, k, false, num, false);
         self.matmul(gram, Accum::Replace, T::one(), h, Trans::No, h, Trans::Yes);
     }
     fn kl_stats_h(
@@ -620,8 +576,7 @@ impl<T: Scalar, B: MatrixBackend<T>> DataOps<T, SparseData<T>> for B {
         rows_of(self, w, &mut work.w_rows);
         cols_of(self, h, &mut work.ht_rows);
         // On Vᵀ: row j gives Σ_i (v_ij/(WH)_ij)·W_i, with A = Hᵀ and B = W.
-        let (a, b) = (Some(&work.ht_rows[..]), &work.w_rows[..]);
-        sparse_pass(self, v.by_cols(), a, b, k, &mut work.out, num, true);
+        stat_pass(self, v, work, k, true, num, true);
         self.col_sums(w, sums);
     }
     fn kl_stats_w(
@@ -636,8 +591,7 @@ impl<T: Scalar, B: MatrixBackend<T>> DataOps<T, SparseData<T>> for B {
         let k = self.ncols(w);
         rows_of(self, w, &mut work.w_rows);
         cols_of(self, h, &mut work.ht_rows);
-        let (a, b) = (Some(&work.w_rows[..]), &work.ht_rows[..]);
-        sparse_pass(self, v.by_rows(), a, b, k, &mut work.out, num, false);
+        stat_pass(self, v, work, k, true, num, false);
         self.row_sums(h, sums);
     }
     fn beta_stats_h(
@@ -650,27 +604,7 @@ impl<T: Scalar, B: MatrixBackend<T>> DataOps<T, SparseData<T>> for B {
         num: &mut Self::Mat,
         den: &mut Self::Mat,
     ) {
-        let k = self.ncols(w);
-        rows_of(self, w, &mut work.w_rows);
-        cols_of(self, h, &mut work.ht_rows);
-        // On Vᵀ (rows j of Λᵀ): A = Hᵀ, B = W, Bᵀ = Wᵀ (k×m row-major).
-        let m = v.shape().0;
-        cols_of(self, w, &mut work.beta.bt[..m * k]);
-        let (a, b) = (&work.ht_rows[..], &work.w_rows[..]);
-        let x = v.csc();
-        beta_pass(
-            self,
-            x,
-            a,
-            b,
-            k,
-            beta,
-            &mut work.out,
-            &mut work.beta,
-            num,
-            den,
-            true,
-        );
+        beta_stats(self, v, work, w, h, beta, (num, den), true);
     }
     fn beta_stats_w(
         &self,
@@ -682,26 +616,7 @@ impl<T: Scalar, B: MatrixBackend<T>> DataOps<T, SparseData<T>> for B {
         num: &mut Self::Mat,
         den: &mut Self::Mat,
     ) {
-        let k = self.ncols(w);
-        rows_of(self, w, &mut work.w_rows);
-        cols_of(self, h, &mut work.ht_rows);
-        // On V: A = W, B = Hᵀ, Bᵀ = H (k×n row-major).
-        let n = v.shape().1;
-        rows_of(self, h, &mut work.beta.bt[..k * n]);
-        let (a, b) = (&work.w_rows[..], &work.ht_rows[..]);
-        beta_pass(
-            self,
-            v.csr(),
-            a,
-            b,
-            k,
-            beta,
-            &mut work.out,
-            &mut work.beta,
-            num,
-            den,
-            false,
-        );
+        beta_stats(self, v, work, w, h, beta, (num, den), false);
     }
     fn data_loss(
         &self,
@@ -787,8 +702,13 @@ impl<T: Scalar, B: MatrixBackend<T>> DataOps<T, SparseData<T>> for B {
 mod tests {
     use super::*;
     use crate::reference::Reference;
+    use crate::sparse::csr::csr_of_dense;
     use crate::{HalsOptions, HalsSolver, MuSolver, Nmf};
     use proptest::prelude::*;
+
+    fn sparse_of(m: usize, n: usize, d: &[f64]) -> SparseData<f64> {
+        SparseData::from_csr(csr_of_dense(m, n, d)).unwrap()
+    }
 
     /// A random m×n count-like matrix with empty rows and columns (about 70% zeros), and
     /// positive factors.
@@ -805,18 +725,6 @@ mod tests {
                 prop::collection::vec(fac, k * n),
             )
         })
-    }
-
-    fn sparse_of(m: usize, n: usize, d: &[f64]) -> SparseData<f64> {
-        let (mut r, mut c, mut v) = (vec![], vec![], vec![]);
-        for (t, &x) in d.iter().enumerate() {
-            if x != 0.0 {
-                r.push(t / n);
-                c.push(t % n);
-                v.push(x);
-            }
-        }
-        SparseData::from_triplets(m, n, &r, &c, &v).unwrap()
     }
 
     /// Entry-wise closeness of two products of non-negative terms: each entry is a sum of at

@@ -140,7 +140,7 @@ pub fn wh_sum<T: Scalar>(w: &[T], ht: &[T], k: usize) -> f64 {
 mod tests {
     use super::*;
     use crate::kernels::kl_term;
-    use crate::sparse::{Csr, Duplicates};
+    use crate::sparse::csr::csr_of_dense as csr_of;
     use proptest::prelude::*;
 
     fn case() -> impl Strategy<Value = (usize, usize, usize, Vec<f64>, Vec<f64>, Vec<f64>)> {
@@ -156,18 +156,6 @@ mod tests {
                 prop::collection::vec(fac, n * k),
             )
         })
-    }
-
-    fn csr_of(m: usize, n: usize, d: &[f64]) -> Csr<f64> {
-        let (mut r, mut c, mut v) = (vec![], vec![], vec![]);
-        for (t, &x) in d.iter().enumerate() {
-            if x != 0.0 {
-                r.push(t / n);
-                c.push(t % n);
-                v.push(x);
-            }
-        }
-        Csr::from_triplets(m, n, &r, &c, &v, Duplicates::Reject).unwrap()
     }
 
     proptest! {

@@ -18,9 +18,10 @@
 //!   [`BLOCK_ROWS`] rows (one block per thread, no m×n buffer).
 
 mod beta;
-mod csr;
+pub(crate) mod csr;
 mod data;
 mod loss;
+pub(crate) mod pass;
 mod products;
 
 pub use beta::{BLOCK_ROWS, BetaFactors, BetaSums, beta_loss_rows, beta_rows};

@@ -18,6 +18,7 @@ use core::ops::Range;
 use multiversion::multiversion;
 
 use super::CsrRef;
+use super::pass::{PerRow, par_blocks};
 use crate::kernels::kl_ratio;
 use crate::{Accum, Scalar};
 
@@ -186,35 +187,6 @@ fn kl_kernel<T: Scalar>(
     }
 }
 
-/// Runs `f(rows, out rows)` over `blocks` (consecutive ranges covering `x`'s rows) on rayon's
-/// threads, by recursive `join` (its jobs live on the stack: nothing is allocated); the kernels
-/// give the same bits whatever the blocks.
-pub(super) fn par_rows<T: Scalar>(
-    x: CsrRef<'_, T>,
-    k: usize,
-    out: &mut [T],
-    blocks: &[Range<usize>],
-    f: &(dyn Fn(Range<usize>, &mut [T]) + Sync),
-) {
-    fn go<T: Send>(
-        blocks: &[Range<usize>],
-        out: &mut [T],
-        k: usize,
-        f: &(dyn Fn(Range<usize>, &mut [T]) + Sync),
-    ) {
-        match blocks {
-            [] => {}
-            [r] => f(r.clone(), out),
-            _ => {
-                let (left, right) = blocks.split_at(blocks.len() / 2);
-                let (lo, hi) = out.split_at_mut((right[0].start - left[0].start) * k);
-                rayon::join(|| go(left, lo, k, f), || go(right, hi, k, f));
-            }
-        }
-    }
-    go(blocks, &mut out[..x.nrows() * k], k, f);
-}
-
 /// All the rows of X·B (B ncols×k row-major) into `out` (nrows×k row-major), spread over
 /// rayon's current pool by `blocks` (consecutive ranges covering X's rows, as
 /// [`row_blocks`] makes them): the pass the sparse data term runs for VHᵀ (on V) and for
@@ -239,7 +211,7 @@ pub fn spmm_par<T: Scalar>(
     out: &mut [T],
 ) {
     assert_eq!(out.len(), x.nrows() * k, "out must be nrows×k row-major");
-    par_rows(x, k, out, blocks, &|r, o| {
+    par_blocks(blocks, PerRow(out, k), &|r, PerRow(o, _)| {
         spmm_rows(x, r, b, k, o, Accum::Replace)
     });
 }
@@ -247,6 +219,7 @@ pub fn spmm_par<T: Scalar>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sparse::csr::csr_of_dense as csr_of;
     use crate::sparse::{Csr, Duplicates};
     use proptest::prelude::*;
 
@@ -256,20 +229,6 @@ mod tests {
             let cell = prop_oneof![3 => Just(0.0), 1 => 0.0f64..10.0, 1 => 1e-20f64..1e-10];
             (Just(m), Just(n), prop::collection::vec(cell, m * n))
         })
-    }
-
-    fn csr_of(m: usize, n: usize, d: &[f64]) -> Csr<f64> {
-        let (mut r, mut c, mut v) = (vec![], vec![], vec![]);
-        for i in 0..m {
-            for j in 0..n {
-                if d[i * n + j] != 0.0 {
-                    r.push(i);
-                    c.push(j);
-                    v.push(d[i * n + j]);
-                }
-            }
-        }
-        Csr::from_triplets(m, n, &r, &c, &v, Duplicates::Reject).unwrap()
     }
 
     proptest! {

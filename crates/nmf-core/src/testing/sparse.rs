@@ -11,7 +11,9 @@ use proptest::test_runner::TestCaseError;
 use super::common::*;
 use super::{DataCase, data_case, runner, runner_with_cases};
 use crate::sparse::SparseData;
-use crate::{DataOps, DenseBackend, HalsOptions, HalsSolver, Loss, MuSolver, Nmf, Penalty, Scalar};
+use crate::{
+    DataOps, DenseBackend, HalsOptions, HalsSolver, Loss, MuSolver, Nmf, NmfError, Penalty, Scalar,
+};
 
 /// The case's V as [`SparseData`] (its non-zeros stored).
 pub fn sparse_of<T: Scalar>(c: &DataCase) -> SparseData<T> {
@@ -438,6 +440,76 @@ pub fn check_sparse_fit_matches_dense<T: Scalar, B: DenseBackend<T>>(b: &B) {
                 a.final_loss(),
                 d.final_loss()
             );
+        }
+    }
+}
+
+/// The 3×4 count matrix the backends' sparse-input adapters are tested on, as triplets
+/// `(row, column, value)`: 5 stored entries, the fourth at (2, 0).
+pub const SPARSE_INPUT: [(usize, usize, f64); 5] = [
+    (0, 0, 2.0),
+    (0, 3, 1.0),
+    (1, 1, 4.0),
+    (2, 0, 1.0),
+    (2, 2, 3.0),
+];
+
+/// Triplets `(row, column, value)` of an adapter's test input.
+pub type SparseInputTriplets = [(usize, usize, f64)];
+
+/// [`SPARSE_INPUT`] as a dense 3×4 matrix, row-major.
+pub fn sparse_input_dense() -> Vec<f64> {
+    let mut d = vec![0.0; 12];
+    for (i, j, v) in SPARSE_INPUT {
+        d[i * 4 + j] = v;
+    }
+    d
+}
+
+/// The entries of `v` as dense row-major matrices, read from its rows and from its columns:
+/// an adapter that reads its input right gives the input's dense matrix twice.
+pub fn dense_of_both(v: &SparseData<f64>) -> (Vec<f64>, Vec<f64>) {
+    let (m, n) = v.shape();
+    let (mut a, mut b) = (vec![0.0; m * n], vec![0.0; m * n]);
+    for i in 0..m {
+        let (cs, vs) = v.csr().row(i);
+        for (&j, &x) in cs.iter().zip(vs) {
+            a[i * n + j] = x;
+        }
+    }
+    for j in 0..n {
+        let (rs, vs) = v.csc().row(j);
+        for (&i, &x) in rs.iter().zip(vs) {
+            b[i * n + j] = x;
+        }
+    }
+    (a, b)
+}
+
+/// A backend's sparse-input adapter checks values as [`CsrRef::new`](crate::sparse::CsrRef::new)
+/// does: with the entry at (2, 0) of [`SPARSE_INPUT`] made −1, NaN and +∞ in turn, `errors`
+/// (the errors of every entry point of the adapter on those triplets, at least one) gives
+/// [`NmfError::NegativeEntry`] for −1 and [`NmfError::NonFiniteEntry`] for the others, each at
+/// row 2, column 0 of V.
+///
+/// # Panics
+/// On any other error or place, or when `errors` gives none.
+pub fn check_sparse_input_bad_values(errors: &dyn Fn(&SparseInputTriplets) -> Vec<NmfError>) {
+    for (bad, is_negative) in [(-1.0, true), (f64::NAN, false), (f64::INFINITY, false)] {
+        let mut t = SPARSE_INPUT;
+        t[3].2 = bad;
+        let found = errors(&t);
+        assert!(!found.is_empty(), "{bad}: no entry point was tried");
+        for e in found {
+            match e {
+                NmfError::NegativeEntry { row, col, .. } if is_negative => {
+                    assert_eq!((row, col), (2, 0), "{bad}")
+                }
+                NmfError::NonFiniteEntry { row, col, .. } if !is_negative => {
+                    assert_eq!((row, col), (2, 0), "{bad}")
+                }
+                e => panic!("{bad}: {e}"),
+            }
         }
     }
 }
