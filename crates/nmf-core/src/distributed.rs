@@ -331,7 +331,10 @@ where
                 (_, Some(weights)) => weights.iter().map(|x| x.as_f64()).sum(),
                 (rows, None) => rows.data().len() as f64,
             },
-            None => v.rows as f64 * v.cols as f64,
+            None => {
+                let (m, n) = <B as DataOps<T, V>>::data_shape(self, &v.local);
+                m as f64 * n as f64
+            }
         };
         let [sum, total] = sum_over(&v.comm, [sum, total]);
         sum / total

@@ -12,7 +12,9 @@ use mpi::topology::SimpleCommunicator;
 use mpi::traits::*;
 use nmf_core::distributed::block_rows;
 use nmf_core::{Loss, Nmf, Solver};
-use nmf_mpi::{agree, fit_block, gather_rows, read, write_npy_dir, write_scatter_dir};
+use nmf_mpi::{
+    Dtype, agree, fit_block_as, gather_rows, read, write_npy_dir, write_scatter_dir,
+};
 
 /// Non-negative matrix factorization V ≈ WH over MPI processes: V and W by blocks of rows,
 /// H on every process. Run as `mpirun -np P nmf-mpi fit INPUT -k K`.
@@ -43,8 +45,30 @@ enum SolverArg {
     Auto,
     /// The multiplicative updates (every loss).
     Mu,
-    /// Hierarchical ALS, one sweep per half-step (Frobenius only).
+    /// Hierarchical ALS, one sweep per half-step (Frobenius only; not with --missing
+    /// unobserved).
     Hals,
+    /// Refused: masked least squares needs a k×k Gram matrix per column of V over its
+    /// observed entries (k²·n values to add over the processes every iteration); --missing
+    /// unobserved is fitted by mu.
+    Anls,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum DtypeArg {
+    /// Single precision (the statistics are still added over the processes in f64).
+    F32,
+    /// Double precision.
+    F64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum MissingArg {
+    /// The entries a sparse file does not store are zeros.
+    Zero,
+    /// The entries a sparse file stores are the observed ones, the others are missing: the
+    /// loss is summed over the observed entries only (MU; every entry of a .npy is observed).
+    Unobserved,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -83,6 +107,12 @@ struct FitArgs {
     /// The update rule.
     #[arg(long, value_enum, default_value_t = SolverArg::Auto)]
     solver: SolverArg,
+    /// The scalar type of the computation and of W.npy and H.npy.
+    #[arg(long, value_enum, default_value_t = DtypeArg::F64)]
+    dtype: DtypeArg,
+    /// What the entries a sparse file does not store are.
+    #[arg(long, value_enum, default_value_t = MissingArg::Zero)]
+    missing: MissingArg,
     /// The most iterations.
     #[arg(long, value_name = "N", default_value_t = 200)]
     max_iter: usize,
@@ -168,6 +198,14 @@ fn run(world: &SimpleCommunicator, cli: Cli) -> Result<(), String> {
         SolverArg::Auto => Solver::Auto,
         SolverArg::Mu => Solver::Mu,
         SolverArg::Hals => Solver::Hals,
+        SolverArg::Anls => {
+            return Err(
+                "--solver anls: masked least squares is not distributed (its H half-step needs \
+                 a k×k Gram matrix per column over the column's observed entries); use \
+                 --solver mu (or auto), which fits --missing unobserved over the processes"
+                    .into(),
+            );
+        }
     };
     if !matches!(a.init, InitArg::Random) {
         return Err(
@@ -208,19 +246,43 @@ fn run(world: &SimpleCommunicator, cli: Cli) -> Result<(), String> {
     }
     let rows = block_rows(m, size, rank);
     let t0 = Instant::now();
-    let block = agree(world, read::block(&a.input, rows.clone()))?;
+    let read = read::block(&a.input, rows.clone()).and_then(|block| {
+        let block = match a.missing {
+            MissingArg::Zero => block,
+            MissingArg::Unobserved => block
+                .into_observed()
+                .map_err(|e| format!("{}: rows {rows:?}: {e}", a.input.display()))?,
+        };
+        match (a.dtype, block.first_beyond(f32::MAX as f64)) {
+            (DtypeArg::F32, Some((i, j, x))) => Err(format!(
+                "{}: the entry {x:e} at row {}, column {j} (0-based) is beyond the range of \
+                 f32; use --dtype f64 or rescale the data",
+                a.input.display(),
+                rows.start + i
+            )),
+            _ => Ok(block),
+        }
+    });
+    let block = agree(world, read)?;
     let t_read = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
-    let fitted = fit_block(world, &b, block, rows, &params, a.seed).map_err(|e| e.to_string());
-    let fitted = agree(world, fitted)?;
+    let fitted = match a.dtype {
+        DtypeArg::F32 => fit_block_as::<f32>(world, &b, block, rows, &params, a.seed),
+        DtypeArg::F64 => fit_block_as::<f64>(world, &b, block, rows, &params, a.seed),
+    };
+    let fitted = agree(world, fitted.map_err(|e| e.to_string()))?;
     let t_fit = t1.elapsed().as_secs_f64();
     let k = a.rank;
+    let dtype = match a.dtype {
+        DtypeArg::F32 => Dtype::F32,
+        DtypeArg::F64 => Dtype::F64,
+    };
     if a.scatter_output {
-        write_scatter_dir(world, &a.out, &fitted.w, (m, k), (&fitted.h, n))?;
+        write_scatter_dir(world, &a.out, &fitted.w, (m, k), (&fitted.h, n), dtype)?;
     } else {
         let w = gather_rows(world, &fitted.w, m, k);
         let written = match &w {
-            Some(w) => write_npy_dir(&a.out, (w, m, k), (&fitted.h, k, n)),
+            Some(w) => write_npy_dir(&a.out, (w, m, k), (&fitted.h, k, n), dtype),
             None => Ok(()),
         };
         agree(world, written)?;

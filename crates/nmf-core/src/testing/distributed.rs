@@ -132,8 +132,9 @@ enum Layout {
     Masked,
 }
 
-/// One fit's result, exported: W, H, the loss history, the iterations.
-type Outcome = (Vec<f64>, Vec<f64>, Vec<f64>, usize);
+/// One fit's result, exported: W, H, the loss history, the iterations, and the mean of V
+/// as the data term gives it (from which a fit chooses its scale and ε).
+type Outcome = (Vec<f64>, Vec<f64>, Vec<f64>, usize, f64);
 
 /// The fit of `v_local` (this process's rows) from its rows of W0 and H0.
 fn fit_on<T: Scalar, B: DataOps<T, V>, V>(
@@ -146,12 +147,14 @@ fn fit_on<T: Scalar, B: DataOps<T, V>, V>(
     n: usize,
 ) -> Result<Outcome, NmfError> {
     let (w0, h0) = (mat(b, w0.len() / k, k, w0), mat(b, k, n, h0));
+    let mean = b.data_mean(v);
     let model = params.fitting(b, v).start(&w0, &h0).run()?;
     Ok((
         export(b, model.w()),
         export(b, model.h()),
         model.loss_history().iter().map(|r| r.loss).collect(),
         model.n_iter(),
+        mean,
     ))
 }
 
@@ -300,8 +303,17 @@ pub fn check_distributed_fit_equals_single<T: Scalar, B: DenseBackend<T> + Sync>
                     assert_eq!(o.1, outs[0].1, "{what}: H differs between processes");
                     assert_eq!(o.2, outs[0].2, "{what}: loss histories differ");
                     assert_eq!(o.3, outs[0].3, "{what}: iterations differ");
+                    assert_eq!(o.4, outs[0].4, "{what}: means of V differ");
                 }
                 assert_eq!(outs[0].3, single.3, "{what}: iterations");
+                // The mean of all of V: m·n (or fewer) non-negative terms added in f64 in
+                // another order, each way within γ_{mn} of the exact sum.
+                let g = (m * n) as f64 * f64::EPSILON / 2.0;
+                let (mean, want) = (outs[0].4, single.4);
+                assert!(
+                    (mean - want).abs() <= 2.0 * g * want,
+                    "{what}: the mean of V is {mean}, on one process {want}"
+                );
                 if mu {
                     let (ew, eh) = (max_rel(&w, &single.0), max_rel(&outs[0].1, &single.1));
                     assert!(
