@@ -41,13 +41,18 @@ pub mod read;
 
 pub use read::Dtype;
 
-/// The [`Collective`] of an MPI communicator. The all-reduce is a reduce to rank 0 followed by
-/// a broadcast from it: MPI_Allreduce does not promise the same bits on every rank, and the
-/// ranks must agree exactly (the same H, the same loss, the same stopping decision). Its
-/// buffer grows to the largest message once, so the iterations allocate nothing.
+/// The [`Collective`] of an MPI communicator. The ranks must agree exactly (the same H, the
+/// same loss, the same stopping decision), and MPI_Allreduce does not promise the same bits on
+/// every rank, so the all-reduce is explicit: on two ranks, one exchange (each sends its
+/// buffer and receives the other's, and both add them in rank order, b₀ + b₁: one message each
+/// way, at the same time); on more, a reduce to rank 0 followed by a broadcast from it. Its
+/// buffer grows to the largest message once, so the iterations allocate nothing. It counts
+/// the time spent in the all-reduce, waiting for the other ranks included
+/// ([`reduce_seconds`](Self::reduce_seconds)).
 pub struct MpiCollective<'a> {
     comm: &'a SimpleCommunicator,
     scratch: RefCell<Vec<f64>>,
+    spent: std::cell::Cell<f64>,
 }
 
 impl<'a> MpiCollective<'a> {
@@ -56,7 +61,13 @@ impl<'a> MpiCollective<'a> {
         Self {
             comm,
             scratch: RefCell::new(Vec::new()),
+            spent: std::cell::Cell::new(0.0),
         }
+    }
+    /// The seconds spent in [`Collective::all_reduce_sum`] so far (communication, additions,
+    /// and the wait for the slowest rank).
+    pub fn reduce_seconds(&self) -> f64 {
+        self.spent.get()
     }
 }
 
@@ -68,21 +79,37 @@ impl Collective for MpiCollective<'_> {
         self.comm.size() as usize
     }
     fn all_reduce_sum(&self, buf: &mut [f64]) {
-        let root = self.comm.process_at_rank(0);
-        if self.comm.size() > 1 {
-            if self.comm.rank() == 0 {
-                let mut s = self.scratch.borrow_mut();
-                if s.len() < buf.len() {
-                    s.resize(buf.len(), 0.0);
+        let start = std::time::Instant::now();
+        let (rank, size) = (self.comm.rank(), self.comm.size());
+        let mut s = self.scratch.borrow_mut();
+        if s.len() < buf.len() {
+            s.resize(buf.len(), 0.0);
+        }
+        let other = &mut s[..buf.len()];
+        if size == 2 {
+            let peer = self.comm.process_at_rank(1 - rank);
+            mpi::point_to_point::send_receive_into(&buf[..], &peer, other, &peer);
+            // b₀ + b₁ on both ranks: the same operands in the same order.
+            if rank == 0 {
+                for (x, &y) in buf.iter_mut().zip(other.iter()) {
+                    *x += y;
                 }
-                let out = &mut s[..buf.len()];
-                root.reduce_into_root(&buf[..], out, SystemOperation::sum());
-                buf.copy_from_slice(out);
+            } else {
+                for (x, &y) in buf.iter_mut().zip(other.iter()) {
+                    *x = y + *x;
+                }
+            }
+        } else if size > 2 {
+            let root = self.comm.process_at_rank(0);
+            if rank == 0 {
+                root.reduce_into_root(&buf[..], other, SystemOperation::sum());
+                buf.copy_from_slice(other);
             } else {
                 root.reduce_into(&buf[..], SystemOperation::sum());
             }
             root.broadcast_into(buf);
         }
+        self.spent.set(self.spent.get() + start.elapsed().as_secs_f64());
     }
 }
 
@@ -310,6 +337,8 @@ pub struct Fitted {
     pub n_iter: usize,
     /// Whether the stopping rule (tol) ended the fit.
     pub converged: bool,
+    /// The seconds this rank spent in the fit's all-reduces ([`MpiCollective::reduce_seconds`]).
+    pub reduce_seconds: f64,
 }
 
 /// Fits V split over the ranks of `comm` (this rank holds `block`, the rows `rows` of V)
@@ -435,6 +464,7 @@ where
             .collect(),
         n_iter: model.n_iter(),
         converged: model.converged(),
+        reduce_seconds: d.comm().reduce_seconds(),
     })
 }
 

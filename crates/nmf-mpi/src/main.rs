@@ -291,9 +291,11 @@ fn run(world: &SimpleCommunicator, cli: Cli) -> Result<(), String> {
         let last = fitted.history.last().map_or(f64::NAN, |r| r.1);
         eprintln!(
             "nmf-mpi: {size} processes, V {m}×{n}, k = {k}, {loss}: {} iterations{}, loss {last:e}; \
-             read {t_read:.3} s, fit {t_fit:.3} s; wrote {}",
+             read {t_read:.3} s, fit {t_fit:.3} s (of which all-reduce {:.3} s on rank 0, \
+             waiting included); wrote {}",
             fitted.n_iter,
             if fitted.converged { " (converged)" } else { "" },
+            fitted.reduce_seconds,
             a.out.display()
         );
     }
