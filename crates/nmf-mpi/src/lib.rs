@@ -44,8 +44,8 @@ pub use read::Dtype;
 /// The [`Collective`] of an MPI communicator. The ranks must agree exactly (the same H, the
 /// same loss, the same stopping decision), and MPI_Allreduce does not promise the same bits on
 /// every rank, so the all-reduce is explicit: on two ranks, one exchange (each sends its
-/// buffer and receives the other's, and both add them in rank order, b₀ + b₁: one message each
-/// way, at the same time); on more, a reduce to rank 0 followed by a broadcast from it. Its
+/// buffer and receives the other's and adds it to its own: b₀ + b₁ = b₁ + b₀ bit for bit, one
+/// message each way, at the same time); on more, a reduce to rank 0 followed by a broadcast from it. Its
 /// buffer grows to the largest message once, so the iterations allocate nothing. It counts
 /// the time spent in the all-reduce, waiting for the other ranks included
 /// ([`reduce_seconds`](Self::reduce_seconds)).
@@ -89,15 +89,10 @@ impl Collective for MpiCollective<'_> {
         if size == 2 {
             let peer = self.comm.process_at_rank(1 - rank);
             mpi::point_to_point::send_receive_into(&buf[..], &peer, other, &peer);
-            // b₀ + b₁ on both ranks: the same operands in the same order.
-            if rank == 0 {
-                for (x, &y) in buf.iter_mut().zip(other.iter()) {
-                    *x += y;
-                }
-            } else {
-                for (x, &y) in buf.iter_mut().zip(other.iter()) {
-                    *x = y + *x;
-                }
+            // Rank 0 adds b₀ + b₁, rank 1 b₁ + b₀: the same bits (IEEE addition commutes;
+            // only a sum of three or more depends on the order).
+            for (x, &y) in buf.iter_mut().zip(other.iter()) {
+                *x += y;
             }
         } else if size > 2 {
             let root = self.comm.process_at_rank(0);
