@@ -151,7 +151,19 @@ struct FitArgs {
     scatter_output: bool,
 }
 
+/// Open MPI's parameter that makes a process waiting in a collective yield the processor
+/// between polls instead of spinning on it.
+const YIELD_WHEN_IDLE: &str = "OMPI_MCA_mpi_yield_when_idle";
+
 fn main() -> ExitCode {
+    // A rank that waits for the others in the all-reduce busy-polls by default; on a machine
+    // whose cores are shared (more processes than cores, or other work) the spinning takes the
+    // processor from the rank it waits for. Yield instead, unless the user chose otherwise
+    // (`--mca mpi_yield_when_idle 0`). Read by Open MPI at initialisation; other MPIs ignore it.
+    if std::env::var_os(YIELD_WHEN_IDLE).is_none() {
+        // SAFETY: no other thread exists yet (MPI and the thread pools start below).
+        unsafe { std::env::set_var(YIELD_WHEN_IDLE, "1") };
+    }
     let Some(universe) = mpi::initialize() else {
         eprintln!("nmf-mpi: error: MPI could not be initialised (already initialised?)");
         return ExitCode::from(1);
