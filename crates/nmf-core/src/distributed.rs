@@ -33,7 +33,8 @@
 //! sums and added in another order than a single process adds it; each way is within
 //! γ_m = m·u/(1 − m·u) of the exact sum, so the two differ by at most 2γ_m relative (u the
 //! unit roundoff of `T`). The [`Collective`] must give every process the same bits (the
-//! nmf-mpi communicator reduces to one process and broadcasts).
+//! nmf-mpi communicator exchanges the buffers of two processes, each adding b₀ + b₁, and
+//! reduces to one process and broadcasts for more).
 //!
 //! # What is not distributed
 //! - The factors' penalties: a rule adds ‖W‖ terms from the local W, and the H weights of

@@ -6,8 +6,8 @@
 //! and why the W half-step needs no communication). Run as
 //! `mpirun -np P nmf-mpi fit INPUT -k K ...`; the library gives the pieces the binary is made
 //! of:
-//! - [`MpiCollective`]: the [`Collective`] of a communicator (reduce to rank 0, then broadcast,
-//!   so every rank gets the same bits);
+//! - [`MpiCollective`]: the [`Collective`] of a communicator (one exchange on two ranks, a
+//!   reduce to rank 0 and a broadcast on more, so every rank gets the same bits);
 //! - [`read`]: each rank reads its block of rows of a `.npy` (seeking to it) or `.mtx` (every
 //!   rank scans the file and keeps its rows);
 //! - [`start_rows`]: the seeded random start, entry by entry from its global place, so that
@@ -45,9 +45,9 @@ pub use read::Dtype;
 /// same loss, the same stopping decision), and MPI_Allreduce does not promise the same bits on
 /// every rank, so the all-reduce is explicit: on two ranks, one exchange (each sends its
 /// buffer and receives the other's and adds it to its own: b₀ + b₁ = b₁ + b₀ bit for bit, one
-/// message each way, at the same time); on more, a reduce to rank 0 followed by a broadcast from it. Its
-/// buffer grows to the largest message once, so the iterations allocate nothing. It counts
-/// the time spent in the all-reduce, waiting for the other ranks included
+/// message each way, at the same time); on more, a reduce to rank 0 followed by a broadcast
+/// from it. Its buffer grows to the largest message once, so the iterations allocate nothing.
+/// It counts the time spent in the all-reduce, waiting for the other ranks included
 /// ([`reduce_seconds`](Self::reduce_seconds)).
 pub struct MpiCollective<'a> {
     comm: &'a SimpleCommunicator,

@@ -18,7 +18,7 @@ use crate::{DataOps, DenseBackend, HalsOptions, HalsSolver, Loss, Nmf, NmfError,
 
 /// P processes simulated by threads: each thread holds a [`ThreadRank`] of the same group.
 /// The all-reduce adds the buffers in rank order (0.0 + b₀ + b₁ + …), so every thread gets the
-/// same bits, as nmf-mpi's reduce-and-broadcast does.
+/// same bits, as nmf-mpi's all-reduce does.
 #[derive(Debug)]
 pub struct ThreadGroup {
     size: usize,
