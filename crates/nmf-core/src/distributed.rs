@@ -564,6 +564,30 @@ mod tests {
         }
     }
 
+    /// Dense weights are refused by name (their weighted mean is not added over the
+    /// processes); observed entries are accepted and weighted, with the mean of the observed
+    /// entries.
+    #[test]
+    fn dense_weights_refused_observed_entries_accepted() {
+        use crate::masked::{Observed, Weighted};
+        let b = Reference;
+        let v = b.from_fn(3, 2, |i, j| (i + j) as f64 + 1.0);
+        let wts = b.from_fn(3, 2, |i, _| if i == 0 { 0.0 } else { 1.0 });
+        let weighted = Weighted::new::<f64, Reference>(&b, v, wts).unwrap();
+        let d = Distributed::new::<f64, Reference>(&b, weighted, SingleProcess).unwrap();
+        match DataOps::<f64, _>::data_supports(&b, &d, Loss::Frobenius) {
+            Err(NmfError::LossNotForData { reason, .. }) => {
+                assert!(reason.contains("masked::Observed"), "{reason}")
+            }
+            other => panic!("dense weights: {other:?}"),
+        }
+        let o = Observed::from_triplets(3, 2, &[0, 2], &[1, 0], &[4.0_f64, 2.0]).unwrap();
+        let d = Distributed::new::<f64, Reference>(&b, o, SingleProcess).unwrap();
+        assert!(DataOps::<f64, _>::data_supports(&b, &d, Loss::Frobenius).is_ok());
+        assert!(DataOps::<f64, _>::data_weighted(&b, &d));
+        assert_eq!(DataOps::<f64, _>::data_mean(&b, &d), 3.0);
+    }
+
     /// On one process the distributed data term is the wrapped one: the same statistics and
     /// losses, bit for bit (the all-reduce adds nothing; `T → f64 → T` is exact).
     #[test]
