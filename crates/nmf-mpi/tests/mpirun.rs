@@ -1,8 +1,9 @@
 //! `mpirun -np P nmf-mpi fit` on this machine (loopback), P = 1, 2, 3, on a small dense
-//! (`.npy`) and sparse (`.mtx`, `.npz`) V, MU and HALS: W and H equal the single-process fit from the
-//! same start (computed here with nmf-core) to the rounding of the different order of the
-//! sums; a bad entry or an unreadable file on one rank ends every rank with the message within
-//! seconds. Needs `mpirun` (Open MPI) on the PATH.
+//! (`.npy`) and sparse (`.mtx`, `.npz`) V: MU in f64 and f32 and over observed entries
+//! (`--missing unobserved`), and HALS: W and H equal the single-process fit from the same
+//! start (computed here with nmf-core) to a derived bound on the rounding of the different
+//! order of the sums; a bad entry or an unreadable file on one rank ends every rank with the
+//! message within seconds. Needs `mpirun` (Open MPI) on the PATH.
 
 use std::io::Write;
 use std::path::Path;
