@@ -496,7 +496,8 @@ fn hals_h_step<T: Scalar, B: DataOps<T, V>, V>(
 /// over the m rows: each within γ_{m+2} of the exact sum (the local sums of m_p terms, their
 /// f64 sum, the rounding back to the scalar type; nonnegative terms), so δ = 2γ_{m+2}/(1 − γ).
 /// The bound is not vacuous: the same half-step with the statistics perturbed by 20δ (WᵀV up,
-/// WᵀW down, through [`Perturbing`]) stays within the bound for 20δ and leaves the bound for δ.
+/// WᵀW down, through a perturbing all-reduce) stays within the bound for 20δ and leaves the
+/// bound for δ.
 pub fn check_distributed_hals_half_step<T: Scalar, B: DenseBackend<T> + Sync>(b: &B) {
     let u = T::unit_roundoff();
     let (m, n, k) = (23, 9, 4);
