@@ -33,7 +33,8 @@
 //! sums and added in another order than a single process adds it; each way is within
 //! γ_m = m·u/(1 − m·u) of the exact sum, so the two differ by at most 2γ_m relative (u the
 //! unit roundoff of `T`). The [`Collective`] must give every process the same bits (the
-//! nmf-mpi communicator reduces to one process and broadcasts).
+//! nmf-mpi communicator exchanges the buffers of two processes, each adding b₀ + b₁, and
+//! reduces to one process and broadcasts for more).
 //!
 //! # What is not distributed
 //! - The factors' penalties: a rule adds ‖W‖ terms from the local W, and the H weights of
@@ -187,36 +188,48 @@ pub fn block_rows(rows: usize, size: usize, p: usize) -> core::ops::Range<usize>
     start..start + q + usize::from(p < r)
 }
 
-/// The buffers of a distributed data term for one fit: the wrapped term's, and the staging
-/// buffers of the all-reduce (at most 2·k·n + k·k values in `T` and in `f64`).
+/// The buffers of a distributed data term for one fit: the wrapped term's, and the buffer of
+/// the all-reduce (at most 2·k·n + k·k values in `f64`).
 #[derive(Debug, Clone)]
 pub struct DistributedWork<T, W> {
     local: W,
-    stage: Vec<T>,
     sums: Vec<f64>,
+    _scalar: core::marker::PhantomData<T>,
 }
 
 /// All-reduces the `mats` (backend matrices) and `extra` (plain values) in one message: the
-/// entries are copied out in row-major order, added in `f64`, and written back rounded to `T`.
+/// entries are written into `sums` in `f64` in row-major order (one pass over each matrix's
+/// storage), added over the processes, and written back rounded to `T`.
 fn reduce_into<T: Scalar, B: MatrixBackend<T>, C: Collective>(
     b: &B,
     comm: &C,
-    stage: &mut [T],
     sums: &mut [f64],
     mats: &mut [&mut B::Mat],
     extra: &mut [T],
 ) {
     let mut at = 0;
     for a in mats.iter() {
-        let len = b.nrows(a) * b.ncols(a);
-        b.copy_to_row_major(a, &mut stage[at..at + len]);
-        at += len;
+        let cols = b.ncols(a);
+        let part = &mut sums[at..at + b.nrows(a) * cols];
+        b.visit(&[&**a], &mut |run, i| match run.axis {
+            RunAxis::Row => {
+                let from = run.row * cols + run.col;
+                for (s, &x) in part[from..from + run.len].iter_mut().zip(i[0]) {
+                    *s = x.as_f64();
+                }
+            }
+            RunAxis::Column => {
+                for (r, &x) in i[0].iter().enumerate() {
+                    part[(run.row + r) * cols + run.col] = x.as_f64();
+                }
+            }
+        });
+        at += part.len();
     }
-    stage[at..at + extra.len()].copy_from_slice(extra);
-    let len = at + extra.len();
-    for (s, &x) in sums[..len].iter_mut().zip(&stage[..len]) {
+    for (s, &x) in sums[at..at + extra.len()].iter_mut().zip(extra.iter()) {
         *s = x.as_f64();
     }
+    let len = at + extra.len();
     comm.all_reduce_sum(&mut sums[..len]);
     let mut at = 0;
     for a in mats.iter_mut() {
@@ -260,6 +273,31 @@ fn first_over<C: Collective>(comm: &C, mine: Option<&[f64]>, slot: usize) -> Opt
         .map(|c| c[1..].to_vec())
 }
 
+/// The pattern of every statistic of the H half-step: the wrapped term computes its local
+/// value into `mats` (backend matrices) and `extra` (plain values) with its own buffers, then
+/// one all-reduce adds them over the processes ([`reduce_into`]).
+fn local_then_sum<T, B, V, C, const N: usize>(
+    b: &B,
+    v: &Distributed<V, C>,
+    work: &mut DistributedWork<T, <B as DataOps<T, V>>::Work>,
+    mut mats: [&mut B::Mat; N],
+    extra: &mut [T],
+    local: impl FnOnce(&V, &mut <B as DataOps<T, V>>::Work, &mut [&mut B::Mat; N], &mut [T]),
+) where
+    T: Scalar,
+    B: DataOps<T, V>,
+    C: Collective,
+{
+    local(&v.local, &mut work.local, &mut mats, extra);
+    reduce_into(b, &v.comm, &mut work.sums, &mut mats, extra);
+}
+
+/// `N` values summed over the processes (the loss and the sums of V): one all-reduce.
+fn sum_over<C: Collective, const N: usize>(comm: &C, mut values: [f64; N]) -> [f64; N] {
+    comm.all_reduce_sum(&mut values);
+    values
+}
+
 impl<T, B, V, C> DataOps<T, Distributed<V, C>> for B
 where
     T: Scalar,
@@ -280,14 +318,32 @@ where
             .map(|a| (a[0] as usize, a[1] as usize, T::from_f64(a[2])))
     }
     fn data_sum(&self, v: &Distributed<V, C>) -> f64 {
-        let mut s = [<B as DataOps<T, V>>::data_sum(self, &v.local)];
-        v.comm.all_reduce_sum(&mut s);
-        s[0]
+        let [s] = sum_over(&v.comm, [<B as DataOps<T, V>>::data_sum(self, &v.local)]);
+        s
     }
     /// The mean of all of V (the same on every process, so every process rescales V, chooses
-    /// ε and starts alike).
+    /// ε and starts alike); for observed entries ([`DataOps::data_observed`]), the weighted
+    /// mean of the observed entries of all of V, `Σ M_ij v_ij / Σ M_ij`, as the wrapped term
+    /// gives it for its block.
     fn data_mean(&self, v: &Distributed<V, C>) -> f64 {
-        <Self as DataOps<T, Distributed<V, C>>>::data_sum(self, v) / (v.rows as f64 * v.cols as f64)
+        let sum = <B as DataOps<T, V>>::data_sum(self, &v.local);
+        let total = match <B as DataOps<T, V>>::data_observed(self, &v.local) {
+            Some(obs) => match obs.by_rows() {
+                (_, Some(weights)) => weights.iter().map(|x| x.as_f64()).sum(),
+                (rows, None) => rows.data().len() as f64,
+            },
+            None => {
+                let (m, n) = <B as DataOps<T, V>>::data_shape(self, &v.local);
+                m as f64 * n as f64
+            }
+        };
+        let [sum, total] = sum_over(&v.comm, [sum, total]);
+        sum / total
+    }
+    /// Whether the wrapped term weights its entries (the same on every process: it is the
+    /// wrapped type's).
+    fn data_weighted(&self, v: &Distributed<V, C>) -> bool {
+        <B as DataOps<T, V>>::data_weighted(self, &v.local)
     }
     /// `None`: the SVD of V needs all of it.
     fn data_truncated_svd(&self, _v: &Distributed<V, C>, _k: usize) -> Option<TruncatedSvd<T>> {
@@ -300,12 +356,11 @@ where
         first_over(&v.comm, mine.as_ref().map(|a| &a[..]), 2)
             .map(|a| (a[0] as usize, a[1] as usize))
     }
-    /// `WᵀV`, all-reduced (allocates its staging buffers: for the SVD, not the iterations).
+    /// `WᵀV`, all-reduced (allocates its buffer: for the SVD, not the iterations).
     fn wt_x(&self, dst: &mut Self::Mat, w: &Self::Mat, v: &Distributed<V, C>) {
         <B as DataOps<T, V>>::wt_x(self, dst, w, &v.local);
-        let len = self.nrows(dst) * self.ncols(dst);
-        let (mut stage, mut sums) = (vec![T::zero(); len], vec![0.0; len]);
-        reduce_into(self, &v.comm, &mut stage, &mut sums, &mut [dst], &mut []);
+        let mut sums = vec![0.0; self.nrows(dst) * self.ncols(dst)];
+        reduce_into(self, &v.comm, &mut sums, &mut [dst], &mut []);
     }
     /// `VHᵀ` for the local rows (local).
     fn x_ht(&self, dst: &mut Self::Mat, v: &Distributed<V, C>, h: &Self::Mat) {
@@ -329,18 +384,35 @@ where
         svd: bool,
     ) -> Option<usize> {
         let local = <B as DataOps<T, V>>::data_bytes(self, &v.local, k, loss, scaled, svd)?;
-        let stage = stage_len(k, v.cols, loss)?;
-        local.checked_add(stage.checked_mul(size_of::<T>() + 8)?)
+        let weighted = <B as DataOps<T, V>>::data_weighted(self, &v.local);
+        let message = message_len(k, v.cols, loss, weighted)?;
+        local.checked_add(message.checked_mul(8)?)
     }
+    /// The wrapped term's answer; weighted data only as observed entries
+    /// ([`masked::Observed`](crate::masked::Observed)), whose weighted mean the processes can
+    /// add up (dense weights, [`masked::Weighted`](crate::masked::Weighted), are refused).
     fn data_supports(&self, v: &Distributed<V, C>, loss: Loss) -> Result<(), NmfError> {
-        <B as DataOps<T, V>>::data_supports(self, &v.local, loss)
+        let local = &v.local;
+        if <B as DataOps<T, V>>::data_weighted(self, local)
+            && <B as DataOps<T, V>>::data_observed(self, local).is_none()
+        {
+            return Err(NmfError::LossNotForData {
+                loss,
+                data: "distributed weighted V",
+                reason: "give it as masked::Observed (the processes add up its weights for the \
+                         mean of V); dense weights (masked::Weighted) are not distributed"
+                    .into(),
+            });
+        }
+        <B as DataOps<T, V>>::data_supports(self, local, loss)
     }
     fn data_work(&self, v: &Distributed<V, C>, k: usize, loss: Loss) -> Self::Work {
-        let len = stage_len(k, v.cols, loss).expect("data_bytes counted these buffers");
+        let weighted = <B as DataOps<T, V>>::data_weighted(self, &v.local);
+        let len = message_len(k, v.cols, loss, weighted).expect("data_bytes counted these buffers");
         DistributedWork {
             local: <B as DataOps<T, V>>::data_work(self, &v.local, k, loss),
-            stage: vec![T::zero(); len],
             sums: vec![0.0; len],
+            _scalar: core::marker::PhantomData,
         }
     }
     fn frobenius_stats_h(
@@ -351,15 +423,15 @@ where
         num: &mut Self::Mat,
         gram: &mut Self::Mat,
     ) {
-        <B as DataOps<T, V>>::frobenius_stats_h(self, &v.local, &mut work.local, w, num, gram);
-        let w_ = &mut *work;
-        reduce_into(
+        local_then_sum(
             self,
-            &v.comm,
-            &mut w_.stage,
-            &mut w_.sums,
-            &mut [num, gram],
+            v,
+            work,
+            [num, gram],
             &mut [],
+            |vl, wl, [num, gram], _| {
+                <B as DataOps<T, V>>::frobenius_stats_h(self, vl, wl, w, num, gram)
+            },
         );
     }
     fn frobenius_stats_w(
@@ -381,9 +453,9 @@ where
         num: &mut Self::Mat,
         sums: &mut [T],
     ) {
-        <B as DataOps<T, V>>::kl_stats_h(self, &v.local, &mut work.local, w, h, num, sums);
-        let w_ = &mut *work;
-        reduce_into(self, &v.comm, &mut w_.stage, &mut w_.sums, &mut [num], sums);
+        local_then_sum(self, v, work, [num], sums, |vl, wl, [num], sums| {
+            <B as DataOps<T, V>>::kl_stats_h(self, vl, wl, w, h, num, sums)
+        });
     }
     fn kl_stats_w(
         &self,
@@ -406,15 +478,15 @@ where
         num: &mut Self::Mat,
         den: &mut Self::Mat,
     ) {
-        <B as DataOps<T, V>>::beta_stats_h(self, &v.local, &mut work.local, w, h, beta, num, den);
-        let w_ = &mut *work;
-        reduce_into(
+        local_then_sum(
             self,
-            &v.comm,
-            &mut w_.stage,
-            &mut w_.sums,
-            &mut [num, den],
+            v,
+            work,
+            [num, den],
             &mut [],
+            |vl, wl, [num, den], _| {
+                <B as DataOps<T, V>>::beta_stats_h(self, vl, wl, w, h, beta, num, den)
+            },
         );
     }
     fn beta_stats_w(
@@ -437,16 +509,9 @@ where
         h: &Self::Mat,
         loss: Loss,
     ) -> f64 {
-        let mut s = [<B as DataOps<T, V>>::data_loss(
-            self,
-            &v.local,
-            &mut work.local,
-            w,
-            h,
-            loss,
-        )];
-        v.comm.all_reduce_sum(&mut s);
-        s[0]
+        let local = <B as DataOps<T, V>>::data_loss(self, &v.local, &mut work.local, w, h, loss);
+        let [s] = sum_over(&v.comm, [local]);
+        s
     }
     fn data_evaluate(
         &self,
@@ -457,21 +522,21 @@ where
         loss: Loss,
     ) -> DataEvaluation {
         let e = <B as DataOps<T, V>>::data_evaluate(self, &v.local, &mut work.local, w, h, loss);
-        let mut s = [e.loss, e.scale, e.f64_terms];
-        v.comm.all_reduce_sum(&mut s);
+        let [loss, scale, f64_terms] = sum_over(&v.comm, [e.loss, e.scale, e.f64_terms]);
         DataEvaluation {
-            loss: s[0],
-            scale: s[1],
-            f64_terms: s[2],
+            loss,
+            scale,
+            f64_terms,
         }
     }
 }
 
 /// The values one all-reduce of the H half-step carries: k×n + k×k (Frobenius), k×n + k
-/// (KL) or 2·k×n (β); the largest, so one buffer serves every loss.
-fn stage_len(k: usize, n: usize, loss: Loss) -> Option<usize> {
+/// (KL) or 2·k×n (β, and every loss on weighted data, whose statistics take the β form).
+fn message_len(k: usize, n: usize, loss: Loss, weighted: bool) -> Option<usize> {
     let kn = k.checked_mul(n)?;
     match loss {
+        _ if weighted => kn.checked_mul(2),
         Loss::Frobenius => kn.checked_add(k.checked_mul(k)?),
         Loss::KullbackLeibler => kn.checked_add(k),
         _ => kn.checked_mul(2),
@@ -497,6 +562,30 @@ mod tests {
                 assert_eq!(next, rows);
             }
         }
+    }
+
+    /// Dense weights are refused by name (their weighted mean is not added over the
+    /// processes); observed entries are accepted and weighted, with the mean of the observed
+    /// entries.
+    #[test]
+    fn dense_weights_refused_observed_entries_accepted() {
+        use crate::masked::{Observed, Weighted};
+        let b = Reference;
+        let v = b.from_fn(3, 2, |i, j| (i + j) as f64 + 1.0);
+        let wts = b.from_fn(3, 2, |i, _| if i == 0 { 0.0 } else { 1.0 });
+        let weighted = Weighted::new::<f64, Reference>(&b, v, wts).unwrap();
+        let d = Distributed::new::<f64, Reference>(&b, weighted, SingleProcess).unwrap();
+        match DataOps::<f64, _>::data_supports(&b, &d, Loss::Frobenius) {
+            Err(NmfError::LossNotForData { reason, .. }) => {
+                assert!(reason.contains("masked::Observed"), "{reason}")
+            }
+            other => panic!("dense weights: {other:?}"),
+        }
+        let o = Observed::from_triplets(3, 2, &[0, 2], &[1, 0], &[4.0_f64, 2.0]).unwrap();
+        let d = Distributed::new::<f64, Reference>(&b, o, SingleProcess).unwrap();
+        assert!(DataOps::<f64, _>::data_supports(&b, &d, Loss::Frobenius).is_ok());
+        assert!(DataOps::<f64, _>::data_weighted(&b, &d));
+        assert_eq!(DataOps::<f64, _>::data_mean(&b, &d), 3.0);
     }
 
     /// On one process the distributed data term is the wrapped one: the same statistics and

@@ -141,6 +141,10 @@ pub fn read_block(path: &Path, layout: &Layout) -> Result<Block, String> {
                 .map(Block::Sparse)
                 .map_err(|e| format!("{}: {e}", path.display()))
         }
+        Block::Observed(_) => Err(format!(
+            "{}: observed entries are distributed by rows only (drop --grid)",
+            path.display()
+        )),
     }
 }
 
@@ -198,6 +202,11 @@ pub fn fit_grid(
     match block {
         Block::Dense(v) => fit_on(b, &GridData::new(v, g)?, params, seed),
         Block::Sparse(v) => fit_on(b, &GridData::new(v, g)?, params, seed),
+        Block::Observed(_) => Err(NmfError::SolverNotForData {
+            solver: params.solver(),
+            data: "observed entries on a 2-D grid",
+            reason: "masked data is distributed by rows only: fit it without --grid".into(),
+        }),
     }
 }
 
@@ -316,7 +325,7 @@ pub fn fit_file(
     let t_fit = t1.elapsed().as_secs_f64();
     let k = params.rank();
     let written = match gather_factors(&g, &fitted, k) {
-        Some((w, h)) => write_npy_dir(out, (&w, m, k), (&h, k, n)),
+        Some((w, h)) => write_npy_dir(out, (&w, m, k), (&h, k, n), crate::Dtype::F64),
         None => Ok(()),
     };
     agree(world, written)?;

@@ -6,16 +6,19 @@
 //! and why the W half-step needs no communication). Run as
 //! `mpirun -np P nmf-mpi fit INPUT -k K ...`; the library gives the pieces the binary is made
 //! of:
-//! - [`MpiCollective`]: the [`Collective`] of a communicator (reduce to rank 0, then broadcast,
-//!   so every rank gets the same bits);
+//! - [`MpiCollective`]: the [`Collective`] of a communicator (one exchange on two ranks, a
+//!   reduce to rank 0 and a broadcast on more, so every rank gets the same bits);
 //! - [`read`]: each rank reads its block of rows of a `.npy` (seeking to it) or `.mtx` (every
 //!   rank scans the file and keeps its rows);
 //! - [`start_rows`]: the seeded random start, entry by entry from its global place, so that
 //!   the start does not depend on the number of processes;
 //! - [`agree`]: every rank learns whether any rank failed, and with which message, so that an
 //!   error on one rank stops them all instead of leaving the others waiting in a collective;
-//! - [`fit_block`], [`gather_rows`] and [`write_npy_dir`], or [`write_scatter_dir`] (each
-//!   rank writes its rows of W).
+//! - [`fit_block`] (in f64) or [`fit_block_as`] (in f32 or f64: the statistics are still
+//!   added in f64), [`gather_rows`] and [`write_npy_dir`], or [`write_scatter_dir`] (each
+//!   rank writes its rows of W);
+//! - [`Block::into_observed`]: a block's stored entries as the observed ones (`--missing
+//!   unobserved`), fitted by the multiplicative updates over the observed entries only.
 //!
 //! [`grid`] distributes V over a pr×pc grid of processes instead (PLANC's 2-D distribution,
 //! `nmf-mpi fit --grid PRxPC`): W by rows and H by columns, no factor replicated.
@@ -29,22 +32,31 @@ use mpi::collective::SystemOperation;
 use mpi::topology::SimpleCommunicator;
 use mpi::traits::*;
 use nmf_core::distributed::block_rows;
-use nmf_core::sparse::SparseData;
+use nmf_core::masked::Observed;
+use nmf_core::sparse::{Csr, SparseData};
 use nmf_core::{
-    Collective, DataOps, Distributed, MatrixBackend, NmfError, NmfModel, NmfValidParams,
+    Collective, DataOps, DenseBackend, Distributed, MatrixBackend, NmfError, NmfModel,
+    NmfValidParams, Scalar,
 };
 use nmf_faer::Faer;
 
 pub mod grid;
 pub mod read;
 
-/// The [`Collective`] of an MPI communicator. The all-reduce is a reduce to rank 0 followed by
-/// a broadcast from it: MPI_Allreduce does not promise the same bits on every rank, and the
-/// ranks must agree exactly (the same H, the same loss, the same stopping decision). Its
-/// buffer grows to the largest message once, so the iterations allocate nothing.
+pub use read::Dtype;
+
+/// The [`Collective`] of an MPI communicator. The ranks must agree exactly (the same H, the
+/// same loss, the same stopping decision), and MPI_Allreduce does not promise the same bits on
+/// every rank, so the all-reduce is explicit: on two ranks, one exchange (each sends its
+/// buffer and receives the other's and adds it to its own: b₀ + b₁ = b₁ + b₀ bit for bit, one
+/// message each way, at the same time); on more, a reduce to rank 0 followed by a broadcast
+/// from it. Its buffer grows to the largest message once, so the iterations allocate nothing.
+/// It counts the time spent in the all-reduce, waiting for the other ranks included
+/// ([`reduce_seconds`](Self::reduce_seconds)).
 pub struct MpiCollective<'a> {
     comm: &'a SimpleCommunicator,
     scratch: RefCell<Vec<f64>>,
+    spent: std::cell::Cell<f64>,
 }
 
 impl<'a> MpiCollective<'a> {
@@ -53,7 +65,13 @@ impl<'a> MpiCollective<'a> {
         Self {
             comm,
             scratch: RefCell::new(Vec::new()),
+            spent: std::cell::Cell::new(0.0),
         }
+    }
+    /// The seconds spent in [`Collective::all_reduce_sum`] so far (communication, additions,
+    /// and the wait for the slowest rank).
+    pub fn reduce_seconds(&self) -> f64 {
+        self.spent.get()
     }
 }
 
@@ -65,21 +83,33 @@ impl Collective for MpiCollective<'_> {
         self.comm.size() as usize
     }
     fn all_reduce_sum(&self, buf: &mut [f64]) {
-        let root = self.comm.process_at_rank(0);
-        if self.comm.size() > 1 {
-            if self.comm.rank() == 0 {
-                let mut s = self.scratch.borrow_mut();
-                if s.len() < buf.len() {
-                    s.resize(buf.len(), 0.0);
-                }
-                let out = &mut s[..buf.len()];
-                root.reduce_into_root(&buf[..], out, SystemOperation::sum());
-                buf.copy_from_slice(out);
+        let start = std::time::Instant::now();
+        let (rank, size) = (self.comm.rank(), self.comm.size());
+        let mut s = self.scratch.borrow_mut();
+        if s.len() < buf.len() {
+            s.resize(buf.len(), 0.0);
+        }
+        let other = &mut s[..buf.len()];
+        if size == 2 {
+            let peer = self.comm.process_at_rank(1 - rank);
+            mpi::point_to_point::send_receive_into(&buf[..], &peer, other, &peer);
+            // Rank 0 adds b₀ + b₁, rank 1 b₁ + b₀: the same bits (IEEE addition commutes;
+            // only a sum of three or more depends on the order).
+            for (x, &y) in buf.iter_mut().zip(other.iter()) {
+                *x += y;
+            }
+        } else if size > 2 {
+            let root = self.comm.process_at_rank(0);
+            if rank == 0 {
+                root.reduce_into_root(&buf[..], other, SystemOperation::sum());
+                buf.copy_from_slice(other);
             } else {
                 root.reduce_into(&buf[..], SystemOperation::sum());
             }
             root.broadcast_into(buf);
         }
+        self.spent
+            .set(self.spent.get() + start.elapsed().as_secs_f64());
     }
 }
 
@@ -169,12 +199,128 @@ pub fn start_rows(
     (w, h)
 }
 
-/// This rank's block of V: dense (row-major, `rows.len()`×n) or sparse.
+/// This rank's block of V: dense (row-major, `rows.len()`×n), sparse, or observed entries.
 pub enum Block {
     /// Dense rows.
     Dense(faer::Mat<f64>),
     /// Sparse rows.
     Sparse(SparseData<f64>),
+    /// The observed entries of the rows (the others missing): the loss is summed over them.
+    Observed(Observed<f64>),
+}
+
+impl Block {
+    /// The block as observed entries, as `nmf fit --missing unobserved` reads its input: the
+    /// stored entries of a sparse block are the observed ones (the others are missing, not
+    /// 0), every entry of a dense block is observed.
+    ///
+    /// # Errors
+    /// A block with no observed entry (nmf-core's message).
+    pub fn into_observed(self) -> Result<Block, NmfError> {
+        Ok(Block::Observed(match self {
+            Block::Observed(o) => o,
+            Block::Dense(m) => {
+                let (r, c) = (m.nrows(), m.ncols());
+                let data: Vec<f64> = (0..r * c).map(|t| m[(t / c, t % c)]).collect();
+                drop(m);
+                Observed::from_row_major(r, c, &data)?
+            }
+            Block::Sparse(s) => Observed::from_csr(csr_of(&s, |x| x)?)?,
+        }))
+    }
+
+    /// The first entry (in row-major order; local row, column, value) whose magnitude
+    /// exceeds `max`: for `--dtype f32`, the entries beyond its range.
+    pub fn first_beyond(&self, max: f64) -> Option<(usize, usize, f64)> {
+        let over = |x: f64| x.abs() > max;
+        match self {
+            Block::Dense(m) => (0..m.nrows())
+                .flat_map(|i| (0..m.ncols()).map(move |j| (i, j)))
+                .map(|(i, j)| (i, j, m[(i, j)]))
+                .find(|&(_, _, x)| over(x)),
+            Block::Sparse(s) => first_stored(s.csr(), over),
+            Block::Observed(o) => first_stored(o.csr(), over),
+        }
+    }
+}
+
+/// The first stored entry of `x` (by rows) for which `pred` holds.
+fn first_stored(
+    x: nmf_core::sparse::CsrRef<'_, f64>,
+    pred: impl Fn(f64) -> bool,
+) -> Option<(usize, usize, f64)> {
+    (0..x.nrows()).find_map(|i| {
+        let (cs, vs) = x.row(i);
+        cs.iter()
+            .zip(vs)
+            .find(|&(_, &v)| pred(v))
+            .map(|(&j, &v)| (i, j, v))
+    })
+}
+
+/// A copy of the compressed rows of `s` with each value through `f`.
+fn csr_of<T: Scalar>(s: &SparseData<f64>, f: impl Fn(f64) -> T) -> Result<Csr<T>, NmfError> {
+    let x = s.csr();
+    Csr::from_compressed(
+        x.nrows(),
+        x.ncols(),
+        x.indptr().to_vec(),
+        x.indices().to_vec(),
+        x.data().iter().map(|&v| f(v)).collect(),
+    )
+}
+
+/// The scalar types a block is fitted in (`--dtype`): f64 (the block as read) and f32 (a
+/// converted copy; check [`Block::first_beyond`] first). The all-reduce adds the statistics in
+/// f64 either way.
+pub trait BlockScalar: Scalar {
+    /// The dense block in this type.
+    fn dense(m: faer::Mat<f64>) -> faer::Mat<Self>;
+    /// The sparse block in this type.
+    ///
+    /// # Errors
+    /// nmf-core's, if the copy cannot be made.
+    fn sparse(s: SparseData<f64>) -> Result<SparseData<Self>, NmfError>;
+    /// The observed entries in this type.
+    ///
+    /// # Errors
+    /// nmf-core's, if the copy cannot be made.
+    fn observed(o: Observed<f64>) -> Result<Observed<Self>, NmfError>;
+}
+
+impl BlockScalar for f64 {
+    fn dense(m: faer::Mat<f64>) -> faer::Mat<f64> {
+        m
+    }
+    fn sparse(s: SparseData<f64>) -> Result<SparseData<f64>, NmfError> {
+        Ok(s)
+    }
+    fn observed(o: Observed<f64>) -> Result<Observed<f64>, NmfError> {
+        Ok(o)
+    }
+}
+
+impl BlockScalar for f32 {
+    fn dense(m: faer::Mat<f64>) -> faer::Mat<f32> {
+        faer::Mat::from_fn(m.nrows(), m.ncols(), |i, j| m[(i, j)] as f32)
+    }
+    fn sparse(s: SparseData<f64>) -> Result<SparseData<f32>, NmfError> {
+        SparseData::from_csr(csr_of(&s, |x| x as f32)?)
+    }
+    fn observed(o: Observed<f64>) -> Result<Observed<f32>, NmfError> {
+        let x = o.csr();
+        let csr = Csr::from_compressed(
+            x.nrows(),
+            x.ncols(),
+            x.indptr().to_vec(),
+            x.indices().to_vec(),
+            x.data().iter().map(|&v| v as f32).collect(),
+        )?;
+        match o.weights() {
+            Some(w) => Observed::from_csr_weighted(csr, w.iter().map(|&v| v as f32).collect()),
+            None => Observed::from_csr(csr),
+        }
+    }
 }
 
 /// The fitted factors of this rank: its rows of W (row-major), all of H (row-major), the loss
@@ -191,12 +337,14 @@ pub struct Fitted {
     pub n_iter: usize,
     /// Whether the stopping rule (tol) ended the fit.
     pub converged: bool,
+    /// The seconds this rank spent in the fit's all-reduces ([`MpiCollective::reduce_seconds`]).
+    pub reduce_seconds: f64,
 }
 
 /// Fits V split over the ranks of `comm` (this rank holds `block`, the rows `rows` of V)
-/// from the start of [`start_rows`] with `seed`. Collective. Errors are the same on every
-/// rank (the checks of V are collective: a bad entry anywhere is reported with its global
-/// row on every rank).
+/// from the start of [`start_rows`] with `seed`, in f64. Collective. Errors are the same on
+/// every rank (the checks of V are collective: a bad entry anywhere is reported with its
+/// global row on every rank).
 ///
 /// # Errors
 /// Any [`NmfError`] of the fit.
@@ -208,20 +356,77 @@ pub fn fit_block(
     params: &NmfValidParams,
     seed: u64,
 ) -> Result<Fitted, NmfError> {
+    fit_block_as::<f64>(comm, b, block, rows, params, seed)
+}
+
+/// [`fit_block`] in the scalar type `T` (f32 or f64): the block is converted to `T` (for f32,
+/// check [`Block::first_beyond`] first: an entry beyond its range would be an infinite
+/// entry), the local statistics are computed in `T` and added across the ranks in f64
+/// (nmf-core's [`Distributed`]); W and H are returned in f64 (exactly). Observed entries
+/// ([`Block::Observed`]) are fitted by the multiplicative updates (`Solver::Auto` picks them;
+/// `Solver::Anls` is refused by nmf-core, see [`nmf_core::distributed`]). Collective.
+///
+/// # Errors
+/// Any [`NmfError`] of the conversion or the fit.
+pub fn fit_block_as<T: BlockScalar>(
+    comm: &SimpleCommunicator,
+    b: &Faer,
+    block: Block,
+    rows: Range<usize>,
+    params: &NmfValidParams,
+    seed: u64,
+) -> Result<Fitted, NmfError>
+where
+    Faer: DenseBackend<T> + MatrixBackend<T, Mat = faer::Mat<T>>,
+{
     let coll = MpiCollective::new(comm);
-    match block {
-        Block::Dense(v) => {
-            let d = Distributed::<faer::Mat<f64>, _>::new::<f64, Faer>(b, v, &coll)?;
-            fit_on::<faer::Mat<f64>>(b, &d, rows, params, seed)
+    // The conversion fails only when its copy cannot be allocated; if it fails on one rank,
+    // the others must not wait in the fit's first collective: every rank learns it.
+    let local = convert::<T>(block);
+    let mut failed = [if local.is_err() { 1.0 } else { 0.0 }];
+    coll.all_reduce_sum(&mut failed);
+    let local = match local {
+        Err(e) => return Err(e),
+        Ok(_) if failed[0] != 0.0 => {
+            return Err(NmfError::TooLarge {
+                what: format!("the {} copy of another process's block", T::NAME),
+                bytes: None,
+            });
         }
-        Block::Sparse(v) => {
-            let d = Distributed::<SparseData<f64>, _>::new::<f64, Faer>(b, v, &coll)?;
-            fit_on::<SparseData<f64>>(b, &d, rows, params, seed)
+        Ok(l) => l,
+    };
+    match local {
+        Local::Dense(v) => {
+            let d = Distributed::<faer::Mat<T>, _>::new::<T, Faer>(b, v, &coll)?;
+            fit_on::<T, faer::Mat<T>>(b, &d, rows, params, seed)
+        }
+        Local::Sparse(v) => {
+            let d = Distributed::<SparseData<T>, _>::new::<T, Faer>(b, v, &coll)?;
+            fit_on::<T, SparseData<T>>(b, &d, rows, params, seed)
+        }
+        Local::Observed(v) => {
+            let d = Distributed::<Observed<T>, _>::new::<T, Faer>(b, v, &coll)?;
+            fit_on::<T, Observed<T>>(b, &d, rows, params, seed)
         }
     }
 }
 
-fn fit_on<V>(
+/// A block in the scalar type of the fit.
+enum Local<T: Scalar> {
+    Dense(faer::Mat<T>),
+    Sparse(SparseData<T>),
+    Observed(Observed<T>),
+}
+
+fn convert<T: BlockScalar>(block: Block) -> Result<Local<T>, NmfError> {
+    Ok(match block {
+        Block::Dense(m) => Local::Dense(T::dense(m)),
+        Block::Sparse(s) => Local::Sparse(T::sparse(s)?),
+        Block::Observed(o) => Local::Observed(T::observed(o)?),
+    })
+}
+
+fn fit_on<T: Scalar, V>(
     b: &Faer,
     d: &Distributed<V, &MpiCollective<'_>>,
     rows: Range<usize>,
@@ -229,22 +434,29 @@ fn fit_on<V>(
     seed: u64,
 ) -> Result<Fitted, NmfError>
 where
-    Faer: DataOps<f64, V>,
+    Faer: DataOps<T, V>,
 {
     let (_, n) = d.global_shape();
     let k = params.rank();
-    let mean = DataOps::<f64, Distributed<V, _>>::data_mean(b, d);
+    let mean = DataOps::<T, Distributed<V, _>>::data_mean(b, d);
     let m_local = rows.len();
     let (w0, h0) = start_rows(rows, n, k, mean, seed);
-    let w0 = MatrixBackend::<f64>::from_row_major(b, m_local, k, &w0)?;
-    let h0 = MatrixBackend::<f64>::from_row_major(b, k, n, &h0)?;
-    let model: NmfModel<f64, Faer> = params
-        .fitting::<f64, Faer, Distributed<V, &MpiCollective<'_>>>(b, d)
+    let to_t = |a: Vec<f64>| a.into_iter().map(T::from_f64).collect::<Vec<T>>();
+    let w0 = MatrixBackend::<T>::from_row_major(b, m_local, k, &to_t(w0))?;
+    let h0 = MatrixBackend::<T>::from_row_major(b, k, n, &to_t(h0))?;
+    let model: NmfModel<T, Faer> = params
+        .fitting::<T, Faer, Distributed<V, &MpiCollective<'_>>>(b, d)
         .start(&w0, &h0)
         .run()?;
+    let export = |a: &<Faer as MatrixBackend<T>>::Mat| {
+        MatrixBackend::<T>::to_row_major(b, a)
+            .into_iter()
+            .map(|x| x.as_f64())
+            .collect()
+    };
     Ok(Fitted {
-        w: MatrixBackend::<f64>::to_row_major(b, model.w()),
-        h: MatrixBackend::<f64>::to_row_major(b, model.h()),
+        w: export(model.w()),
+        h: export(model.h()),
         history: model
             .loss_history()
             .iter()
@@ -252,6 +464,7 @@ where
             .collect(),
         n_iter: model.n_iter(),
         converged: model.converged(),
+        reduce_seconds: d.comm().reduce_seconds(),
     })
 }
 
@@ -278,10 +491,15 @@ pub fn gather_rows(
     Some(all)
 }
 
-/// A `.npy` file (format 1.0, little-endian f64, C order) of a rows×cols matrix.
-fn npy_bytes(rows: usize, cols: usize, data: &[f64]) -> Vec<u8> {
+/// A `.npy` file (format 1.0, little-endian `dtype`, C order) of a rows×cols matrix (f64
+/// values; for f32, values of an f32 fit, so exact).
+fn npy_bytes(rows: usize, cols: usize, data: &[f64], dtype: Dtype) -> Vec<u8> {
+    let descr = match dtype {
+        Dtype::F64 => "<f8",
+        Dtype::F32 => "<f4",
+    };
     let mut header =
-        format!("{{'descr': '<f8', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
+        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
     // Magic (6) + version (2) + length (2) + header + '\n', a multiple of 64.
     while !(10 + header.len() + 1).is_multiple_of(64) {
         header.push(' ');
@@ -291,8 +509,11 @@ fn npy_bytes(rows: usize, cols: usize, data: &[f64]) -> Vec<u8> {
     out.extend_from_slice(b"\x93NUMPY\x01\x00");
     out.extend_from_slice(&(header.len() as u16).to_le_bytes());
     out.extend_from_slice(header.as_bytes());
-    for x in data {
-        out.extend_from_slice(&x.to_le_bytes());
+    for &x in data {
+        match dtype {
+            Dtype::F64 => out.extend_from_slice(&x.to_le_bytes()),
+            Dtype::F32 => out.extend_from_slice(&(x as f32).to_le_bytes()),
+        }
     }
     out
 }
@@ -302,13 +523,14 @@ fn npy_bytes(rows: usize, cols: usize, data: &[f64]) -> Vec<u8> {
 /// # Errors
 /// The path and the system's message.
 pub fn write_npy(path: &Path, rows: usize, cols: usize, data: &[f64]) -> Result<(), String> {
-    std::fs::write(path, npy_bytes(rows, cols, data))
+    std::fs::write(path, npy_bytes(rows, cols, data, Dtype::F64))
         .map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// Writes `W.npy` (m×k) and `H.npy` (k×n) into `dir` in one step: into a new directory beside
-/// it, which then takes its place (an existing `dir` is moved aside first and removed after),
-/// so `dir` never holds one new file and one old.
+/// Writes `W.npy` (m×k) and `H.npy` (k×n), in `dtype` (`<f8` or `<f4`, the scalar type of the
+/// fit), into `dir` in one step: into a new directory beside it, which then takes its place
+/// (an existing `dir` is moved aside first and removed after), so `dir` never holds one new
+/// file and one old.
 ///
 /// # Errors
 /// The path and the system's message.
@@ -316,6 +538,7 @@ pub fn write_npy_dir(
     dir: &Path,
     w: (&[f64], usize, usize),
     h: (&[f64], usize, usize),
+    dtype: Dtype,
 ) -> Result<(), String> {
     let fail = |p: &Path, e: std::io::Error| format!("{}: {e}", p.display());
     let name = dir
@@ -333,7 +556,7 @@ pub fn write_npy_dir(
     for (file, (data, r, c)) in [("W.npy", w), ("H.npy", h)] {
         let path = tmp.join(file);
         let mut f = std::fs::File::create(&path).map_err(|e| fail(&path, e))?;
-        f.write_all(&npy_bytes(r, c, data))
+        f.write_all(&npy_bytes(r, c, data, dtype))
             .and_then(|_| f.sync_all())
             .map_err(|e| fail(&path, e))?;
     }
@@ -384,7 +607,7 @@ pub fn w_parts_json(m: usize, k: usize, size: usize) -> String {
 /// to `dir` once every rank has said its write succeeded (an existing `dir` is moved aside
 /// first and removed after); after a failure on any rank, rank 0 removes it and `dir` is
 /// untouched. The ranks must see the same file system at `dir` (one machine, or a shared file
-/// system). Collective; every rank returns the same.
+/// system). The files are in `dtype`. Collective; every rank returns the same.
 ///
 /// # Errors
 /// The path and the system's message, prefixed with the rank when only some ranks failed.
@@ -394,6 +617,7 @@ pub fn write_scatter_dir(
     w_local: &[f64],
     (m, k): (usize, usize),
     (h, n): (&[f64], usize),
+    dtype: Dtype,
 ) -> Result<(), String> {
     let fail = |p: &Path, e: std::io::Error| format!("{}: {e}", p.display());
     let (rank, size) = (comm.rank() as usize, comm.size() as usize);
@@ -419,7 +643,7 @@ pub fn write_scatter_dir(
     let write = |file: &str, r: usize, c: usize, data: &[f64]| -> Result<(), String> {
         let path = tmp.join(file);
         let mut f = std::fs::File::create(&path).map_err(|e| fail(&path, e))?;
-        f.write_all(&npy_bytes(r, c, data))
+        f.write_all(&npy_bytes(r, c, data, dtype))
             .and_then(|_| f.sync_all())
             .map_err(|e| fail(&path, e))
     };

@@ -14,7 +14,7 @@ use mpi::traits::*;
 use nmf_core::distributed::block_rows;
 use nmf_core::{Loss, Nmf, Solver};
 use nmf_mpi::grid::{self, GridSpec};
-use nmf_mpi::{agree, fit_block, gather_rows, read, write_npy_dir, write_scatter_dir};
+use nmf_mpi::{Dtype, agree, fit_block_as, gather_rows, read, write_npy_dir, write_scatter_dir};
 
 /// Non-negative matrix factorization V ≈ WH over MPI processes: V and W by blocks of rows,
 /// H on every process (or V by blocks on a 2-D grid with --grid). Run as
@@ -46,8 +46,30 @@ enum SolverArg {
     Auto,
     /// The multiplicative updates (every loss).
     Mu,
-    /// Hierarchical ALS, one sweep per half-step (Frobenius only).
+    /// Hierarchical ALS, one sweep per half-step (Frobenius only; not with --missing
+    /// unobserved).
     Hals,
+    /// Refused: masked least squares needs a k×k Gram matrix per column of V over its
+    /// observed entries (k²·n values to add over the processes every iteration); --missing
+    /// unobserved is fitted by mu.
+    Anls,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum DtypeArg {
+    /// Single precision (the statistics are still added over the processes in f64).
+    F32,
+    /// Double precision.
+    F64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum MissingArg {
+    /// The entries a sparse file does not store are zeros.
+    Zero,
+    /// The entries a sparse file stores are the observed ones, the others are missing: the
+    /// loss is summed over the observed entries only (MU; every entry of a .npy is observed).
+    Unobserved,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -86,6 +108,12 @@ struct FitArgs {
     /// The update rule.
     #[arg(long, value_enum, default_value_t = SolverArg::Auto)]
     solver: SolverArg,
+    /// The scalar type of the computation and of W.npy and H.npy.
+    #[arg(long, value_enum, default_value_t = DtypeArg::F64)]
+    dtype: DtypeArg,
+    /// What the entries a sparse file does not store are.
+    #[arg(long, value_enum, default_value_t = MissingArg::Zero)]
+    missing: MissingArg,
     /// The most iterations.
     #[arg(long, value_name = "N", default_value_t = 200)]
     max_iter: usize,
@@ -129,7 +157,19 @@ struct FitArgs {
     grid: Option<GridSpec>,
 }
 
+/// Open MPI's parameter that makes a process waiting in a collective yield the processor
+/// between polls instead of spinning on it.
+const YIELD_WHEN_IDLE: &str = "OMPI_MCA_mpi_yield_when_idle";
+
 fn main() -> ExitCode {
+    // A rank that waits for the others in the all-reduce busy-polls by default; on a machine
+    // whose cores are shared (more processes than cores, or other work) the spinning takes the
+    // processor from the rank it waits for. Yield instead, unless the user chose otherwise
+    // (`--mca mpi_yield_when_idle 0`). Read by Open MPI at initialisation; other MPIs ignore it.
+    if std::env::var_os(YIELD_WHEN_IDLE).is_none() {
+        // SAFETY: no other thread exists yet (MPI and the thread pools start below).
+        unsafe { std::env::set_var(YIELD_WHEN_IDLE, "1") };
+    }
     let Some(universe) = mpi::initialize() else {
         eprintln!("nmf-mpi: error: MPI could not be initialised (already initialised?)");
         return ExitCode::from(1);
@@ -176,6 +216,14 @@ fn run(world: &SimpleCommunicator, cli: Cli) -> Result<(), String> {
         SolverArg::Auto => Solver::Auto,
         SolverArg::Mu => Solver::Mu,
         SolverArg::Hals => Solver::Hals,
+        SolverArg::Anls => {
+            return Err(
+                "--solver anls: masked least squares is not distributed (its H half-step needs \
+                 a k×k Gram matrix per column over the column's observed entries); use \
+                 --solver mu (or auto), which fits --missing unobserved over the processes"
+                    .into(),
+            );
+        }
     };
     if !matches!(a.init, InitArg::Random) {
         return Err(
@@ -212,6 +260,15 @@ fn run(world: &SimpleCommunicator, cli: Cli) -> Result<(), String> {
         if a.scatter_output {
             return Err("--scatter-output is not available with --grid (W is gathered)".into());
         }
+        if a.dtype != DtypeArg::F64 {
+            return Err("--grid fits in f64 only: leave out --dtype f32, or drop --grid".into());
+        }
+        if a.missing != MissingArg::Zero {
+            return Err(
+                "--missing unobserved is fitted by rows only: drop --grid (the 1-D distribution)"
+                    .into(),
+            );
+        }
         let r = grid::fit_file(world, spec, &a.input, (m, n), &b, &params, a.seed, &a.out)?;
         if rank == 0 {
             eprintln!(
@@ -236,19 +293,43 @@ fn run(world: &SimpleCommunicator, cli: Cli) -> Result<(), String> {
     }
     let rows = block_rows(m, size, rank);
     let t0 = Instant::now();
-    let block = agree(world, read::block(&a.input, rows.clone()))?;
+    let read = read::block(&a.input, rows.clone()).and_then(|block| {
+        let block = match a.missing {
+            MissingArg::Zero => block,
+            MissingArg::Unobserved => block
+                .into_observed()
+                .map_err(|e| format!("{}: rows {rows:?}: {e}", a.input.display()))?,
+        };
+        match (a.dtype, block.first_beyond(f32::MAX as f64)) {
+            (DtypeArg::F32, Some((i, j, x))) => Err(format!(
+                "{}: the entry {x:e} at row {}, column {j} (0-based) is beyond the range of \
+                 f32; use --dtype f64 or rescale the data",
+                a.input.display(),
+                rows.start + i
+            )),
+            _ => Ok(block),
+        }
+    });
+    let block = agree(world, read)?;
     let t_read = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
-    let fitted = fit_block(world, &b, block, rows, &params, a.seed).map_err(|e| e.to_string());
-    let fitted = agree(world, fitted)?;
+    let fitted = match a.dtype {
+        DtypeArg::F32 => fit_block_as::<f32>(world, &b, block, rows, &params, a.seed),
+        DtypeArg::F64 => fit_block_as::<f64>(world, &b, block, rows, &params, a.seed),
+    };
+    let fitted = agree(world, fitted.map_err(|e| e.to_string()))?;
     let t_fit = t1.elapsed().as_secs_f64();
     let k = a.rank;
+    let dtype = match a.dtype {
+        DtypeArg::F32 => Dtype::F32,
+        DtypeArg::F64 => Dtype::F64,
+    };
     if a.scatter_output {
-        write_scatter_dir(world, &a.out, &fitted.w, (m, k), (&fitted.h, n))?;
+        write_scatter_dir(world, &a.out, &fitted.w, (m, k), (&fitted.h, n), dtype)?;
     } else {
         let w = gather_rows(world, &fitted.w, m, k);
         let written = match &w {
-            Some(w) => write_npy_dir(&a.out, (w, m, k), (&fitted.h, k, n)),
+            Some(w) => write_npy_dir(&a.out, (w, m, k), (&fitted.h, k, n), dtype),
             None => Ok(()),
         };
         agree(world, written)?;
@@ -257,9 +338,11 @@ fn run(world: &SimpleCommunicator, cli: Cli) -> Result<(), String> {
         let last = fitted.history.last().map_or(f64::NAN, |r| r.1);
         eprintln!(
             "nmf-mpi: {size} processes, V {m}×{n}, k = {k}, {loss}: {} iterations{}, loss {last:e}; \
-             read {t_read:.3} s, fit {t_fit:.3} s; wrote {}",
+             read {t_read:.3} s, fit {t_fit:.3} s (of which all-reduce {:.3} s on rank 0, \
+             waiting included); wrote {}",
             fitted.n_iter,
             if fitted.converged { " (converged)" } else { "" },
+            fitted.reduce_seconds,
             a.out.display()
         );
     }

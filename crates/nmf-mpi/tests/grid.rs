@@ -6,49 +6,12 @@
 //! seconds. Needs `mpirun` (Open MPI) on the PATH.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_nmf-mpi");
+mod common;
 
-/// Runs `mpirun -np p nmf-mpi args...`, killed (and the test failed) after `limit`. Each run
-/// has its own session directory (`orte_tmpdir_base`): Open MPI 4 creates `/tmp/ompi.HOST.UID`
-/// otherwise, and two runs starting together (the tests run in parallel) race on it and one
-/// fails with "mkdir ... File exists".
-fn mpirun(p: usize, args: &[&str], limit: Duration) -> Output {
-    let session = tempfile::tempdir().unwrap();
-    let mut child = Command::new("mpirun")
-        .args([
-            "--allow-run-as-root",
-            "--oversubscribe",
-            "-np",
-            &p.to_string(),
-            BIN,
-        ])
-        .args(args)
-        .env("OMPI_MCA_btl", "self,vader,tcp")
-        .env("OMPI_MCA_orte_tmpdir_base", session.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("mpirun runs (Open MPI installed?)");
-    let start = Instant::now();
-    loop {
-        if child.try_wait().expect("wait").is_some() {
-            return child.wait_with_output().expect("output");
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let out = child.wait_with_output().expect("output");
-            panic!(
-                "mpirun -np {p} {args:?} still running after {limit:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
+use common::mpirun;
 
 /// V (m×n) with about a fifth of its entries zero.
 fn problem(m: usize, n: usize) -> Vec<f64> {
@@ -279,6 +242,19 @@ fn a_bad_grid_stops_all() {
         &scatter,
         1,
         "--scatter-output is not available with --grid",
+        &out,
+    );
+    // f32 and observed entries are fitted by rows only: refused, not ignored.
+    let mut f32 = with("1x2");
+    f32.extend(["--dtype", "f32"]);
+    fails(2, &f32, 1, "--grid fits in f64 only", &out);
+    let mut missing = with("1x2");
+    missing.extend(["--missing", "unobserved"]);
+    fails(
+        2,
+        &missing,
+        1,
+        "--missing unobserved is fitted by rows only",
         &out,
     );
 }

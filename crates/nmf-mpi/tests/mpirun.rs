@@ -1,51 +1,23 @@
 //! `mpirun -np P nmf-mpi fit` on this machine (loopback), P = 1, 2, 3, on a small dense
-//! (`.npy`) and sparse (`.mtx`, `.npz`) V, MU and HALS: W and H equal the single-process fit from the
-//! same start (computed here with nmf-core) to the rounding of the different order of the
-//! sums; a bad entry or an unreadable file on one rank ends every rank with the message within
-//! seconds. Needs `mpirun` (Open MPI) on the PATH.
+//! (`.npy`) and sparse (`.mtx`, `.npz`) V: MU in f64 and f32 and over observed entries
+//! (`--missing unobserved`), and HALS: W and H equal the single-process fit from the same
+//! start (computed here with nmf-core) to a derived bound on the rounding of the different
+//! order of the sums; a bad entry or an unreadable file on one rank ends every rank with the
+//! message within seconds. Needs `mpirun` (Open MPI) on the PATH.
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use nmf_core::{Loss, MatrixBackend, Nmf, Solver};
+use nmf_core::masked::Observed;
+use nmf_core::sparse::{Csr, Duplicates};
+use nmf_core::testing::{hals_h_bound, hals_sweep_bound, mu_bound};
+use nmf_core::{DataOps, HalsOptions, HalsSolver, Loss, MatrixBackend, Nmf, Scalar, Solver};
 use nmf_faer::Faer;
 
-const BIN: &str = env!("CARGO_BIN_EXE_nmf-mpi");
+mod common;
 
-/// Runs `mpirun -np p nmf-mpi args...`, killed (and the test failed) after `limit`.
-fn mpirun(p: usize, args: &[&str], limit: Duration) -> Output {
-    let mut child = Command::new("mpirun")
-        .args([
-            "--allow-run-as-root",
-            "--oversubscribe",
-            "-np",
-            &p.to_string(),
-            BIN,
-        ])
-        .args(args)
-        .env("OMPI_MCA_btl", "self,vader,tcp")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("mpirun runs (Open MPI installed?)");
-    let start = Instant::now();
-    loop {
-        if child.try_wait().expect("wait").is_some() {
-            return child.wait_with_output().expect("output");
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let out = child.wait_with_output().expect("output");
-            panic!(
-                "mpirun -np {p} {args:?} still running after {limit:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
+use common::mpirun;
 
 /// V (m×n) with about a fifth of its entries zero.
 fn problem(m: usize, n: usize) -> Vec<f64> {
@@ -174,21 +146,31 @@ fn max_rel(a: &[f64], b: &[f64]) -> f64 {
         .fold(0.0, f64::max)
 }
 
-/// The single-process fit from nmf-mpi's start, with nmf-mpi's settings.
-fn single(
+/// The single-process fit from nmf-mpi's start (seed 5), with nmf-mpi's settings, in `T`
+/// (MU, or HALS with one sweep per half-step), on dense V or on its non-zeros as the observed
+/// entries (`observed`: the start's scale from their mean, as nmf-mpi's).
+fn single<T: Scalar>(
     v: &[f64],
     (m, n, k): (usize, usize, usize),
     loss: Loss,
     solver: Solver,
     iters: usize,
-) -> (Vec<f64>, Vec<f64>) {
+    observed: bool,
+) -> (Vec<f64>, Vec<f64>)
+where
+    Faer: nmf_core::DenseBackend<T>,
+{
     let b = Faer::sequential();
-    let vm = b.from_row_major(m, n, v).unwrap();
-    let mean = v.iter().sum::<f64>() / (m * n) as f64;
+    let t = |a: &[f64]| a.iter().map(|&x| T::from_f64(x)).collect::<Vec<T>>();
+    let f = |a: &<Faer as MatrixBackend<T>>::Mat| {
+        b.to_row_major(a).into_iter().map(|x| x.as_f64()).collect()
+    };
+    let nz = v.iter().filter(|&&x| x != 0.0).count();
+    let mean = v.iter().sum::<f64>() / if observed { nz } else { m * n } as f64;
     let (w0, h0) = nmf_mpi::start_rows(0..m, n, k, mean, 5);
     let (w0, h0) = (
-        b.from_row_major(m, k, &w0).unwrap(),
-        b.from_row_major(k, n, &h0).unwrap(),
+        b.from_row_major(m, k, &t(&w0)).unwrap(),
+        b.from_row_major(k, n, &t(&h0)).unwrap(),
     );
     let p = Nmf::params(k)
         .loss(loss)
@@ -198,73 +180,282 @@ fn single(
         .tol(0.0)
         .check()
         .unwrap();
-    let model = p.fitting(&b, &vm).start(&w0, &h0).run().unwrap();
-    (b.to_row_major(model.w()), b.to_row_major(model.h()))
+    if observed {
+        let (mut r, mut c, mut x) = (vec![], vec![], vec![]);
+        for (p, &y) in v.iter().enumerate() {
+            if y != 0.0 {
+                r.push(p / n);
+                c.push(p % n);
+                x.push(T::from_f64(y));
+            }
+        }
+        let csr = Csr::from_triplets(m, n, &r, &c, &x, Duplicates::Sum).unwrap();
+        let vo = Observed::from_csr(csr).unwrap();
+        let model = p
+            .fitting::<T, Faer, Observed<T>>(&b, &vo)
+            .start(&w0, &h0)
+            .run()
+            .unwrap();
+        (f(model.w()), f(model.h()))
+    } else {
+        let vm = b.from_row_major(m, n, &t(v)).unwrap();
+        let model = p
+            .fitting::<T, Faer, <Faer as MatrixBackend<T>>::Mat>(&b, &vm)
+            .start(&w0, &h0)
+            .run()
+            .unwrap();
+        (f(model.w()), f(model.h()))
+    }
 }
 
-/// P = 1, 2, 3 against the single-process fit. The bound is nmf-core's first-order bound for
-/// MU (`nmf_core::testing::mu_bound`: sums of non-negative terms added in another order, each
-/// within γ of the exact sum, propagated through the multiplicative steps) with one more
-/// iteration for the start, whose scale √mean(V) comes from a sum added in another order too;
-/// for HALS, 100 times it (the margin the nmf-core test uses: a coordinate step subtracts, so
-/// there is no entry-wise bound of that form).
+/// Runs `nmf-mpi fit input -k k --max-iter iters --tol 0 --seed 5 -o out extra...` on `p`
+/// processes and reads W and H (their `.npy` element type too).
+fn fit_mpi(
+    p: usize,
+    input: &Path,
+    out: &Path,
+    (k, iters): (usize, usize),
+    extra: &[&str],
+) -> (Vec<f64>, Vec<f64>, nmf_mpi::Dtype) {
+    let (k, it) = (k.to_string(), iters.to_string());
+    let mut args = vec![
+        "fit",
+        input.to_str().unwrap(),
+        "-k",
+        &k,
+        "--max-iter",
+        &it,
+        "--tol",
+        "0",
+        "--seed",
+        "5",
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    let o = mpirun(p, &args, Duration::from_secs(60));
+    assert!(
+        o.status.success(),
+        "P = {p} {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let mut f = std::fs::File::open(out.join("W.npy")).unwrap();
+    let dtype = nmf_mpi::read::npy_header(&mut f, &out.join("W.npy"))
+        .unwrap()
+        .dtype;
+    let (_, _, w) = nmf_mpi::read_npy(&out.join("W.npy")).unwrap();
+    let (_, _, h) = nmf_mpi::read_npy(&out.join("H.npy")).unwrap();
+    (w, h, dtype)
+}
+
+/// P = 1, 2, 3 against the single-process fit, MU (Frobenius, KL), dense (`.npy`) and sparse
+/// (`.mtx`) V, in f64 and in f32 (`--dtype f32`, W.npy and H.npy in `<f4`). The bound is
+/// nmf-core's first-order bound for MU (`nmf_core::testing::mu_bound`: sums of non-negative
+/// terms added in another order, each within γ of the exact sum, propagated through the
+/// multiplicative steps) in the unit roundoff of the type, with one more iteration for the
+/// start, whose scale √mean(V) comes from a sum added in another order too (in f64, so below
+/// that iteration's γ in either type). Fewer iterations in f32, where the bound grows from a
+/// larger γ.
 #[test]
 fn p_processes_equal_one() {
-    let (m, n, k, iters) = (40, 30, 3, 5);
+    let (m, n, k) = (40, 30, 3);
     let dir = tempfile::tempdir().unwrap();
     let v = problem(m, n);
     let npy = dir.path().join("v.npy");
     nmf_mpi::write_npy(&npy, m, n, &v).unwrap();
     let mtx = dir.path().join("v.mtx");
     write_mtx(&mtx, m, n, &v);
-    let u = f64::EPSILON / 2.0;
-    let cases = [
-        (Loss::Frobenius, Solver::Mu, "frobenius", "mu"),
-        (Loss::KullbackLeibler, Solver::Mu, "kl", "mu"),
-        (Loss::Frobenius, Solver::Hals, "frobenius", "hals"),
-    ];
-    for (loss, solver, loss_arg, solver_arg) in cases {
-        let (w1, h1) = single(&v, (m, n, k), loss, solver, iters);
-        let bound = nmf_core::testing::mu_bound(iters + 1, m, n, k, u)
-            * if solver == Solver::Hals { 100.0 } else { 1.0 };
-        for input in [&npy, &mtx] {
-            for p in 1..=3 {
-                let out = dir.path().join(format!("out-{loss_arg}-{solver_arg}-{p}"));
-                let it = iters.to_string();
-                let args = [
-                    "fit",
-                    input.to_str().unwrap(),
-                    "-k",
-                    "3",
-                    "--loss",
-                    loss_arg,
-                    "--solver",
-                    solver_arg,
-                    "--max-iter",
-                    &it,
-                    "--tol",
-                    "0",
-                    "--seed",
-                    "5",
-                    "-o",
-                    out.to_str().unwrap(),
-                ];
-                let o = mpirun(p, &args, Duration::from_secs(60));
-                let what = format!("{loss} {solver:?} P = {p} {}", input.display());
-                assert!(
-                    o.status.success(),
-                    "{what}: {}",
-                    String::from_utf8_lossy(&o.stderr)
-                );
-                let (wr, wc, w) = nmf_mpi::read_npy(&out.join("W.npy")).unwrap();
-                let (hr, hc, h) = nmf_mpi::read_npy(&out.join("H.npy")).unwrap();
-                assert_eq!((wr, wc, hr, hc), (m, k, k, n), "{what}");
-                let (ew, eh) = (max_rel(&w, &w1), max_rel(&h, &h1));
-                assert!(
-                    ew <= bound && eh <= bound,
-                    "{what}: W within {ew:e}, H within {eh:e} of one process, bound {bound:e}"
-                );
+    for f32 in [false, true] {
+        let (u, iters, dtype) = if f32 {
+            (f64::from(f32::EPSILON) / 2.0, 2, "f32")
+        } else {
+            (f64::EPSILON / 2.0, 5, "f64")
+        };
+        for (loss, loss_arg) in [
+            (Loss::Frobenius, "frobenius"),
+            (Loss::KullbackLeibler, "kl"),
+        ] {
+            let (w1, h1) = if f32 {
+                single::<f32>(&v, (m, n, k), loss, Solver::Mu, iters, false)
+            } else {
+                single::<f64>(&v, (m, n, k), loss, Solver::Mu, iters, false)
+            };
+            let bound = mu_bound(iters + 1, m, n, k, u);
+            assert!(bound < 0.1, "a bound of {bound:e} would not test anything");
+            for input in [&npy, &mtx] {
+                for p in 1..=3 {
+                    let out = dir.path().join(format!("out-{loss_arg}-{dtype}-{p}"));
+                    let extra = ["--loss", loss_arg, "--solver", "mu", "--dtype", dtype];
+                    let (w, h, written) = fit_mpi(p, input, &out, (k, iters), &extra);
+                    let what = format!("{loss} {dtype} P = {p} {}", input.display());
+                    let want = if f32 {
+                        nmf_mpi::Dtype::F32
+                    } else {
+                        nmf_mpi::Dtype::F64
+                    };
+                    assert_eq!(written, want, "{what}: W.npy's element type");
+                    let (ew, eh) = (max_rel(&w, &w1), max_rel(&h, &h1));
+                    assert!(
+                        ew <= bound && eh <= bound,
+                        "{what}: W within {ew:e}, H within {eh:e} of one process, bound {bound:e}"
+                    );
+                }
             }
+        }
+    }
+}
+
+/// `--missing unobserved` on a `.mtx`: the stored entries are the observed ones. P = 1, 2, 3
+/// against the single-process MU fit of the same observed entries (`nmf_core::masked::
+/// Observed`) within `mu_bound` (one more iteration for the start, as above: the weighted
+/// statistics Wᵀ(M∘V) and Wᵀ(M∘WH), Wᵀ(M∘V/WH) and WᵀM have the structure the bound
+/// assumes). `--solver anls` is refused naming mu, and HALS is refused for masked V.
+#[test]
+fn missing_unobserved_equals_one() {
+    let (m, n, k, iters) = (40, 30, 3, 4);
+    let dir = tempfile::tempdir().unwrap();
+    let v = problem(m, n);
+    let mtx = dir.path().join("v.mtx");
+    write_mtx(&mtx, m, n, &v);
+    let u = f64::EPSILON / 2.0;
+    let bound = mu_bound(iters + 1, m, n, k, u);
+    for (loss, loss_arg) in [
+        (Loss::Frobenius, "frobenius"),
+        (Loss::KullbackLeibler, "kl"),
+    ] {
+        let (w1, h1) = single::<f64>(&v, (m, n, k), loss, Solver::Mu, iters, true);
+        // The fit over the observed entries is not the fit with zeros.
+        let (w0, _) = single::<f64>(&v, (m, n, k), loss, Solver::Mu, iters, false);
+        assert!(max_rel(&w0, &w1) > 1e-3, "{loss}: masking changed nothing");
+        for p in 1..=3 {
+            let out = dir.path().join(format!("out-{loss_arg}-{p}"));
+            let extra = ["--loss", loss_arg, "--missing", "unobserved"];
+            let (w, h, _) = fit_mpi(p, &mtx, &out, (k, iters), &extra);
+            let (ew, eh) = (max_rel(&w, &w1), max_rel(&h, &h1));
+            assert!(
+                ew <= bound && eh <= bound,
+                "{loss} P = {p}: W within {ew:e}, H within {eh:e} of one process, bound {bound:e}"
+            );
+        }
+    }
+    for (solver, needle) in [("anls", "--solver mu"), ("hals", "hals")] {
+        let out = dir.path().join(format!("out-{solver}"));
+        let args = [
+            "fit",
+            mtx.to_str().unwrap(),
+            "-k",
+            "3",
+            "--missing",
+            "unobserved",
+            "--solver",
+            solver,
+            "-o",
+            out.to_str().unwrap(),
+        ];
+        let o = mpirun(2, &args, Duration::from_secs(30));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{solver}: {err}");
+        assert!(
+            err.to_lowercase().contains(needle),
+            "{solver}: {err:?} lacks {needle:?}"
+        );
+        assert!(!out.exists());
+    }
+}
+
+/// HALS (one sweep per half-step) through `mpirun -np 1|2|3`, one iteration (an H half-step,
+/// then a W half-step) against the same iteration on one process, within the derived bound
+/// of each half-step (`nmf_core::testing::hals_sweep_bound`). V has integer entries, so its
+/// mean, and so the seeded start, is the same bits for any number of processes. The H
+/// half-step's statistics WᵀV and WᵀW differ by δ = 2γ_{m+2} relative (`hals_h_bound`); the
+/// W half-step's VHᵀ and HHᵀ are computed by each run from its own H, which differs by e_H:
+/// |ΔVHᵀ|_ia ≤ Σ_j v_ij e_aj + γ_n(2·(VHᵀ)_ia + Σ_j v_ij e_aj) and
+/// |ΔHHᵀ|_ab ≤ Σ_j (h_aj e_bj + e_aj h_bj + e_aj e_bj) + γ_n(2·(HHᵀ)_ab + that), both from the
+/// same W0.
+#[test]
+fn hals_iteration_within_bound() {
+    let (m, n, k) = (40, 30, 3);
+    let dir = tempfile::tempdir().unwrap();
+    let v: Vec<f64> = problem(m, n).iter().map(|x| (x * 17.0).round()).collect();
+    let npy = dir.path().join("v.npy");
+    nmf_mpi::write_npy(&npy, m, n, &v).unwrap();
+    let mtx = dir.path().join("v.mtx");
+    write_mtx(&mtx, m, n, &v);
+    let u = f64::EPSILON / 2.0;
+    let g = |t: usize| t as f64 * u / (1.0 - t as f64 * u);
+    // One iteration on one process, half-step by half-step, and the statistics of each.
+    let b = Faer::sequential();
+    let vm = b.from_row_major(m, n, &v).unwrap();
+    let mean = v.iter().sum::<f64>() / (m * n) as f64;
+    let (w0, h0) = nmf_mpi::start_rows(0..m, n, k, mean, 5);
+    let (w0m, h0m) = (
+        b.from_row_major(m, k, &w0).unwrap(),
+        b.from_row_major(k, n, &h0).unwrap(),
+    );
+    let opts = HalsOptions {
+        alpha: 0.0,
+        ..HalsOptions::default()
+    };
+    let eps = 1e-9;
+    let mut work = <Faer as DataOps<f64, faer::Mat<f64>>>::data_work(&b, &vm, k, Loss::Frobenius);
+    let (mut num, mut gram) = (b.zeros(k, n), b.zeros(k, k));
+    b.frobenius_stats_h(&vm, &mut work, &w0m, &mut num, &mut gram);
+    let (num_h, gram_h) = (b.to_row_major(&num), b.to_row_major(&gram));
+    let mut s = HalsSolver::new(&b, &vm, w0m, h0m, eps, opts).unwrap();
+    s.update_h();
+    let h1 = b.to_row_major(s.h());
+    let (mut num, mut gram) = (b.zeros(m, k), b.zeros(k, k));
+    b.frobenius_stats_w(&vm, &mut work, s.h(), &mut num, &mut gram);
+    let (num_w, gram_w) = (b.to_row_major(&num), b.to_row_major(&gram));
+    s.update_w();
+    let w1 = b.to_row_major(s.w());
+    // The bounds.
+    let delta = 2.0 * g(m + 2) / (1.0 - g(m + 2));
+    let eh = hals_h_bound(&num_h, &gram_h, &h0, &h1, (k, n), delta, u);
+    let dnum: Vec<f64> = (0..m * k)
+        .map(|t| {
+            let (i, a) = (t / k, t % k);
+            let ve: f64 = (0..n).map(|j| v[i * n + j] * eh[a * n + j]).sum();
+            1.01 * (ve + g(n) * (2.0 * num_w[t] + ve))
+        })
+        .collect();
+    let dgram: Vec<f64> = (0..k * k)
+        .map(|t| {
+            let (a, c) = (t / k, t % k);
+            let he: f64 = (0..n)
+                .map(|j| {
+                    let (ha, hc, ea, ec) =
+                        (h1[a * n + j], h1[c * n + j], eh[a * n + j], eh[c * n + j]);
+                    ha * ec + ea * hc + ea * ec
+                })
+                .sum();
+            1.01 * (he + g(n) * (2.0 * gram_w[t] + he))
+        })
+        .collect();
+    let ew = hals_sweep_bound(
+        (m, k),
+        |l, a| l * k + a,
+        &num_w,
+        &dnum,
+        &gram_w,
+        &dgram,
+        &w0,
+        &w1,
+        u,
+    );
+    let within = |got: &[f64], want: &[f64], bound: &[f64]| {
+        (0..got.len())
+            .map(|t| ((got[t] - want[t]).abs(), bound[t]))
+            .find(|(d, b)| d > b)
+    };
+    for input in [&npy, &mtx] {
+        for p in 1..=3 {
+            let out = dir.path().join(format!("out-hals-{p}"));
+            let extra = ["--solver", "hals", "--eps", "1e-9"];
+            let (w, h, _) = fit_mpi(p, input, &out, (k, 1), &extra);
+            let what = format!("P = {p} {}", input.display());
+            assert_eq!(within(&h, &h1, &eh), None, "{what}: H beyond its bound");
+            assert_eq!(within(&w, &w1, &ew), None, "{what}: W beyond its bound");
         }
     }
 }

@@ -430,7 +430,8 @@ macro_rules! testgen_cd_kl {
 }
 
 /// The suite's group of the distributed data term ([`distributed`](crate::testing::distributed)):
-/// P = 1, 2, 3 simulated processes against one, and a bad entry in one block stopping all.
+/// P = 1, 2, 3 simulated processes against one (whole MU fits, HALS half-steps), and a bad
+/// entry in one block stopping all.
 /// One `#[test]` per property, in the current module, for `$backend` and the scalar `$t`.
 #[macro_export]
 macro_rules! testgen_distributed {
@@ -438,6 +439,10 @@ macro_rules! testgen_distributed {
         #[test]
         fn distributed_fit_equals_single() {
             $crate::testing::check_distributed_fit_equals_single::<$t, _>(&$backend);
+        }
+        #[test]
+        fn distributed_hals_half_step_within_bound() {
+            $crate::testing::check_distributed_hals_half_step::<$t, _>(&$backend);
         }
         #[test]
         fn distributed_bad_entry_stops_every_process() {

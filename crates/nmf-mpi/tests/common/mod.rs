@@ -1,0 +1,45 @@
+//! What the mpirun tests share: running `mpirun -np P nmf-mpi ...` with a time limit.
+
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The nmf-mpi binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_nmf-mpi");
+
+/// Runs `mpirun -np p nmf-mpi args...`, killed (and the test failed) after `limit`. Each run
+/// has its own session directory (`orte_tmpdir_base`): Open MPI 4 creates `/tmp/ompi.HOST.UID`
+/// otherwise, and two runs starting together (the tests run in parallel) race on it and one
+/// fails with "mkdir ... File exists".
+pub fn mpirun(p: usize, args: &[&str], limit: Duration) -> Output {
+    let session = tempfile::tempdir().unwrap();
+    let mut child = Command::new("mpirun")
+        .args([
+            "--allow-run-as-root",
+            "--oversubscribe",
+            "-np",
+            &p.to_string(),
+            BIN,
+        ])
+        .args(args)
+        .env("OMPI_MCA_btl", "self,vader,tcp")
+        .env("OMPI_MCA_orte_tmpdir_base", session.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("mpirun runs (Open MPI installed?)");
+    let start = Instant::now();
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            return child.wait_with_output().expect("output");
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("output");
+            panic!(
+                "mpirun -np {p} {args:?} still running after {limit:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
