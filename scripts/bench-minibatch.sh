@@ -15,7 +15,9 @@
 # (½‖X − WH‖² or the generalized KL divergence). Medians over REPEATS runs (default 3, seeds
 # 0, 1, …), the two implementations interleaved so that they share the machine's load.
 #
-#   cargo build --release -p nmf-cli && scripts/bench-minibatch.sh [REPEATS] [THREADS] [MAX_ITER]
+#   cargo build --release -p nmf-cli && scripts/bench-minibatch.sh [REPEATS] [THREADS] [MAX_ITER] [DATA]
+#
+# DATA: digits, brown or both (default). NMF_BIN overrides the nmf binary.
 #
 # Needs python3 with numpy, scipy and scikit-learn (scripts/install-peers.sh).
 set -euo pipefail
@@ -23,13 +25,14 @@ cd "$(dirname "$0")/.."
 repeats="${1:-3}"
 threads="${2:-2}"
 max_iter="${3:-200}"
+which="${4:-digits,brown}"
 nmf="${NMF_BIN:-$PWD/target/release/nmf}"
 data_dir=/work/shared/data
 [ -f "$data_dir/digits.csv.gz" ] || data_dir="$PWD/crates/nmf-cli/data"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 export OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads" MKL_NUM_THREADS="$threads"
-python3 - "$nmf" "$data_dir" "$work" "$repeats" "$threads" "$max_iter" <<'PY'
+python3 - "$nmf" "$data_dir" "$work" "$repeats" "$threads" "$max_iter" "$which" <<'PY'
 import gzip, json, os, statistics, subprocess, sys, time, warnings
 import numpy as np, scipy.io
 import sklearn
@@ -38,6 +41,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 nmf, data_dir, work = sys.argv[1], sys.argv[2], sys.argv[3]
 repeats, threads, max_iter = int(sys.argv[4]), sys.argv[5], int(sys.argv[6])
+which = sys.argv[7].split(",")
 warnings.simplefilter("ignore", ConvergenceWarning)
 
 digits = np.loadtxt(gzip.open(os.path.join(data_dir, "digits.csv.gz")), delimiter=",")[:, :64]
@@ -46,6 +50,7 @@ datasets = {
     "digits": (np.ascontiguousarray(digits, dtype=np.float64), 10, 128),
     "brown": (np.ascontiguousarray(brown, dtype=np.float64), 20, 50),
 }
+datasets = {k: v for k, v in datasets.items() if k in which}
 for name, (x, _, _) in datasets.items():
     np.save(os.path.join(work, f"{name}.npy"), x)
 
