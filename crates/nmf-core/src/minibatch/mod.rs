@@ -57,6 +57,8 @@
 //!   scikit-learn's `fit` initialises from the whole X (NNDSVDa by default), which a stream
 //!   does not have. No shuffling, and no rescaling of V of extreme scale (the full-batch
 //!   fit's, see the crate docs): the data is fitted as it is.
+//! - In the first epoch each W_b is solved afresh (up to `fresh_restarts_max_iter` steps);
+//!   scikit-learn's `fit` takes one step from its initial W there.
 //! - With penalties, H is the exact minimiser of the surrogate plus the penalty (scikit-learn
 //!   majorises the L1 term, and its L2 step for β < 2 is not an MM step), and the batch cost
 //!   counts the L2 terms as `½·l2‖·‖²` (the objective's; scikit-learn's batch cost omits the ½).

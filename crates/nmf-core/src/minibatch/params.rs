@@ -64,7 +64,7 @@ impl MiniBatchParams {
     }
     /// The weight ρ₀ of the past: before each batch of r rows of a V of m rows, the
     /// accumulated statistics are multiplied by ρ = ρ₀^(r/m) (ρ₀ itself in
-    /// [`OnlineNmf::partial_fit`] when the number of rows is not known), as scikit-learn does.
+    /// [`OnlineNmf::partial_fit`](super::OnlineNmf::partial_fit) when the number of rows is not known), as scikit-learn does.
     /// Finite and ≥ 0.
     pub fn forget_factor(mut self, rho: f64) -> Self {
         self.0.forget_factor = rho;
