@@ -236,6 +236,13 @@ impl<T: Scalar, B: MatrixBackend<T>> OnlineNmf<T, B> {
         B: DataOps<T, V>,
     {
         let (r, n) = check_data(b, batch)?;
+        self.check_width(r, n)?;
+        Ok((r, n))
+    }
+
+    /// The batch's shape with only its number of columns checked (its entries are checked
+    /// by [`MuSolver::new`] before any of them is used).
+    fn check_width(&self, r: usize, n: usize) -> Result<(), NmfError> {
         if n != self.n {
             return Err(NmfError::ShapeMismatch {
                 matrix: MatrixRole::V,
@@ -243,7 +250,7 @@ impl<T: Scalar, B: MatrixBackend<T>> OnlineNmf<T, B> {
                 found: (r, n),
             });
         }
-        Ok((r, n))
+        Ok(())
     }
 
     /// W_b's constant start `√(mean(V_b)/k)` (scikit-learn's), lifted to ε by the solver.
@@ -267,7 +274,17 @@ impl<T: Scalar, B: MatrixBackend<T>> OnlineNmf<T, B> {
     where
         B: DataOps<T, V>,
     {
-        let (r, n) = self.check_batch(b, batch)?;
+        // The first batch's entries are checked here, as they set the initial H and ε; a
+        // later batch's are checked once, by the solver of W_b, before any of them is used
+        // (the constant start's sum of a bad batch is never used: the solver refuses it
+        // first), which saves a pass over every batch.
+        let (r, n) = if self.h.is_none() {
+            self.check_batch(b, batch)?
+        } else {
+            let (r, n) = b.data_shape(batch);
+            self.check_width(r, n)?;
+            (r, n)
+        };
         let (k, loss) = (self.params.rank, self.params.loss);
         // (before anything changes: a weight that overflows leaves the state as it was)
         let pen = self.params.batch_penalty(r, n)?;
