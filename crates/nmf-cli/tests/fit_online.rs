@@ -425,3 +425,87 @@ fn a_bad_entry_in_the_third_batch_names_its_line() {
     );
     assert!(!dir.path().join("nmf-out").exists());
 }
+
+/// `nmf fit --batch-size` takes `nmf fit`'s penalty options (--alpha-w, --alpha-h,
+/// --l1-ratio) and gives, to the bit, the library's minibatch fit with scikit-learn's
+/// `alpha_W`, `alpha_H`, `l1_ratio`; a bad value is the full-batch fit's usage error.
+#[test]
+fn online_fit_takes_the_penalty_options() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = data();
+    std::fs::write(dir.path().join("v.npy"), npy::to_npy_bytes(M, N, &v)).unwrap();
+    let args = [
+        "fit",
+        "v.npy",
+        "-k",
+        "3",
+        "--batch-size",
+        "8",
+        "--max-iter",
+        "3",
+        "--tol",
+        "0",
+        "--seed",
+        "2",
+        "--loss",
+        "kl",
+        "--alpha-w",
+        "0.05",
+        "--alpha-h",
+        "0.2",
+        "--l1-ratio",
+        "0.5",
+        "--backend",
+        "nalgebra",
+        "--dtype",
+        "f64",
+        "-o",
+        "pen",
+        "-q",
+    ];
+    let o = nmf(dir.path(), &args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let w = read(&dir.path().join("pen").join("W.npy"));
+    let h = read(&dir.path().join("pen").join("H.npy"));
+    let b = nmf_nalgebra::Nalgebra;
+    let vm = MatrixBackend::<f64>::from_row_major(&b, M, N, &v).unwrap();
+    let fit = |alpha_w: f64, alpha_h: f64| {
+        MiniBatchNmf::params(3)
+            .batch_size(8)
+            .max_iter(3)
+            .tol(0.0)
+            .seed(2)
+            .loss(Loss::KullbackLeibler)
+            .alpha_w(alpha_w)
+            .alpha_h(alpha_h)
+            .l1_ratio(0.5)
+            .check()
+            .unwrap()
+            .fit(&b, &vm)
+            .unwrap()
+    };
+    let model = fit(0.05, 0.2);
+    let bits = |x: &[f64]| x.iter().map(|y| y.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&w.data), bits(&b.to_row_major(model.w())));
+    assert_eq!(bits(&h.data), bits(&b.to_row_major(model.h())));
+    // The penalties did something: the unpenalised fit's H differs.
+    assert_ne!(bits(&h.data), bits(&b.to_row_major(fit(0.0, 0.0).h())));
+    let summary = std::fs::read_to_string(dir.path().join("pen").join("summary.json")).unwrap();
+    assert!(summary.contains("\"alpha_h\": 0.2"), "{summary}");
+    // Bad values: the usage errors of `nmf fit`.
+    for (opt, bad, says) in [
+        ("--alpha-w", "-1", "--alpha-w must be finite and ≥ 0"),
+        ("--alpha-h", "NaN", "--alpha-h must be finite and ≥ 0"),
+        ("--l1-ratio", "1.5", "--l1-ratio must be in [0, 1]"),
+    ] {
+        let mut a: Vec<&str> = args.to_vec();
+        let at = a.iter().position(|x| *x == opt).unwrap();
+        a[at + 1] = bad;
+        let out = a.len() - 2;
+        a[out] = "bad";
+        let o = nmf(dir.path(), &a);
+        assert_eq!(o.status.code(), Some(2), "{opt} {bad}: {}", stderr(&o));
+        assert!(stderr(&o).contains(says), "{}", stderr(&o));
+        assert!(!dir.path().join("bad").exists());
+    }
+}

@@ -5,9 +5,11 @@
 //! for H and the accumulated statistics.
 //!
 //! The options of `nmf fit` that apply: the rank, --loss/--beta, --max-iter (epochs), --tol
-//! (on the relative change of H over one batch), --eps, --seed, --backend, --dtype,
-//! --threads, --out, --csv, --quiet/--verbose. Not applied (a usage error if given): initial
-//! factors from files, restarts, penalties, solvers other than auto/mu. Writes W.npy, H.npy
+//! (on the relative change of H over one batch), --eps, --seed, --alpha-w/--alpha-h/--l1-ratio
+//! (scikit-learn's `MiniBatchNMF` penalties, the H penalty scaled by the rows of each batch:
+//! see [`nmf_core::minibatch`]), --backend, --dtype, --threads, --out, --csv,
+//! --quiet/--verbose. Not applied (a usage error if given): initial factors from files,
+//! restarts, solvers other than auto/mu. Writes W.npy, H.npy
 //! and summary.json (no model file: `nmf transform` needs a full fit's model).
 
 use std::ops::Range;
@@ -46,10 +48,10 @@ struct Online {
 pub(crate) fn fit_online(args: &FitArgs, batch_size: usize) -> Result<(), CliError> {
     let total = Instant::now();
     let s = settings(args.rank, &args.opts, &FIT_DEFAULTS)?;
-    if s.init.is_some() || s.params.n_init() > 1 || s.alpha_w != 0.0 || s.alpha_h != 0.0 {
+    if s.init.is_some() || s.params.n_init() > 1 {
         return Err(CliError::usage(
-            "--batch-size fits online: initial factors from files, --n-init and penalties \
-             are not available with it",
+            "--batch-size fits online: initial factors from files and --n-init are not \
+             available with it",
         ));
     }
     if !matches!(
@@ -93,7 +95,10 @@ pub(crate) fn fit_online(args: &FitArgs, batch_size: usize) -> Result<(), CliErr
         .loss(s.params.loss())
         .max_iter(s.params.max_iter())
         .tol(s.params.tol())
-        .seed(s.params.seed());
+        .seed(s.params.seed())
+        .alpha_w(s.alpha_w)
+        .alpha_h(s.alpha_h)
+        .l1_ratio(s.l1_ratio);
     if let Some(fb) = args.forget_factor {
         b = b.forget_factor(fb);
     }
@@ -155,6 +160,10 @@ pub(crate) fn fit_online(args: &FitArgs, batch_size: usize) -> Result<(), CliErr
             "interrupted ({}) after {iteration} batches; nothing was written",
             interrupt::SIGNALS
         )),
+        // (a penalty weight that overflows once scaled by a batch names its option)
+        e @ NmfError::InvalidRegularization { .. } => {
+            crate::error::option_error(&e).unwrap_or_else(|| CliError::usage(e.to_string()))
+        }
         e => read_error(e, &source),
     })?;
     let mut staged = Staged::new(&s.out, write::Command::Fit, false)?;
@@ -174,6 +183,9 @@ pub(crate) fn fit_online(args: &FitArgs, batch_size: usize) -> Result<(), CliErr
         "loss": params.loss().to_string(),
         "batch_size": params.batch_size(),
         "forget_factor": params.forget_factor(),
+        "alpha_w": params.alpha_w(),
+        "alpha_h": params.alpha_h(),
+        "l1_ratio": params.l1_ratio(),
         "max_iter": params.max_iter(),
         "tol": params.tol(),
         "eps": f.eps,

@@ -11,8 +11,10 @@ use crate::{Accum, DataOps, Loss, MatrixBackend, MatrixRole, MuSolver, NmfError,
 pub struct BatchStep {
     /// Rows of the batch.
     pub rows: usize,
-    /// The batch's loss at (W_b, H) after the W_b steps and before the H update, divided by
-    /// its rows (scikit-learn's batch cost).
+    /// The batch's penalised loss at (W_b, H) after the W_b steps and before the H update
+    /// (`D_β(V_b‖W_b H)` plus the batch's penalties on W_b and H, see
+    /// [`MiniBatchValidParams::batch_penalty`]), divided by its rows (scikit-learn's batch
+    /// cost).
     pub batch_cost: f64,
     /// The accumulated surrogate (including this batch) at the dictionary before the update.
     pub surrogate_before: f64,
@@ -37,6 +39,8 @@ pub struct OnlineNmf<T: Scalar, B: MatrixBackend<T>> {
     eps: T,
     p: Vec<f64>,
     q: Vec<f64>,
+    /// The accumulated weights (L₁, L₂) of the penalty on H (see [`super::surrogate`]).
+    pen: (f64, f64),
     steps: usize,
     samples: usize,
 }
@@ -86,6 +90,7 @@ impl MiniBatchValidParams {
             eps: T::zero(),
             p: vec![0.0; kn],
             q: vec![0.0; kn],
+            pen: (0.0, 0.0),
             steps: 0,
             samples: 0,
         })
@@ -111,6 +116,11 @@ impl<T: Scalar, B: MatrixBackend<T>> OnlineNmf<T, B> {
     /// The accumulators `(P, Q)` of the surrogate, row-major k×n (see [`crate::minibatch`]).
     pub fn accumulators(&self) -> (&[f64], &[f64]) {
         (&self.p, &self.q)
+    }
+    /// The accumulated weights `(L₁, L₂)` of the penalty on H in the surrogate
+    /// (`L ← ρ·L + l1_h` per batch; see [`super::surrogate`]); `(0, 0)` without penalties.
+    pub fn penalty_accumulators(&self) -> (f64, f64) {
+        self.pen
     }
     /// Batches seen.
     pub fn steps(&self) -> usize {
@@ -147,8 +157,9 @@ impl<T: Scalar, B: MatrixBackend<T>> OnlineNmf<T, B> {
         self.step(b, batch, None)
     }
 
-    /// W for new rows X (r×n) with H fixed: up to `max_iter` MM steps from a constant start,
-    /// stopping when the relative change of W is at most `tol`.
+    /// W for new rows X (r×n) with H fixed: up to `max_iter` MM steps from a constant start
+    /// on X's loss plus the penalty on W (`alpha_W`, as scikit-learn's `transform`), stopping
+    /// when the relative change of W is at most `tol`.
     ///
     /// # Errors
     /// [`NmfError::InvalidModel`] before the first batch; the data errors of
@@ -165,9 +176,59 @@ impl<T: Scalar, B: MatrixBackend<T>> OnlineNmf<T, B> {
         };
         let (r, _) = self.check_batch(b, x)?;
         let w0 = self.constant_start(b, x, r);
-        let mut s = MuSolver::new(b, x, w0, copy(b, h), self.params.loss, self.eps)?;
+        let mut s = self.solver(b, x, w0, h, r)?;
         solve_w(b, &mut s, self.params.max_iter, self.params.tol);
         Ok(s.into_factors().0)
+    }
+
+    /// The multiplicative-update solver of W_b for a batch, as [`partial_fit`](Self::partial_fit)
+    /// starts it: from the constant start `√(mean(V_b)/k)` with the current H fixed and the
+    /// batch's penalties ([`MiniBatchValidParams::batch_penalty`]); its
+    /// [`update_w`](MuSolver::update_w) steps are the fit's W_b steps (a fresh solve takes up to
+    /// `fresh_restarts_max_iter` of them) and its [`objective`](MuSolver::objective) is the
+    /// batch's penalised loss. For observing the W_b steps.
+    ///
+    /// # Errors
+    /// [`NmfError::InvalidModel`] before the first batch; the data errors of
+    /// [`partial_fit`](Self::partial_fit); [`NmfError::InvalidRegularization`] when a penalty
+    /// weight overflows.
+    pub fn batch_solver<'a, V>(
+        &'a self,
+        b: &'a B,
+        batch: &'a V,
+    ) -> Result<MuSolver<'a, T, B, V>, NmfError>
+    where
+        B: DataOps<T, V>,
+    {
+        let Some(h) = self.h.as_ref() else {
+            return Err(NmfError::InvalidModel {
+                reason: "the minibatch model has seen no batch yet: call partial_fit or fit first"
+                    .into(),
+            });
+        };
+        let (r, _) = self.check_batch(b, batch)?;
+        let w0 = self.constant_start(b, batch, r);
+        self.solver(b, batch, w0, h, r)
+    }
+
+    /// The W_b solver from `w0` with `h` fixed and the penalties of a batch of `r` rows.
+    fn solver<'a, V>(
+        &self,
+        b: &'a B,
+        batch: &'a V,
+        w0: B::Mat,
+        h: &B::Mat,
+        r: usize,
+    ) -> Result<MuSolver<'a, T, B, V>, NmfError>
+    where
+        B: DataOps<T, V>,
+    {
+        let pen = self.params.batch_penalty(r, self.n)?;
+        let mut s = MuSolver::new(b, batch, w0, copy(b, h), self.params.loss, self.eps)?;
+        if !pen.is_zero() {
+            s.set_penalty(pen)?;
+        }
+        Ok(s)
     }
 
     fn check_batch<V>(&self, b: &B, batch: &V) -> Result<(usize, usize), NmfError>
@@ -175,6 +236,13 @@ impl<T: Scalar, B: MatrixBackend<T>> OnlineNmf<T, B> {
         B: DataOps<T, V>,
     {
         let (r, n) = check_data(b, batch)?;
+        self.check_width(r, n)?;
+        Ok((r, n))
+    }
+
+    /// The batch's shape with only its number of columns checked (its entries are checked
+    /// by [`MuSolver::new`] before any of them is used).
+    fn check_width(&self, r: usize, n: usize) -> Result<(), NmfError> {
         if n != self.n {
             return Err(NmfError::ShapeMismatch {
                 matrix: MatrixRole::V,
@@ -182,7 +250,7 @@ impl<T: Scalar, B: MatrixBackend<T>> OnlineNmf<T, B> {
                 found: (r, n),
             });
         }
-        Ok((r, n))
+        Ok(())
     }
 
     /// W_b's constant start `√(mean(V_b)/k)` (scikit-learn's), lifted to ε by the solver.
@@ -206,8 +274,20 @@ impl<T: Scalar, B: MatrixBackend<T>> OnlineNmf<T, B> {
     where
         B: DataOps<T, V>,
     {
-        let (r, n) = self.check_batch(b, batch)?;
+        // The first batch's entries are checked here, as they set the initial H and ε; a
+        // later batch's are checked once, by the solver of W_b, before any of them is used
+        // (the constant start's sum of a bad batch is never used: the solver refuses it
+        // first), which saves a pass over every batch.
+        let (r, n) = if self.h.is_none() {
+            self.check_batch(b, batch)?
+        } else {
+            let (r, n) = b.data_shape(batch);
+            self.check_width(r, n)?;
+            (r, n)
+        };
         let (k, loss) = (self.params.rank, self.params.loss);
+        // (before anything changes: a weight that overflows leaves the state as it was)
+        let pen = self.params.batch_penalty(r, n)?;
         if self.h.is_none() {
             self.h = Some(self.initial_h(b, batch, r)?);
         }
@@ -219,9 +299,10 @@ impl<T: Scalar, B: MatrixBackend<T>> OnlineNmf<T, B> {
                 self.params.fresh_restarts_max_iter,
             ),
         };
-        let mut s = MuSolver::new(b, batch, w0, copy(b, h), loss, self.eps)?;
+        let mut s = self.solver(b, batch, w0, h, r)?;
         solve_w(b, &mut s, steps, self.params.tol);
-        let batch_cost = s.loss() / r as f64;
+        // The penalised batch loss (the loss itself without penalties).
+        let batch_cost = s.objective() / r as f64;
         let (w_b, _) = s.into_factors();
 
         // The batch's statistics at (W_b, H).
@@ -266,19 +347,22 @@ impl<T: Scalar, B: MatrixBackend<T>> OnlineNmf<T, B> {
         };
         let beta = loss.beta_value();
         let mut h_new = vec![T::zero(); h_old.len()];
+        // The penalty on H joins the surrogate with the batch and is forgotten with it.
+        self.pen = (rho * self.pen.0 + pen.l1_h, rho * self.pen.1 + pen.l2_h);
         accumulate_and_minimise(
             beta,
             rho,
             self.eps,
             &mut self.p,
             &mut self.q,
+            self.pen,
             &num,
             &den,
             &h_old,
             &mut h_new,
         );
-        let (before, m1) = surrogate(beta, &self.p, &self.q, &h_old);
-        let (after, m2) = surrogate(beta, &self.p, &self.q, &h_new);
+        let (before, m1) = surrogate(beta, &self.p, &self.q, self.pen, &h_old);
+        let (after, m2) = surrogate(beta, &self.p, &self.q, self.pen, &h_new);
         let (mut diff, mut norm) = (0.0, 0.0);
         for (x, y) in h_new.iter().zip(&h_old) {
             let (x, y) = (x.as_f64(), y.as_f64());

@@ -1,7 +1,7 @@
 //! Parameters of a minibatch fit: [`MiniBatchNmf::params`] → [`MiniBatchParams`] (setters) →
 //! [`MiniBatchValidParams`].
 
-use crate::{Loss, MAX_BETA, NmfError};
+use crate::{Loss, MAX_BETA, NmfError, Penalty};
 
 /// The entry point of the minibatch (online) fit: [`MiniBatchNmf::params`].
 #[derive(Debug, Clone, Copy)]
@@ -10,7 +10,8 @@ pub struct MiniBatchNmf;
 impl MiniBatchNmf {
     /// The parameters of a minibatch fit at rank `k`, with scikit-learn's defaults
     /// (`batch_size` 1024, `forget_factor` 0.7, no fresh restarts, `fresh_restarts_max_iter`
-    /// 30, `max_no_improvement` 10, `tol` 1e-4, `max_iter` 200 epochs, Frobenius loss).
+    /// 30, `max_no_improvement` 10, `tol` 1e-4, `max_iter` 200 epochs, Frobenius loss, no
+    /// penalties: `alpha_W` 0, `alpha_H` `"same"`, `l1_ratio` 0).
     pub fn params(rank: usize) -> MiniBatchParams {
         MiniBatchParams(MiniBatchValidParams {
             rank,
@@ -24,6 +25,9 @@ impl MiniBatchNmf {
             loss: Loss::Frobenius,
             eps: None,
             seed: 0,
+            alpha_w: 0.0,
+            alpha_h: None,
+            l1_ratio: 0.0,
         })
     }
 }
@@ -46,6 +50,9 @@ pub struct MiniBatchValidParams {
     pub(super) loss: Loss,
     pub(super) eps: Option<f64>,
     pub(super) seed: u64,
+    pub(super) alpha_w: f64,
+    pub(super) alpha_h: Option<f64>,
+    pub(super) l1_ratio: f64,
 }
 
 impl MiniBatchParams {
@@ -57,7 +64,7 @@ impl MiniBatchParams {
     }
     /// The weight ρ₀ of the past: before each batch of r rows of a V of m rows, the
     /// accumulated statistics are multiplied by ρ = ρ₀^(r/m) (ρ₀ itself in
-    /// [`OnlineNmf::partial_fit`] when the number of rows is not known), as scikit-learn does.
+    /// [`OnlineNmf::partial_fit`](super::OnlineNmf::partial_fit) when the number of rows is not known), as scikit-learn does.
     /// Finite and ≥ 0.
     pub fn forget_factor(mut self, rho: f64) -> Self {
         self.0.forget_factor = rho;
@@ -110,13 +117,37 @@ impl MiniBatchParams {
         self.0.seed = seed;
         self
     }
+    /// The regularisation weight of W, scikit-learn's `alpha_W` (default 0: none). A batch
+    /// of r rows adds `l1_w‖W_b‖₁ + ½·l2_w‖W_b‖²` to its loss with `l1_w = n·α_W·ρ₁`,
+    /// `l2_w = n·α_W·(1−ρ₁)` (n the columns of V, ρ₁ = [`l1_ratio`](Self::l1_ratio)): the
+    /// full-batch fit's weights ([`Penalty::sklearn`]) on the batch's rows of W. Finite and
+    /// ≥ 0.
+    pub fn alpha_w(mut self, alpha: f64) -> Self {
+        self.0.alpha_w = alpha;
+        self
+    }
+    /// The regularisation weight of H, scikit-learn's `alpha_H` (default: the same as
+    /// `alpha_W`, scikit-learn's `"same"`). A batch of r rows adds `r·α_H·(ρ₁‖H‖₁ +
+    /// ½(1−ρ₁)‖H‖²)` to the surrogate, forgotten with the batch (see
+    /// [`surrogate`](super::surrogate)). Finite and ≥ 0.
+    pub fn alpha_h(mut self, alpha: f64) -> Self {
+        self.0.alpha_h = Some(alpha);
+        self
+    }
+    /// The share ρ₁ ∈ [0, 1] of L1 in the penalties (scikit-learn's `l1_ratio`, default 0).
+    pub fn l1_ratio(mut self, ratio: f64) -> Self {
+        self.0.l1_ratio = ratio;
+        self
+    }
 
     /// Validates the parameters.
     ///
     /// # Errors
     /// [`NmfError::ZeroRank`], [`NmfError::ZeroMaxIter`], [`NmfError::InvalidTol`],
     /// [`NmfError::InvalidEps`] (not finite or ≤ 0), [`NmfError::InvalidBeta`],
-    /// [`NmfError::BetaOutOfRange`], and [`NmfError::InvalidSolverOption`] naming
+    /// [`NmfError::BetaOutOfRange`], [`NmfError::InvalidRegularization`] (`alpha_W` or
+    /// `alpha_H` negative or not finite, `l1_ratio` outside [0, 1], the messages of
+    /// [`NmfParams::check`](crate::NmfParams::check)), and [`NmfError::InvalidSolverOption`] naming
     /// `batch_size` (0), `forget_factor` (negative or not finite),
     /// `fresh_restarts_max_iter` (0) or `max_no_improvement` (0).
     pub fn check(self) -> Result<MiniBatchValidParams, NmfError> {
@@ -143,6 +174,20 @@ impl MiniBatchParams {
             return Err(NmfError::BetaOutOfRange {
                 beta,
                 max: MAX_BETA,
+            });
+        }
+        let alpha_h = p.alpha_h.unwrap_or(p.alpha_w);
+        if !(p.alpha_w.is_finite() && p.alpha_w >= 0.0 && alpha_h.is_finite() && alpha_h >= 0.0) {
+            return Err(NmfError::InvalidRegularization {
+                reason: format!(
+                    "alpha_W and alpha_H must be finite and ≥ 0, got {} and {alpha_h}",
+                    p.alpha_w
+                ),
+            });
+        }
+        if !(0.0..=1.0).contains(&p.l1_ratio) {
+            return Err(NmfError::InvalidRegularization {
+                reason: format!("l1_ratio must be in [0, 1], got {}", p.l1_ratio),
             });
         }
         let bad = |option: &'static str, reason: String| {
@@ -217,5 +262,55 @@ impl MiniBatchValidParams {
     /// The seed of the initial H.
     pub fn seed(&self) -> u64 {
         self.seed
+    }
+    /// scikit-learn's `alpha_W`.
+    pub fn alpha_w(&self) -> f64 {
+        self.alpha_w
+    }
+    /// scikit-learn's `alpha_H` (resolved: `alpha_W` unless set).
+    pub fn alpha_h(&self) -> f64 {
+        self.alpha_h.unwrap_or(self.alpha_w)
+    }
+    /// The share of L1 in the penalties.
+    pub fn l1_ratio(&self) -> f64 {
+        self.l1_ratio
+    }
+    /// The penalty weights of a batch of `rows` rows of a V of `n` columns, scikit-learn's
+    /// scaling by the batch ([`Penalty::sklearn`] with m = `rows`): `l1_w = n·α_W·ρ₁`,
+    /// `l2_w = n·α_W·(1−ρ₁)` on W_b, `l1_h = rows·α_H·ρ₁`, `l2_h = rows·α_H·(1−ρ₁)` on H.
+    ///
+    /// ```
+    /// use nmf_core::minibatch::MiniBatchNmf;
+    /// let p = MiniBatchNmf::params(2).alpha_w(0.5).alpha_h(0.1).l1_ratio(0.25);
+    /// let pen = p.check().unwrap().batch_penalty(10, 20).unwrap();
+    /// assert_eq!((pen.l1_w, pen.l2_w, pen.l1_h, pen.l2_h), (2.5, 7.5, 0.25, 0.75));
+    /// ```
+    ///
+    /// # Errors
+    /// [`NmfError::InvalidRegularization`] naming `alpha_W` or `alpha_H` when α times the
+    /// columns or rows overflows `f64`.
+    pub fn batch_penalty(&self, rows: usize, n: usize) -> Result<Penalty, NmfError> {
+        let alpha_h = self.alpha_h();
+        let checks = [
+            ("alpha_W", self.alpha_w, "columns of V", n),
+            ("alpha_H", alpha_h, "rows of the batch", rows),
+        ];
+        if let Some((name, alpha, what, count)) =
+            checks.iter().find(|c| !(c.1 * c.3 as f64).is_finite())
+        {
+            return Err(NmfError::InvalidRegularization {
+                reason: format!(
+                    "{name} = {alpha:e} times the {count} {what} (scikit-learn's scaling of the \
+                     penalty weights) exceeds the range of f64; use a smaller {name}"
+                ),
+            });
+        }
+        Ok(Penalty::sklearn(
+            rows,
+            n,
+            self.alpha_w,
+            alpha_h,
+            self.l1_ratio,
+        ))
     }
 }

@@ -1,7 +1,9 @@
-//! Minibatch and online NMF ([`crate::minibatch`]): on every backend and scalar type, every
-//! entry of W_b and H is finite and ≥ ε, each dictionary update never raises the accumulated
-//! surrogate (checked entry by entry from the accumulators, independently of the library's
-//! own sum), `partial_fit` over the row blocks of V equals one epoch of `fit` bit for bit, and
+//! Minibatch and online NMF ([`crate::minibatch`]): on every backend and scalar type, with and
+//! without scikit-learn's penalties (`alpha_W`, `alpha_H`, `l1_ratio`), every entry of W_b and
+//! H is finite and ≥ ε, each dictionary update never raises the accumulated (penalised)
+//! surrogate and lands on its minimiser (checked entry by entry from the accumulators,
+//! independently of the library's own sum), each W_b step never raises the batch's penalised
+//! loss, `partial_fit` over the row blocks of V equals one epoch of `fit` bit for bit, and
 //! bad parameters and data are errors that name what is wrong.
 
 use proptest::prelude::*;
@@ -32,23 +34,34 @@ fn loss_of(c: &DataCase) -> Loss {
     }
 }
 
+/// The case's parameters: batch size, forget factor, fresh-restart steps and penalties drawn
+/// from the seed (`alpha_W`, `alpha_H` each 0 half of the time, so that about a quarter of the
+/// cases have no penalty at all; `l1_ratio` 0, ½ or 1).
 fn params_of(c: &DataCase, loss: Loss) -> (MiniBatchValidParams, usize) {
     let bs = 1 + (c.seed / 7 % c.m as u64) as usize;
+    let alphas = [0.0, 0.0, 0.02, 0.5];
     let p = MiniBatchNmf::params(c.k)
         .batch_size(bs)
         .loss(loss)
         .forget_factor([0.0, 0.7, 1.0][(c.seed / 3 % 3) as usize])
         .fresh_restarts_max_iter(1 + (c.seed / 11 % 5) as usize)
+        .alpha_w(alphas[(c.seed / 13 % 4) as usize])
+        .alpha_h(alphas[(c.seed / 17 % 4) as usize])
+        .l1_ratio([0.0, 0.5, 1.0][(c.seed / 19 % 3) as usize])
         .seed(c.seed)
         .check()
         .expect("valid parameters");
     (p, bs)
 }
 
-/// `|S''(h)|·h²` of one entry of the surrogate `P·φ₁ − Q·φ₂` (see
+/// `|S''(h)|·h²` of one entry of the surrogate `P·φ₁ − Q·φ₂ + L₁h + ½L₂h²` (see
 /// [`crate::minibatch::surrogate`]): the factor by which a relative perturbation δ of h moves
 /// S at second order (`½|S''|h²δ²`).
-fn curvature(beta: f64, p: f64, q: f64, h: f64) -> f64 {
+fn curvature(beta: f64, p: f64, q: f64, l2: f64, h: f64) -> f64 {
+    l2 * h * h + curvature_divergence(beta, p, q, h)
+}
+
+fn curvature_divergence(beta: f64, p: f64, q: f64, h: f64) -> f64 {
     if beta == 1.0 {
         q
     } else if beta > 2.0 {
@@ -61,13 +74,19 @@ fn curvature(beta: f64, p: f64, q: f64, h: f64) -> f64 {
 }
 
 /// Over three epochs of `partial_fit` on the row blocks of the case's V (dense, and sparse
-/// for Frobenius and KL), after every batch: W_b and H finite and ≥ ε, and for every entry of
-/// H the accumulated surrogate at the new value is at most its value at the old one. The new
-/// value is the exact minimiser over `[ε, ∞)` in real arithmetic; computed, it is
-/// `(Q/P)^γ` in `f64` (a few u₆₄ relative) rounded to T (u relative), so within a relative
-/// δ ≤ 4u of the minimiser (or exactly ε when clamped), which raises S by at most
-/// `½|S''|h²δ² ≤ 8u²·|S''|h²` (second order, as S' = 0 there); each evaluation of the entry
-/// in `f64` (a power, a product, a difference) is within 4u₆₄ of the sizes of its two terms.
+/// for Frobenius and KL), with the case's penalties, after every batch: W_b and H finite and
+/// ≥ ε, and for every entry of H the accumulated penalised surrogate at the new value is at
+/// most its value at the old one, and at most its value at ε and at the new value moved by
+/// ±0.1 % (so the new value is its minimiser over `[ε, ∞)`, the surrogate being convex;
+/// unless P = 0 or Q/P overflows, where the entry is kept).
+/// The new value is that minimiser in real arithmetic; computed, it is a closed form in `f64`
+/// (a few u₆₄ relative) or a root found by Newton's method to within 4u₆₄ (plus the
+/// conditioning of the root, which the `f64` term below covers), rounded to T (u relative),
+/// so within a relative δ ≤ 8u of the minimiser (or exactly ε when clamped), which raises S
+/// by at most `½|S''|h²δ² ≤ 32u²·|S''|h²` (second order, as S' = 0 there); each evaluation of
+/// the entry in `f64` (a power, a product, a sum) is within 4u₆₄ of the sizes of its terms.
+/// Without penalties, each new entry is also bit for bit the formula of the unpenalised fit,
+/// `max(ε, (Q/P)^γ(β))` (the penalties changed nothing there).
 pub fn check_minibatch_surrogate_never_increases<T: Scalar, B>(b: &B)
 where
     B: DenseBackend<T> + DataOps<T, SparseData<T>>,
@@ -129,17 +148,20 @@ fn run_epochs<T: Scalar, B: DataOps<T, V>, V>(
                 continue;
             }
             let (ps, qs) = online.accumulators();
+            let (l1, l2) = online.penalty_accumulators();
             let (mut dg, mut terms) = (0.0, 0.0);
             for p in 0..h_new.len() {
-                let (after, m_a) = surrogate_entry(beta, ps[p], qs[p], h_new[p]);
-                let (before, m_b) = surrogate_entry(beta, ps[p], qs[p], h_old[p]);
+                let (after, m_a) = surrogate_entry(beta, ps[p], qs[p], l1, l2, h_new[p]);
+                let (before, m_b) = surrogate_entry(beta, ps[p], qs[p], l1, l2, h_old[p]);
                 dg += after - before;
                 terms += m_a + m_b;
             }
             if params.forget_factor() == 0.0 {
-                // With ρ = 0 the surrogate is the batch's auxiliary function G(·, H_old), so
-                // F(H_new) − F(H_old) ≤ G(H_new) − G(H_old) for the batch's loss F at W_b: this
-                // checks that the surrogate's formulas majorise the loss. Rounding: the two
+                // With ρ = 0 the surrogate is the batch's auxiliary function G(·, H_old) plus
+                // its penalty on H, so F(H_new) − F(H_old) ≤ G(H_new) − G(H_old) for the
+                // batch's penalised loss F at W_b (the penalty, exact in both, is the
+                // accumulators' L₁, L₂ with ρ = 0): this checks that the surrogate's formulas
+                // majorise the loss. Rounding: the two
                 // evaluations of F within Evaluation::rise_bound; G's coefficients come from
                 // statistics of T (sums of r terms with WH's k-term rounding: within
                 // 2(r + k + 4)u relative), which moves G(H_new) − G(H_old) by at most that
@@ -156,6 +178,17 @@ fn run_epochs<T: Scalar, B: DataOps<T, V>, V>(
                 let f_old = ev(b.data_evaluate(&v_b, &mut work, &w_b, &h_prev, params.loss()));
                 let f_new =
                     ev(b.data_evaluate(&v_b, &mut work, &w_b, online.h().unwrap(), params.loss()));
+                let pen = |h: &[f64]| h.iter().map(|&x| l1 * x + 0.5 * l2 * x * x).sum::<f64>();
+                let (f_old, f_new) = (
+                    crate::Evaluation {
+                        objective: f_old.objective + pen(&h_old),
+                        ..f_old
+                    },
+                    crate::Evaluation {
+                        objective: f_new.objective + pen(&h_new),
+                        ..f_new
+                    },
+                );
                 let rows = r.len() as f64;
                 let bound = f_old.rise_bound(&f_new, k, u)
                     + (4.0 * U64 + 2.0 * (rows + k as f64 + 4.0) * u) * terms;
@@ -167,20 +200,56 @@ fn run_epochs<T: Scalar, B: DataOps<T, V>, V>(
                     f_new.objective
                 );
             }
+            let gamma = crate::kernels::beta_gamma(beta);
             for p in 0..h_new.len() {
-                let (after, m_a) = surrogate_entry(beta, ps[p], qs[p], h_new[p]);
-                let (before, m_b) = surrogate_entry(beta, ps[p], qs[p], h_old[p]);
-                let bound =
-                    4.0 * U64 * (m_a + m_b) + 8.0 * u * u * curvature(beta, ps[p], qs[p], h_new[p]);
-                prop_assert!(
-                    after <= before + bound,
-                    "H[{p}]: surrogate {after} at {} > {before} at {} (+{bound}), P = {}, \
-                     Q = {}, β = {beta}, epoch {epoch}, rows {r:?}",
-                    h_new[p],
-                    h_old[p],
-                    ps[p],
-                    qs[p]
-                );
+                let s = |h: f64| surrogate_entry(beta, ps[p], qs[p], l1, l2, h);
+                let (after, m_a) = s(h_new[p]);
+                let curv = curvature(beta, ps[p], qs[p], l2, h_new[p]);
+                // When P = 0 (den underflowed in T) or Q/P overflows, the surrogate may have no
+                // minimiser and the library keeps the entry (documented): only the comparison
+                // with the old value applies.
+                let ratio = qs[p] / ps[p];
+                let against = [
+                    ("the old value", h_old[p]),
+                    ("ε", eps),
+                    ("+0.1 %", h_new[p] * 1.001),
+                    ("−0.1 %", (h_new[p] * 0.999).max(eps)),
+                ];
+                let n_against = if ratio.is_finite() && ratio.powf(gamma).is_finite() {
+                    4
+                } else {
+                    1
+                };
+                for &(what, x) in &against[..n_against] {
+                    let (other, m_b) = s(x);
+                    let bound = 4.0 * U64 * (m_a + m_b) + 32.0 * u * u * curv;
+                    prop_assert!(
+                        after <= other + bound,
+                        "H[{p}]: surrogate {after} at {} > {other} at {x} ({what}) (+{bound}), \
+                         P = {}, Q = {}, L = ({l1}, {l2}), β = {beta}, epoch {epoch}, rows {r:?}",
+                        h_new[p],
+                        ps[p],
+                        qs[p]
+                    );
+                }
+                if (l1, l2) == (0.0, 0.0) {
+                    let x = if gamma == 1.0 {
+                        ratio
+                    } else {
+                        ratio.powf(gamma)
+                    };
+                    let want = if x.is_finite() {
+                        T::from_f64(x.max(eps)).as_f64()
+                    } else {
+                        h_old[p]
+                    };
+                    prop_assert_eq!(
+                        h_new[p].to_bits(),
+                        want.to_bits(),
+                        "H[{}] without penalties is not max(ε, (Q/P)^γ)",
+                        p
+                    );
+                }
             }
         }
     }
@@ -189,13 +258,16 @@ fn run_epochs<T: Scalar, B: DataOps<T, V>, V>(
 
 /// One epoch of `fit` with the stopping rules off equals `partial_fit` over the same row
 /// blocks in the same order (with the number of rows declared, so the past is weighted the
-/// same): H and every row of W identical to the bit.
+/// same), with the case's penalties: H and every row of W identical to the bit.
 pub fn check_minibatch_partial_fit_equals_fit<T: Scalar, B: DenseBackend<T>>(b: &B) {
     runner_with_cases(64)
         .run(&data_case::<T>(9), |c| {
             let (params, bs) = params_of(&c, loss_of(&c));
             let params = MiniBatchNmf::params(c.k)
                 .batch_size(bs)
+                .alpha_w(params.alpha_w())
+                .alpha_h(params.alpha_h())
+                .l1_ratio(params.l1_ratio())
                 .loss(params.loss())
                 .forget_factor(params.forget_factor())
                 .fresh_restarts_max_iter(params.fresh_restarts_max_iter())
@@ -221,6 +293,72 @@ pub fn check_minibatch_partial_fit_equals_fit<T: Scalar, B: DenseBackend<T>>(b: 
                 bits(b.to_row_major(model.h()))
             );
             prop_assert_eq!(bits(w), bits(b.to_row_major(model.w())));
+            Ok(())
+        })
+        .unwrap();
+}
+
+/// Over two epochs of `partial_fit` with the case's penalties (and `tol` 0, so that a fresh
+/// solve takes all its `fresh_restarts_max_iter` steps), before every batch but the first:
+/// each W_b step of [`OnlineNmf::batch_solver`](crate::minibatch::OnlineNmf::batch_solver)
+/// never raises the batch's penalised loss (beyond [`Evaluation::rise_bound`](crate::Evaluation::rise_bound),
+/// the rounding of two evaluations, absolute and not relative to the loss) and keeps W_b
+/// finite and ≥ ε, and `partial_fit` then returns that solver's W_b to the bit (the steps
+/// checked are the fit's).
+pub fn check_minibatch_w_steps_never_increase<T: Scalar, B: DenseBackend<T>>(b: &B) {
+    let u = T::unit_roundoff();
+    runner_with_cases(64)
+        .run(&data_case::<T>(9), |c| {
+            let loss = loss_of(&c);
+            let (p, bs) = params_of(&c, loss);
+            let params = MiniBatchNmf::params(c.k)
+                .batch_size(bs)
+                .loss(loss)
+                .forget_factor(p.forget_factor())
+                .fresh_restarts_max_iter(p.fresh_restarts_max_iter())
+                .alpha_w(p.alpha_w())
+                .alpha_h(p.alpha_h())
+                .l1_ratio(p.l1_ratio())
+                .tol(0.0)
+                .seed(c.seed)
+                .check()
+                .unwrap();
+            let mut online = params.online::<T, B>(c.n).unwrap().with_total_rows(c.m);
+            let block = |start: usize| {
+                let end = (start + bs).min(c.m);
+                mat(b, end - start, c.n, &c.v[start * c.n..end * c.n])
+            };
+            online.partial_fit(b, &block(0)).unwrap();
+            for start in (0..c.m).step_by(bs).skip(1).chain((0..c.m).step_by(bs)) {
+                let v_b = block(start);
+                let mut s = online.batch_solver(b, &v_b).unwrap();
+                let eps = s.eps().as_f64();
+                let mut before = s.evaluate();
+                for step in 0..params.fresh_restarts_max_iter() {
+                    s.update_w();
+                    let after = s.evaluate();
+                    let bound = before.rise_bound(&after, c.k, u);
+                    prop_assert!(
+                        after.objective <= before.objective + bound,
+                        "W_b step {step}: penalised batch loss {} -> {} (+{bound}), {loss:?}, \
+                         α_W = {}, α_H = {}, l1_ratio = {}, rows {start}..",
+                        before.objective,
+                        after.objective,
+                        params.alpha_w(),
+                        params.alpha_h(),
+                        params.l1_ratio()
+                    );
+                    for (i, &y) in export(b, s.w()).iter().enumerate() {
+                        prop_assert!(y.is_finite() && y >= eps, "W_b[{i}] = {y} < ε = {eps}");
+                    }
+                    before = after;
+                }
+                let w_solver = export(b, s.w());
+                drop(s);
+                let (w_b, _) = online.partial_fit(b, &v_b).unwrap();
+                let bits = |x: Vec<f64>| x.iter().map(|y| y.to_bits()).collect::<Vec<_>>();
+                prop_assert_eq!(bits(export(b, &w_b)), bits(w_solver));
+            }
             Ok(())
         })
         .unwrap();
@@ -254,6 +392,36 @@ pub fn check_minibatch_parameters<T: Scalar, B: DenseBackend<T>>(b: &B) {
         NmfError::ZeroRank
     );
     assert_eq!(p().max_iter(0).check().unwrap_err(), NmfError::ZeroMaxIter);
+    // Penalties: the full-batch fit's errors, naming the parameter and its value.
+    let reg = |e: NmfError| match e {
+        NmfError::InvalidRegularization { reason } => reason,
+        other => panic!("expected InvalidRegularization, got {other:?}"),
+    };
+    for a in [-0.1, f64::NAN, f64::INFINITY] {
+        let r = reg(p().alpha_w(a).check().unwrap_err());
+        assert!(
+            r.starts_with("alpha_W and alpha_H must be finite and ≥ 0"),
+            "{r}"
+        );
+        let r = reg(p().alpha_w(0.1).alpha_h(a).check().unwrap_err());
+        assert!(r.contains(&format!("got 0.1 and {a}")), "{r}");
+    }
+    for l in [-0.5, 1.5, f64::NAN] {
+        let r = reg(p().l1_ratio(l).check().unwrap_err());
+        assert_eq!(r, format!("l1_ratio must be in [0, 1], got {l}"));
+    }
+    // A weight that overflows once scaled by the batch's rows is refused at that batch.
+    let big = p().alpha_h(1e308).check().unwrap();
+    let r = reg(big.batch_penalty(10, 3).unwrap_err());
+    assert!(
+        r.starts_with("alpha_H = 1e308 times the 10 rows of the batch"),
+        "{r}"
+    );
+    let mut online = big.online::<T, B>(3).unwrap();
+    assert!(matches!(
+        online.partial_fit(b, &mat(b, 10, 3, &[1.0; 30])),
+        Err(NmfError::InvalidRegularization { .. })
+    ));
     assert!(matches!(
         p().tol(-1.0).check().unwrap_err(),
         NmfError::InvalidTol(_)

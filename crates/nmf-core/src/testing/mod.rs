@@ -502,7 +502,8 @@ macro_rules! testgen_masked {
 }
 
 /// The suite's group of minibatch and online NMF ([`minibatch`](crate::testing::minibatch)):
-/// bounds, the accumulated surrogate never rising, `partial_fit` equal to `fit`, parameters.
+/// bounds, the accumulated surrogate never rising, the W_b steps never raising the batch's
+/// penalised loss, `partial_fit` equal to `fit`, parameters (all with penalties).
 /// One `#[test]` per property, in the current module, for `$backend` and the scalar `$t`.
 #[macro_export]
 macro_rules! testgen_minibatch {
@@ -510,6 +511,10 @@ macro_rules! testgen_minibatch {
         #[test]
         fn minibatch_surrogate_never_increases() {
             $crate::testing::check_minibatch_surrogate_never_increases::<$t, _>(&$backend);
+        }
+        #[test]
+        fn minibatch_w_steps_never_increase() {
+            $crate::testing::check_minibatch_w_steps_never_increase::<$t, _>(&$backend);
         }
         #[test]
         fn minibatch_partial_fit_equals_fit() {
