@@ -342,3 +342,50 @@ fn out_of_core_file_changed_mid_fit_is_an_error_and_writes_nothing() {
         );
     }
 }
+
+/// Ctrl-C (SIGINT) during an out-of-core fit whose passes read a block at a time: exit code
+/// 130, the interruption said, nothing written.
+#[cfg(unix)]
+#[test]
+fn out_of_core_ctrl_c_stops_with_nothing_written() {
+    let (m, n) = (2000, 40);
+    let v: Vec<f64> = (0..m * n).map(|t| 1.0 + (t % 13) as f64).collect();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("v.npy"), npy::to_npy_bytes(m, n, &v)).unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_nmf"))
+        .current_dir(dir.path())
+        .args([
+            "fit",
+            "v.npy",
+            "-k",
+            "2",
+            "--out-of-core",
+            "1",
+            "--max-iter",
+            "1000000",
+            "--tol",
+            "0",
+            "--backend",
+            "nalgebra",
+            "-q",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let pid = libc::pid_t::try_from(child.id()).unwrap();
+    // SAFETY: kill has no memory-safety preconditions.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let start = std::time::Instant::now();
+    let o = child.wait_with_output().unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(130), "{err}");
+    assert!(
+        err.contains("interrupted") && err.contains("nothing was written"),
+        "{err}"
+    );
+    // Stopped at the next block read (a pass here takes well under this).
+    assert!(start.elapsed() < std::time::Duration::from_secs(10));
+    assert!(!dir.path().join("nmf-out").exists());
+}

@@ -216,8 +216,9 @@ pub fn check_streamed_fit_equals_in_memory<T: Scalar, B: DenseBackend<T> + Sync>
 }
 
 /// A source that fails at its 3rd read, or at a read in the middle of the iterations, makes
-/// the fit return that error (no model, no NaN), dense and sparse blocks, MU and HALS, with
-/// and without a custom start.
+/// the fit return that error (no model, no NaN), dense and sparse blocks, MU and HALS, from
+/// a custom start and from the driver's random and NNDSVDA starts (a failure during the
+/// randomized SVD's passes included).
 pub fn check_streamed_read_error_stops_the_fit<T: Scalar, B: DenseBackend<T> + Sync>(b: &B) {
     let (m, n, k) = (13, 9, 3);
     let (v, w0, h0) = problem(m, n, k);
@@ -250,12 +251,24 @@ pub fn check_streamed_read_error_stops_the_fit<T: Scalar, B: DenseBackend<T> + S
                 }
                 // The failing read was the last one: nothing went on after it.
                 assert_eq!(s.source().reads(), fail_at, "{what}");
-                // And with the driver's own start (the checks, then the random start).
-                let src = MemorySource::<T>::new(m, n, &v, sparse).failing_at(fail_at);
-                let s = Streamed::new(src, rows).unwrap();
-                match params.fit::<T, B, Streamed<MemorySource<T>>>(b, &s) {
-                    Err(NmfError::Io { .. }) => {}
-                    other => panic!("{what}, own start: expected the read's error, got {other:?}"),
+                // And with the driver's own starts: random, and NNDSVDA, whose randomized SVD
+                // reads V several times (a failure there must not reach the start).
+                for init in [crate::Init::Random, crate::Init::Nndsvda] {
+                    let params = Nmf::params(k)
+                        .solver(solver)
+                        .init(init)
+                        .max_iter(50)
+                        .tol(0.0)
+                        .check()
+                        .expect("valid parameters");
+                    let src = MemorySource::<T>::new(m, n, &v, sparse).failing_at(fail_at);
+                    let s = Streamed::new(src, rows).unwrap();
+                    match params.fit::<T, B, Streamed<MemorySource<T>>>(b, &s) {
+                        Err(NmfError::Io { .. }) => {}
+                        other => {
+                            panic!("{what}, {init:?}: expected the read's error, got {other:?}")
+                        }
+                    }
                 }
             }
         }
