@@ -140,8 +140,9 @@ impl NpySource {
                 NmfError::Io {
                     path: self.path.clone(),
                     message: format!(
-                        "the entry {x} at row {i}, column {j} (0-based) is beyond the range of \
+                        "the entry {} at row {i}, column {j} (0-based) is beyond the range of \
                          {}; use --dtype f64",
+                        crate::matrix::fmt_num(x),
                         T::NAME
                     ),
                 }
