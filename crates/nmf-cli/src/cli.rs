@@ -152,10 +152,12 @@ pub struct FitArgs {
     /// of H over one batch. Writes W, H and summary.json (no model file).
     #[arg(long, value_name = "N")]
     pub batch_size: Option<usize>,
-    /// Fit with the full-batch multiplicative updates (Frobenius or KL) re-reading a .npy
-    /// file (float32 or float64, C order) in blocks of ROWS rows at every half-step, never
-    /// holding V whole: exactly --max-iter iterations from the random start (--seed), W in
-    /// memory. Writes W, H and summary.json (no model file).
+    /// The ordinary fit (--solver mu or hals, every loss, penalties, --max-iter, --tol, the
+    /// model file) on V re-read from its file in blocks of ROWS rows (a .npy file, float32
+    /// or float64, C order; a Matrix Market coordinate file sorted by row; a SciPy csr .npz)
+    /// at every pass (each half-step, each evaluation of the loss), never holding V
+    /// whole: memory is one block of V with its work buffers, W and H. Not with --solver cd,
+    /// --dense or the masked options (--missing, --weights, --holdout, --nan missing).
     #[arg(long, value_name = "ROWS", conflicts_with = "batch_size")]
     pub out_of_core: Option<usize>,
     /// With --batch-size: the weight of the past statistics per pass over the file

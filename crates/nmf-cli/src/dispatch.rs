@@ -1,17 +1,20 @@
 //! The one dispatch over backend × scalar type × storage: every command that computes (fit,
 //! topics, demo, transform) states its computation once as a [`Job`], generic over the
 //! backend `B`, the scalar `T` and the data `V` (a dense `B::Mat`, a sparse
-//! [`SparseData<T>`] or the observed entries [`Observed<T>`]), and [`dispatch`] runs it on the backend and scalar type chosen on the
+//! [`SparseData<T>`], the observed entries [`Observed<T>`] or a [`Streamed`] V re-read from
+//! its file by row blocks), and [`dispatch`] runs it on the backend and scalar type chosen on the
 //! command line, with the input converted to them.
 
 use nmf_core::masked::Observed;
 use nmf_core::sparse::{Csr, SparseData};
+use nmf_core::streamed::{RowSource, Streamed};
 use nmf_core::{DataOps, DenseBackend, Scalar};
 
 use crate::CliError;
 use crate::cli::{BackendArg, DtypeArg};
 use crate::matrix::Matrix;
 use crate::read::Input;
+use crate::read::row_source::AsScalar;
 
 /// A computation on one backend and scalar type, over dense or sparse data.
 pub(crate) trait Job {
@@ -112,6 +115,7 @@ where
     T: Scalar,
     B: DenseBackend<T> + Sync,
     J: Job,
+    AsScalar<T>: RowSource<T>,
 {
     match v {
         Input::Dense(m) => {
@@ -128,6 +132,12 @@ where
         Input::Observed(o) => {
             let vm = crate::masked_input::observed_to_scalar::<T>(*o, source)?;
             job.run::<T, B, Observed<T>>(b, vm)
+        }
+        Input::Rows(r) => {
+            // V stays in its file: the fit re-reads it by blocks at every pass.
+            let vm = Streamed::new(AsScalar::<T>::new(&r), r.block_rows)
+                .map_err(|e| CliError::usage(format!("--out-of-core: {e}")))?;
+            job.run::<T, B, Streamed<AsScalar<T>>>(b, vm)
         }
     }
 }

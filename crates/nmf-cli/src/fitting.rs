@@ -3,7 +3,7 @@
 //! with the files they are about, and the result in `f64` ([`Fitted`]).
 
 use std::ops::ControlFlow;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
 
@@ -147,7 +147,11 @@ impl Job for FitJob<'_, '_> {
         // Shared by the restarts' threads with --parallel-restarts (uncontended otherwise).
         let silent = reporter.is_silent();
         let shared = Mutex::new(&mut *reporter);
+        // The last iteration finished, for an interruption seen by a streamed V's read in the
+        // middle of the next (which cannot know the iteration).
+        let done = AtomicUsize::new(0);
         let observer = |p: &Progress| {
+            done.fetch_max(p.iteration, Ordering::Relaxed);
             let shown = silent
                 || shared
                     .lock()
@@ -171,7 +175,14 @@ impl Job for FitJob<'_, '_> {
         if let Some(e) = reporter.take_failure() {
             return Err(e);
         }
-        let model = result.map_err(lib)?;
+        let model = result
+            .map_err(|e| match e {
+                NmfError::Interrupted { iteration } => NmfError::Interrupted {
+                    iteration: iteration.max(done.load(Ordering::Relaxed)),
+                },
+                e => e,
+            })
+            .map_err(lib)?;
         let seconds = start.elapsed().as_secs_f64();
         // V is no longer needed: freed before the factors are copied out.
         drop(vm);

@@ -121,6 +121,10 @@ pub(crate) fn observed(
     let fail = |e: NmfError| CliError::data(format!("{source}: {e}"));
     match (input, missing) {
         (Input::Observed(o), _) => Ok(*o),
+        (Input::Rows(_), _) => Err(CliError::usage(format!(
+            "{source}: --out-of-core streams V from its file; missing values, weights and \
+             held-out entries need V in memory (fit without --out-of-core)"
+        ))),
         (Input::Dense(m), _) => Observed::from_row_major(m.rows, m.cols, &m.data).map_err(fail),
         (Input::Sparse(c), Missing::Unobserved) => Observed::from_csr(c).map_err(fail),
         (Input::Sparse(c), Missing::Zero) => {

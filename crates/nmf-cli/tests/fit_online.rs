@@ -1,7 +1,9 @@
 //! `nmf fit --batch-size N`: the online fit over row blocks read from a `.npy` file by
 //! seeking gives the factors of the library's in-memory minibatch fit of the same matrix with
 //! the same parameters, to the bit (the same blocks, in the same order, reach the same
-//! computation); inputs it cannot stream are usage errors.
+//! computation); inputs it cannot stream are usage errors. `nmf fit --out-of-core ROWS` is
+//! the ordinary fit on V re-read by row blocks: equal to the in-memory fit to the rounding of
+//! the sums' order, and a file that changes under it stops it with an error.
 
 mod common;
 
@@ -125,90 +127,273 @@ fn inputs_that_cannot_be_streamed_are_usage_errors() {
     assert!(!dir.path().join("nmf-out").exists());
 }
 
-/// `nmf fit --out-of-core ROWS` re-reads the file by blocks every half-step and gives, to
-/// the bit, the library's block iteration on the same blocks held in memory (which the
-/// shared suite checks against the in-memory MuSolver to rounding: `out_of_core_equals_in_memory`).
+/// The first-order bound on the relative difference of every entry of W and H after `iters`
+/// iterations between two fits from the same start whose sums over the m rows add in
+/// different orders (the in-memory products, and the out-of-core sums over row blocks added
+/// in f64): nmf_core::testing::mu_bound, derived there (each statistic within 2γ, γ =
+/// 1.01·(m + n + k)·u, of the other; an H half-step of MU carries 2·e_H + 3·e_W + 4γ, the W
+/// half-step mirrors it). HALS is checked within 100 times it, as the shared suite does (a
+/// coordinate step subtracts: a margin, not derived).
+fn mu_bound(iters: usize, m: usize, n: usize, k: usize, u: f64) -> f64 {
+    let g = 4.0 * 1.01 * (m + n + k) as f64 * u;
+    let (mut eh, mut ew) = (0.0, 0.0);
+    for _ in 0..iters {
+        eh = 2.0 * eh + 3.0 * ew + g;
+        ew = 2.0 * ew + 3.0 * eh + g;
+    }
+    eh.max(ew)
+}
+
+fn max_rel(a: &[f64], b: &[f64]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs() / x.abs().max(y.abs()).max(f64::MIN_POSITIVE))
+        .fold(0.0, f64::max)
+}
+
+/// `nmf fit --out-of-core ROWS` is the ordinary fit with V re-read from the file by blocks at
+/// every pass: from the same start (--init custom) and ε, it gives the in-memory fit's W and
+/// H to the rounding of the sums' order ([`mu_bound`]) for MU (Frobenius, KL, β = 1.5, with
+/// penalties) and HALS, with the same iterations, and writes the same files (the model
+/// included).
 #[test]
-fn out_of_core_fit_equals_the_block_iteration_in_memory() {
-    use nmf_core::minibatch::out_of_core::mu_iteration_by_blocks;
+fn out_of_core_fit_equals_the_in_memory_fit() {
     let dir = tempfile::tempdir().unwrap();
     let v = data();
+    let k = 3;
     std::fs::write(dir.path().join("v.npy"), npy::to_npy_bytes(M, N, &v)).unwrap();
-    for (loss, loss_arg) in [
-        (Loss::Frobenius, "frobenius"),
-        (Loss::KullbackLeibler, "kl"),
-    ] {
-        let o = nmf(
-            dir.path(),
-            &[
+    let w0: Vec<f64> = (0..M * k)
+        .map(|t| 0.3 + ((t * 31 + 5) % 23) as f64 / 11.0)
+        .collect();
+    let h0: Vec<f64> = (0..k * N)
+        .map(|t| 0.2 + ((t * 17 + 3) % 19) as f64 / 9.0)
+        .collect();
+    std::fs::write(dir.path().join("w0.npy"), npy::to_npy_bytes(M, k, &w0)).unwrap();
+    std::fs::write(dir.path().join("h0.npy"), npy::to_npy_bytes(k, N, &h0)).unwrap();
+    let iters = 4;
+    let cases: [(&str, &[&str]); 5] = [
+        ("mu_frobenius", &["--solver", "mu", "--loss", "frobenius"]),
+        ("mu_kl", &["--solver", "mu", "--loss", "kl"]),
+        ("mu_beta", &["--solver", "mu", "--beta", "1.5"]),
+        ("mu_penalty", &["--solver", "mu", "--alpha-w", "0.05"]),
+        ("hals", &["--solver", "hals"]),
+    ];
+    for (name, opts) in cases {
+        let fit = |out: &str, extra: &[&str]| {
+            let iters = iters.to_string();
+            let mut a = vec![
                 "fit",
                 "v.npy",
                 "-k",
                 "3",
-                "--out-of-core",
-                "8",
+                "--init",
+                "custom",
+                "--w0",
+                "w0.npy",
+                "--h0",
+                "h0.npy",
+                "--eps",
+                "1e-9",
                 "--max-iter",
-                "5",
-                "--seed",
-                "2",
-                "--loss",
-                loss_arg,
+                &iters,
+                "--tol",
+                "0",
                 "--backend",
                 "nalgebra",
                 "--dtype",
                 "f64",
                 "-o",
-                loss_arg,
+                out,
                 "-q",
-            ],
-        );
-        assert!(o.status.success(), "{}", stderr(&o));
-        let w = read(&dir.path().join(loss_arg).join("W.npy"));
-        let h = read(&dir.path().join(loss_arg).join("H.npy"));
-        let b = nmf_nalgebra::Nalgebra;
-        let blocks: Vec<_> = (0..M).step_by(8).map(|i| i..(i + 8).min(M)).collect();
-        let block = |r: std::ops::Range<usize>| {
-            MatrixBackend::<f64>::from_row_major(&b, r.len(), N, &v[r.start * N..r.end * N])
+            ];
+            a.extend_from_slice(opts);
+            a.extend_from_slice(extra);
+            let o = nmf(dir.path(), &a);
+            assert!(o.status.success(), "{name} {extra:?}: {}", stderr(&o));
         };
-        let sum: f64 = blocks
-            .iter()
-            .map(|r| b.sum(&block(r.clone()).unwrap()))
-            .sum();
-        let mean = sum / (M * N) as f64;
-        let eps = nmf_core::Nmf::params(3)
-            .check()
-            .unwrap()
-            .eps_for(mean, f64::EPSILON / 2.0);
-        let (w0, h0) = nmf_core::init::random_factors(M, N, 3, mean, 2);
-        let mut wm: Vec<f64> = w0.iter().map(|x| x.max(eps)).collect();
-        let mut hm = b.from_fn(3, N, |a, j| h0[a * N + j].max(eps));
-        for _ in 0..5 {
-            mu_iteration_by_blocks(&b, loss, eps, &blocks, &mut wm, &mut hm, block).unwrap();
+        let mem = format!("{name}_mem");
+        fit(&mem, &[]);
+        let bound =
+            mu_bound(iters, M, N, k, f64::EPSILON / 2.0) * if name == "hals" { 100.0 } else { 1.0 };
+        for rows in ["1", "8", "37"] {
+            let ooc = format!("{name}_ooc{rows}");
+            fit(&ooc, &["--out-of-core", rows]);
+            for f in ["W", "H"] {
+                let a = read(&dir.path().join(&ooc).join(format!("{f}.npy")));
+                let b = read(&dir.path().join(&mem).join(format!("{f}.npy")));
+                let e = max_rel(&a.data, &b.data);
+                assert!(
+                    e <= bound,
+                    "{name}, blocks of {rows}: {f} within {e:e}, bound {bound:e}"
+                );
+            }
+            let files = |d: &str| {
+                let mut f: Vec<_> = std::fs::read_dir(dir.path().join(d))
+                    .unwrap()
+                    .map(|e| e.unwrap().file_name())
+                    .collect();
+                f.sort();
+                f
+            };
+            assert_eq!(files(&ooc), files(&mem), "{name}: the same outputs");
+            let summary: serde_json::Value = serde_json::from_str(
+                &std::fs::read_to_string(dir.path().join(&ooc).join("summary.json")).unwrap(),
+            )
+            .unwrap();
+            assert_eq!(summary["iterations"], iters, "{name}");
+            assert_eq!(summary["input"]["storage"], "streamed", "{name}");
         }
-        let bits = |x: &[f64]| x.iter().map(|y| y.to_bits()).collect::<Vec<_>>();
-        assert_eq!(bits(&w.data), bits(&wm), "{loss_arg} W");
-        assert_eq!(bits(&h.data), bits(&b.to_row_major(&hm)), "{loss_arg} H");
     }
-    // The β-divergences other than KL are refused.
-    let o = nmf(
-        dir.path(),
-        &[
+}
+
+/// What a fit that streams V cannot do is a usage error naming the option, before anything
+/// is written.
+#[test]
+fn out_of_core_refusals_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("v.npy"), npy::to_npy_bytes(M, N, &data())).unwrap();
+    std::fs::write(dir.path().join("v.csv"), "1,2\n3,4\n").unwrap();
+    for (args, want) in [
+        (&["v.npy", "--out-of-core", "0"][..], "at least 1 row"),
+        (
+            &[
+                "v.npy",
+                "--out-of-core",
+                "8",
+                "--solver",
+                "cd",
+                "--loss",
+                "kl",
+            ],
+            "--solver cd",
+        ),
+        (
+            &["v.npy", "--out-of-core", "8", "--holdout", "0.1"],
+            "V in memory",
+        ),
+        (
+            &["v.csv", "--out-of-core", "1"],
+            "other inputs are fitted in memory",
+        ),
+    ] {
+        let mut a = vec!["fit", "-k", "2"];
+        a.extend_from_slice(args);
+        let o = nmf(dir.path(), &a);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(want), "{args:?}: {}", stderr(&o));
+        assert!(!dir.path().join("nmf-out").exists());
+    }
+}
+
+/// A file cut short, or an entry made negative, while the fit re-reads it: the fit stops with
+/// an error that names the file and the rows (or the entry), and writes nothing.
+#[test]
+fn out_of_core_file_changed_mid_fit_is_an_error_and_writes_nothing() {
+    use std::io::{Seek, SeekFrom, Write};
+    let (m, n) = (2000, 40);
+    let v: Vec<f64> = (0..m * n).map(|t| 1.0 + (t % 13) as f64).collect();
+    let bytes = npy::to_npy_bytes(m, n, &v);
+    let data_start = (bytes.len() - m * n * 8) as u64;
+    for (what, want) in [
+        ("cut", "changed or cut short"),
+        ("negative", "negative entry"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v.npy");
+        std::fs::write(&path, &bytes).unwrap();
+        // Blocks of one row and no end: the fit is still running when the file changes.
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_nmf"))
+            .current_dir(dir.path())
+            .args([
+                "fit",
+                "v.npy",
+                "-k",
+                "2",
+                "--out-of-core",
+                "1",
+                "--max-iter",
+                "1000000",
+                "--tol",
+                "0",
+                "--backend",
+                "nalgebra",
+                "-q",
+            ])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        let mut f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        if what == "cut" {
+            f.set_len(data_start + (m * n * 8 / 2) as u64).unwrap();
+        } else {
+            // Row 1500, column 7 becomes -1.
+            f.seek(SeekFrom::Start(data_start + ((1500 * n + 7) * 8) as u64))
+                .unwrap();
+            f.write_all(&(-1.0f64).to_le_bytes()).unwrap();
+        }
+        drop(f);
+        let o = child.wait_with_output().unwrap();
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{what}: {err}");
+        assert!(err.contains("v.npy") && err.contains(want), "{what}: {err}");
+        if what == "negative" {
+            assert!(err.contains("row 1500, column 7"), "{err}");
+        }
+        assert!(
+            !dir.path().join("nmf-out").exists(),
+            "{what}: nothing is written"
+        );
+    }
+}
+
+/// Ctrl-C (SIGINT) during an out-of-core fit whose passes read a block at a time: exit code
+/// 130, the interruption said, nothing written.
+#[cfg(unix)]
+#[test]
+fn out_of_core_ctrl_c_stops_with_nothing_written() {
+    let (m, n) = (2000, 40);
+    let v: Vec<f64> = (0..m * n).map(|t| 1.0 + (t % 13) as f64).collect();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("v.npy"), npy::to_npy_bytes(m, n, &v)).unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_nmf"))
+        .current_dir(dir.path())
+        .args([
             "fit",
             "v.npy",
             "-k",
             "2",
             "--out-of-core",
-            "8",
-            "--beta",
-            "0.5",
-        ],
-    );
-    assert!(!o.status.success());
+            "1",
+            "--max-iter",
+            "1000000",
+            "--tol",
+            "0",
+            "--backend",
+            "nalgebra",
+            "-q",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let pid = libc::pid_t::try_from(child.id()).unwrap();
+    // SAFETY: kill has no memory-safety preconditions.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let start = std::time::Instant::now();
+    let o = child.wait_with_output().unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(130), "{err}");
     assert!(
-        stderr(&o).contains("--out-of-core runs the multiplicative updates"),
-        "{}",
-        stderr(&o)
+        err.contains("interrupted") && err.contains("nothing was written"),
+        "{err}"
     );
+    // Stopped at the next block read (a pass here takes well under this).
+    assert!(start.elapsed() < std::time::Duration::from_secs(10));
+    assert!(!dir.path().join("nmf-out").exists());
 }
 
 /// `data()` with about 60% of its entries zero: a matrix worth storing sparse.
@@ -507,5 +692,89 @@ fn online_fit_takes_the_penalty_options() {
         assert_eq!(o.status.code(), Some(2), "{opt} {bad}: {}", stderr(&o));
         assert!(stderr(&o).contains(says), "{}", stderr(&o));
         assert!(!dir.path().join("bad").exists());
+    }
+}
+
+/// `--out-of-core` streams a row-sorted `.mtx` and a csr `.npz` too (sparse blocks through
+/// nmf-io): from the same start, W and H are the in-memory sparse fit's to the rounding of the
+/// sums' order ([`mu_bound`]; HALS 100 times it, a margin as above), MU (Frobenius, KL) and
+/// HALS, and summary.json names the format.
+#[test]
+fn out_of_core_streams_mtx_and_npz_as_the_in_memory_sparse_fit() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = sparse_data();
+    let k = 3;
+    std::fs::write(dir.path().join("v.mtx"), mtx_text(&v)).unwrap();
+    std::fs::write(dir.path().join("v.npz"), npz_bytes(&v)).unwrap();
+    let w0: Vec<f64> = (0..M * k)
+        .map(|t| 0.3 + ((t * 31 + 5) % 23) as f64 / 11.0)
+        .collect();
+    let h0: Vec<f64> = (0..k * N)
+        .map(|t| 0.2 + ((t * 17 + 3) % 19) as f64 / 9.0)
+        .collect();
+    std::fs::write(dir.path().join("w0.npy"), npy::to_npy_bytes(M, k, &w0)).unwrap();
+    std::fs::write(dir.path().join("h0.npy"), npy::to_npy_bytes(k, N, &h0)).unwrap();
+    let iters = 4;
+    let cases: [(&str, &[&str]); 3] = [
+        ("mu_frobenius", &["--solver", "mu", "--loss", "frobenius"]),
+        ("mu_kl", &["--solver", "mu", "--loss", "kl"]),
+        ("hals", &["--solver", "hals"]),
+    ];
+    for (name, opts) in cases {
+        let fit = |input: &str, out: &str, extra: &[&str]| {
+            let iters = iters.to_string();
+            let mut a = vec![
+                "fit",
+                input,
+                "-k",
+                "3",
+                "--init",
+                "custom",
+                "--w0",
+                "w0.npy",
+                "--h0",
+                "h0.npy",
+                "--eps",
+                "1e-9",
+                "--max-iter",
+                &iters,
+                "--tol",
+                "0",
+                "-o",
+                out,
+                "-q",
+            ];
+            a.extend_from_slice(opts);
+            a.extend_from_slice(extra);
+            let o = nmf(dir.path(), &a);
+            assert!(
+                o.status.success(),
+                "{name} {input} {extra:?}: {}",
+                stderr(&o)
+            );
+        };
+        let mem = format!("{name}_mem");
+        fit("v.mtx", &mem, &[]);
+        let bound =
+            mu_bound(iters, M, N, k, f64::EPSILON / 2.0) * if name == "hals" { 100.0 } else { 1.0 };
+        for input in ["v.mtx", "v.npz"] {
+            let ooc = format!("{name}_{input}_ooc");
+            fit(input, &ooc, &["--out-of-core", "8"]);
+            for f in ["W", "H"] {
+                let a = read(&dir.path().join(&ooc).join(format!("{f}.npy")));
+                let b = read(&dir.path().join(&mem).join(format!("{f}.npy")));
+                let e = max_rel(&a.data, &b.data);
+                assert!(
+                    e <= bound,
+                    "{name}, {input}: {f} within {e:e}, bound {bound:e}"
+                );
+            }
+            let summary: serde_json::Value = serde_json::from_str(
+                &std::fs::read_to_string(dir.path().join(&ooc).join("summary.json")).unwrap(),
+            )
+            .unwrap();
+            let format = input.trim_start_matches("v.");
+            assert_eq!(summary["input"]["format"], format, "{name} {input}");
+        }
     }
 }

@@ -40,6 +40,9 @@
 //!   Gram matrices and the column sums of W belong to the data term and not to the rule.
 //!   Implemented by [`Distributed`](crate::distributed::Distributed) (blocks of rows, H on
 //!   every node).
+//! - **V read from a file by blocks of rows** (out of core): the same sums, over blocks in
+//!   turn, re-read at every pass ([`Streamed`](crate::streamed::Streamed)); a read that fails
+//!   mid-fit is reported through [`DataOps::data_error`].
 //!
 //! Every method writes into caller-owned buffers and the data term's own
 //! [`Work`](DataOps::Work), allocated once per fit by [`DataOps::data_work`]: the iteration
@@ -226,6 +229,21 @@ pub trait DataOps<T: Scalar, V>: MatrixBackend<T> {
     ) -> Option<crate::masked::HoldoutError> {
         let _ = (v, work, w, h, loss);
         None
+    }
+
+    /// The failure of a data term that reads V while a fit runs (a
+    /// [`Streamed`](crate::streamed::Streamed) V re-read from its file at every pass): the
+    /// statistics methods return nothing, so such a term records its first failure (the rest
+    /// of that pass does nothing) and the driver asks here after each iteration and each
+    /// evaluation of the loss, and after the checks of V, returning the error instead of a
+    /// result computed from part of V. `Ok` (the default) for data held in memory.
+    ///
+    /// # Errors
+    /// The recorded failure (for a file: [`NmfError::Io`](crate::NmfError::Io) with its path,
+    /// or an entry's error with its row).
+    fn data_error(&self, v: &V) -> Result<(), crate::NmfError> {
+        let _ = v;
+        Ok(())
     }
 
     /// The buffers of [`Work`](Self::Work) for a fit of V at rank `k` with `loss` (the only

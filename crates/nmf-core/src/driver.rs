@@ -595,6 +595,9 @@ impl NmfValidParams {
         check_beta(backend, v, self.loss)?;
         let k = self.rank;
         let mean_v = backend.data_mean(v);
+        // A data term that reads V as the fit goes (streamed from a file) reports here a read
+        // that failed during the checks' passes (DataOps::data_error).
+        backend.data_error(v)?;
         let variant = if with_svd {
             self.init.nndsvd_variant(k, m, n)
         } else {
@@ -676,6 +679,8 @@ impl NmfValidParams {
             };
             (svd, variant)
         });
+        // The SVD's passes over a streamed V.
+        backend.data_error(data)?;
         Ok(Prepared {
             m,
             n,
@@ -908,6 +913,9 @@ impl NmfValidParams {
             })
         };
         let mut prev = solver.evaluate();
+        // A read of V that failed (streamed V, DataOps::data_error) is the fit's error: after
+        // every evaluation and every iteration, before anything computed from it is used.
+        backend.data_error(v)?;
         history.push(record(0, prev.objective)?);
         held_out(&solver, 0)?;
         let mut converged = false;
@@ -919,9 +927,11 @@ impl NmfValidParams {
                 Fixed::H => solver.update_w(),
             }
             n_iter = it;
+            backend.data_error(v)?;
             let mut now = None;
             if it % self.check_every == 0 || it == self.max_iter {
                 let e = solver.evaluate();
+                backend.data_error(v)?;
                 history.push(record(it, e.objective)?);
                 held_out(&solver, it)?;
                 let bound = prev.rise_bound(&e, k, u);

@@ -93,6 +93,7 @@ pub fn load_data(
             Input::Dense(m) => (Data::Dense(m), name),
             Input::Sparse(c) => (Data::Sparse(c), format!("{name}, kept sparse")),
             Input::Observed(_) => return Err(format!("{source}: masked input is not measured")),
+            Input::Rows(_) => return Err(format!("{source}: a streamed input is not measured")),
         }
     };
     if let Some(r) = rows {

@@ -2,13 +2,15 @@
 //! fit, write the factors, the model, topics.json with a vocabulary, and summary.json.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::cli::{FIT_OUT, FitArgs, LossArg};
 use crate::fitting::{Fitted, Sources, describe_run};
 use crate::interrupt::{INTERRUPTED, check as check_interrupt};
 use crate::outputs::{write_matrices, write_model};
-use crate::read::{ReadOptions, read_input};
+use crate::read::row_source::{FileSource, RowInput};
+use crate::read::{Format, Input, ReadOptions, read_input};
 use crate::settings::{Defaults, Verbosity, print_settings, read_init, settings};
 use crate::summary::{FitSummary, InputInfo, to_text};
 use crate::write::{self, Staged, check_out};
@@ -35,11 +37,11 @@ pub(crate) fn fit_as(args: &FitArgs, command: &'static str) -> Result<(), CliErr
     if let Some(batch_size) = args.batch_size {
         return super::fit_online::fit_online(args, batch_size);
     }
-    if let Some(rows) = args.out_of_core {
-        return super::fit_online::fit_out_of_core(args, rows);
-    }
     let total = Instant::now();
     let s = settings(args.rank, &args.opts, &FIT_DEFAULTS)?;
+    if let Some(rows) = args.out_of_core {
+        check_out_of_core(args, &s, rows)?;
+    }
     check_out(&s.out, write::Command::Fit, false)?;
     let csv_opts = ReadOptions {
         delimiter: args.delimiter,
@@ -48,8 +50,26 @@ pub(crate) fn fit_as(args: &FitArgs, command: &'static str) -> Result<(), CliErr
         cancel: Some(&INTERRUPTED),
         nan_missing: args.masked.nan == crate::masked_input::Nan::Missing,
     };
-    let (v, format) = read_input(&args.input, args.format, csv_opts, args.dense)?;
     let v_source = args.input.display().to_string();
+    let (v, format) = match args.out_of_core {
+        // V stays in its file, re-read by blocks of rows at every pass of the fit.
+        Some(block_rows) => {
+            let file = FileSource::open(&args.input)?;
+            let format = match file.format() {
+                "npy" => Format::Npy,
+                "mtx" => Format::Mtx,
+                _ => Format::Npz,
+            };
+            (
+                Input::Rows(RowInput {
+                    source: Arc::new(file),
+                    block_rows,
+                }),
+                format,
+            )
+        }
+        None => read_input(&args.input, args.format, csv_opts, args.dense)?,
+    };
     let shape = v.shape();
     let masked = crate::commands::fit_masked::prepare(
         &args.masked,
@@ -138,6 +158,55 @@ pub(crate) fn fit_as(args: &FitArgs, command: &'static str) -> Result<(), CliErr
         for p in &paths {
             console::out(&format!("wrote {}", shape_note(p, &f)))?;
         }
+    }
+    Ok(())
+}
+
+/// The options `--out-of-core ROWS` cannot take, refused before anything is read: V is
+/// re-read from a `.npy` file (float32/float64, C order) at every pass of the ordinary fit,
+/// which takes every other option of `nmf fit` (solvers mu and hals, every loss, penalties,
+/// the stopping rule, initial factors, restarts, the model file).
+///
+/// # Errors
+/// A usage error naming the option.
+fn check_out_of_core(
+    args: &FitArgs,
+    s: &crate::settings::Settings,
+    rows: usize,
+) -> Result<(), CliError> {
+    let refuse = |what: &str| Err(CliError::usage(format!("--out-of-core: {what}")));
+    if rows == 0 {
+        return refuse("a block needs at least 1 row");
+    }
+    if s.params.solver() == nmf_core::Solver::CdKl {
+        return refuse(
+            "--solver cd sweeps whole columns of V, which a fit that streams V by rows does not \
+             hold; use --solver mu (or auto)",
+        );
+    }
+    if args.masked.active() {
+        return refuse(
+            "missing values, weights and held-out entries need V in memory (--missing, \
+             --weights, --holdout, --nan missing)",
+        );
+    }
+    if args.dense {
+        return refuse("V is read by row blocks as stored; --dense does not apply");
+    }
+    let streamed = match args.format {
+        Some(f) => matches!(f, Format::Npy | Format::Mtx | Format::Npz),
+        None => matches!(
+            Format::from_path(&args.input),
+            Some(Format::Npy | Format::Mtx | Format::Npz)
+        ),
+    };
+    if !streamed {
+        return refuse(&format!(
+            "{} is streamed by row blocks from a .npy file (float32 or float64, C order), a \
+             Matrix Market coordinate file sorted by row, or a SciPy csr .npz; other inputs \
+             are fitted in memory (without --out-of-core)",
+            args.input.display()
+        ));
     }
     Ok(())
 }

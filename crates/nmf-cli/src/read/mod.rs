@@ -3,6 +3,7 @@
 pub mod csv;
 pub mod mtx;
 pub mod npy;
+pub mod row_source;
 pub mod scipy_npz;
 
 use std::fs::File;
@@ -318,6 +319,9 @@ pub enum Input {
     /// Observed entries only, optionally weighted (missing values, held-out entries, weights:
     /// made from a read input by [`masked_input`](crate::masked_input), never by a reader).
     Observed(Box<nmf_core::masked::Observed<f64>>),
+    /// Rows read from the file by blocks at every pass of the fit, never held whole
+    /// (`--out-of-core ROWS`, [`row_source`]).
+    Rows(row_source::RowInput),
 }
 
 impl Input {
@@ -327,6 +331,7 @@ impl Input {
             Input::Dense(m) => (m.rows, m.cols),
             Input::Sparse(c) => c.shape(),
             Input::Observed(o) => o.shape(),
+            Input::Rows(r) => r.shape(),
         }
     }
     /// The stored entries (every entry when dense).
@@ -335,14 +340,18 @@ impl Input {
             Input::Dense(m) => m.data.len(),
             Input::Sparse(c) => c.nnz(),
             Input::Observed(o) => o.nnz(),
+            // Every entry, as for a dense input (a streamed source's storage is seen only
+            // block by block).
+            Input::Rows(r) => r.shape().0.saturating_mul(r.shape().1),
         }
     }
-    /// `"dense"`, `"sparse"` or `"observed"`, for messages and summary.json.
+    /// `"dense"`, `"sparse"`, `"observed"` or `"streamed"`, for messages and summary.json.
     pub fn storage(&self) -> &'static str {
         match self {
             Input::Dense(_) => "dense",
             Input::Sparse(_) => "sparse",
             Input::Observed(_) => "observed",
+            Input::Rows(_) => "streamed",
         }
     }
 }

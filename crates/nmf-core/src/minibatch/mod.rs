@@ -79,7 +79,6 @@
 
 mod fit;
 mod online;
-pub mod out_of_core;
 mod params;
 pub mod surrogate;
 

@@ -18,6 +18,7 @@
 //! | the KL coordinate descent | [`cd_kl`] | [`testgen_cd_kl!`](crate::testgen_cd_kl) |
 //! | V distributed over processes | [`distributed`] | [`testgen_distributed!`](crate::testgen_distributed) |
 //! | minibatch and online NMF | [`minibatch`] | [`testgen_minibatch!`](crate::testgen_minibatch) |
+//! | V streamed by row blocks (out of core) | [`streamed`] | [`testgen_streamed!`](crate::testgen_streamed) |
 //!
 //! [`backend_test_suite!`](crate::backend_test_suite) instantiates them all, one `#[test]` per
 //! property, so a failure names both the property and the backend:
@@ -43,6 +44,7 @@ pub mod minibatch;
 pub mod monotone;
 pub mod penalties;
 pub mod sparse;
+pub mod streamed;
 
 pub use api::*;
 pub use cases::{
@@ -60,6 +62,7 @@ pub use minibatch::*;
 pub use monotone::*;
 pub use penalties::*;
 pub use sparse::*;
+pub use streamed::*;
 
 use proptest::test_runner::{Config, RngSeed, TestRunner};
 
@@ -114,6 +117,7 @@ macro_rules! backend_test_suite {
             $crate::testgen_distributed!($backend, $t);
             $crate::testgen_masked!($backend, $t);
             $crate::testgen_minibatch!($backend, $t);
+            $crate::testgen_streamed!($backend, $t);
         }
     };
 }
@@ -524,9 +528,27 @@ macro_rules! testgen_minibatch {
         fn minibatch_parameters() {
             $crate::testing::check_minibatch_parameters::<$t, _>(&$backend);
         }
+    };
+}
+
+/// The suite's group of V streamed by row blocks ([`streamed`](crate::testing::streamed)):
+/// the streamed fit equals the in-memory one, a failing read stops the fit with its error,
+/// the stopping rule stops both at the same iteration.
+/// One `#[test]` per property, in the current module, for `$backend` and the scalar `$t`.
+#[macro_export]
+macro_rules! testgen_streamed {
+    ($backend:expr, $t:ty) => {
         #[test]
-        fn out_of_core_equals_in_memory() {
-            $crate::testing::check_out_of_core_equals_in_memory::<$t, _>(&$backend);
+        fn streamed_fit_equals_in_memory() {
+            $crate::testing::check_streamed_fit_equals_in_memory::<$t, _>(&$backend);
+        }
+        #[test]
+        fn streamed_read_error_stops_the_fit() {
+            $crate::testing::check_streamed_read_error_stops_the_fit::<$t, _>(&$backend);
+        }
+        #[test]
+        fn streamed_stops_with_in_memory() {
+            $crate::testing::check_streamed_stops_with_in_memory::<$t, _>(&$backend);
         }
     };
 }
