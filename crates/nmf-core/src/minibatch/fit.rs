@@ -186,8 +186,11 @@ impl MiniBatchValidParams {
     /// [`OnlineNmf::partial_fit`], later from its previous value with one MM step. After
     /// every batch but the first, the fit stops when the relative change of H is at most
     /// `tol` or after `max_no_improvement` batches without a lower smoothed batch cost (its
-    /// exponentially weighted average with weight r/(m+1), as scikit-learn's). `observer`
-    /// sees every batch and stops the fit by returning `false`.
+    /// exponentially weighted average with weight r/(m+1), as scikit-learn's). When that
+    /// happens within the first epoch, the rows not reached yet get their W from
+    /// [`OnlineNmf::transform`] with the final H (their blocks are read once more, H is not
+    /// updated by them), so every row of W is fitted and ≥ ε. `observer` sees every batch
+    /// (not those transforms) and stops the fit by returning `false`.
     ///
     /// # Errors
     /// [`NmfError::EmptyMatrix`] for m or n = 0; the errors of `batch`; the data errors of
@@ -227,6 +230,8 @@ impl MiniBatchValidParams {
         let size = self.batch_size.min(m);
         let mut conv = Convergence::default();
         let (mut converged, mut epochs) = (false, 0);
+        // Rows whose W_b has been solved at least once.
+        let mut reached = 0;
         'epochs: for epoch in 0..self.max_iter {
             epochs = epoch + 1;
             for start in (0..m).step_by(size) {
@@ -241,6 +246,7 @@ impl MiniBatchValidParams {
                     .step(b, &v_b, w_start)
                     .map_err(|e| shift_row(e, start))?;
                 b.copy_to_row_major(&w_b, &mut w_all[start * k..end * k]);
+                reached = reached.max(end);
                 let stop = conv.stop(self, online.steps(), &s, m);
                 let progress = MiniBatchProgress {
                     epoch,
@@ -260,6 +266,15 @@ impl MiniBatchValidParams {
                     break 'epochs;
                 }
             }
+        }
+        // A stopping rule that ends the first epoch early leaves rows never reached: their W
+        // is solved with the final H (`transform`, no dictionary update), so that every row
+        // has a W ≥ ε fitted to its data.
+        for start in (reached..m).step_by(size) {
+            let end = (start + size).min(m);
+            let v_b = batch(start..end)?;
+            let w_b = online.transform(b, &v_b).map_err(|e| shift_row(e, start))?;
+            b.copy_to_row_major(&w_b, &mut w_all[start * k..end * k]);
         }
         Ok(MiniBatchModel {
             w: b.from_row_major(m, k, &w_all)?,

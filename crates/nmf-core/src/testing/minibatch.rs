@@ -298,6 +298,49 @@ pub fn check_minibatch_partial_fit_equals_fit<T: Scalar, B: DenseBackend<T>>(b: 
         .unwrap();
 }
 
+/// A stopping rule that ends the first epoch early (here `tol` so large that the fit stops
+/// after its second batch) leaves rows that no batch reached: their W is the final model's
+/// [`transform`](crate::minibatch::OnlineNmf::transform) of their rows (to the bit), so every
+/// entry of W is finite and ≥ ε, not the 0 it was allocated with.
+pub fn check_minibatch_early_stop_fits_every_row<T: Scalar, B: DenseBackend<T>>(b: &B) {
+    runner_with_cases(64)
+        .run(&data_case::<T>(9), |c| {
+            let bs = 1 + (c.seed % 3) as usize;
+            prop_assume!(c.m > 2 * bs);
+            let params = MiniBatchNmf::params(c.k)
+                .batch_size(bs)
+                .loss(loss_of(&c))
+                .seed(c.seed)
+                .tol(1e300)
+                .max_no_improvement(None)
+                .check()
+                .unwrap();
+            let v = mat(b, c.m, c.n, &c.v);
+            let model = params.fit(b, &v).unwrap();
+            prop_assert!(model.converged());
+            prop_assert_eq!(model.steps(), 2);
+            let eps = model.eps();
+            let w = b.to_row_major(model.w());
+            prop_assert!(w.iter().all(|x| x.is_finite() && *x >= eps), "W < ε");
+            let (from, k) = (2 * bs, c.k);
+            let mut expected = Vec::new();
+            for start in (0..c.m - from).step_by(bs) {
+                let end = (start + bs).min(c.m - from);
+                let block = mat(
+                    b,
+                    end - start,
+                    c.n,
+                    &c.v[(from + start) * c.n..(from + end) * c.n],
+                );
+                expected.extend(b.to_row_major(&model.online().transform(b, &block).unwrap()));
+            }
+            let bits = |x: &[T]| x.iter().map(|y| y.as_f64().to_bits()).collect::<Vec<_>>();
+            prop_assert_eq!(bits(&w[from * k..]), bits(&expected));
+            Ok(())
+        })
+        .unwrap();
+}
+
 /// Over two epochs of `partial_fit` with the case's penalties (and `tol` 0, so that a fresh
 /// solve takes all its `fresh_restarts_max_iter` steps), before every batch but the first:
 /// each W_b step of [`OnlineNmf::batch_solver`](crate::minibatch::OnlineNmf::batch_solver)

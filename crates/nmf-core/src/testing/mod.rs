@@ -521,6 +521,10 @@ macro_rules! testgen_minibatch {
             $crate::testing::check_minibatch_w_steps_never_increase::<$t, _>(&$backend);
         }
         #[test]
+        fn minibatch_early_stop_fits_every_row() {
+            $crate::testing::check_minibatch_early_stop_fits_every_row::<$t, _>(&$backend);
+        }
+        #[test]
         fn minibatch_partial_fit_equals_fit() {
             $crate::testing::check_minibatch_partial_fit_equals_fit::<$t, _>(&$backend);
         }
