@@ -1,7 +1,7 @@
 //! Missing values on the command line: how `nmf fit` and `nmf rank` read unobserved entries
 //! (`--missing zero|unobserved`), the held-out fraction of `nmf fit` (`--holdout`), the
 //! conversion of the input to the library's masked data ([`Observed`]), which
-//! [`dispatch`](crate::dispatch::dispatch) runs like any other input.
+//! the one dispatch (`dispatch.rs`) runs like any other input.
 
 use clap::Args;
 use nmf_core::masked::{HoldoutError, Observed};

@@ -42,7 +42,7 @@
 //! # What cannot stream
 //! - KL coordinate descent (`Solver::CdKl`) sweeps whole columns of V: it is refused with
 //!   the solver's error (the data gives neither dense nor compressed entries; use MU), or
-//!   before that with [`NmfError::RankTooLarge`](crate::NmfError::RankTooLarge) when the
+//!   before that with [`NmfError::RankTooLarge`] when the
 //!   two dense copies of V that the driver counts for it cannot be allocated.
 //! - The NNDSVD starts (and [`Init::Auto`](crate::Init::Auto), which is NNDSVDA when
 //!   k ≤ min(m, n)) take the randomized SVD (there is no backend SVD of a streamed V): its

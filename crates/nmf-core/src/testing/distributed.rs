@@ -468,7 +468,7 @@ pub fn hals_h_bound(
 }
 
 /// Where `|a − b|` exceeds `bound` most: `(entry, |a − b|, bound)`.
-fn worst(a: &[f64], b: &[f64], bound: &[f64]) -> (usize, f64, f64) {
+pub(super) fn worst(a: &[f64], b: &[f64], bound: &[f64]) -> (usize, f64, f64) {
     (0..a.len())
         .map(|t| (t, (a[t] - b[t]).abs(), bound[t]))
         .max_by(|x, y| (x.1 - x.2).total_cmp(&(y.1 - y.2)))
@@ -476,7 +476,7 @@ fn worst(a: &[f64], b: &[f64], bound: &[f64]) -> (usize, f64, f64) {
 }
 
 /// One HALS H half-step on `v` from (W0, H0): the new H, exported.
-fn hals_h_step<T: Scalar, B: DataOps<T, V>, V>(
+pub(super) fn hals_h_step<T: Scalar, B: DataOps<T, V>, V>(
     b: &B,
     v: &V,
     w0: B::Mat,

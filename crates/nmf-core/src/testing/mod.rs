@@ -547,6 +547,10 @@ macro_rules! testgen_streamed {
             $crate::testing::check_streamed_fit_equals_in_memory::<$t, _>(&$backend);
         }
         #[test]
+        fn streamed_hals_half_step() {
+            $crate::testing::check_streamed_hals_half_step::<$t, _>(&$backend);
+        }
+        #[test]
         fn streamed_read_error_stops_the_fit() {
             $crate::testing::check_streamed_read_error_stops_the_fit::<$t, _>(&$backend);
         }
