@@ -152,6 +152,18 @@ fn max_rel(a: &[f64], b: &[f64]) -> f64 {
         .fold(0.0, f64::max)
 }
 
+/// A start for `--init custom` at rank `k`: `w0.npy` (M×k) and `h0.npy` (k×N) in `dir`.
+fn write_start(dir: &std::path::Path, k: usize) {
+    let w0: Vec<f64> = (0..M * k)
+        .map(|t| 0.3 + ((t * 31 + 5) % 23) as f64 / 11.0)
+        .collect();
+    let h0: Vec<f64> = (0..k * N)
+        .map(|t| 0.2 + ((t * 17 + 3) % 19) as f64 / 9.0)
+        .collect();
+    std::fs::write(dir.join("w0.npy"), npy::to_npy_bytes(M, k, &w0)).unwrap();
+    std::fs::write(dir.join("h0.npy"), npy::to_npy_bytes(k, N, &h0)).unwrap();
+}
+
 /// `nmf fit --out-of-core ROWS` is the ordinary fit with V re-read from the file by blocks at
 /// every pass: from the same start (--init custom) and ε, it gives the in-memory fit's W and
 /// H to the rounding of the sums' order ([`mu_bound`]) for MU (Frobenius, KL, β = 1.5, with
@@ -163,14 +175,7 @@ fn out_of_core_fit_equals_the_in_memory_fit() {
     let v = data();
     let k = 3;
     std::fs::write(dir.path().join("v.npy"), npy::to_npy_bytes(M, N, &v)).unwrap();
-    let w0: Vec<f64> = (0..M * k)
-        .map(|t| 0.3 + ((t * 31 + 5) % 23) as f64 / 11.0)
-        .collect();
-    let h0: Vec<f64> = (0..k * N)
-        .map(|t| 0.2 + ((t * 17 + 3) % 19) as f64 / 9.0)
-        .collect();
-    std::fs::write(dir.path().join("w0.npy"), npy::to_npy_bytes(M, k, &w0)).unwrap();
-    std::fs::write(dir.path().join("h0.npy"), npy::to_npy_bytes(k, N, &h0)).unwrap();
+    write_start(dir.path(), k);
     let iters = 4;
     let cases: [(&str, &[&str]); 5] = [
         ("mu_frobenius", &["--solver", "mu", "--loss", "frobenius"]),
@@ -706,14 +711,7 @@ fn out_of_core_streams_mtx_and_npz_as_the_in_memory_sparse_fit() {
     let k = 3;
     std::fs::write(dir.path().join("v.mtx"), mtx_text(&v)).unwrap();
     std::fs::write(dir.path().join("v.npz"), npz_bytes(&v)).unwrap();
-    let w0: Vec<f64> = (0..M * k)
-        .map(|t| 0.3 + ((t * 31 + 5) % 23) as f64 / 11.0)
-        .collect();
-    let h0: Vec<f64> = (0..k * N)
-        .map(|t| 0.2 + ((t * 17 + 3) % 19) as f64 / 9.0)
-        .collect();
-    std::fs::write(dir.path().join("w0.npy"), npy::to_npy_bytes(M, k, &w0)).unwrap();
-    std::fs::write(dir.path().join("h0.npy"), npy::to_npy_bytes(k, N, &h0)).unwrap();
+    write_start(dir.path(), k);
     let iters = 4;
     let cases: [(&str, &[&str]); 3] = [
         ("mu_frobenius", &["--solver", "mu", "--loss", "frobenius"]),

@@ -11,34 +11,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::mpirun;
-
-/// V (m×n) with about a fifth of its entries zero.
-fn problem(m: usize, n: usize) -> Vec<f64> {
-    (0..m * n)
-        .map(|t| {
-            let x = ((t * 7919 + 13) % 101) as f64;
-            if x < 20.0 { 0.0 } else { x / 17.0 }
-        })
-        .collect()
-}
-
-/// V as a coordinate `.mtx`, in column-major order (a block's entries are spread over the
-/// whole file).
-fn write_mtx(path: &Path, m: usize, n: usize, v: &[f64]) {
-    let mut s = String::from("%%MatrixMarket matrix coordinate real general\n% test\n");
-    let nnz = v.iter().filter(|&&x| x != 0.0).count();
-    s += &format!("{m} {n} {nnz}\n");
-    for j in 0..n {
-        for i in 0..m {
-            let x = v[i * n + j];
-            if x != 0.0 {
-                s += &format!("{} {} {x:e}\n", i + 1, j + 1);
-            }
-        }
-    }
-    std::fs::write(path, s).unwrap();
-}
+use common::{mpirun, problem, write_mtx};
 
 fn max_rel(a: &[f64], b: &[f64]) -> f64 {
     assert_eq!(a.len(), b.len());

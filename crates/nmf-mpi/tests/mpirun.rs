@@ -17,33 +17,7 @@ use nmf_faer::Faer;
 
 mod common;
 
-use common::mpirun;
-
-/// V (m×n) with about a fifth of its entries zero.
-fn problem(m: usize, n: usize) -> Vec<f64> {
-    (0..m * n)
-        .map(|t| {
-            let x = ((t * 7919 + 13) % 101) as f64;
-            if x < 20.0 { 0.0 } else { x / 17.0 }
-        })
-        .collect()
-}
-
-fn write_mtx(path: &Path, m: usize, n: usize, v: &[f64]) {
-    let mut s = String::from("%%MatrixMarket matrix coordinate real general\n% test\n");
-    let nnz = v.iter().filter(|&&x| x != 0.0).count();
-    s += &format!("{m} {n} {nnz}\n");
-    // Column-major order: a rank's rows are spread over the whole file.
-    for j in 0..n {
-        for i in 0..m {
-            let x = v[i * n + j];
-            if x != 0.0 {
-                s += &format!("{} {} {x:e}\n", i + 1, j + 1);
-            }
-        }
-    }
-    std::fs::write(path, s).unwrap();
-}
+use common::{mpirun, problem, write_mtx};
 
 /// A `.npy` member: `header` padded as numpy pads it, then `data`.
 fn npy_raw(header: &str, data: &[u8]) -> Vec<u8> {

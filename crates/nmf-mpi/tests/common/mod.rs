@@ -1,5 +1,6 @@
 //! What the mpirun tests share: running `mpirun -np P nmf-mpi ...` with a time limit.
 
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -42,4 +43,31 @@ pub fn mpirun(p: usize, args: &[&str], limit: Duration) -> Output {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// V (m×n) with about a fifth of its entries zero.
+pub fn problem(m: usize, n: usize) -> Vec<f64> {
+    (0..m * n)
+        .map(|t| {
+            let x = ((t * 7919 + 13) % 101) as f64;
+            if x < 20.0 { 0.0 } else { x / 17.0 }
+        })
+        .collect()
+}
+
+/// V as a coordinate `.mtx`, in column-major order (a rank's or block's rows are spread over
+/// the whole file).
+pub fn write_mtx(path: &Path, m: usize, n: usize, v: &[f64]) {
+    let mut s = String::from("%%MatrixMarket matrix coordinate real general\n% test\n");
+    let nnz = v.iter().filter(|&&x| x != 0.0).count();
+    s += &format!("{m} {n} {nnz}\n");
+    for j in 0..n {
+        for i in 0..m {
+            let x = v[i * n + j];
+            if x != 0.0 {
+                s += &format!("{} {} {x:e}\n", i + 1, j + 1);
+            }
+        }
+    }
+    std::fs::write(path, s).unwrap();
 }
